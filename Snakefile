@@ -1,0 +1,21 @@
+# intrain: zero-cost NAS proxy benchmark workflow. Logic lives in the `intrain` package; rules
+# only call its CLI. See README.md for the DAG and config keys.
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/benchmarks.smk"
+include: "workflow/rules/scoring.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        f"{RESULTS}/correlations.csv",
+        f"{RESULTS}/report/index.html",

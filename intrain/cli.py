@@ -1,0 +1,243 @@
+"""Command-line interface: the stable surface the Snakemake rules call.
+
+    intrain download KEY --out PATH [--mirror DIR|URL]
+    intrain groundtruth nb201 --test CSV [--valid DATASET=CSV ...] --out CSV
+    intrain select --groundtruth CSV --sample N|all --seed S --n-shards K --out CSV
+    intrain score --space nb201 --dataset cifar10 --selection CSV --shard I --out H5
+    intrain merge --space nb201 --dataset cifar10 --selection CSV --out H5 SHARD.h5 ...
+    intrain correlate --groundtruth CSV --out CSV MERGED.h5 ...
+    intrain report --correlations CSV --groundtruth CSV --out HTML MERGED.h5 ...
+    intrain inspect ARTIFACT [--arch INDEX]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("intrain")
+
+
+def _settings(args: argparse.Namespace):
+    from .scoring import ScoreSettings
+
+    raw = json.loads(args.settings) if args.settings else {}
+    if not isinstance(raw, dict):
+        raise ValueError("--settings must be a JSON object")
+    unknown = set(raw) - set(ScoreSettings.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"--settings: unknown keys {sorted(unknown)}")
+    if "proxies" in raw:
+        raw["proxies"] = tuple(raw["proxies"])
+    return ScoreSettings(**raw)
+
+
+def cmd_download(args: argparse.Namespace) -> None:
+    from .download import fetch, get_file
+
+    fetch(get_file(args.key), args.out, mirror=args.mirror, timeout=args.timeout)
+
+
+def cmd_groundtruth(args: argparse.Namespace) -> None:
+    from .groundtruth import NORMALIZERS
+
+    if args.space not in NORMALIZERS:
+        raise ValueError(f"no ground-truth normaliser for space {args.space!r}; available: {sorted(NORMALIZERS)}")
+    valid = {}
+    for item in args.valid or []:
+        ds, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--valid expects DATASET=CSV, got {item!r}")
+        valid[ds] = path
+    table = NORMALIZERS[args.space](args.test, valid)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(args.out).with_suffix(".tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(args.out)
+    log.info("wrote %s (%d architectures)", args.out, len(table))
+
+
+def cmd_select(args: argparse.Namespace) -> None:
+    from .groundtruth import load_groundtruth_csv
+    from .selection import select
+
+    sample = args.sample if args.sample == "all" else int(args.sample)
+    sel = select(load_groundtruth_csv(args.groundtruth), sample, args.seed, args.n_shards, dedup=not args.no_dedup)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(args.out).with_suffix(".tmp")
+    sel.to_csv(tmp, index=False)
+    tmp.replace(args.out)
+    n_rep = int((sel["shard"] >= 0).sum())
+    log.info("selected %d architectures (%d to score after dedup) in %d shards -> %s",
+             len(sel), n_rep, args.n_shards, args.out)
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    import pandas as pd
+    import torch
+    from tqdm import tqdm
+
+    from .device import describe
+    from .io import write_shard
+    from .proxies import REGISTRY
+    from .scoring import Scorer
+    from .selection import settings_hash, shard_items
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    settings = _settings(args)
+    selection = pd.read_csv(args.selection)
+    n_shards = int(selection["shard"].max()) + 1
+    if not 0 <= args.shard < max(n_shards, args.shard + 1):
+        raise ValueError(f"--shard {args.shard} out of range")
+    items = shard_items(selection, args.shard)
+    scorer = Scorer(args.space, args.dataset, settings, device=args.device)
+    log.info("scoring %d architectures of %s/%s shard %d on %s", len(items), args.space, args.dataset,
+             args.shard, scorer.device)
+    records = []
+    start = time.perf_counter()
+    for index, arch in tqdm(items, desc=f"{args.dataset} shard {args.shard}", unit="arch",
+                            disable=args.no_progress, mininterval=2.0):
+        records.append(scorer.score(index, arch))
+    wall = time.perf_counter() - start
+    attrs = {
+        "space": args.space, "dataset": args.dataset, "shard": args.shard, "n_shards": n_shards,
+        "config_hash": settings_hash(args.space, args.dataset, settings),
+        "settings": settings.as_dict(), "seed": settings.seed, "batch_size": settings.batch_size,
+        "resolution": scorer.resolution, "device": describe(scorer.device),
+        "threads": torch.get_num_threads(), "input": "gaussian",
+    }
+    meta = {p: {"higher_is_better": REGISTRY[p].higher_is_better, "version": REGISTRY[p].version}
+            for p in settings.proxies}
+    write_shard(args.out, records, attrs, meta)
+    log.info("wrote %s: %d architectures in %.1f s (%.3f s/arch)", args.out, len(records), wall,
+             wall / max(1, len(records)))
+
+
+def cmd_merge(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from .io import merge_shards
+    from .selection import settings_hash
+
+    expected = settings_hash(args.space, args.dataset, _settings(args)) if args.settings is not None else None
+    selection = pd.read_csv(args.selection) if args.selection else None
+    merge_shards(args.shards, args.out, members=selection, expected_hash=expected)
+    log.info("merged %d shards -> %s", len(args.shards), args.out)
+
+
+def cmd_correlate(args: argparse.Namespace) -> None:
+    from .correlate import correlation_table
+
+    table = correlation_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out, index=False)
+    cols = ["space", "dataset", "proxy", "n", "n_excluded", "kendall", "spearman", "paper_kendall"]
+    print(table[[c for c in cols if c in table.columns]].to_string(index=False, float_format="%.3f"))
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report import build_report
+
+    build_report(args.correlations, args.scores, args.groundtruth, args.out)
+    log.info("report -> %s", args.out)
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    from .inspect import inspect_artifact
+
+    print(inspect_artifact(args.path, arch=args.arch, rows=args.rows))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="intrain", description="Zero-cost NAS proxy benchmark harness")
+    ap.add_argument("-v", "--verbose", action="count", default=0)
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("download", help="fetch a benchmark file (URL or mirror), verify sha256")
+    p.add_argument("key", help="file key from intrain/data/benchmarks.yaml, e.g. nb201_test")
+    p.add_argument("--out", required=True)
+    p.add_argument("--mirror", default=None, help="mirror directory or base URL (default: $INTRAIN_MIRROR)")
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("groundtruth", help="normalise a benchmark table")
+    p.add_argument("space")
+    p.add_argument("--test", required=True, help="the benchmark's test-accuracy table")
+    p.add_argument("--valid", action="append", metavar="DATASET=CSV", help="validation table per dataset")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_groundtruth)
+
+    p = sub.add_parser("select", help="sample architectures and assign shards")
+    p.add_argument("--groundtruth", required=True)
+    p.add_argument("--sample", required=True, help="number of architectures, or 'all'")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-shards", type=int, required=True)
+    p.add_argument("--no-dedup", action="store_true", help="score every isomorphic copy separately")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_select)
+
+    settings_help = 'JSON object of ScoreSettings fields, e.g. \'{"batch_size": 64, "proxies": ["intrain"]}\''
+    p = sub.add_parser("score", help="score one shard into an HDF5 file")
+    p.add_argument("--space", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--selection", required=True)
+    p.add_argument("--shard", type=int, required=True)
+    p.add_argument("--settings", default=None, help=settings_help)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("merge", help="merge shard files into one artifact")
+    p.add_argument("shards", nargs="+")
+    p.add_argument("--space", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--selection", default=None)
+    p.add_argument("--settings", default=None, help="refuse shards written under other settings")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("correlate", help="rank correlations of merged scores with ground truth")
+    p.add_argument("scores", nargs="+")
+    p.add_argument("--groundtruth", required=True)
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--metric", choices=["test", "valid"], default="test")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_correlate)
+
+    p = sub.add_parser("report", help="HTML report with tables and plots")
+    p.add_argument("scores", nargs="+")
+    p.add_argument("--correlations", required=True)
+    p.add_argument("--groundtruth", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("inspect", help="human summary of an artifact")
+    p.add_argument("path")
+    p.add_argument("--arch", type=int, default=None, help="benchmark index whose layers to show")
+    p.add_argument("--rows", type=int, default=5)
+    p.set_defaults(func=cmd_inspect)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .log import setup
+
+    args = build_parser().parse_args(argv)
+    setup(args.verbose)
+    try:
+        args.func(args)
+    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as e:
+        log.error("%s", e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Correlation tables: every proxy (and component) of every merged artifact vs ground truth."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from .groundtruth import accuracy_column, load_groundtruth_csv
+from .io import read_attrs, read_scores
+from .probe import Flag
+from .published import published
+from .stats import correlate
+
+_META_COLUMNS = {"arch_index", "arch", "representative", "representative_arch", "flags", "seconds", "loss"}
+
+
+def proxy_columns(scores: pd.DataFrame) -> list[str]:
+    return [c for c in scores.columns if c not in _META_COLUMNS]
+
+
+def correlation_table(score_paths: Sequence[str], groundtruth_path: str, n_boot: int = 1000,
+                      metric: str = "test", seed: int = 0) -> pd.DataFrame:
+    gt = load_groundtruth_csv(groundtruth_path)
+    rows = []
+    for path in score_paths:
+        attrs = read_attrs(path)
+        space, dataset = attrs["space"], attrs["dataset"]
+        acc_col = accuracy_column(dataset, metric)
+        if acc_col not in gt.columns:
+            raise ValueError(f"{groundtruth_path} has no column {acc_col!r} for {path}")
+        scores = read_scores(path)
+        columns = proxy_columns(scores)
+        df = scores.merge(gt[["arch_index", acc_col]], on="arch_index", how="left")
+        if df[acc_col].isna().any():
+            raise ValueError(f"{path}: {int(df[acc_col].isna().sum())} architectures have no {acc_col} in {groundtruth_path}")
+        n_flagged = int((df["flags"] != 0).sum())
+        n_nonfinite = int(((df["flags"].to_numpy() & int(Flag.NONFINITE)) != 0).sum())
+        for col in columns:
+            proxy = col.split(".")[0]
+            c = correlate(df[col].to_numpy(), df[acc_col].to_numpy(), n_boot=n_boot, seed=seed)
+            rows.append({
+                "space": space, "dataset": dataset, "proxy": col, "metric": metric,
+                **c.as_dict(), "n_flagged": n_flagged, "n_nonfinite": n_nonfinite,
+                "paper_kendall": published(space, "kendall", col, dataset) if col == proxy else None,
+                "paper_spearman": published(space, "spearman", col, dataset) if col == proxy else None,
+                "batch_size": attrs.get("batch_size"), "seed": attrs.get("seed"), "device": attrs.get("device"),
+            })
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["diff_kendall"] = table["kendall"] - table["paper_kendall"].astype(float)
+    return table

@@ -1,0 +1,130 @@
+"""One fused forward + backward pass that collects every statistic the proxies reduce.
+
+The probe hooks the selected layers and computes each layer's covariance traces inside the
+forward hook (activations are never kept), then one backward on a cross-entropy loss gives the
+per-parameter gradient moments. All reductions stay on the device and are copied to the host
+once at the end, so a CUDA run does not sync per layer.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .trainability import COLLAPSE_TRACE, covariance_traces, grad_moments
+
+#: Which module outputs count as "layers" for the geometric capacity (see README, "Layers").
+LAYER_SELECTORS: dict[str, tuple[type[nn.Module], ...]] = {
+    "conv": (nn.Conv2d, nn.Linear),
+    "bn": (nn.BatchNorm2d, nn.Linear),
+    "conv+bn": (nn.Conv2d, nn.BatchNorm2d, nn.Linear),
+}
+
+#: Which parameters count for the optimisation resilience.
+PARAM_SELECTORS: dict[str, str] = {
+    "all": "every trainable tensor with at least 2 elements",
+    "weights": "conv and linear weights only",
+}
+
+
+class Flag(enum.IntFlag):
+    """Per-architecture condition bits stored with the scores (``/arch/flags``)."""
+
+    NONFINITE = 1  # a non-finite loss, activation statistic or gradient: score is NaN
+    COLLAPSED_LAYER = 2  # some counted layer's activations were identically zero
+    ZERO_GRAD = 4  # some counted parameter's gradient was identically zero
+
+
+@dataclass
+class ProbeResult:
+    layer_names: list[str]
+    layer_kinds: list[str]
+    layer_shapes: np.ndarray  # (L, 3) int: channels, height, width (1, 1 for linear)
+    layer_stats: np.ndarray  # (L, 3) float64: tr C, tr C^2, D
+    param_names: list[str]
+    param_kinds: list[str]
+    param_numel: np.ndarray  # (P,) int
+    param_stats: np.ndarray  # (P, 2) float64: std, max|g|
+    loss: float
+    flags: int = 0
+    extras: dict[str, float] = field(default_factory=dict)
+
+
+def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.Parameter]]:
+    if params not in PARAM_SELECTORS:
+        raise ValueError(f"unknown parameter selection {params!r}; expected one of {sorted(PARAM_SELECTORS)}")
+    chosen = []
+    for mod_name, module in model.named_modules():
+        for p_name, p in module.named_parameters(recurse=False):
+            if not p.requires_grad or p.numel() < 2:
+                continue
+            if params == "weights" and not (isinstance(module, (nn.Conv2d, nn.Linear)) and p_name == "weight"):
+                continue
+            chosen.append((f"{mod_name}.{p_name}" if mod_name else p_name, type(module).__name__, p))
+    return chosen
+
+
+def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = "conv",
+              params: str = "all") -> ProbeResult:
+    """Forward + backward once; return per-layer covariance traces and gradient moments."""
+    if layers not in LAYER_SELECTORS:
+        raise ValueError(f"unknown layer selection {layers!r}; expected one of {sorted(LAYER_SELECTORS)}")
+    kinds = LAYER_SELECTORS[layers]
+    names: list[str] = []
+    kind_names: list[str] = []
+    shapes: list[tuple[int, int, int]] = []
+    stats: list[torch.Tensor] = []
+    handles = []
+
+    def make_hook(name: str):
+        def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
+            names.append(name)
+            kind_names.append(type(module).__name__)
+            s = output.shape
+            shapes.append((s[1], s[2], s[3]) if output.dim() == 4 else (s[1], 1, 1))
+            stats.append(covariance_traces(output))
+        return hook
+
+    for name, module in model.named_modules():
+        if isinstance(module, kinds):
+            handles.append(module.register_forward_hook(make_hook(name)))
+    model.train()
+    model.zero_grad(set_to_none=True)
+    try:
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        loss.backward()
+    finally:
+        for h in handles:
+            h.remove()
+    chosen = _selected_params(model, params)
+    grads = [grad_moments(p.grad) if p.grad is not None else torch.zeros(2, dtype=torch.float64, device=x.device)
+             for _, _, p in chosen]
+    # One host transfer for everything.
+    packed = torch.cat([torch.stack(stats).reshape(-1) if stats else torch.zeros(0, dtype=torch.float64, device=x.device),
+                        torch.stack(grads).reshape(-1) if grads else torch.zeros(0, dtype=torch.float64, device=x.device),
+                        loss.detach().double().reshape(1)]).cpu().numpy()
+    n_l, n_p = len(stats), len(grads)
+    layer_stats = packed[: 3 * n_l].reshape(n_l, 3)
+    param_stats = packed[3 * n_l: 3 * n_l + 2 * n_p].reshape(n_p, 2)
+    loss_value = float(packed[-1])
+    flags = Flag(0)
+    if not (np.isfinite(layer_stats).all() and np.isfinite(param_stats).all() and np.isfinite(loss_value)):
+        flags |= Flag.NONFINITE
+    if n_l and (layer_stats[:, 0] <= COLLAPSE_TRACE).any():
+        flags |= Flag.COLLAPSED_LAYER
+    if n_p and (param_stats[:, 1] == 0).any():
+        flags |= Flag.ZERO_GRAD
+    return ProbeResult(
+        layer_names=names, layer_kinds=kind_names,
+        layer_shapes=np.asarray(shapes, dtype=np.int32).reshape(n_l, 3),
+        layer_stats=layer_stats,
+        param_names=[n for n, _, _ in chosen],
+        param_kinds=[k for _, k, _ in chosen],
+        param_numel=np.asarray([p.numel() for _, _, p in chosen], dtype=np.int64),
+        param_stats=param_stats, loss=loss_value, flags=int(flags),
+    )

@@ -1,0 +1,40 @@
+"""Search spaces: each turns an architecture encoding into a ``torch.nn.Module``.
+
+A space is registered under the name the config uses (``nb201``); the workflow, scorer and
+artifact code only talk to this interface, never to a concrete space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from torch import nn
+
+from . import nb201
+
+
+@dataclass(frozen=True)
+class Space:
+    name: str
+    datasets: dict  # dataset name -> spec with num_classes, resolution
+    normalize: Callable[[str], str]  # validate + canonical spelling; raises ValueError
+    canonical: Callable[[str], str]  # isomorphism class key
+    build: Callable[..., nn.Module]  # (arch, dataset, prune=...) -> module
+
+    def dataset(self, name: str):
+        if name not in self.datasets:
+            raise ValueError(f"space {self.name!r} has no dataset {name!r}; expected one of {sorted(self.datasets)}")
+        return self.datasets[name]
+
+
+SPACES: dict[str, Space] = {
+    "nb201": Space("nb201", nb201.DATASETS, nb201.normalize_arch, nb201.canonical_form, nb201.build_network),
+}
+
+
+def get_space(name: str) -> Space:
+    try:
+        return SPACES[name]
+    except KeyError:
+        raise ValueError(f"unknown search space {name!r}; available: {sorted(SPACES)}") from None

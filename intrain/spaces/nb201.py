@@ -1,0 +1,330 @@
+"""NAS-Bench-201 (NATS-Bench topology search space): arch strings, cells, networks.
+
+Architecture strings use the benchmark's encoding ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``:
+group ``i`` (1-based) lists the edges into cell node ``i``, each ``op~j`` naming the operation
+applied to node ``j``. Node 0 is the cell input, node 3 the cell output.
+
+The network follows the benchmark's reference model (AutoDL ``tiny_network``): a 3x3 stem conv
++ BN, three stages of N=5 cells (C, 2C, 4C channels) joined by residual reduction blocks, a
+final BN + ReLU, global average pooling and a linear head. Operations are ReLU -> Conv(bias
+False) -> BN(affine) as in the benchmark (not the SamsungLabs copy, which differs).
+
+Dead computation. An edge whose input is identically zero (its source node receives only
+``none`` edges) or whose output never reaches the cell output does no useful work. With
+``prune=True`` (the default) such edges are not instantiated at all; the cell computes the same
+function at initialisation and its per-layer statistics are those of the live graph. This is
+also what makes isomorphic cells (same :func:`canonical_form`) equal in distribution.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+NUM_NODES = 4  # node 0 = input, node 3 = output
+EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for i in range(1, NUM_NODES) for j in range(i))
+NUM_ARCHS = len(OPS) ** len(EDGES)  # 15,625
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a NB201 dataset fixes about the network: number of classes and input size."""
+
+    name: str
+    num_classes: int
+    resolution: int
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "cifar10": DatasetSpec("cifar10", 10, 32),
+    "cifar100": DatasetSpec("cifar100", 100, 32),
+    "ImageNet16-120": DatasetSpec("ImageNet16-120", 120, 16),
+}
+
+
+class ArchStringError(ValueError):
+    """A NB201 architecture string that does not follow the benchmark's encoding."""
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown NB201 dataset {name!r}; expected one of {sorted(DATASETS)}"
+        ) from None
+
+
+# ----------------------------------------------------------------------------- arch strings
+
+_NODE_RE = re.compile(r"^\|(.*)\|$")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A parsed NB201 cell: ``ops[(i, j)]`` is the op on the edge from node j into node i."""
+
+    ops: tuple[str, ...]  # in EDGES order
+
+    def op(self, i: int, j: int) -> str:
+        return self.ops[EDGES.index((i, j))]
+
+    def to_str(self) -> str:
+        groups = []
+        for i in range(1, NUM_NODES):
+            groups.append("|" + "|".join(f"{self.op(i, j)}~{j}" for j in range(i)) + "|")
+        return "+".join(groups)
+
+    @property
+    def code(self) -> int:
+        """Position in the lexicographic enumeration of cells (first edge varies fastest).
+
+        Not the benchmark's index: NB201 stores cells in its own order, which only the
+        benchmark table knows (see :class:`ArchIndex`).
+        """
+        code = 0
+        for op in reversed(self.ops):
+            code = code * len(OPS) + OPS.index(op)
+        return code
+
+    @classmethod
+    def from_code(cls, code: int) -> "Cell":
+        if not 0 <= int(code) < NUM_ARCHS:
+            raise IndexError(f"NB201 cell code {code} out of range [0, {NUM_ARCHS})")
+        ops = []
+        for _ in EDGES:
+            ops.append(OPS[code % len(OPS)])
+            code //= len(OPS)
+        return cls(tuple(ops))
+
+
+def parse_arch(arch: str) -> Cell:
+    """Parse an arch string, raising :class:`ArchStringError` that says what is wrong."""
+    if not isinstance(arch, str):
+        raise ArchStringError(f"arch string must be str, got {type(arch).__name__}")
+    groups = arch.strip().split("+")
+    if len(groups) != NUM_NODES - 1:
+        raise ArchStringError(
+            f"{arch!r}: expected {NUM_NODES - 1} '+'-separated node groups, got {len(groups)}"
+        )
+    ops: dict[tuple[int, int], str] = {}
+    for i, group in enumerate(groups, start=1):
+        m = _NODE_RE.match(group)
+        if not m:
+            raise ArchStringError(f"{arch!r}: node group {i} {group!r} must look like |op~j|...|")
+        items = m.group(1).split("|")
+        if len(items) != i:
+            raise ArchStringError(
+                f"{arch!r}: node {i} must have exactly {i} incoming edges, got {len(items)}"
+            )
+        for item in items:
+            op, sep, src = item.partition("~")
+            if not sep or not src.isdigit():
+                raise ArchStringError(f"{arch!r}: edge {item!r} must look like op~j")
+            if op not in OPS:
+                raise ArchStringError(f"{arch!r}: unknown operation {op!r}; expected one of {OPS}")
+            j = int(src)
+            if j >= i:
+                raise ArchStringError(f"{arch!r}: edge {item!r} into node {i} must come from a node < {i}")
+            if (i, j) in ops:
+                raise ArchStringError(f"{arch!r}: duplicate edge from node {j} into node {i}")
+            ops[(i, j)] = op
+    return Cell(tuple(ops[e] for e in EDGES))
+
+
+def normalize_arch(arch: str) -> str:
+    """The arch string in canonical spelling (validated)."""
+    return parse_arch(arch).to_str()
+
+
+class ArchIndex:
+    """Benchmark index <-> arch string, from the benchmark table's row order."""
+
+    def __init__(self, archs: list[str]):
+        self.archs = [normalize_arch(a) for a in archs]
+        self._index = {a: i for i, a in enumerate(self.archs)}
+        if len(self._index) != len(self.archs):
+            raise ValueError("benchmark table lists an architecture twice")
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def arch(self, index: int) -> str:
+        if not 0 <= int(index) < len(self.archs):
+            raise IndexError(f"NB201 index {index} out of range [0, {len(self.archs)})")
+        return self.archs[int(index)]
+
+    def index(self, arch: str) -> int:
+        key = normalize_arch(arch)
+        try:
+            return self._index[key]
+        except KeyError:
+            raise KeyError(f"architecture {arch!r} is not in the benchmark table") from None
+
+
+def all_cells() -> list[Cell]:
+    """Every NB201 cell, in lexicographic code order."""
+    return [Cell.from_code(c) for c in range(NUM_ARCHS)]
+
+
+# ----------------------------------------------------------------------------- cell analysis
+
+
+def live_edges(cell: Cell) -> tuple[tuple[int, int], ...]:
+    """Edges that carry a non-zero signal from the cell input to the cell output."""
+    nonzero = {0}
+    for i in range(1, NUM_NODES):
+        if any(cell.op(i, j) != "none" and j in nonzero for j in range(i)):
+            nonzero.add(i)
+    reaches_out = {NUM_NODES - 1}
+    for j in range(NUM_NODES - 2, -1, -1):
+        if any(cell.op(i, j) != "none" and i in reaches_out for i in range(j + 1, NUM_NODES)):
+            reaches_out.add(j)
+    return tuple(
+        (i, j)
+        for (i, j) in EDGES
+        if cell.op(i, j) != "none" and j in nonzero and i in reaches_out
+    )
+
+
+def canonical_form(arch: str | Cell) -> str:
+    """A string equal for cells that compute the same function up to weight renaming.
+
+    Sums through ``skip_connect`` are flattened and terms sorted, so the form is the multiset of
+    parametrised paths from input to output. ``"0"`` is the zero cell (output unreachable).
+    Partitions the 15,625 NB201 cells into the benchmark's 6,466 classes (tested).
+    """
+    cell = arch if isinstance(arch, Cell) else parse_arch(arch)
+    live = set(live_edges(cell))
+    terms: dict[int, list[str]] = {0: ["x"]}
+    for i in range(1, NUM_NODES):
+        node_terms: list[str] = []
+        for j in range(i):
+            if (i, j) not in live:
+                continue
+            op = cell.op(i, j)
+            if op == "skip_connect":
+                node_terms.extend(terms[j])
+            else:
+                node_terms.append(f"{op}({'+'.join(terms[j])})")
+        terms[i] = sorted(node_terms)
+    out = terms[NUM_NODES - 1]
+    return "+".join(out) if out else "0"
+
+
+# ----------------------------------------------------------------------------- modules
+
+
+class ReLUConvBN(nn.Sequential):
+    """ReLU -> Conv2d(bias=False) -> BatchNorm2d, the benchmark's conv op."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
+
+
+def make_op(op: str, channels: int) -> nn.Module:
+    if op == "skip_connect":
+        return nn.Identity()
+    if op == "nor_conv_1x1":
+        return ReLUConvBN(channels, channels, 1, 1, 0)
+    if op == "nor_conv_3x3":
+        return ReLUConvBN(channels, channels, 3, 1, 1)
+    if op == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise ValueError(f"operation {op!r} has no module (none edges are not instantiated)")
+
+
+class SearchCell(nn.Module):
+    """One NB201 cell; ``none`` edges (and, with ``prune``, dead edges) are not instantiated."""
+
+    def __init__(self, cell: Cell, channels: int, prune: bool = True):
+        super().__init__()
+        edges = live_edges(cell) if prune else tuple(e for e in EDGES if cell.op(*e) != "none")
+        self.edges = edges
+        self.edge_ops = nn.ModuleList(make_op(cell.op(i, j), channels) for (i, j) in edges)
+        self._by_target: list[list[tuple[int, int]]] = [[] for _ in range(NUM_NODES)]
+        for k, (i, j) in enumerate(edges):
+            self._by_target[i].append((k, j))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes: list[torch.Tensor | None] = [x]
+        for i in range(1, NUM_NODES):
+            acc: torch.Tensor | None = None
+            for k, j in self._by_target[i]:
+                src = nodes[j]
+                if src is None:
+                    continue
+                y = self.edge_ops[k](src)
+                acc = y if acc is None else acc + y
+            nodes.append(acc)
+        out = nodes[-1]
+        # The zero cell: keep the graph connected so shapes and autograd behave as the benchmark's.
+        return out if out is not None else x * 0.0
+
+
+class ResidualReduction(nn.Module):
+    """The benchmark's ResNet basic block between stages (stride 2, channel doubling)."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        self.downsample = nn.Sequential(
+            nn.AvgPool2d(2, stride=2, padding=0),
+            nn.Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.downsample(x) + self.conv_b(self.conv_a(x))
+
+
+class NB201Network(nn.Module):
+    """The NB201 'tiny network' for one cell genotype."""
+
+    def __init__(self, arch: str | Cell, num_classes: int, channels: int = 16, cells_per_stage: int = 5,
+                 prune: bool = True):
+        super().__init__()
+        cell = arch if isinstance(arch, Cell) else parse_arch(arch)
+        self.arch = cell.to_str()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
+        )
+        layers: list[nn.Module] = []
+        c = channels
+        for stage in range(3):
+            if stage > 0:
+                layers.append(ResidualReduction(c, 2 * c))
+                c *= 2
+            layers.extend(SearchCell(cell, c, prune=prune) for _ in range(cells_per_stage))
+        self.cells = nn.Sequential(*layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.cells(self.stem(x))
+        x = self.pool(self.lastact(x)).flatten(1)
+        return self.classifier(x)
+
+
+def build_network(arch: str, dataset: str, prune: bool = True) -> NB201Network:
+    spec = dataset_spec(dataset)
+    return NB201Network(arch, spec.num_classes, prune=prune)
+
+
+@lru_cache(maxsize=1)
+def canonical_classes() -> dict[str, list[str]]:
+    """Canonical form -> arch strings of its members, over the whole space."""
+    classes: dict[str, list[str]] = {}
+    for cell in all_cells():
+        classes.setdefault(canonical_form(cell), []).append(cell.to_str())
+    return classes

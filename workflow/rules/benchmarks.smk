@@ -1,0 +1,50 @@
+# Download benchmark ground truth (public URL or mirror, sha256-verified) and normalise it.
+
+
+rule download:
+    output:
+        f"{RESULTS}/benchmarks/{{key}}.csv",
+    params:
+        mirror=mirror_arg(),
+    log:
+        f"{RESULTS}/logs/download/{{key}}.log",
+    localrule: True
+    retries: 2
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain download {wildcards.key} --out {output} {params.mirror} > {log} 2>&1"
+
+
+rule groundtruth:
+    input:
+        lambda wc: [f"{RESULTS}/benchmarks/{key}.csv" for key in GROUNDTRUTH_FILES[wc.space]],
+    output:
+        f"{RESULTS}/groundtruth/{{space}}.csv",
+    log:
+        f"{RESULTS}/logs/groundtruth/{{space}}.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain groundtruth {wildcards.space} --test {input[0]} --out {output} > {log} 2>&1"
+
+
+rule select:
+    input:
+        f"{RESULTS}/groundtruth/{{space}}.csv",
+    output:
+        f"{RESULTS}/{{space}}/selection.csv",
+    params:
+        sample=lambda wc: SPACES[wc.space]["sample"],
+        seed=lambda wc: SPACES[wc.space]["sample_seed"],
+        n_shards=lambda wc: n_shards(wc.space),
+        dedup=lambda wc: "" if SPACES[wc.space]["dedup"] else "--no-dedup",
+    log:
+        f"{RESULTS}/logs/select/{{space}}.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain select --groundtruth {input} --sample {params.sample} --seed {params.seed}"
+        " --n-shards {params.n_shards} {params.dedup} --out {output} > {log} 2>&1"

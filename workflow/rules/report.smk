@@ -1,0 +1,45 @@
+# Correlations of every proxy with ground truth, and the report page.
+
+
+rule correlate:
+    input:
+        scores=merged_scores(),
+        groundtruth=expand(f"{RESULTS}/groundtruth/{{space}}.csv", space=list(SPACES)),
+    output:
+        report(
+            f"{RESULTS}/correlations.csv",
+            caption="../report/correlations.rst",
+            category="Correlations",
+        ),
+    params:
+        n_boot=config["correlation"]["n_boot"],
+        metric=config["correlation"]["metric"],
+    log:
+        f"{RESULTS}/logs/correlate.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain correlate --groundtruth {input.groundtruth[0]} --n-boot {params.n_boot}"
+        " --metric {params.metric} --out {output} {input.scores} > {log} 2>&1"
+
+
+rule report:
+    input:
+        correlations=f"{RESULTS}/correlations.csv",
+        scores=merged_scores(),
+        groundtruth=expand(f"{RESULTS}/groundtruth/{{space}}.csv", space=list(SPACES)),
+    output:
+        report(
+            f"{RESULTS}/report/index.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+    log:
+        f"{RESULTS}/logs/report.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain report --correlations {input.correlations} --groundtruth {input.groundtruth[0]}"
+        " --out {output} {input.scores} > {log} 2>&1"

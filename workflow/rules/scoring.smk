@@ -1,0 +1,48 @@
+# Score shards of architectures into HDF5, then merge per (space, dataset).
+
+
+rule score:
+    input:
+        f"{RESULTS}/{{space}}/selection.csv",
+    output:
+        f"{RESULTS}/{{space}}/{{dataset}}/shards/shard-{{shard}}.h5",
+    params:
+        settings=settings_json(),
+        device=config["device"],
+        shard=lambda wc: int(wc.shard),
+    threads: config["score_threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    log:
+        f"{RESULTS}/logs/score/{{space}}/{{dataset}}/shard-{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{dataset}}/shard-{{shard}}.tsv"
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain score --space {wildcards.space} --dataset {wildcards.dataset}"
+        " --selection {input} --shard {params.shard} --settings {params.settings}"
+        " --device {params.device} --threads {threads} --no-progress --out {output} > {log} 2>&1"
+
+
+rule merge:
+    input:
+        selection=f"{RESULTS}/{{space}}/selection.csv",
+        shards=lambda wc: expand(
+            f"{RESULTS}/{wc.space}/{wc.dataset}/shards/shard-{{shard}}.h5",
+            shard=shard_ids(wc.space),
+        ),
+    output:
+        f"{RESULTS}/{{space}}/{{dataset}}/scores.h5",
+    params:
+        settings=settings_json(),
+    log:
+        f"{RESULTS}/logs/merge/{{space}}/{{dataset}}.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain merge --space {wildcards.space} --dataset {wildcards.dataset}"
+        " --selection {input.selection} --settings {params.settings}"
+        " --out {output} {input.shards} > {log} 2>&1"

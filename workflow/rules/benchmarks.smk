@@ -18,7 +18,7 @@ rule download:
 
 rule groundtruth:
     input:
-        lambda wc: [f"{RESULTS}/benchmarks/{key}.csv" for key in GROUNDTRUTH_FILES[wc.space]],
+        test=lambda wc: f"{RESULTS}/benchmarks/{GROUNDTRUTH_FILES[wc.space][0]}.csv",
     output:
         f"{RESULTS}/groundtruth/{{space}}.csv",
     log:
@@ -27,7 +27,7 @@ rule groundtruth:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain groundtruth {wildcards.space} --test {input[0]} --out {output} > {log} 2>&1"
+        "intrain groundtruth {wildcards.space} --test {input.test} --out {output} > {log} 2>&1"
 
 
 rule select:

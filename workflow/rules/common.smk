@@ -36,7 +36,8 @@ def shard_ids(space):
 
 def settings_json():
     """The scoring settings as the CLI's --settings JSON (quoted for the shell)."""
-    return "'" + json.dumps(config["scoring"], sort_keys=True) + "'"
+    settings = json.dumps(config["scoring"], sort_keys=True)
+    return f"'{settings}'"
 
 
 def mirror_arg():

@@ -1,0 +1,78 @@
+"""The CLI as the rules call it: select -> score -> merge -> correlate -> inspect, and bad input."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+SETTINGS = json.dumps({"batch_size": 8})
+
+
+def run(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "intrain", *map(str, args)], capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"intrain {' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def pipeline(groundtruth_csv, tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    run("select", "--groundtruth", groundtruth_csv, "--sample", 6, "--seed", 3, "--n-shards", 2, "--out", d / "sel.csv")
+    for shard in (0, 1):
+        run("score", "--space", "nb201", "--dataset", "ImageNet16-120", "--selection", d / "sel.csv",
+            "--shard", shard, "--settings", SETTINGS, "--device", "cpu", "--threads", 1, "--no-progress",
+            "--out", d / f"s{shard}.h5")
+    run("merge", "--space", "nb201", "--dataset", "ImageNet16-120", "--selection", d / "sel.csv",
+        "--settings", SETTINGS, "--out", d / "m.h5", d / "s0.h5", d / "s1.h5")
+    return d
+
+
+def test_pipeline_produces_correlations(pipeline, groundtruth_csv):
+    run("correlate", "--groundtruth", groundtruth_csv, "--n-boot", 10, "--out", pipeline / "c.csv", pipeline / "m.h5")
+    table = pd.read_csv(pipeline / "c.csv")
+    row = table[table.proxy == "intrain"].iloc[0]
+    assert row.n == 6 and row.dataset == "ImageNet16-120" and row.paper_kendall == 0.675
+    assert -1 <= row.kendall <= 1
+
+
+def test_inspect_shows_per_layer_statistics(pipeline):
+    sel = pd.read_csv(pipeline / "sel.csv")
+    idx = int(sel.arch_index.iloc[2])
+    out = run("inspect", pipeline / "m.h5", "--arch", idx).stdout
+    assert f"per-layer statistics of architecture {idx}" in out
+    assert "stem.0" in out and "classifier" in out and "config_hash" in out
+    assert "per-parameter gradient statistics" in out
+
+
+def test_merge_refuses_shards_from_other_settings(pipeline):
+    proc = run("merge", "--space", "nb201", "--dataset", "ImageNet16-120", "--selection", pipeline / "sel.csv",
+               "--settings", json.dumps({"batch_size": 16}), "--out", pipeline / "x.h5",
+               pipeline / "s0.h5", pipeline / "s1.h5", check=False)
+    assert proc.returncode == 1
+    assert "s0.h5: written under config hash" in proc.stderr
+    assert not (pipeline / "x.h5").exists()
+
+
+def test_bad_input_gets_a_clear_message(tmp_path, groundtruth_csv):
+    sel = tmp_path / "sel.csv"
+    pd.DataFrame({"arch_index": [0], "arch": ["|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
+                  "canonical": ["?"], "representative": [0], "shard": [0]}).to_csv(sel, index=False)
+    proc = run("score", "--space", "nb201", "--dataset", "cifar10", "--selection", sel, "--shard", 0,
+               "--no-progress", "--out", tmp_path / "o.h5", check=False)
+    assert proc.returncode == 1 and "unknown operation 'conv'" in proc.stderr
+    assert not (tmp_path / "o.h5").exists()
+    cases = [
+        (["score", "--space", "nb201", "--dataset", "mnist", "--selection", sel, "--shard", 0, "--out", tmp_path / "o.h5"], "no dataset 'mnist'"),
+        (["score", "--space", "nb201", "--dataset", "cifar10", "--selection", sel, "--shard", 0, "--settings", '{"proxies": ["magic"]}', "--out", tmp_path / "o.h5"], "unknown proxy 'magic'"),
+        (["score", "--space", "nb201", "--dataset", "cifar10", "--selection", sel, "--shard", 0, "--settings", '{"batch_size": -4}', "--out", tmp_path / "o.h5"], "batch_size must be >= 1"),
+        (["select", "--groundtruth", groundtruth_csv, "--sample", 20000, "--n-shards", 1, "--out", tmp_path / "s.csv"], "larger than the space"),
+        (["groundtruth", "nb201", "--test", tmp_path / "nope.csv", "--out", tmp_path / "g.csv"], "does not exist"),
+        (["download", "nb999", "--out", tmp_path / "x"], "unknown benchmark file"),
+    ]
+    for args, message in cases:
+        proc = run(*args, check=False)
+        assert proc.returncode == 1, args
+        assert message in proc.stderr, (args, proc.stderr)

@@ -34,6 +34,8 @@ class ScoreSettings:
     layers: str = "conv"
     params: str = "all"
     prune: bool = True
+    fast_pool: bool = True
+    channels_last: bool = False  # opt-in: float32 NHWC backward is less accurate on CPU (README)
     proxies: tuple[str, ...] = ("intrain",)
 
     def __post_init__(self) -> None:
@@ -80,11 +82,16 @@ class Scorer:
         self.resolution = settings.resolution or self.spec.resolution
         self.proxies = [get_proxy(p) for p in settings.proxies]
         self.x, self.y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device)
+        if settings.channels_last:
+            self.x = self.x.contiguous(memory_format=torch.channels_last)
 
     def score(self, index: int, arch: str) -> ArchRecord:
         start = time.perf_counter()
         torch.manual_seed(self.settings.seed)
-        model = self.space.build(arch, self.dataset, prune=self.settings.prune).to(self.device)
+        model = self.space.build(arch, self.dataset, prune=self.settings.prune,
+                                 fast_pool=self.settings.fast_pool).to(self.device)
+        if self.settings.channels_last:
+            model = model.to(memory_format=torch.channels_last)
         probe = run_probe(model, self.x, self.y, layers=self.settings.layers, params=self.settings.params)
         probe.extras["params"] = float(sum(p.numel() for p in model.parameters() if p.requires_grad))
         values = {p.name: p.compute(probe) for p in self.proxies}

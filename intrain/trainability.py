@@ -37,17 +37,17 @@ def covariance_traces(acts: torch.Tensor) -> torch.Tensor:
     number of rows. Stays on the device: no host sync, so many layers can be batched.
     """
     if acts.dim() == 4:
-        n, c, h, w = acts.shape
-        rows = acts.detach().transpose(0, 1).reshape(c, n * h * w)
+        # (N, H, W, C) rows: a free view for channels-last tensors, one copy otherwise
+        rows = acts.detach().permute(0, 2, 3, 1).reshape(-1, acts.shape[1])
     elif acts.dim() == 2:
-        rows = acts.detach().t()
+        rows = acts.detach()
     else:
         raise ValueError(f"activations must be 2-D or 4-D, got shape {tuple(acts.shape)}")
     rows = rows.float()
-    m = rows.shape[1]
-    mean = rows.mean(dim=1, keepdim=True)
-    gram = rows @ rows.t() / m
-    cov = (gram - mean @ mean.t()).double()
+    m = rows.shape[0]
+    mean = rows.mean(dim=0, keepdim=True)
+    gram = rows.t() @ rows / m
+    cov = (gram - mean.t() @ mean).double()
     tr = torch.diagonal(cov).sum()
     tr_sq = (cov * cov).sum()  # tr(C^2) = ||C||_F^2 for symmetric C
     dim = torch.tensor(float(cov.shape[0]), dtype=torch.float64, device=cov.device)

@@ -117,3 +117,17 @@ def test_space_registry_rejects_unknown_names():
         get_space("nb999")
     with pytest.raises(ValueError, match="no dataset 'mnist'"):
         get_space("nb201").dataset("mnist")
+
+
+def test_fast_avg_pool_equals_the_reference_pool():
+    from intrain.spaces.nb201 import FastAvgPool3x3
+
+    x = torch.randn(3, 5, 9, 7, requires_grad=True)
+    ref = torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    fast = FastAvgPool3x3(5)
+    torch.testing.assert_close(fast(x), ref(x), rtol=1e-6, atol=1e-6)
+    g = torch.randn(3, 5, 9, 7)
+    (ga,) = torch.autograd.grad(fast(x), x, g)
+    (gb,) = torch.autograd.grad(ref(x), x, g)
+    torch.testing.assert_close(ga, gb, rtol=1e-6, atol=1e-6)
+    assert list(fast.parameters()) == []

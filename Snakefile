@@ -11,6 +11,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/scoring.smk"
+include: "workflow/rules/studies.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -6,7 +6,9 @@
     intrain score --space nb201 --dataset cifar10 --selection CSV --shard I --out H5
     intrain merge --space nb201 --dataset cifar10 --selection CSV --out H5 SHARD.h5 ...
     intrain correlate --groundtruth CSV --out CSV MERGED.h5 ...
-    intrain report --correlations CSV --groundtruth CSV --out HTML MERGED.h5 ...
+    intrain study ablation|topk|stability|batch-size|seeds ... --out CSV
+    intrain report --correlations CSV --groundtruth CSV [--study NAME=CSV ...] --out HTML MERGED.h5 ...
+    intrain render-check HTML
     intrain inspect ARTIFACT [--arch INDEX]
 """
 
@@ -143,8 +145,44 @@ def cmd_correlate(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from .report import build_report
 
-    build_report(args.correlations, args.scores, args.groundtruth, args.out)
+    studies = {}
+    for item in args.study or []:
+        key, sep, path = item.partition("=")
+        if not sep:
+            raise ValueError(f"--study expects NAME=CSV, got {item!r}")
+        studies[key] = path
+    config = json.loads(args.config_json) if args.config_json else None
+    build_report(args.correlations, args.scores, args.groundtruth, args.out, studies=studies, config=config)
     log.info("report -> %s", args.out)
+
+
+def cmd_render_check(args: argparse.Namespace) -> None:
+    from .render import render_check
+
+    verdict = render_check(args.path, screenshot=args.screenshot)
+    print(json.dumps(verdict))
+    if verdict["status"] != "ok":
+        raise RuntimeError(f"{args.path}: {verdict['broken']} figures did not load, {verdict['empty']} tables are empty")
+
+
+def cmd_study(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from . import studies
+
+    if args.study == "ablation":
+        table = studies.ablation(args.inputs, args.groundtruth, n_boot=args.n_boot)
+    elif args.study == "topk":
+        table = studies.topk(args.inputs, args.groundtruth)
+    elif args.study == "stability":
+        table = studies.stability(pd.read_csv(args.correlations))
+    elif args.study == "batch-size":
+        table = studies.batch_size(args.inputs, args.groundtruth)
+    else:
+        table = studies.seed_variance(args.inputs, args.groundtruth)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out, index=False)
+    print(table.to_string(index=False, float_format="%.3f"))
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
@@ -215,8 +253,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scores", nargs="+")
     p.add_argument("--correlations", required=True)
     p.add_argument("--groundtruth", required=True)
+    p.add_argument("--study", action="append", metavar="NAME=CSV", help="a study table to include")
+    p.add_argument("--config-json", default=None, help="the workflow config, for the provenance block")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("study", help="the paper's studies from stored artifacts")
+    p.add_argument("study", choices=["ablation", "topk", "stability", "batch-size", "seeds"])
+    p.add_argument("inputs", nargs="*", help="merged score artifacts (or study runs)")
+    p.add_argument("--groundtruth", default=None)
+    p.add_argument("--correlations", default=None, help="correlations.csv (stability)")
+    p.add_argument("--n-boot", type=int, default=200)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("render-check", help="render a report in headless Chromium and check it")
+    p.add_argument("path")
+    p.add_argument("--screenshot", default=None, help="also save a PNG screenshot here")
+    p.set_defaults(func=cmd_render_check)
 
     p = sub.add_parser("inspect", help="human summary of an artifact")
     p.add_argument("path")

@@ -12,7 +12,7 @@ from .probe import Flag
 from .published import published
 from .stats import correlate
 
-_META_COLUMNS = {"arch_index", "arch", "representative", "representative_arch", "flags", "seconds", "loss"}
+_META_COLUMNS = {"arch_index", "arch", "representative", "representative_arch", "flags", "seconds", "pass_seconds", "loss"}
 
 
 def proxy_columns(scores: pd.DataFrame) -> list[str]:

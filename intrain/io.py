@@ -8,6 +8,7 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
     /arch/arch       (N,)   arch string
     /arch/flags      (N,)   :class:`intrain.probe.Flag` bits
     /arch/seconds    (N,)   wall time of build + probe + reductions
+    /arch/pass_seconds (N,) forward + backward time alone (device-synchronised)
     /arch/loss       (N,)   synthetic cross-entropy loss
     /arch/layer_ptr  (N+1,) row offsets into /layer/*   (layers of arch i: ptr[i]:ptr[i+1])
     /arch/param_ptr  (N+1,) row offsets into /param/*
@@ -126,6 +127,7 @@ def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[st
     _strings(arch, "arch", [r.arch for r in records])
     _dataset(arch, "flags", [r.probe.flags for r in records], np.int32)
     _dataset(arch, "seconds", [r.seconds for r in records], np.float64)
+    _dataset(arch, "pass_seconds", [r.probe.extras.get("pass_seconds", np.nan) for r in records], np.float64)
     _dataset(arch, "loss", [r.probe.loss for r in records], np.float64)
     _dataset(arch, "layer_ptr", np.concatenate([[0], np.cumsum([len(r.probe.layer_names) for r in records])]), np.int64)
     _dataset(arch, "param_ptr", np.concatenate([[0], np.cumsum([len(r.probe.param_names) for r in records])]), np.int64)
@@ -210,6 +212,7 @@ def read_scores(path: str | os.PathLike, expand: bool = True) -> pd.DataFrame:
             "arch": _str_list(f["arch/arch"]),
             "flags": f["arch/flags"][()],
             "seconds": f["arch/seconds"][()],
+            "pass_seconds": f["arch/pass_seconds"][()],
             "loss": f["arch/loss"][()],
         })
         for pname, g in f["proxy"].items():

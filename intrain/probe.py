@@ -9,6 +9,7 @@ once at the end, so a CUDA run does not sync per layer.
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,10 +95,15 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
             handles.append(module.register_forward_hook(make_hook(name)))
     model.train()
     model.zero_grad(set_to_none=True)
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
     try:
+        sync()
+        start = time.perf_counter()
         logits = model(x)
         loss = nn.functional.cross_entropy(logits, y)
         loss.backward()
+        sync()
+        pass_seconds = time.perf_counter() - start  # forward + backward (hook statistics included)
     finally:
         for h in handles:
             h.remove()
@@ -127,4 +133,5 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
         param_kinds=[k for _, k, _ in chosen],
         param_numel=np.asarray([p.numel() for _, _, p in chosen], dtype=np.int64),
         param_stats=param_stats, loss=loss_value, flags=int(flags),
+        extras={"pass_seconds": pass_seconds},
     )

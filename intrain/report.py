@@ -1,8 +1,14 @@
-"""A self-contained HTML report: correlation table (with paper values) and score-vs-accuracy plots."""
+"""The HTML report: every study table beside the paper's values, seaborn figures, provenance.
+
+The page is self-checking: a small script counts figures that failed to load and tables with no
+rows and writes the result into ``#render-check`` (and ``body[data-render-check]``), which the
+headless-browser test and ``intrain render-check`` read back.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import html
 import json
 from pathlib import Path
@@ -20,68 +26,212 @@ from .correlate import proxy_columns  # noqa: E402
 from .groundtruth import accuracy_column, load_groundtruth_csv  # noqa: E402
 from .io import read_attrs, read_scores, versions  # noqa: E402
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}img{max-width:100%}
-.prov{font-family:monospace;font-size:85%;white-space:pre-wrap;background:#f7f7f7;padding:1em}"""
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;color:#222;padding:0 1em}
+table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}img{max-width:100%;display:block;margin:1em 0}
+.prov{font-family:monospace;font-size:80%;white-space:pre-wrap;background:#f7f7f7;padding:1em;overflow-x:auto}
+.note{color:#555;font-size:90%}#render-check{color:#888;font-size:80%}"""
+
+_CHECK_JS = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.from(document.images);
+  var broken = imgs.filter(function (i) { return !(i.complete && i.naturalWidth > 0); }).length;
+  var tables = Array.from(document.querySelectorAll('table'));
+  var empty = tables.filter(function (t) { return t.querySelectorAll('tbody tr').length === 0; }).length;
+  var status = (broken === 0 && empty === 0) ? 'ok' : 'failed';
+  var text = 'render-check: ' + status + ' images=' + imgs.length + ' broken=' + broken +
+             ' tables=' + tables.length + ' empty=' + empty;
+  document.body.setAttribute('data-render-check', text);
+  document.getElementById('render-check').textContent = text;
+});
+</script>"""
+
+#: Study CSVs the report knows, in page order: key -> (title, explanation).
+STUDIES: dict[str, tuple[str, str]] = {
+    "ablation": ("Ablation (components and couplings)",
+                 "Recomputed from the per-layer and per-parameter statistics stored in the main run's "
+                 "artifacts; no network was rerun. Paper: NB201 ablation table."),
+    "batch_size": ("Batch-size sensitivity",
+                   "Mean ± std over seeds; latency is the median forward + backward time of one "
+                   "architecture on this run's device (the paper's is an RTX 4090). Paper: supplementary Table 2."),
+    "seeds": ("Seed variance",
+              "Spread of Kendall τ over seeds (network initialisation and synthetic batch) on the study sample."),
+    "stability": ("Dataset stability", "Kendall τ of each proxy across datasets and its spread."),
+    "topk": ("Top-k quality",
+             "Mean test accuracy of each proxy's top-10 and top-1 % architectures, the accuracy of its "
+             "top-1 pick, and the rank it gives the truly best architecture of the sample."),
+}
 
 
 def _fmt(x) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "–"
-    if isinstance(x, float):
+    if isinstance(x, (float, np.floating)):
         return f"{x:.3f}"
     return html.escape(str(x))
 
 
 def html_table(df: pd.DataFrame) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in df.itertuples(index=False))
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>"
+                   for row in df.itertuples(index=False))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- figures
+
+
 def scatter_figure(score_paths: Sequence[str], gt: pd.DataFrame, proxy: str, out: Path) -> Path:
-    fig, axes = plt.subplots(1, len(score_paths), figsize=(4.5 * len(score_paths), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(score_paths), figsize=(4.3 * len(score_paths), 3.8), squeeze=False)
     for ax, path in zip(axes[0], score_paths):
         attrs = read_attrs(path)
-        ds = attrs["dataset"]
-        df = read_scores(path).merge(gt[["arch_index", accuracy_column(ds)]], on="arch_index")
+        acc = accuracy_column(attrs["dataset"])
+        df = read_scores(path).merge(gt[["arch_index", acc]], on="arch_index")
         df = df[np.isfinite(df[proxy])]
-        kind = "hex" if len(df) > 2000 else "scatter"
-        if kind == "hex":
-            ax.hexbin(df[proxy], df[accuracy_column(ds)], gridsize=50, bins="log", cmap="viridis")
+        if len(df) > 2000:
+            ax.hexbin(df[proxy], df[acc], gridsize=50, bins="log", cmap="viridis", mincnt=1)
         else:
-            sns.scatterplot(x=df[proxy], y=df[accuracy_column(ds)], s=10, alpha=0.6, ax=ax, edgecolor=None)
-        ax.set_title(f"{attrs['space']} / {ds} (n={len(df)})")
+            sns.scatterplot(x=df[proxy], y=df[acc], s=10, alpha=0.6, ax=ax, edgecolor=None)
+        ax.set_title(f"{attrs['space']} / {attrs['dataset']} (n={len(df)})")
         ax.set_xlabel(f"{proxy} score")
         ax.set_ylabel("test accuracy (%)")
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
 
 
-def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth_csv: str, out_html: str) -> None:
+def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
+    df = corr.copy()
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * df["proxy"].nunique() * df["dataset"].nunique()), 3.8))
+    datasets = list(dict.fromkeys(df["dataset"]))
+    proxies = list(dict.fromkeys(df["proxy"]))
+    width = 0.8 / len(datasets)
+    for j, ds in enumerate(datasets):
+        sub = df[df["dataset"] == ds].set_index("proxy").reindex(proxies)
+        x = np.arange(len(proxies)) + j * width
+        err = np.vstack([sub["kendall"] - sub["kendall_lo"], sub["kendall_hi"] - sub["kendall"]])
+        ax.bar(x, sub["kendall"], width, yerr=np.nan_to_num(err), capsize=3, label=ds)
+        if "paper_kendall" in sub:
+            ax.scatter(x, sub["paper_kendall"], marker="_", s=300, color="k", zorder=3,
+                       label="paper" if j == 0 else None)
+    ax.set_xticks(np.arange(len(proxies)) + width * (len(datasets) - 1) / 2, proxies, rotation=20, ha="right")
+    ax.set_ylabel("Kendall τ (95% CI)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    sns.barplot(data=abl, y="variant", x="kendall", hue="dataset", ax=ax, orient="h")
+    paper = abl.dropna(subset=["paper_kendall"]).drop_duplicates("variant")
+    order = list(dict.fromkeys(abl["variant"]))
+    ax.scatter(paper["paper_kendall"], [order.index(v) for v in paper["variant"]], marker="|", s=400,
+               color="k", zorder=3, label="paper")
+    ax.set_xlabel("Kendall τ")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    bs = bs.sort_values("batch_size")
+    ax1.errorbar(bs["batch_size"], bs["kendall_mean"], yerr=bs["kendall_std"].fillna(0), marker="o", capsize=3,
+                 label="measured (mean ± std over seeds)")
+    if bs["paper_kendall"].notna().any():
+        ax1.plot(bs["batch_size"], bs["paper_kendall"], "k--", marker="x", label="paper")
+    ax1.set_xscale("log", base=2)
+    ax1.set_xlabel("batch size")
+    ax1.set_ylabel("Kendall τ")
+    ax1.legend(fontsize=8)
+    ax2.plot(bs["batch_size"], bs["latency_ms_median"], marker="o", label=f"measured ({bs['device'].iloc[0]})")
+    ax2.set_xscale("log", base=2)
+    ax2.set_xlabel("batch size")
+    ax2.set_ylabel("forward + backward latency (ms)")
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def stability_plot(corr: pd.DataFrame, out: Path) -> Path:
+    main = corr[~corr["proxy"].str.contains(".", regex=False)]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    sns.pointplot(data=main, x="dataset", y="kendall", hue="proxy", ax=ax)
+    ax.set_ylabel("Kendall τ")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+# ----------------------------------------------------------------------------- page
+
+
+def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth_csv: str, out_html: str,
+                 studies: dict[str, str] | None = None, config: dict | None = None) -> Path:
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
     corr = pd.read_csv(correlations_csv)
     gt = load_groundtruth_csv(groundtruth_csv)
-    main = corr[~corr["proxy"].str.contains(r"\.", regex=True)]
-    cols = ["space", "dataset", "proxy", "n", "n_excluded", "kendall", "kendall_lo", "kendall_hi",
+    main = corr[~corr["proxy"].str.contains(".", regex=False)]
+    comps = corr[corr["proxy"].str.contains(".", regex=False)]
+    cols = ["space", "dataset", "proxy", "n", "n_excluded", "n_flagged", "kendall", "kendall_lo", "kendall_hi",
             "spearman", "spearman_lo", "spearman_hi", "paper_kendall", "diff_kendall"]
-    parts = [f"<h1>intrain report</h1><p>Generated {_dt.date.today().isoformat()} from "
-             f"{len(score_paths)} artifacts. Correlations: Kendall τ-b and Spearman ρ against "
-             f"test accuracy; brackets are 95% bootstrap intervals over architectures.</p>",
-             "<h2>Rank correlations</h2>", html_table(main[[c for c in cols if c in main.columns]])]
-    comps = corr[corr["proxy"].str.contains(r"\.", regex=True)]
+    main_table = main[[c for c in cols if c in main.columns]]
+    main_table.to_csv(out.parent / "correlations.csv", index=False)
+    parts = [f"<h1>intrain report</h1><p class='note'>Generated {_dt.date.today().isoformat()} from "
+             f"{len(score_paths)} merged artifacts. Kendall τ-b and Spearman ρ against benchmark test accuracy; "
+             f"lo/hi are 95 % bootstrap intervals over architectures. Non-finite scores are excluded and "
+             f"counted (n_excluded); n_flagged counts architectures with a degenerate-network flag.</p>",
+             "<h2>Rank correlations</h2>", html_table(main_table)]
+    parts.append(f'<img src="{tau_bars(main, out.parent / "tau_bars.png").name}" alt="Kendall tau per proxy and dataset">')
     if not comps.empty:
-        parts += ["<h2>Components</h2>", html_table(comps[["space", "dataset", "proxy", "n", "kendall", "spearman"]])]
+        parts += ["<h2>InTrain components</h2>",
+                  html_table(comps[["space", "dataset", "proxy", "n", "kendall", "spearman"]])]
     parts.append("<h2>Score vs accuracy</h2>")
     first = read_scores(score_paths[0])
     for proxy in [c for c in proxy_columns(first) if "." not in c]:
         fig = scatter_figure(score_paths, gt, proxy, out.parent / f"scatter_{proxy}.png")
         parts.append(f'<img src="{fig.name}" alt="{proxy} score vs accuracy">')
-    prov = {"versions": versions(), "artifacts": {Path(p).name: read_attrs(p) for p in score_paths}}
-    parts += ["<h2>Provenance</h2>", f'<div class="prov">{html.escape(json.dumps(prov, indent=1, default=str))}</div>']
-    out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>intrain report</title>"
-                   f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+    figures = {"ablation": ablation_bars, "batch_size": batch_curve}
+    for key, path in (studies or {}).items():
+        if key not in STUDIES:
+            raise ValueError(f"unknown study {key!r}; known: {sorted(STUDIES)}")
+        title, note = STUDIES[key]
+        table = pd.read_csv(path)
+        table.to_csv(out.parent / f"{key}.csv", index=False)
+        parts += [f"<h2>{html.escape(title)}</h2>", f"<p class='note'>{html.escape(note)}</p>", html_table(table)]
+        if key in figures and not table.empty:
+            parts.append(f'<img src="{figures[key](table, out.parent / f"{key}.png").name}" alt="{key}">')
+        if key == "stability":
+            parts.append(f'<img src="{stability_plot(corr, out.parent / "stability.png").name}" alt="stability">')
+    prov = {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions(),
+        "config": config,
+        "artifacts": {str(p): {"sha256": sha256_file(p), **{k: v for k, v in read_attrs(p).items()
+                                                               if k in ("device", "config_hash", "seed", "batch_size", "resolution", "settings")}}
+                      for p in score_paths},
+        "inputs_sha256": {str(p): sha256_file(p) for p in [correlations_csv, groundtruth_csv, *(studies or {}).values()]},
+    }
+    parts += ["<h2>Provenance</h2>", f'<div class="prov">{html.escape(json.dumps(prov, indent=1, default=str))}</div>',
+              '<p id="render-check">render-check: pending</p>']
+    out.write_text("<!doctype html><html><head><meta charset='utf-8'><title>intrain report</title>"
+                   f"<style>{_CSS}</style>{_CHECK_JS}</head><body>{''.join(parts)}</body></html>")
+    return out

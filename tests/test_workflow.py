@@ -52,6 +52,22 @@ def test_tiny_config_end_to_end(tmp_path, mirror):
     assert attrs["batch_size"] == 8 and attrs["device"] == "cpu" and len(attrs["config_hash"]) == 64
     html = (results / "report" / "index.html").read_text()
     assert "scatter_intrain.png" in html and (results / "report" / "scatter_intrain.png").stat().st_size > 1000
+    # studies: batch sizes x seeds on cifar10, seeds on every dataset, tables in the report
+    bs = pd.read_csv(results / "studies" / "batch_size.csv")
+    assert sorted(bs.batch_size) == [2, 8] and (bs.seeds == 2).all() and (bs.latency_ms_median > 0).all()
+    seeds = pd.read_csv(results / "studies" / "seeds.csv")
+    assert set(seeds.dataset) == {"cifar10", "ImageNet16-120"}
+    abl = pd.read_csv(results / "studies" / "ablation.csv")
+    full = abl[abl.variant == "gamma * (1 + o) / log(L + 1)"].set_index("dataset")["kendall"]
+    main = corr[corr.proxy == "intrain"].set_index("dataset")["kendall"]
+    assert (full.sort_index() - main.sort_index()).abs().max() < 1e-12  # recomputed == stored
+    for table in ("topk", "stability"):
+        assert len(pd.read_csv(results / "studies" / f"{table}.csv")) > 0
+    for title in ("Ablation", "Batch-size sensitivity", "Seed variance", "Dataset stability", "Top-k quality"):
+        assert title in html
+    from intrain.render import find_browser, render_check
+    if find_browser():
+        assert render_check(results / "report" / "index.html")["status"] == "ok"
     # nothing left to do; a deleted shard is regenerated alone
     assert "Nothing to be done" in smk("-n", "--cores", 2, "--configfile", "config/tiny.yaml", "--config",
                                        f"results={results}", f"mirror={mirror}").stdout

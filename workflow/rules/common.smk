@@ -2,6 +2,7 @@
 # re-parses the Snakefile.
 import json
 import math
+import shlex
 
 from snakemake.utils import validate
 
@@ -10,6 +11,9 @@ validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 RESULTS = config["results"]
 SPACES = config["spaces"]
+STUDIES = config["studies"]
+# The studies run on NAS-Bench-201 (the paper's setting).
+STUDY_SPACE = "nb201"
 SPACE_SIZE = {"nb201": 15625}
 # Benchmark file keys (intrain/data/benchmarks.yaml) each space's ground truth is built from.
 GROUNDTRUTH_FILES = {"nb201": ["nb201_test"]}
@@ -17,7 +21,10 @@ GROUNDTRUTH_FILES = {"nb201": ["nb201_test"]}
 
 wildcard_constraints:
     space="|".join(SPACES),
+    dataset="|".join(sorted({d for spec in SPACES.values() for d in spec["datasets"]})),
     shard=r"\d{3}",
+    bs=r"\d+",
+    seed=r"\d+",
     key=r"[A-Za-z0-9_\-]+",
 
 
@@ -38,6 +45,44 @@ def settings_json():
     """The scoring settings as the CLI's --settings JSON (quoted for the shell)."""
     settings = json.dumps(config["scoring"], sort_keys=True)
     return f"'{settings}'"
+
+
+def study_settings_json(batch_size, seed):
+    settings = json.dumps({**config["scoring"], "batch_size": batch_size, "seed": seed}, sort_keys=True)
+    return f"'{settings}'"
+
+
+def batch_study_runs():
+    return [
+        f"{RESULTS}/studies/{STUDY_SPACE}/{STUDIES['batch_dataset']}/b{b}_s{s}.h5"
+        for b in STUDIES["batch_sizes"]
+        for s in STUDIES["seeds"]
+    ]
+
+
+def seed_study_runs():
+    return [
+        f"{RESULTS}/studies/{STUDY_SPACE}/{ds}/b{config['scoring']['batch_size']}_s{s}.h5"
+        for ds in SPACES[STUDY_SPACE]["datasets"]
+        for s in STUDIES["seeds"]
+    ]
+
+
+def study_tables(wildcards=None):
+    """Study CSVs the report includes (name -> path); empty when studies are off."""
+    if not STUDIES["enabled"] or STUDY_SPACE not in SPACES:
+        return {}
+    return {
+        "ablation": f"{RESULTS}/studies/ablation.csv",
+        "batch_size": f"{RESULTS}/studies/batch_size.csv",
+        "seeds": f"{RESULTS}/studies/seeds.csv",
+        "stability": f"{RESULTS}/studies/stability.csv",
+        "topk": f"{RESULTS}/studies/topk.csv",
+    }
+
+
+def study_args(wildcards, input):
+    return " ".join(f"--study {key}={getattr(input, key)}" for key in study_tables())
 
 
 def mirror_arg():

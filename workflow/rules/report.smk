@@ -26,6 +26,7 @@ rule correlate:
 
 rule report:
     input:
+        unpack(study_tables),
         correlations=f"{RESULTS}/correlations.csv",
         scores=merged_scores(),
         groundtruth=expand(f"{RESULTS}/groundtruth/{{space}}.csv", space=list(SPACES)),
@@ -35,6 +36,9 @@ rule report:
             caption="../report/report.rst",
             category="Report",
         ),
+    params:
+        studies=study_args,
+        config=lambda wc: shlex.quote(json.dumps(config, sort_keys=True)),
     log:
         f"{RESULTS}/logs/report.log",
     localrule: True
@@ -42,4 +46,4 @@ rule report:
         "../../envs/intrain.yaml"
     shell:
         "intrain report --correlations {input.correlations} --groundtruth {input.groundtruth[0]}"
-        " --out {output} {input.scores} > {log} 2>&1"
+        " {params.studies} --config-json {params.config} --out {output} {input.scores} > {log} 2>&1"

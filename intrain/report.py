@@ -121,7 +121,7 @@ def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
         err = np.vstack([sub["kendall"] - sub["kendall_lo"], sub["kendall_hi"] - sub["kendall"]])
         ax.bar(x, sub["kendall"], width, yerr=np.nan_to_num(err), capsize=3, label=ds)
         if "paper_kendall" in sub:
-            ax.scatter(x, sub["paper_kendall"], marker="_", s=300, color="k", zorder=3,
+            ax.scatter(x, sub["paper_kendall"], marker="_", s=500, linewidths=2.5, color="crimson", zorder=3,
                        label="paper" if j == 0 else None)
     ax.set_xticks(np.arange(len(proxies)) + width * (len(datasets) - 1) / 2, proxies, rotation=20, ha="right")
     ax.set_ylabel("Kendall τ (95% CI)")
@@ -133,14 +133,14 @@ def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
 
 
 def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = plt.subplots(figsize=(10, 3.8))
     sns.barplot(data=abl, y="variant", x="kendall", hue="dataset", ax=ax, orient="h")
     paper = abl.dropna(subset=["paper_kendall"]).drop_duplicates("variant")
     order = list(dict.fromkeys(abl["variant"]))
     ax.scatter(paper["paper_kendall"], [order.index(v) for v in paper["variant"]], marker="|", s=400,
-               color="k", zorder=3, label="paper")
+               linewidths=2.5, color="crimson", zorder=3, label="paper")
     ax.set_xlabel("Kendall τ")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -283,12 +285,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .log import setup
 
+    # Every file has a single writer and is renamed into place, so HDF5's file locks add nothing
+    # and fail on NFS/Lustre; a user's explicit setting still wins.
+    os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+    # A file-size limit (or quota) must surface as an OSError the writer cleans up after,
+    # not as SIGXFSZ killing the process mid-write.
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     args = build_parser().parse_args(argv)
     setup(args.verbose)
     try:
         args.func(args)
     except (ValueError, KeyError, FileNotFoundError, RuntimeError) as e:
         log.error("%s", e)
+        return 1
+    except OSError as e:
+        log.error("%s: %s (disk full or quota?); earlier outputs are untouched", type(e).__name__, e)
         return 1
     return 0
 

@@ -19,8 +19,8 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
     /members/index, /members/representative   (merged files only) every selected architecture
                      and the scored isomorphism-class representative whose values it takes
 
-Files are written to a temporary name in the destination folder and renamed into place, so a
-killed job never leaves a file that looks complete. ``track_times=False`` and no wall-clock
+Files are built in memory, written to a temporary name in the destination folder and renamed
+into place, so a killed job or a full disk never leaves a file that looks complete. ``track_times=False`` and no wall-clock
 attributes keep files byte-reproducible for equal inputs.
 """
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import json
 import os
 import platform
@@ -68,16 +69,27 @@ def versions() -> dict[str, str]:
 
 @contextlib.contextmanager
 def atomic_h5(dest: str | os.PathLike) -> Iterator[h5py.File]:
-    """Open a temporary HDF5 file beside ``dest``; rename it into place only on success."""
+    """Build an HDF5 file in memory, then write it beside ``dest`` and rename it into place.
+
+    The HDF5 library itself never touches the disk: a full disk or a file-size limit while
+    writing crashes it (seen: SIGSEGV after "File too large"), whereas here it is an ordinary
+    ``OSError`` from Python's own write, after which the temporary file is removed and every
+    earlier file is untouched. Shards and merged files are small enough to build in memory.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     for stale in glob.glob(str(dest.parent / f".{dest.name}.*.tmp")):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)  # left by a killed writer of this same file
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", track_order=True) as f:
+        yield f
     tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
     try:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            yield f
+        with open(tmp, "wb") as out:
+            out.write(buffer.getbuffer())
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -212,7 +224,9 @@ def read_scores(path: str | os.PathLike, expand: bool = True) -> pd.DataFrame:
             "arch": _str_list(f["arch/arch"]),
             "flags": f["arch/flags"][()],
             "seconds": f["arch/seconds"][()],
-            "pass_seconds": f["arch/pass_seconds"][()],
+            # optional: files written before it existed read as NaN
+            "pass_seconds": f["arch/pass_seconds"][()] if "arch/pass_seconds" in f
+            else np.full(len(f["arch/index"]), np.nan),
             "loss": f["arch/loss"][()],
         })
         for pname, g in f["proxy"].items():

@@ -120,3 +120,12 @@ def test_files_are_byte_reproducible(tmp_path, records):
     write_shard(tmp_path / "a.h5", [records[3], records[5]], attrs())
     write_shard(tmp_path / "b.h5", [records[3], records[5]], attrs())
     assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
+
+
+def test_files_without_pass_seconds_still_read(tmp_path, records):
+    path = tmp_path / "old.h5"
+    write_shard(path, [records[3]], attrs())
+    with h5py.File(path, "a") as f:
+        del f["arch/pass_seconds"]
+    df = read_scores(path)
+    assert np.isnan(df["pass_seconds"]).all() and df["intrain"].notna().all()

@@ -1,0 +1,127 @@
+"""Faults lose no finished work: disk full, a killed run, a truncated shard, non-finite scores."""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from intrain.correlate import correlation_table
+
+from .conftest import REPO
+from .helpers import fake_artifact, fake_record, ladder
+
+SETTINGS = json.dumps({"batch_size": 4})
+
+
+def intrain(*args, preexec_fn=None):
+    return subprocess.run([sys.executable, "-m", "intrain", *map(str, args)], capture_output=True, text=True,
+                          preexec_fn=preexec_fn)
+
+
+@pytest.fixture(scope="module")
+def selection(groundtruth_csv, tmp_path_factory):
+    d = tmp_path_factory.mktemp("sel")
+    proc = intrain("select", "--groundtruth", groundtruth_csv, "--sample", 4, "--seed", 5, "--n-shards", 2,
+                   "--out", d / "sel.csv")
+    assert proc.returncode == 0, proc.stderr
+    return d / "sel.csv"
+
+
+def test_disk_full_fails_cleanly_and_keeps_earlier_shards(tmp_path, selection):
+    args = ["score", "--space", "nb201", "--dataset", "ImageNet16-120", "--selection", selection,
+            "--settings", SETTINGS, "--no-progress", "--threads", 1]
+    assert intrain(*args, "--shard", 0, "--out", tmp_path / "shard-000.h5").returncode == 0
+    before = (tmp_path / "shard-000.h5").read_bytes(), (tmp_path / "shard-000.h5").stat().st_mtime_ns
+
+    def tiny_disk():  # every file this process writes may hold at most 2 kB
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))
+
+    proc = intrain(*args, "--shard", 1, "--out", tmp_path / "shard-001.h5", preexec_fn=tiny_disk)
+    assert proc.returncode == 1
+    assert "disk full" in proc.stderr
+    assert sorted(os.listdir(tmp_path)) == ["shard-000.h5"]  # no partial, no temp file
+    assert ((tmp_path / "shard-000.h5").read_bytes(), (tmp_path / "shard-000.h5").stat().st_mtime_ns) == before
+
+
+def test_nonfinite_scores_are_excluded_and_reported(tmp_path):
+    recs = ladder(5, np.random.default_rng(0))
+    recs.append(fake_record(5, [(np.nan, 1.0, 4.0)], [(1.0, 1.0)]))
+    recs[5].probe.flags = 1
+    path = fake_artifact(tmp_path / "a.h5", recs)
+    gt = pd.DataFrame({"arch_index": range(6), "arch": [f"a{i}" for i in range(6)], "canonical": list("abcdef"),
+                       "acc_cifar10": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    gt.to_csv(tmp_path / "gt.csv", index=False)
+    row = correlation_table([str(path)], str(tmp_path / "gt.csv"), n_boot=0).set_index("proxy").loc["intrain"]
+    assert (row.n, row.n_excluded, row.n_nonfinite, row.n_flagged) == (5, 1, 1, 1)
+    assert row.kendall == pytest.approx(1.0)
+
+
+def _smk(results, mirror, *extra, check=True):
+    """snakemake on the tiny config; ``extra`` (flags or targets) goes before --config."""
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *extra, "--cores", "1", "--configfile",
+                           "config/tiny.yaml", str(results.parent / "nostudy.yaml"), "--config",
+                           f"results={results}", f"mirror={mirror}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_killed_run_redoes_only_the_unfinished_shard(tmp_path, mirror):
+    # full batch (64) so that a shard takes seconds and the kill lands mid-shard
+    (tmp_path / "nostudy.yaml").write_text("studies:\n  enabled: false\nscoring:\n  batch_size: 64\n")
+    results = tmp_path / "results"
+    shards = results / "nb201" / "cifar10" / "shards"
+    cmd = [sys.executable, "-m", "snakemake", str(shards / "shard-000.h5"), str(shards / "shard-001.h5"),
+           "--cores", "1", "--configfile", "config/tiny.yaml", str(tmp_path / "nostudy.yaml"),
+           "--config", f"results={results}", f"mirror={mirror}"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # wait until one shard is finished and the other one is being scored, then SIGKILL everything
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        done = sorted(p.name for p in shards.glob("shard-*.h5")) if shards.exists() else []
+        logs = list((results / "logs" / "score" / "nb201" / "cifar10").glob("*.log")) if done else []
+        if len(done) == 1 and len(logs) == 2:
+            time.sleep(1.0)  # into the second shard's scoring
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("the run never reached the state to kill")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = shards / done[0]
+    before = finished.read_bytes(), finished.stat().st_mtime_ns
+    complete = sorted(p.name for p in shards.iterdir() if not p.name.startswith("."))
+    assert complete == done  # nothing that looks like a complete second shard
+    _smk(results, mirror, "--unlock")
+    _smk(results, mirror)
+    assert (finished.read_bytes(), finished.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in shards.glob("shard-*.h5")) == ["shard-000.h5", "shard-001.h5"]
+    assert (results / "correlations.csv").exists()
+
+
+@pytest.mark.slow
+def test_truncated_shard_is_named_at_merge_and_regenerated(tmp_path, mirror):
+    (tmp_path / "nostudy.yaml").write_text("studies:\n  enabled: false\n")
+    results = tmp_path / "results"
+    _smk(results, mirror)
+    shard = results / "nb201" / "ImageNet16-120" / "shards" / "shard-001.h5"
+    data = shard.read_bytes()
+    shard.write_bytes(data[: len(data) // 3])
+    proc = _smk(results, mirror, check=False)
+    assert proc.returncode != 0
+    log = (results / "logs" / "merge" / "nb201" / "ImageNet16-120.log").read_text()
+    assert "shard-001.h5: corrupt or truncated HDF5 file" in log
+    shard.unlink()
+    _smk(results, mirror, str(shard))
+    _smk(results, mirror)
+    assert (results / "nb201" / "ImageNet16-120" / "scores.h5").exists()

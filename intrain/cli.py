@@ -69,7 +69,12 @@ def cmd_select(args: argparse.Namespace) -> None:
     from .groundtruth import load_groundtruth_csv
     from .selection import select
 
-    sample = args.sample if args.sample == "all" else int(args.sample)
+    if (args.sample is None) == (not args.arch):
+        raise ValueError("give either --sample or --arch (one or more), not both")
+    if args.arch:
+        sample = list(args.arch)
+    else:
+        sample = args.sample if args.sample == "all" else int(args.sample)
     sel = select(load_groundtruth_csv(args.groundtruth), sample, args.seed, args.n_shards, dedup=not args.no_dedup)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(args.out).with_suffix(".tmp")
@@ -214,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("select", help="sample architectures and assign shards")
     p.add_argument("--groundtruth", required=True)
-    p.add_argument("--sample", required=True, help="number of architectures, or 'all'")
+    p.add_argument("--sample", default=None, help="number of architectures, or 'all'")
+    p.add_argument("--arch", action="append", help="an explicit arch string (repeatable) instead of --sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-shards", type=int, required=True)
     p.add_argument("--no-dedup", action="store_true", help="score every isomorphic copy separately")

@@ -30,11 +30,22 @@ def n_shards_for(sample_size: int, shard_size: int) -> int:
     return max(1, math.ceil(sample_size / shard_size))
 
 
-def select(groundtruth: pd.DataFrame, sample: int | str, seed: int, n_shards: int,
+def select(groundtruth: pd.DataFrame, sample: int | str | list[str], seed: int, n_shards: int,
            dedup: bool = True) -> pd.DataFrame:
-    """Rows: arch_index, arch, canonical, representative, shard (-1 for non-representatives)."""
+    """Rows: arch_index, arch, canonical, representative, shard (-1 for non-representatives).
+
+    ``sample`` is a count, ``"all"``, or a list of arch strings to score exactly.
+    """
     total = len(groundtruth)
-    if sample == "all":
+    if isinstance(sample, list):
+        from .spaces.nb201 import normalize_arch
+
+        wanted = [normalize_arch(a) for a in sample]  # raises ArchStringError naming the string
+        chosen = groundtruth[groundtruth["arch"].isin(wanted)]
+        missing = set(wanted) - set(chosen["arch"])
+        if missing:
+            raise ValueError(f"architectures not in the benchmark table: {sorted(missing)[:3]}")
+    elif sample == "all":
         chosen = groundtruth
     else:
         if not isinstance(sample, (int, np.integer)) or sample < 1:

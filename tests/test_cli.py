@@ -71,6 +71,8 @@ def test_bad_input_gets_a_clear_message(tmp_path, groundtruth_csv):
         (["select", "--groundtruth", groundtruth_csv, "--sample", 20000, "--n-shards", 1, "--out", tmp_path / "s.csv"], "larger than the space"),
         (["groundtruth", "nb201", "--test", tmp_path / "nope.csv", "--out", tmp_path / "g.csv"], "does not exist"),
         (["download", "nb999", "--out", tmp_path / "x"], "unknown benchmark file"),
+        (["select", "--groundtruth", groundtruth_csv, "--arch", "|nor_conv~0|", "--n-shards", 1, "--out", tmp_path / "s.csv"], "'|nor_conv~0|'"),
+        (["select", "--groundtruth", groundtruth_csv, "--n-shards", 1, "--out", tmp_path / "s.csv"], "either --sample or --arch"),
     ]
     for args, message in cases:
         proc = run(*args, check=False)

@@ -90,8 +90,23 @@ def test_tiny_config_end_to_end(tmp_path, mirror):
     ("spaces={'nb201': {'sample': 20000}}", "sample"),
     ("spaces={'nb201': {'datasets': ['mnist']}}", "mnist"),
     ("device=tpu", "device"),
+    ("spaces={'nb201': {'archs': ['|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|']}}", "archs"),
 ])
 def test_bad_config_is_rejected_naming_the_key(tmp_path, override, message):
     proc = smk("-n", "--cores", 1, "--config", f"results={tmp_path}", override, check=False)
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
+
+
+def test_explicit_architectures_are_scored(tmp_path, mirror):
+    archs = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+             "|nor_conv_1x1~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|",
+             "|none~0|+|nor_conv_1x1~0|none~1|+|nor_conv_3x3~0|none~1|skip_connect~2|"]
+    cfg = tmp_path / "archs.yaml"
+    cfg.write_text("spaces:\n  nb201:\n    datasets: [ImageNet16-120]\n    shard_size: 2\n    archs:\n"
+                   + "".join(f"      - '{a}'\n" for a in archs) + "studies:\n  enabled: false\n")
+    results = tmp_path / "r"
+    smk(f"{results}/nb201/ImageNet16-120/scores.h5", "--cores", 2, "--configfile", "config/tiny.yaml", cfg,
+        "--config", f"results={results}", f"mirror={mirror}")
+    scores = read_scores(results / "nb201" / "ImageNet16-120" / "scores.h5")
+    assert sorted(scores["arch"]) == sorted(archs)

@@ -36,7 +36,7 @@ rule select:
     output:
         f"{RESULTS}/{{space}}/selection.csv",
     params:
-        sample=lambda wc: SPACES[wc.space]["sample"],
+        choice=select_args,
         seed=lambda wc: SPACES[wc.space]["sample_seed"],
         n_shards=lambda wc: n_shards(wc.space),
         dedup=lambda wc: "" if SPACES[wc.space]["dedup"] else "--no-dedup",
@@ -46,5 +46,5 @@ rule select:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain select --groundtruth {input} --sample {params.sample} --seed {params.seed}"
+        "intrain select --groundtruth {input} {params.choice} --seed {params.seed}"
         " --n-shards {params.n_shards} {params.dedup} --out {output} > {log} 2>&1"

@@ -29,6 +29,8 @@ wildcard_constraints:
 
 
 def sample_size(space):
+    if SPACES[space].get("archs"):
+        return len(SPACES[space]["archs"])
     s = SPACES[space]["sample"]
     return SPACE_SIZE[space] if s == "all" else int(s)
 
@@ -39,6 +41,14 @@ def n_shards(space):
 
 def shard_ids(space):
     return [f"{i:03d}" for i in range(n_shards(space))]
+
+
+def select_args(wildcards):
+    """--sample/--arch arguments of the select rule (explicit architectures win over a sample)."""
+    spec = SPACES[wildcards.space]
+    if spec.get("archs"):
+        return " ".join(f"--arch {shlex.quote(a)}" for a in spec["archs"])
+    return f"--sample {spec['sample']}"
 
 
 def settings_json():

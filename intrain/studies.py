@@ -34,6 +34,13 @@ PAPER_BATCH = {1: (0.643, 0.839, 25.73), 8: (0.651, 0.848, 28.56), 16: (0.659, 0
                32: (0.662, 0.852, 34.41), 64: (0.669, 0.857, 37.29), 128: (0.671, 0.858, 44.65)}
 
 
+def with_truth(path: str, gt: pd.DataFrame) -> tuple[dict, str, pd.DataFrame]:
+    """An artifact's attributes, its accuracy column, and its scores joined with ground truth."""
+    attrs = read_attrs(path)
+    acc = accuracy_column(attrs["dataset"])
+    return attrs, acc, read_scores(path).merge(gt[["arch_index", acc]], on="arch_index")
+
+
 def components(path: str) -> pd.DataFrame:
     """Per scored architecture: gamma, o and L recomputed from stored statistics."""
     layers = read_layers(path)
@@ -74,8 +81,7 @@ def ablation(score_paths: Sequence[str], groundtruth_csv: str, n_boot: int = 200
     gt = load_groundtruth_csv(groundtruth_csv)
     rows = []
     for path in score_paths:
-        attrs = read_attrs(path)
-        acc = accuracy_column(attrs["dataset"])
+        attrs, acc, _ = with_truth(path, gt)
         df = ablation_scores(path).merge(gt[["arch_index", acc]], on="arch_index")
         for variant in [c for c in df.columns if c not in ("arch_index", "representative", acc)]:
             c = correlate(df[variant].to_numpy(), df[acc].to_numpy(), n_boot=n_boot)
@@ -90,14 +96,11 @@ def topk(score_paths: Sequence[str], groundtruth_csv: str, k: int = 10, frac: fl
     gt = load_groundtruth_csv(groundtruth_csv)
     rows = []
     for path in score_paths:
-        attrs = read_attrs(path)
-        acc = accuracy_column(attrs["dataset"])
-        scores = read_scores(path)
-        df = scores.merge(gt[["arch_index", acc]], on="arch_index")
+        attrs, acc, df = with_truth(path, gt)
         n = len(df)
         n_frac = max(1, int(round(frac * n)))
         best_acc = df[acc].max()
-        for col in proxy_columns(scores):
+        for col in proxy_columns(df.drop(columns=[acc])):
             valid = df[np.isfinite(df[col])]
             order = valid.sort_values(col, ascending=False, kind="stable")
             # rank of the true best architecture in this proxy's ranking (1 = top); ties broken
@@ -130,10 +133,7 @@ def run_correlations(run_paths: Iterable[str], groundtruth_csv: str, proxy: str 
     gt = load_groundtruth_csv(groundtruth_csv)
     rows = []
     for path in run_paths:
-        attrs = read_attrs(path)
-        acc = accuracy_column(attrs["dataset"])
-        scores = read_scores(path)
-        df = scores.merge(gt[["arch_index", acc]], on="arch_index")
+        attrs, acc, df = with_truth(path, gt)
         c = correlate(df[proxy].to_numpy(), df[acc].to_numpy(), n_boot=0)
         scored = read_scores(path, expand=False)
         latency = scored["pass_seconds"] if "pass_seconds" in scored else scored["seconds"]

@@ -68,6 +68,10 @@ def test_tiny_config_end_to_end(tmp_path, mirror):
     from intrain.render import find_browser, render_check
     if find_browser():
         assert render_check(results / "report" / "index.html")["status"] == "ok"
+    # Snakemake's own report from the report() outputs
+    smk("--report", tmp_path / "smk-report.zip", "--configfile", "config/tiny.yaml", "--config",
+        f"results={results}", f"mirror={mirror}")
+    assert (tmp_path / "smk-report.zip").stat().st_size > 10_000
     # nothing left to do; a deleted shard is regenerated alone
     assert "Nothing to be done" in smk("-n", "--cores", 2, "--configfile", "config/tiny.yaml", "--config",
                                        f"results={results}", f"mirror={mirror}").stdout

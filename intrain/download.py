@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -102,7 +101,6 @@ def fetch(entry: BenchmarkFile, dest: str | os.PathLike, mirror: str | None = No
             except (urllib.error.URLError, TimeoutError, OSError) as e:
                 raise DownloadError(f"{entry.key}: cannot read {source}: {e}") from e
             with src:
-                expected = getattr(src, "length", None)
                 try:
                     for chunk in iter(lambda: src.read(CHUNK), b""):
                         h.update(chunk)

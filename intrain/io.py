@@ -32,9 +32,8 @@ import io
 import json
 import os
 import platform
-import sys
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import h5py
 import numpy as np

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator
 
-import numpy as np
 import torch
 
 from .device import resolve_device

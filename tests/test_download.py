@@ -5,7 +5,6 @@ import os
 import threading
 from dataclasses import replace
 from functools import partial
-from pathlib import Path
 
 import pytest
 

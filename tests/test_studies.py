@@ -8,7 +8,7 @@ from intrain import studies
 from intrain.io import read_scores
 from intrain.scoring import Scorer, ScoreSettings
 
-from .helpers import fake_artifact, fake_record, ladder
+from .helpers import fake_artifact, ladder
 
 
 @pytest.fixture

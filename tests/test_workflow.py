@@ -1,10 +1,8 @@
 """The Snakemake workflow for real: lint, dry runs of the shipped configs, a tiny end-to-end run,
 and config validation naming the bad key."""
 
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -34,7 +32,7 @@ def test_dry_run_of_shipped_configs(tmp_path, mirror, configfile, n_score_jobs):
     if configfile:
         args = ["--configfile", configfile, *args]
     out = smk(*args).stdout
-    assert f"score" in out
+    assert "score" in out
     table = [line.split() for line in out.splitlines() if line.strip().startswith("score ")]
     assert table and int(table[0][1]) == n_score_jobs
 

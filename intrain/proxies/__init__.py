@@ -7,10 +7,7 @@ class with ``@register``; the scorer and the HDF5 writer need no change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, ClassVar
-
-import numpy as np
+from typing import ClassVar
 
 from ..probe import ProbeResult
 from ..trainability import intrain_from_stats

@@ -40,6 +40,26 @@ def _settings(args: argparse.Namespace):
     return ScoreSettings(**raw)
 
 
+def _pairs(items: list[str] | None, flag: str, what: str) -> dict[str, str]:
+    """Parse repeated ``--flag NAME=VALUE`` options into a dict."""
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"{flag} expects {what}, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _write_csv(table, out: str) -> None:
+    """Write a table to ``out`` through a temporary file, so no half-written CSV is left."""
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_suffix(".tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(out_path)
+
+
 def cmd_download(args: argparse.Namespace) -> None:
     from .download import fetch, get_file
 
@@ -51,17 +71,8 @@ def cmd_groundtruth(args: argparse.Namespace) -> None:
 
     if args.space not in NORMALIZERS:
         raise ValueError(f"no ground-truth normaliser for space {args.space!r}; available: {sorted(NORMALIZERS)}")
-    valid = {}
-    for item in args.valid or []:
-        ds, sep, path = item.partition("=")
-        if not sep:
-            raise ValueError(f"--valid expects DATASET=CSV, got {item!r}")
-        valid[ds] = path
-    table = NORMALIZERS[args.space](args.test, valid)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(args.out).with_suffix(".tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(args.out)
+    table = NORMALIZERS[args.space](args.test, _pairs(args.valid, "--valid", "DATASET=CSV"))
+    _write_csv(table, args.out)
     log.info("wrote %s (%d architectures)", args.out, len(table))
 
 
@@ -76,10 +87,7 @@ def cmd_select(args: argparse.Namespace) -> None:
     else:
         sample = args.sample if args.sample == "all" else int(args.sample)
     sel = select(load_groundtruth_csv(args.groundtruth), sample, args.seed, args.n_shards, dedup=not args.no_dedup)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(args.out).with_suffix(".tmp")
-    sel.to_csv(tmp, index=False)
-    tmp.replace(args.out)
+    _write_csv(sel, args.out)
     n_rep = int((sel["shard"] >= 0).sum())
     log.info("selected %d architectures (%d to score after dedup) in %d shards -> %s",
              len(sel), n_rep, args.n_shards, args.out)
@@ -143,8 +151,7 @@ def cmd_correlate(args: argparse.Namespace) -> None:
     from .correlate import correlation_table
 
     table = correlation_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
+    _write_csv(table, args.out)
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "kendall", "spearman", "paper_kendall"]
     print(table[[c for c in cols if c in table.columns]].to_string(index=False, float_format="%.3f"))
 
@@ -152,12 +159,7 @@ def cmd_correlate(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from .report import build_report
 
-    studies = {}
-    for item in args.study or []:
-        key, sep, path = item.partition("=")
-        if not sep:
-            raise ValueError(f"--study expects NAME=CSV, got {item!r}")
-        studies[key] = path
+    studies = _pairs(args.study, "--study", "NAME=CSV")
     config = json.loads(args.config_json) if args.config_json else None
     build_report(args.correlations, args.scores, args.groundtruth, args.out, studies=studies, config=config)
     log.info("report -> %s", args.out)
@@ -187,8 +189,7 @@ def cmd_study(args: argparse.Namespace) -> None:
         table = studies.batch_size(args.inputs, args.groundtruth)
     else:
         table = studies.seed_variance(args.inputs, args.groundtruth)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
+    _write_csv(table, args.out)
     print(table.to_string(index=False, float_format="%.3f"))
 
 

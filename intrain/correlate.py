@@ -15,6 +15,11 @@ from .stats import correlate
 _META_COLUMNS = {"arch_index", "arch", "representative", "representative_arch", "flags", "seconds", "pass_seconds", "loss"}
 
 
+def is_component(proxy: pd.Series) -> pd.Series:
+    """True for component columns (``intrain.gamma``), False for proxies' main scores."""
+    return proxy.str.contains(".", regex=False)
+
+
 def proxy_columns(scores: pd.DataFrame) -> list[str]:
     return [c for c in scores.columns if c not in _META_COLUMNS]
 

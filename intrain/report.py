@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .correlate import proxy_columns  # noqa: E402
+from .correlate import is_component, proxy_columns  # noqa: E402
 from .groundtruth import accuracy_column, load_groundtruth_csv  # noqa: E402
 from .io import read_attrs, read_scores, versions  # noqa: E402
 
@@ -89,6 +89,13 @@ def sha256_file(path: str | Path) -> str:
 # ----------------------------------------------------------------------------- figures
 
 
+def save_figure(fig: plt.Figure, out: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
 def scatter_figure(score_paths: Sequence[str], gt: pd.DataFrame, proxy: str, out: Path) -> Path:
     fig, axes = plt.subplots(1, len(score_paths), figsize=(4.3 * len(score_paths), 3.8), squeeze=False)
     for ax, path in zip(axes[0], score_paths):
@@ -103,10 +110,7 @@ def scatter_figure(score_paths: Sequence[str], gt: pd.DataFrame, proxy: str, out
         ax.set_title(f"{attrs['space']} / {attrs['dataset']} (n={len(df)})")
         ax.set_xlabel(f"{proxy} score")
         ax.set_ylabel("test accuracy (%)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
@@ -126,10 +130,7 @@ def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
     ax.set_xticks(np.arange(len(proxies)) + width * (len(datasets) - 1) / 2, proxies, rotation=20, ha="right")
     ax.set_ylabel("Kendall τ (95% CI)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
@@ -141,10 +142,7 @@ def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
                linewidths=2.5, color="crimson", zorder=3, label="paper")
     ax.set_xlabel("Kendall τ")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
@@ -163,21 +161,15 @@ def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
     ax2.set_xlabel("batch size")
     ax2.set_ylabel("forward + backward latency (ms)")
     ax2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def stability_plot(corr: pd.DataFrame, out: Path) -> Path:
-    main = corr[~corr["proxy"].str.contains(".", regex=False)]
+    main = corr[~is_component(corr["proxy"])]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     sns.pointplot(data=main, x="dataset", y="kendall", hue="proxy", ax=ax)
     ax.set_ylabel("Kendall τ")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 # ----------------------------------------------------------------------------- page
@@ -189,8 +181,8 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth_
     out.parent.mkdir(parents=True, exist_ok=True)
     corr = pd.read_csv(correlations_csv)
     gt = load_groundtruth_csv(groundtruth_csv)
-    main = corr[~corr["proxy"].str.contains(".", regex=False)]
-    comps = corr[corr["proxy"].str.contains(".", regex=False)]
+    main = corr[~is_component(corr["proxy"])]
+    comps = corr[is_component(corr["proxy"])]
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "n_flagged", "kendall", "kendall_lo", "kendall_hi",
             "spearman", "spearman_lo", "spearman_hi", "paper_kendall", "diff_kendall"]
     main_table = main[[c for c in cols if c in main.columns]]

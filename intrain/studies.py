@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .correlate import proxy_columns
+from .correlate import is_component, proxy_columns
 from .groundtruth import accuracy_column, load_groundtruth_csv
 from .io import read_attrs, read_layers, read_params, read_scores
 from .stats import correlate
@@ -120,7 +120,7 @@ def topk(score_paths: Sequence[str], groundtruth_csv: str, k: int = 10, frac: fl
 
 def stability(correlations: pd.DataFrame) -> pd.DataFrame:
     """Kendall tau per proxy (rows) and dataset (columns), with the spread across datasets."""
-    main = correlations[~correlations["proxy"].str.contains(".", regex=False)]
+    main = correlations[~is_component(correlations["proxy"])]
     wide = main.pivot_table(index=["space", "proxy"], columns="dataset", values="kendall")
     wide["mean"] = wide.mean(axis=1)
     wide["std"] = wide.drop(columns=["mean"]).std(axis=1, ddof=0)

@@ -51,15 +51,13 @@ def select_args(wildcards):
     return f"--sample {spec['sample']}"
 
 
-def settings_json():
-    """The scoring settings as the CLI's --settings JSON (quoted for the shell)."""
-    settings = json.dumps(config["scoring"], sort_keys=True)
-    return f"'{settings}'"
+def settings_json(**overrides):
+    """The scoring settings (with ``overrides``) as the CLI's --settings JSON, quoted for the shell."""
+    return shlex.quote(json.dumps({**config["scoring"], **overrides}, sort_keys=True))
 
 
 def study_settings_json(batch_size, seed):
-    settings = json.dumps({**config["scoring"], "batch_size": batch_size, "seed": seed}, sort_keys=True)
-    return f"'{settings}'"
+    return settings_json(batch_size=batch_size, seed=seed)
 
 
 def batch_study_runs():

@@ -11,11 +11,13 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from . import formulas
 from .trainability import COLLAPSE_TRACE, covariance_traces, grad_moments
 
 #: Which module outputs count as "layers" for the geometric capacity (see README, "Layers").
@@ -29,6 +31,13 @@ LAYER_SELECTORS: dict[str, tuple[type[nn.Module], ...]] = {
 PARAM_SELECTORS: dict[str, str] = {
     "all": "every trainable tensor with at least 2 elements",
     "weights": "conv and linear weights only",
+}
+
+#: Optional statistics the probe pass collects on the side, for the proxies that read them.
+COLLECTORS: dict[str, str] = {
+    "relu_kernel": "NASWOT's binary-code agreement kernel over every ReLU (forward hooks)",
+    "input_jacobian": "per-sample gradient of sum(logits) w.r.t. the input (one extra backward)",
+    "grad_sums": "sum of per-layer gradient norms and sum |w * g| over conv/linear weights",
 }
 
 
@@ -53,6 +62,8 @@ class ProbeResult:
     loss: float
     flags: int = 0
     extras: dict[str, float] = field(default_factory=dict)
+    #: What the extra collectors and the other passes produced, by name (see :mod:`intrain.passes`).
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.Parameter]]:
@@ -70,8 +81,14 @@ def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.P
 
 
 def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = "conv",
-              params: str = "all") -> ProbeResult:
-    """Forward + backward once; return per-layer covariance traces and gradient moments."""
+              params: str = "all", collect: frozenset[str] = frozenset()) -> ProbeResult:
+    """Forward + backward once; return per-layer covariance traces and gradient moments.
+
+    ``collect`` names side statistics (:data:`COLLECTORS`) gathered in the same pass.
+    """
+    unknown = set(collect) - set(COLLECTORS)
+    if unknown:
+        raise ValueError(f"unknown probe collectors {sorted(unknown)}; expected some of {sorted(COLLECTORS)}")
     if layers not in LAYER_SELECTORS:
         raise ValueError(f"unknown layer selection {layers!r}; expected one of {sorted(LAYER_SELECTORS)}")
     kinds = LAYER_SELECTORS[layers]
@@ -93,13 +110,29 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
     for name, module in model.named_modules():
         if isinstance(module, kinds):
             handles.append(module.register_forward_hook(make_hook(name)))
+    outputs: dict[str, Any] = {}
+    relu_kernel: list[torch.Tensor] = []
+    if "relu_kernel" in collect:
+        def relu_hook(module: nn.Module, inputs, output) -> None:
+            codes = (inputs[0].detach() > 0).reshape(inputs[0].shape[0], -1)
+            k = formulas.relu_agreement(codes)
+            if relu_kernel:
+                relu_kernel[0] += k
+            else:
+                relu_kernel.append(k)
+        handles.extend(m.register_forward_hook(relu_hook) for m in model.modules() if isinstance(m, nn.ReLU))
     model.train()
     model.zero_grad(set_to_none=True)
     sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
     try:
         sync()
         start = time.perf_counter()
+        if "input_jacobian" in collect:
+            x = x.detach().clone().requires_grad_(True)
         logits = model(x)
+        if "input_jacobian" in collect:
+            # Rows are per-sample: d sum_k logits[b, k] / d x_b (samples interact only through BN).
+            outputs["input_jacobian"] = torch.autograd.grad(logits.sum(), x, retain_graph=True)[0].detach()
         loss = nn.functional.cross_entropy(logits, y)
         loss.backward()
         sync()
@@ -107,6 +140,10 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
     finally:
         for h in handles:
             h.remove()
+    if "relu_kernel" in collect:
+        outputs["relu_kernel"] = relu_kernel[0] if relu_kernel else None
+    if "grad_sums" in collect:
+        outputs["grad_sums"] = _grad_sums(model)
     chosen = _selected_params(model, params)
     grads = [grad_moments(p.grad) if p.grad is not None else torch.zeros(2, dtype=torch.float64, device=x.device)
              for _, _, p in chosen]
@@ -133,5 +170,19 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
         param_kinds=[k for _, k, _ in chosen],
         param_numel=np.asarray([p.numel() for _, _, p in chosen], dtype=np.int64),
         param_stats=param_stats, loss=loss_value, flags=int(flags),
-        extras={"pass_seconds": pass_seconds},
+        extras={"pass_seconds": pass_seconds}, outputs=outputs,
     )
+
+
+def _grad_sums(model: nn.Module) -> dict[str, float]:
+    """grad_norm (sum of per-layer |g|_2) and snip (sum |w * g|) over conv/linear weights."""
+    norms, saliency = [], []
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.grad is not None:
+            g = m.weight.grad.detach()
+            norms.append(torch.linalg.vector_norm(g.double()))
+            saliency.append((m.weight.detach().double() * g.double()).abs().sum())
+    if not norms:
+        return {"grad_norm": 0.0, "snip": 0.0}
+    packed = torch.stack([torch.stack(norms).sum(), torch.stack(saliency).sum()]).cpu()
+    return {"grad_norm": float(packed[0]), "snip": float(packed[1])}

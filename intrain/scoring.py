@@ -15,9 +15,11 @@ from typing import Iterable, Iterator
 
 import torch
 
+from .data import gaussian_batch, image_batch
 from .device import resolve_device
-from .probe import ProbeResult, run_probe
-from .proxies import get_proxy
+from .passes import PASSES, PassContext
+from .probe import COLLECTORS, ProbeResult, run_probe
+from .proxies import Proxy, get_proxy
 from .spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,10 @@ class ScoreSettings:
     fast_pool: bool = True
     channels_last: bool = False  # opt-in: float32 NHWC backward is less accurate on CPU (README)
     proxies: tuple[str, ...] = ("intrain",)
+    data: str | None = None  # None: Gaussian inputs; else a local image file (intrain.data)
+    lga_steps: int = 10  # SGD steps before LGA's kernel alignment
+    lr_samples: int = 1000  # inputs for TE-NAS's linear-region count
+    lr_resolution: int = 4  # their side (4 is the smallest NB201 accepts)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -44,6 +50,8 @@ class ScoreSettings:
             raise ValueError(f"resolution must be >= 1, got {self.resolution}")
         for p in self.proxies:
             get_proxy(p)  # raises on unknown names
+        if self.lga_steps < 0 or self.lr_samples < 2 or self.lr_resolution < 1:
+            raise ValueError("lga_steps must be >= 0, lr_samples >= 2 and lr_resolution >= 1")
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -62,11 +70,21 @@ class ArchRecord:
 
 def synthetic_batch(settings: ScoreSettings, num_classes: int, resolution: int,
                     device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """X ~ N(0, 1) of shape (B, 3, R, R) and uniform random labels, from ``settings.seed``."""
-    gen = torch.Generator().manual_seed(settings.seed)
-    x = torch.randn(settings.batch_size, 3, resolution, resolution, generator=gen)
-    y = torch.randint(0, num_classes, (settings.batch_size,), generator=gen)
+    """The scoring batch: seeded Gaussian noise, or seeded real images when ``settings.data``."""
+    if settings.data is None:
+        x, y = gaussian_batch(settings.batch_size, num_classes, resolution, settings.seed)
+    else:
+        x, y = image_batch(settings.data, settings.batch_size, num_classes, resolution, settings.seed)
     return x.to(device), y.to(device)
+
+
+def plan(proxies: Iterable[Proxy]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """(probe collectors, separate passes) that serve every proxy, each named once."""
+    needs = set().union(*(p.needs for p in proxies)) if proxies else set()
+    unknown = needs - set(COLLECTORS) - set(PASSES)
+    if unknown:
+        raise ValueError(f"proxies need unknown passes {sorted(unknown)}")
+    return frozenset(needs & set(COLLECTORS)), tuple(sorted(needs & set(PASSES)))
 
 
 class Scorer:
@@ -80,19 +98,38 @@ class Scorer:
         self.device = resolve_device(device)
         self.resolution = settings.resolution or self.spec.resolution
         self.proxies = [get_proxy(p) for p in settings.proxies]
+        self.collectors, self.passes = plan(self.proxies)
         self.x, self.y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device)
         if settings.channels_last:
             self.x = self.x.contiguous(memory_format=torch.channels_last)
 
-    def score(self, index: int, arch: str) -> ArchRecord:
-        start = time.perf_counter()
+    def build(self, arch: str) -> torch.nn.Module:
+        """A freshly initialised network: the same weights for the same (arch, seed) every call."""
         torch.manual_seed(self.settings.seed)
         model = self.space.build(arch, self.dataset, prune=self.settings.prune,
                                  fast_pool=self.settings.fast_pool).to(self.device)
         if self.settings.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        probe = run_probe(model, self.x, self.y, layers=self.settings.layers, params=self.settings.params)
+        return model
+
+    def score(self, index: int, arch: str) -> ArchRecord:
+        start = time.perf_counter()
+        model = self.build(arch)
+        probe = run_probe(model, self.x, self.y, layers=self.settings.layers, params=self.settings.params,
+                          collect=self.collectors)
         probe.extras["params"] = float(sum(p.numel() for p in model.parameters() if p.requires_grad))
+        probe.outputs["labels"] = self.y
+        del model
+        ctx = PassContext(build=lambda: self.build(arch), x=self.x, y=self.y,
+                          num_classes=self.spec.num_classes, seed=self.settings.seed,
+                          options={"lga_steps": self.settings.lga_steps, "lr_samples": self.settings.lr_samples,
+                                   "lr_resolution": self.settings.lr_resolution})
+        for name in self.passes:
+            t0 = time.perf_counter()
+            probe.outputs[name] = PASSES[name](ctx)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            probe.extras[f"cost_{name}"] = time.perf_counter() - t0
         values = {p.name: p.compute(probe) for p in self.proxies}
         return ArchRecord(index, arch, probe, values, time.perf_counter() - start)
 

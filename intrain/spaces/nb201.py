@@ -340,10 +340,16 @@ class NB201Network(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
 
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature map before global pooling (Zen-NAS's measurement point)."""
+        return self.lastact(self.cells(self.stem(x)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.cells(self.stem(x))
-        x = self.pool(self.lastact(x)).flatten(1)
-        return self.classifier(x)
+        return self.classifier(self.pool(self.forward_features(x)).flatten(1))
+
+    def feature_modules(self) -> list[nn.Module]:
+        """Stem and every cell / reduction block, whose outputs AZ-NAS compares."""
+        return [self.stem, *self.cells]
 
 
 def build_network(arch: str, dataset: str, prune: bool = True, fast_pool: bool = True) -> NB201Network:

@@ -98,6 +98,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     import torch
     from tqdm import tqdm
 
+    from .inputs import describe_input
     from .device import describe
     from .io import write_shard
     from .proxies import REGISTRY
@@ -126,9 +127,11 @@ def cmd_score(args: argparse.Namespace) -> None:
         "config_hash": settings_hash(args.space, args.dataset, settings),
         "settings": settings.as_dict(), "seed": settings.seed, "batch_size": settings.batch_size,
         "resolution": scorer.resolution, "device": describe(scorer.device),
-        "threads": torch.get_num_threads(), "input": "gaussian",
+        "threads": torch.get_num_threads(), "input": describe_input(settings.data),
+        "passes": list(scorer.passes), "collectors": sorted(scorer.collectors),
     }
-    meta = {p: {"higher_is_better": REGISTRY[p].higher_is_better, "version": REGISTRY[p].version}
+    meta = {p: {"higher_is_better": REGISTRY[p].higher_is_better, "version": REGISTRY[p].version,
+                "components": list(REGISTRY[p].components), "reference_input": REGISTRY[p].reference_input}
             for p in settings.proxies}
     write_shard(args.out, records, attrs, meta)
     log.info("wrote %s: %d architectures in %.1f s (%.3f s/arch)", args.out, len(records), wall,

@@ -9,6 +9,7 @@ import pandas as pd
 from .groundtruth import accuracy_column, load_groundtruth_csv
 from .io import read_attrs, read_scores
 from .probe import Flag
+from .proxies import add_population_scores
 from .published import published
 from .stats import correlate
 
@@ -34,7 +35,7 @@ def correlation_table(score_paths: Sequence[str], groundtruth_path: str, n_boot:
         acc_col = accuracy_column(dataset, metric)
         if acc_col not in gt.columns:
             raise ValueError(f"{groundtruth_path} has no column {acc_col!r} for {path}")
-        scores = read_scores(path)
+        scores = add_population_scores(read_scores(path))
         columns = proxy_columns(scores)
         df = scores.merge(gt[["arch_index", acc_col]], on="arch_index", how="left")
         if df[acc_col].isna().any():

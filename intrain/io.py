@@ -10,6 +10,7 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
     /arch/seconds    (N,)   wall time of build + probe + reductions
     /arch/pass_seconds (N,) forward + backward time alone (device-synchronised)
     /arch/loss       (N,)   synthetic cross-entropy loss
+    /arch/cost_<pass> (N,)  seconds of each separate pass the proxies needed (intrain.passes)
     /arch/layer_ptr  (N+1,) row offsets into /layer/*   (layers of arch i: ptr[i]:ptr[i+1])
     /arch/param_ptr  (N+1,) row offsets into /param/*
     /layer/name, /layer/kind           int32 codes into /layer/name_table, /layer/kind_table
@@ -140,6 +141,8 @@ def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[st
     _dataset(arch, "seconds", [r.seconds for r in records], np.float64)
     _dataset(arch, "pass_seconds", [r.probe.extras.get("pass_seconds", np.nan) for r in records], np.float64)
     _dataset(arch, "loss", [r.probe.loss for r in records], np.float64)
+    for key in sorted(k for k in (records[0].probe.extras if records else {}) if k.startswith("cost_")):
+        _dataset(arch, key, [r.probe.extras.get(key, np.nan) for r in records], np.float64)
     _dataset(arch, "layer_ptr", np.concatenate([[0], np.cumsum([len(r.probe.layer_names) for r in records])]), np.int64)
     _dataset(arch, "param_ptr", np.concatenate([[0], np.cumsum([len(r.probe.param_names) for r in records])]), np.int64)
 
@@ -174,8 +177,8 @@ def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[st
     for pname in names:
         g = proxy.create_group(pname)
         for k, v in (proxy_meta.get(pname) or {}).items():
-            g.attrs[k] = v
-        comps = list(records[0].proxies[pname]) if records else ["score"]
+            g.attrs[k] = json.dumps(v) if isinstance(v, (list, dict)) else v
+        comps = list(records[0].proxies[pname]) if records else list((proxy_meta.get(pname) or {}).get("components", ["score"]))
         for comp in comps:
             _dataset(g, comp, [r.proxies[pname][comp] for r in records], np.float64)
 
@@ -359,11 +362,19 @@ def _load_all(f: h5py.File) -> dict[str, object]:
 
 def _concat(parts: list[dict[str, object]]) -> dict[str, object]:
     """Concatenate shard arrays, re-basing CSR offsets and re-coding string tables."""
-    keys = parts[0].keys()
+    keys = list(dict.fromkeys(k for p in parts for k in p))
+    for p in parts:  # a shard with no architectures may lack optional datasets (costs, components)
+        for key in keys:
+            if key not in p:
+                if len(p["arch/index"]) or key.startswith("@") or key.endswith("_table") or key.endswith("_ptr"):
+                    if not len(p["arch/index"]) and (key.startswith("@") or key.endswith("_table")):
+                        continue
+                    raise ArtifactError(f"merge: shards disagree on dataset {key!r}")
+                p[key] = np.zeros(0)
     out: dict[str, object] = {}
     for key in keys:
         if key.startswith("@"):
-            out[key] = parts[0][key]
+            out[key] = next(p[key] for p in parts if key in p)
             continue
         if key.endswith("_table"):
             continue
@@ -378,7 +389,7 @@ def _concat(parts: list[dict[str, object]]) -> dict[str, object]:
             table: dict[str, int] = {}
             coded = []
             for p in parts:
-                local = [s.decode() if isinstance(s, bytes) else s for s in p[f"{key}_table"]]
+                local = [s.decode() if isinstance(s, bytes) else s for s in p.get(f"{key}_table", [])]
                 remap = np.array([table.setdefault(s, len(table)) for s in local], dtype=np.int32)
                 coded.append(remap[np.asarray(p[key])] if len(local) else np.asarray(p[key], np.int32))
             out[key] = np.concatenate(coded)

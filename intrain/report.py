@@ -25,6 +25,7 @@ import seaborn as sns  # noqa: E402
 from .correlate import is_component, proxy_columns  # noqa: E402
 from .groundtruth import accuracy_column, load_groundtruth_csv  # noqa: E402
 from .io import read_attrs, read_scores, versions  # noqa: E402
+from .proxies import add_population_scores  # noqa: E402
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;color:#222;padding:0 1em}
 table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -101,7 +102,7 @@ def scatter_figure(score_paths: Sequence[str], gt: pd.DataFrame, proxy: str, out
     for ax, path in zip(axes[0], score_paths):
         attrs = read_attrs(path)
         acc = accuracy_column(attrs["dataset"])
-        df = read_scores(path).merge(gt[["arch_index", acc]], on="arch_index")
+        df = add_population_scores(read_scores(path)).merge(gt[["arch_index", acc]], on="arch_index")
         df = df[np.isfinite(df[proxy])]
         if len(df) > 2000:
             ax.hexbin(df[proxy], df[acc], gridsize=50, bins="log", cmap="viridis", mincnt=1)
@@ -123,7 +124,7 @@ def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
         sub = df[df["dataset"] == ds].set_index("proxy").reindex(proxies)
         x = np.arange(len(proxies)) + j * width
         err = np.vstack([sub["kendall"] - sub["kendall_lo"], sub["kendall_hi"] - sub["kendall"]])
-        ax.bar(x, sub["kendall"], width, yerr=np.nan_to_num(err), capsize=3, label=ds)
+        ax.bar(x, sub["kendall"], width, yerr=np.clip(np.nan_to_num(err), 0, None), capsize=3, label=ds)  # a percentile CI may miss the estimate by rounding
         if "paper_kendall" in sub:
             ax.scatter(x, sub["paper_kendall"], marker="_", s=500, linewidths=2.5, color="crimson", zorder=3,
                        label="paper" if j == 0 else None)
@@ -194,12 +195,16 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth_
              "<h2>Rank correlations</h2>", html_table(main_table)]
     parts.append(f'<img src="{tau_bars(main, out.parent / "tau_bars.png").name}" alt="Kendall tau per proxy and dataset">')
     if not comps.empty:
-        parts += ["<h2>InTrain components</h2>",
+        parts += ["<h2>Components</h2>",
                   html_table(comps[["space", "dataset", "proxy", "n", "kendall", "spearman"]])]
     parts.append("<h2>Score vs accuracy</h2>")
-    first = read_scores(score_paths[0])
-    for proxy in [c for c in proxy_columns(first) if "." not in c]:
-        fig = scatter_figure(score_paths, gt, proxy, out.parent / f"scatter_{proxy}.png")
+    paths_of: dict[str, list[str]] = {}  # proxy -> the artifacts (one per dataset) that hold it
+    for path in score_paths:
+        for proxy in proxy_columns(add_population_scores(read_scores(path, expand=False))):
+            if "." not in proxy:
+                paths_of.setdefault(proxy, []).append(path)
+    for proxy, paths in paths_of.items():
+        fig = scatter_figure(paths, gt, proxy, out.parent / f"scatter_{proxy}.png")
         parts.append(f'<img src="{fig.name}" alt="{proxy} score vs accuracy">')
     figures = {"ablation": ablation_bars, "batch_size": batch_curve}
     for key, path in (studies or {}).items():

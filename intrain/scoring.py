@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 
 import torch
 
-from .data import gaussian_batch, image_batch
+from .inputs import gaussian_batch, image_batch
 from .device import resolve_device
 from .passes import PASSES, PassContext
 from .probe import COLLECTORS, ProbeResult, run_probe
@@ -38,7 +38,7 @@ class ScoreSettings:
     fast_pool: bool = True
     channels_last: bool = False  # opt-in: float32 NHWC backward is less accurate on CPU (README)
     proxies: tuple[str, ...] = ("intrain",)
-    data: str | None = None  # None: Gaussian inputs; else a local image file (intrain.data)
+    data: str | None = None  # None: Gaussian inputs; else a local image file (intrain.inputs)
     lga_steps: int = 10  # SGD steps before LGA's kernel alignment
     lr_samples: int = 1000  # inputs for TE-NAS's linear-region count
     lr_resolution: int = 4  # their side (4 is the smallest NB201 accepts)

@@ -26,6 +26,7 @@ wildcard_constraints:
     bs=r"\d+",
     seed=r"\d+",
     key=r"[A-Za-z0-9_\-]+",
+    set=r"[A-Za-z0-9_]+",
 
 
 def sample_size(space):
@@ -97,9 +98,24 @@ def mirror_arg():
     return f"--mirror {config['mirror']}" if config.get("mirror") else ""
 
 
+BASELINE_SETS = config.get("baselines", {}).get("sets", {}) or {}
+
+
+def set_settings_json(name):
+    """Scoring settings of one baseline proxy set: the main settings with its proxies and data."""
+    spec = BASELINE_SETS[name]
+    return settings_json(proxies=spec["proxies"], data=spec.get("data"))
+
+
 def merged_scores():
+    """The main InTrain artifacts, then every baseline set's, per (space, dataset)."""
     return [
         f"{RESULTS}/{space}/{dataset}/scores.h5"
+        for space, spec in SPACES.items()
+        for dataset in spec["datasets"]
+    ] + [
+        f"{RESULTS}/{space}/{dataset}/set-{name}.h5"
+        for name in BASELINE_SETS
         for space, spec in SPACES.items()
         for dataset in spec["datasets"]
     ]

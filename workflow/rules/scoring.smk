@@ -46,3 +46,51 @@ rule merge:
         "intrain merge --space {wildcards.space} --dataset {wildcards.dataset}"
         " --selection {input.selection} --settings {params.settings}"
         " --out {output} {input.shards} > {log} 2>&1"
+
+
+# Baseline proxy sets: the same jobs, one artifact family per set (config `baselines.sets`).
+rule score_set:
+    input:
+        f"{RESULTS}/{{space}}/selection.csv",
+    output:
+        f"{RESULTS}/{{space}}/{{dataset}}/sets/{{set}}/shard-{{shard}}.h5",
+    params:
+        settings=lambda wc: set_settings_json(wc.set),
+        device=config["device"],
+        shard=lambda wc: int(wc.shard),
+    threads: config["score_threads"]
+    resources:
+        mem_mb=6000,
+        runtime=120,
+    log:
+        f"{RESULTS}/logs/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.tsv"
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain score --space {wildcards.space} --dataset {wildcards.dataset}"
+        " --selection {input} --shard {params.shard} --settings {params.settings}"
+        " --device {params.device} --threads {threads} --no-progress --out {output} > {log} 2>&1"
+
+
+rule merge_set:
+    input:
+        selection=f"{RESULTS}/{{space}}/selection.csv",
+        shards=lambda wc: expand(
+            f"{RESULTS}/{wc.space}/{wc.dataset}/sets/{wc.set}/shard-{{shard}}.h5",
+            shard=shard_ids(wc.space),
+        ),
+    output:
+        f"{RESULTS}/{{space}}/{{dataset}}/set-{{set}}.h5",
+    params:
+        settings=lambda wc: set_settings_json(wc.set),
+    log:
+        f"{RESULTS}/logs/merge/{{space}}/{{dataset}}-set-{{set}}.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain merge --space {wildcards.space} --dataset {wildcards.dataset}"
+        " --selection {input.selection} --settings {params.settings}"
+        " --out {output} {input.shards} > {log} 2>&1"

@@ -96,16 +96,17 @@ def gradalign_alignment(gram: torch.Tensor) -> float:
 
 
 def gradalign_gram_logdet(gram: torch.Tensor, eps: float = 1e-8) -> float:
-    """GradAlign variant (ii): -log det of the cosine Gram matrix of per-sample gradients.
+    """GradAlign variant (ii): log det of the cosine Gram matrix of per-sample gradients.
 
-    det of the cosine Gram is 1 for orthogonal gradients and tends to 0 as they align; we score
-    -log det (>= 0) so that, like variant (i), larger means more aligned. GradAlign publishes no
-    code; this is our reading of "the Gram determinant" (README, "Proxies").
+    The determinant is 1 for mutually orthogonal per-sample gradients (every sample's loss can
+    be lowered without raising another's) and tends to 0 as gradients become redundant or
+    conflicting. GradAlign publishes no code; the literal "Gram determinant" is scored, on the
+    log scale (README, "Proxies", records that the negated reading ranked inversely).
     """
     c = gram_cosine(gram)
     c = c + eps * torch.eye(c.shape[0], dtype=c.dtype, device=c.device)
     sign, logdet = torch.linalg.slogdet(c)
-    return float(-logdet) if float(sign) > 0 else float("nan")
+    return float(logdet) if float(sign) > 0 else float("nan")
 
 
 def label_gradient_alignment(ntk: torch.Tensor, labels: torch.Tensor) -> float:

@@ -369,7 +369,8 @@ def vkdnw_pass(ctx: PassContext) -> dict[str, Any]:
         return functional_call(model, {**shifted, **buffers}, (xb.unsqueeze(0),)).squeeze(0)
 
     jac_fn = jacrev(logits_of) if ctx.num_classes <= len(names) else torch.func.jacfwd(logits_of)
-    jac = vmap(jac_fn, in_dims=(None, 0))(zeros, ctx.x)  # (B, K, P)
+    # chunks bound memory: per-sample Jacobians of 100+ logits otherwise take tens of GB on a GPU
+    jac = vmap(jac_fn, in_dims=(None, 0), chunk_size=int(ctx.options.get("per_sample_chunk") or 16))(zeros, ctx.x)
     with torch.no_grad():
         logits = model(ctx.x)
     fisher = formulas.categorical_fisher(jac, logits)

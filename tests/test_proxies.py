@@ -71,7 +71,7 @@ def test_gradalign_gram_determinant_by_hand():
     assert formulas.gradalign_gram_logdet(torch.eye(3), eps=0.0) == pytest.approx(0.0, abs=1e-12)
     c = 0.6
     gram = torch.tensor([[4.0, 4.0 * c], [4.0 * c, 4.0]])  # norms 2, cosine c
-    assert formulas.gradalign_gram_logdet(gram, eps=0.0) == pytest.approx(-math.log(1 - c * c))
+    assert formulas.gradalign_gram_logdet(gram, eps=0.0) == pytest.approx(math.log(1 - c * c))
 
 
 def test_label_gradient_alignment_cases():

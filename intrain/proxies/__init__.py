@@ -259,10 +259,11 @@ class GradAlignI(Proxy):
 
 @register
 class GradAlignII(Proxy):
-    """GradAlign (ii): -log det of the cosine Gram matrix of per-sample CE gradients."""
+    """GradAlign (ii): log det of the cosine Gram matrix of per-sample CE gradients."""
 
     name = "gradalign_ii"
     needs = frozenset({"per_sample"})
+    version = 2  # v1 scored -log det
 
     def compute(self, probe: "ProbeResult") -> dict[str, float]:
         return {"score": formulas.gradalign_gram_logdet(_out(probe, "per_sample")["ce_gram"])}

@@ -49,13 +49,18 @@ def test_slurm_run_equals_local_run(cluster, tmp_path, mirror):
     # every scoring job went through sbatch: one Slurm job (and log) per shard and dataset
     submitted = [line for line in out.splitlines() if "submitted with SLURM jobid" in line and "rule_score" in line]
     shards = sorted((slurm / "nb201").glob("*/shards/shard-*.h5"))
-    assert len(submitted) == len(shards) == 4
+    set_shards = sorted((slurm / "nb201").glob("*/sets/*/shard-*.h5"))  # the default `zc` baseline set
+    assert len(shards) == 4 and len(set_shards) == 4
+    assert len(submitted) == len(shards) + len(set_shards)
     jobs = subprocess.run(["squeue", "-t", "all", "-h", "-o", "%k %T"], capture_output=True, text=True).stdout
     for shard in shards:
         dataset, name = shard.parent.parent.name, shard.stem.split("-")[1]
         assert f"rule_score_wildcards_nb201_{dataset}_{name} COMPLETED" in jobs
     # same device and seed: identical scores and statistics, bit for bit (timings aside)
     for dataset in ("cifar10", "ImageNet16-120"):
+        a, b = local / "nb201" / dataset / "set-zc.h5", slurm / "nb201" / dataset / "set-zc.h5"
+        pd.testing.assert_frame_equal(read_scores(a).drop(columns=["seconds", "pass_seconds"]),
+                                      read_scores(b).drop(columns=["seconds", "pass_seconds"]), check_exact=True)
         a = local / "nb201" / dataset / "scores.h5"
         b = slurm / "nb201" / dataset / "scores.h5"
         sa = read_scores(a).drop(columns=["seconds", "pass_seconds"])

@@ -167,40 +167,35 @@ def categorical_fisher(jacobian: torch.Tensor, logits: torch.Tensor, smoothing: 
     return torch.einsum("bkp,bkl,blq->pq", j, cov, j) / j.shape[0]
 
 
+def _ranks(columns: Sequence[np.ndarray], signs: Sequence[int] | None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(rows with no NaN in any column, each column's ascending ranks of ``sign * value`` there)."""
+    from scipy.stats import rankdata
+
+    cols = [np.asarray(c, dtype=np.float64) for c in columns]
+    signs = list(signs) if signs is not None else [1] * len(cols)
+    valid = np.ones(len(cols[0]) if cols else 0, dtype=bool)
+    for c in cols:
+        valid &= ~np.isnan(c)
+    return valid, [rankdata(s * c[valid]) for c, s in zip(cols, signs)]
+
+
 def rank_aggregate(columns: Sequence[np.ndarray], signs: Sequence[int] | None = None) -> np.ndarray:
     """sum_m log(rank_m / n), ranks ascending in ``sign * value`` (AZ-NAS's aggregation).
 
     NaN entries get NaN. -inf values rank lowest (as the reference's -inf trainability does).
     """
-    from scipy.stats import rankdata
-
-    cols = [np.asarray(c, dtype=np.float64) for c in columns]
-    signs = list(signs) if signs is not None else [1] * len(cols)
-    n_rows = len(cols[0]) if cols else 0
-    valid = np.ones(n_rows, dtype=bool)
-    for c in cols:
-        valid &= ~np.isnan(c)
-    out = np.full(n_rows, np.nan)
+    valid, ranks = _ranks(columns, signs)
+    out = np.full(len(valid), np.nan)
     n = int(valid.sum())
-    if n == 0:
-        return out
-    total = np.zeros(n)
-    for c, s in zip(cols, signs):
-        total += np.log(rankdata(s * c[valid]) / n)
-    out[valid] = total
+    if n:
+        out[valid] = sum(np.log(r / n) for r in ranks)
     return out
 
 
 def rank_sum(columns: Sequence[np.ndarray], signs: Sequence[int] | None = None) -> np.ndarray:
     """sum_m rank_m, ranks ascending in ``sign * value`` (TE-NAS's combination)."""
-    from scipy.stats import rankdata
-
-    cols = [np.asarray(c, dtype=np.float64) for c in columns]
-    signs = list(signs) if signs is not None else [1] * len(cols)
-    valid = np.ones(len(cols[0]), dtype=bool)
-    for c in cols:
-        valid &= ~np.isnan(c)
-    out = np.full(len(cols[0]), np.nan)
+    valid, ranks = _ranks(columns, signs)
+    out = np.full(len(valid), np.nan)
     if valid.any():
-        out[valid] = sum(rankdata(s * c[valid]) for c, s in zip(cols, signs))
+        out[valid] = sum(ranks)
     return out

@@ -364,12 +364,13 @@ def _concat(parts: list[dict[str, object]]) -> dict[str, object]:
     """Concatenate shard arrays, re-basing CSR offsets and re-coding string tables."""
     keys = list(dict.fromkeys(k for p in parts for k in p))
     for p in parts:  # a shard with no architectures may lack optional datasets (costs, components)
+        empty = len(p["arch/index"]) == 0
         for key in keys:
-            if key not in p:
-                if len(p["arch/index"]) or key.startswith("@") or key.endswith("_table") or key.endswith("_ptr"):
-                    if not len(p["arch/index"]) and (key.startswith("@") or key.endswith("_table")):
-                        continue
-                    raise ArtifactError(f"merge: shards disagree on dataset {key!r}")
+            if key in p:
+                continue
+            if not empty or key.endswith("_ptr"):
+                raise ArtifactError(f"merge: shards disagree on dataset {key!r}")
+            if not (key.startswith("@") or key.endswith("_table")):
                 p[key] = np.zeros(0)
     out: dict[str, object] = {}
     for key in keys:

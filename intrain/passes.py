@@ -26,6 +26,10 @@ PASSES: dict[str, PassFn] = {}
 
 #: Layers whose weights the zero-cost-nas family sums over (its "prunable" layers).
 WEIGHTED = (nn.Conv2d, nn.Linear)
+#: Samples per vmap chunk of VKDNW's per-sample Jacobians: 100+ logits otherwise take tens of GB on a GPU.
+VKDNW_CHUNK = 16
+#: Learning rate of LGA's few SGD steps (momentum 0.9).
+LGA_LR = 0.05
 
 
 @dataclass
@@ -70,31 +74,26 @@ def _feature_modules(model: nn.Module) -> list[nn.Module]:
 
 
 @torch.no_grad()
+def _reinit(model: nn.Module, draw: Callable[[torch.Size, int], torch.Tensor]) -> None:
+    """Conv/linear weights from ``draw(shape, fan_in)``, zero biases, BN weight 1 and bias 0."""
+    for m in model.modules():
+        if isinstance(m, WEIGHTED):
+            m.weight.copy_(draw(m.weight.shape, m.weight[0].numel()))
+            if m.bias is not None:
+                m.bias.zero_()
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+            m.weight.fill_(1.0)
+            m.bias.zero_()
+
+
 def kaiming_fanin_init(model: nn.Module, gen: torch.Generator) -> None:
     """AZ-NAS / VKDNW initialisation: Kaiming-normal fan_in conv/linear, BN weight 1, bias 0."""
-    for m in model.modules():
-        if isinstance(m, WEIGHTED):
-            fan_in = m.weight[0].numel()
-            std = (2.0 / fan_in) ** 0.5
-            m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * std)
-            if m.bias is not None:
-                m.bias.zero_()
-        elif isinstance(m, nn.BatchNorm2d) and m.affine:
-            m.weight.fill_(1.0)
-            m.bias.zero_()
+    _reinit(model, lambda shape, fan_in: torch.randn(shape, generator=gen) * (2.0 / fan_in) ** 0.5)
 
 
-@torch.no_grad()
 def gaussian_init(model: nn.Module, gen: torch.Generator) -> None:
     """Zen-NAS initialisation: conv/linear weights N(0, 1), BN weight 1, bias 0."""
-    for m in model.modules():
-        if isinstance(m, WEIGHTED):
-            m.weight.copy_(torch.randn(m.weight.shape, generator=gen))
-            if m.bias is not None:
-                m.bias.zero_()
-        elif isinstance(m, nn.BatchNorm2d) and m.affine:
-            m.weight.fill_(1.0)
-            m.bias.zero_()
+    _reinit(model, lambda shape, fan_in: torch.randn(shape, generator=gen))
 
 
 # ----------------------------------------------------------------------------- passes
@@ -224,8 +223,7 @@ def calibrate_bn(model: nn.Module, x: torch.Tensor) -> nn.Module:
     return model.eval()
 
 
-def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                     chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Gram matrices of per-sample gradients of sum(logits) and of CE, over conv/linear weights.
 
     BN calibrated on ``x`` and then frozen (:func:`calibrate_bn`), so each sample's gradient
@@ -239,7 +237,7 @@ def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
         ce = nn.functional.cross_entropy(logits, yb.unsqueeze(0))
         return torch.stack([logits.sum(), ce])
 
-    jac = vmap(jacrev(outputs), in_dims=(None, 0, 0), chunk_size=chunk)(weights, x, y)
+    jac = vmap(jacrev(outputs), in_dims=(None, 0, 0))(weights, x, y)
     b = x.shape[0]
     ntk = torch.zeros(b, b, dtype=torch.float64, device=x.device)
     ce_gram = torch.zeros_like(ntk)
@@ -253,7 +251,7 @@ def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
 @register_pass("per_sample")
 def per_sample_pass(ctx: PassContext) -> dict[str, Any]:
     model = ctx.build()
-    ntk, ce_gram = per_sample_grams(model, ctx.x, ctx.y, ctx.options.get("per_sample_chunk"))
+    ntk, ce_gram = per_sample_grams(model, ctx.x, ctx.y)
     return {"ntk": ntk, "ce_gram": ce_gram}
 
 
@@ -262,13 +260,13 @@ def lga_pass(ctx: PassContext) -> dict[str, Any]:
     """The NTK after ``lga_steps`` SGD steps on the scoring batch (LGA needs a little training)."""
     model = ctx.build().train()
     steps = int(ctx.options.get("lga_steps", 10))
-    opt = torch.optim.SGD(model.parameters(), lr=float(ctx.options.get("lga_lr", 0.05)), momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=LGA_LR, momentum=0.9)
     for _ in range(steps):
         opt.zero_grad(set_to_none=True)
         nn.functional.cross_entropy(model(ctx.x), ctx.y).backward()
         opt.step()
-    ntk, _ = per_sample_grams(model, ctx.x, ctx.y, ctx.options.get("per_sample_chunk"))
-    return {"ntk": ntk, "steps": steps}
+    ntk, _ = per_sample_grams(model, ctx.x, ctx.y)
+    return {"ntk": ntk, "labels": ctx.y, "steps": steps}
 
 
 @register_pass("linear_regions")
@@ -369,8 +367,7 @@ def vkdnw_pass(ctx: PassContext) -> dict[str, Any]:
         return functional_call(model, {**shifted, **buffers}, (xb.unsqueeze(0),)).squeeze(0)
 
     jac_fn = jacrev(logits_of) if ctx.num_classes <= len(names) else torch.func.jacfwd(logits_of)
-    # chunks bound memory: per-sample Jacobians of 100+ logits otherwise take tens of GB on a GPU
-    jac = vmap(jac_fn, in_dims=(None, 0), chunk_size=int(ctx.options.get("per_sample_chunk") or 16))(zeros, ctx.x)
+    jac = vmap(jac_fn, in_dims=(None, 0), chunk_size=VKDNW_CHUNK)(zeros, ctx.x)  # (B, K, P)
     with torch.no_grad():
         logits = model(ctx.x)
     fisher = formulas.categorical_fisher(jac, logits)

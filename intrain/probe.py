@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from . import formulas
+from .passes import weighted_modules
 from .trainability import COLLAPSE_TRACE, covariance_traces, grad_moments
 
 #: Which module outputs count as "layers" for the geometric capacity (see README, "Layers").
@@ -177,8 +178,8 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
 def _grad_sums(model: nn.Module) -> dict[str, float]:
     """grad_norm (sum of per-layer |g|_2) and snip (sum |w * g|) over conv/linear weights."""
     norms, saliency = [], []
-    for m in model.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.grad is not None:
+    for _, m in weighted_modules(model):
+        if m.weight.grad is not None:
             g = m.weight.grad.detach()
             norms.append(torch.linalg.vector_norm(g.double()))
             saliency.append((m.weight.detach().double() * g.double()).abs().sum())

@@ -118,7 +118,6 @@ class Scorer:
         probe = run_probe(model, self.x, self.y, layers=self.settings.layers, params=self.settings.params,
                           collect=self.collectors)
         probe.extras["params"] = float(sum(p.numel() for p in model.parameters() if p.requires_grad))
-        probe.outputs["labels"] = self.y
         del model
         ctx = PassContext(build=lambda: self.build(arch), x=self.x, y=self.y,
                           num_classes=self.spec.num_classes, seed=self.settings.seed,

@@ -35,9 +35,15 @@ class Proxy:
     #: What the authors fed the network: "gaussian" or "real" images (README, "Proxies").
     reference_input: ClassVar[str] = "gaussian"
     version: ClassVar[int] = 1
+    #: (need, key): the score is that value of a pass's output, as is (``need`` joins ``needs``);
+    #: None: the class overrides :meth:`compute`.
+    score_from: ClassVar[tuple[str, str] | None] = None
 
     def compute(self, probe: "ProbeResult") -> dict[str, float]:
-        raise NotImplementedError
+        if self.score_from is None:
+            raise NotImplementedError(f"proxy {self.name!r} defines neither compute nor score_from")
+        need, key = self.score_from
+        return {"score": _out(probe, need)[key]}
 
     @classmethod
     def population_score(cls, components: Mapping[str, np.ndarray]) -> np.ndarray | None:
@@ -51,6 +57,8 @@ REGISTRY: dict[str, type[Proxy]] = {}
 def register(cls: type[Proxy]) -> type[Proxy]:
     if cls.name in REGISTRY:
         raise ValueError(f"proxy {cls.name!r} registered twice")
+    if cls.score_from is not None:
+        cls.needs = cls.needs | {cls.score_from[0]}
     REGISTRY[cls.name] = cls
     return cls
 
@@ -97,10 +105,7 @@ class Flops(Proxy):
     """Multiply-accumulates of conv and linear layers for one input at the scoring resolution."""
 
     name = "flops"
-    needs = frozenset({"flops"})
-
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
-        return {"score": _out(probe, "flops")["macs"]}
+    score_from = ("flops", "macs")
 
 
 @register
@@ -108,11 +113,8 @@ class GradNorm(Proxy):
     """Sum over conv/linear layers of |dL/dW|_2 (zero-cost-nas)."""
 
     name = "grad_norm"
-    needs = frozenset({"grad_sums"})
     reference_input = "real"
-
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
-        return {"score": _out(probe, "grad_sums")["grad_norm"]}
+    score_from = ("grad_sums", "grad_norm")
 
 
 @register
@@ -120,11 +122,8 @@ class Snip(Proxy):
     """Sum over conv/linear weights of |w * dL/dw| (SNIP as zero-cost-nas scores it)."""
 
     name = "snip"
-    needs = frozenset({"grad_sums"})
     reference_input = "real"
-
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
-        return {"score": _out(probe, "grad_sums")["snip"]}
+    score_from = ("grad_sums", "snip")
 
 
 @register
@@ -132,11 +131,8 @@ class Grasp(Proxy):
     """-sum(w * Hg) over conv/linear weights (GraSP, sign as in zero-cost-nas)."""
 
     name = "grasp"
-    needs = frozenset({"grasp"})
     reference_input = "real"
-
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
-        return {"score": _out(probe, "grasp")["score"]}
+    score_from = ("grasp", "score")
 
 
 @register
@@ -144,10 +140,7 @@ class Synflow(Proxy):
     """sum |w * dR/dw|, R the output sum of the |weight| network on an all-ones input."""
 
     name = "synflow"
-    needs = frozenset({"synflow"})
-
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
-        return {"score": _out(probe, "synflow")["score"]}
+    score_from = ("synflow", "score")
 
 
 @register
@@ -192,11 +185,8 @@ class Zico(Proxy):
     """sum_l log sum mean|g|/std(g) of gradients over two half-batches (ZiCo)."""
 
     name = "zico"
-    needs = frozenset({"zico"})
     reference_input = "real"
-
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
-        return {"score": _out(probe, "zico")["score"]}
+    score_from = ("zico", "score")
 
 
 @register
@@ -280,7 +270,7 @@ class LabelGradientAlignment(Proxy):
 
     def compute(self, probe: "ProbeResult") -> dict[str, float]:
         out = _out(probe, "lga")
-        return {"score": formulas.label_gradient_alignment(out["ntk"], probe.outputs["labels"]),
+        return {"score": formulas.label_gradient_alignment(out["ntk"], out["labels"]),
                 "steps": float(out["steps"])}
 
 

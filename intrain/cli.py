@@ -2,12 +2,13 @@
 
     intrain download KEY --out PATH [--mirror DIR|URL]
     intrain groundtruth nb201 --test CSV [--valid DATASET=CSV ...] --out CSV
+    intrain groundtruth nb101 --test JSON|TFRECORD --out CSV
     intrain select --groundtruth CSV --sample N|all --seed S --n-shards K --out CSV
     intrain score --space nb201 --dataset cifar10 --selection CSV --shard I --out H5
     intrain merge --space nb201 --dataset cifar10 --selection CSV --out H5 SHARD.h5 ...
-    intrain correlate --groundtruth CSV --out CSV MERGED.h5 ...
+    intrain correlate --groundtruth [SPACE=]CSV ... --out CSV MERGED.h5 ...
     intrain study ablation|topk|stability|batch-size|seeds ... --out CSV
-    intrain report --correlations CSV --groundtruth CSV [--study NAME=CSV ...] --out HTML MERGED.h5 ...
+    intrain report --correlations CSV --groundtruth [SPACE=]CSV ... [--study NAME=CSV ...] --out HTML MERGED.h5 ...
     intrain render-check HTML
     intrain inspect ARTIFACT [--arch INDEX]
 """
@@ -86,7 +87,8 @@ def cmd_select(args: argparse.Namespace) -> None:
         sample = list(args.arch)
     else:
         sample = args.sample if args.sample == "all" else int(args.sample)
-    sel = select(load_groundtruth_csv(args.groundtruth), sample, args.seed, args.n_shards, dedup=not args.no_dedup)
+    sel = select(load_groundtruth_csv(args.groundtruth), sample, args.seed, args.n_shards,
+                 dedup=not args.no_dedup, space=args.space)
     _write_csv(sel, args.out)
     n_rep = int((sel["shard"] >= 0).sum())
     log.info("selected %d architectures (%d to score after dedup) in %d shards -> %s",
@@ -223,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("select", help="sample architectures and assign shards")
     p.add_argument("--groundtruth", required=True)
+    p.add_argument("--space", default="nb201", help="the space whose arch strings --arch gives")
     p.add_argument("--sample", default=None, help="number of architectures, or 'all'")
     p.add_argument("--arch", action="append", help="an explicit arch string (repeatable) instead of --sample")
     p.add_argument("--seed", type=int, default=0)
@@ -255,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("correlate", help="rank correlations of merged scores with ground truth")
     p.add_argument("scores", nargs="+")
-    p.add_argument("--groundtruth", required=True)
+    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV",
+                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--metric", choices=["test", "valid"], default="test")
     p.add_argument("--out", required=True)
@@ -264,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="HTML report with tables and plots")
     p.add_argument("scores", nargs="+")
     p.add_argument("--correlations", required=True)
-    p.add_argument("--groundtruth", required=True)
+    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV",
+                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
     p.add_argument("--study", action="append", metavar="NAME=CSV", help="a study table to include")
     p.add_argument("--config-json", default=None, help="the workflow config, for the provenance block")
     p.add_argument("--out", required=True)
@@ -273,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("study", help="the paper's studies from stored artifacts")
     p.add_argument("study", choices=["ablation", "topk", "stability", "batch-size", "seeds"])
     p.add_argument("inputs", nargs="*", help="merged score artifacts (or study runs)")
-    p.add_argument("--groundtruth", default=None)
+    p.add_argument("--groundtruth", action="append", default=None, metavar="[SPACE=]CSV",
+                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
     p.add_argument("--correlations", default=None, help="correlations.csv (stability)")
     p.add_argument("--n-boot", type=int, default=200)
     p.add_argument("--out", required=True)

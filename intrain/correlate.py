@@ -6,7 +6,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from .groundtruth import accuracy_column, load_groundtruth_csv
+from .groundtruth import GroundTruths, accuracy_column
 from .io import read_attrs, read_scores
 from .probe import Flag
 from .proxies import add_population_scores
@@ -25,13 +25,15 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
     return [c for c in scores.columns if c not in _META_COLUMNS]
 
 
-def correlation_table(score_paths: Sequence[str], groundtruth_path: str, n_boot: int = 1000,
-                      metric: str = "test", seed: int = 0) -> pd.DataFrame:
-    gt = load_groundtruth_csv(groundtruth_path)
+def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
+                      n_boot: int = 1000, metric: str = "test", seed: int = 0) -> pd.DataFrame:
+    """``groundtruth``: one table path, ``SPACE=CSV`` values, or :class:`GroundTruths`."""
+    gts = groundtruth if isinstance(groundtruth, GroundTruths) else GroundTruths(groundtruth)
     rows = []
     for path in score_paths:
         attrs = read_attrs(path)
         space, dataset = attrs["space"], attrs["dataset"]
+        gt, groundtruth_path = gts.table(space), gts.path(space)
         acc_col = accuracy_column(dataset, metric)
         if acc_col not in gt.columns:
             raise ValueError(f"{groundtruth_path} has no column {acc_col!r} for {path}")

@@ -39,6 +39,12 @@ class BenchmarkFile:
     sha256: str
     description: str = ""
     size: int | None = None
+    rows: int | None = None  # architectures in the table, when it is a space's ground truth
+
+    @property
+    def suffix(self) -> str:
+        """The file's extension (``.csv``, ``.json``), which the ground-truth readers dispatch on."""
+        return Path(self.mirror_path).suffix
 
 
 def catalog() -> dict[str, BenchmarkFile]:

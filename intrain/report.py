@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .correlate import is_component, proxy_columns  # noqa: E402
-from .groundtruth import accuracy_column, load_groundtruth_csv  # noqa: E402
+from .groundtruth import GroundTruths, accuracy_column  # noqa: E402
 from .io import read_attrs, read_scores, versions  # noqa: E402
 from .proxies import add_population_scores  # noqa: E402
 
@@ -97,11 +97,12 @@ def save_figure(fig: plt.Figure, out: Path) -> Path:
     return out
 
 
-def scatter_figure(score_paths: Sequence[str], gt: pd.DataFrame, proxy: str, out: Path) -> Path:
+def scatter_figure(score_paths: Sequence[str], gts: GroundTruths, proxy: str, out: Path) -> Path:
     fig, axes = plt.subplots(1, len(score_paths), figsize=(4.3 * len(score_paths), 3.8), squeeze=False)
     for ax, path in zip(axes[0], score_paths):
         attrs = read_attrs(path)
         acc = accuracy_column(attrs["dataset"])
+        gt = gts.table(attrs["space"])
         df = add_population_scores(read_scores(path)).merge(gt[["arch_index", acc]], on="arch_index")
         df = df[np.isfinite(df[proxy])]
         if len(df) > 2000:
@@ -114,8 +115,16 @@ def scatter_figure(score_paths: Sequence[str], gt: pd.DataFrame, proxy: str, out
     return save_figure(fig, out)
 
 
+def benchmark_label(corr: pd.DataFrame) -> pd.Series:
+    """``dataset``, or ``space/dataset`` when several spaces share a dataset name (NB101 and NB201 CIFAR-10)."""
+    if corr["space"].nunique() > 1:
+        return corr["space"] + "/" + corr["dataset"]
+    return corr["dataset"]
+
+
 def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
     df = corr.copy()
+    df["dataset"] = benchmark_label(df)
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * df["proxy"].nunique() * df["dataset"].nunique()), 3.8))
     datasets = list(dict.fromkeys(df["dataset"]))
     proxies = list(dict.fromkeys(df["proxy"]))
@@ -166,7 +175,8 @@ def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
 
 
 def stability_plot(corr: pd.DataFrame, out: Path) -> Path:
-    main = corr[~is_component(corr["proxy"])]
+    main = corr[~is_component(corr["proxy"])].copy()
+    main["dataset"] = benchmark_label(main)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     sns.pointplot(data=main, x="dataset", y="kendall", hue="proxy", ax=ax)
     ax.set_ylabel("Kendall τ")
@@ -176,12 +186,13 @@ def stability_plot(corr: pd.DataFrame, out: Path) -> Path:
 # ----------------------------------------------------------------------------- page
 
 
-def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth_csv: str, out_html: str,
-                 studies: dict[str, str] | None = None, config: dict | None = None) -> Path:
+def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
+                 out_html: str, studies: dict[str, str] | None = None, config: dict | None = None) -> Path:
+    """``groundtruth``: one table path, ``SPACE=CSV`` values, or :class:`GroundTruths`."""
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
     corr = pd.read_csv(correlations_csv)
-    gt = load_groundtruth_csv(groundtruth_csv)
+    gts = groundtruth if isinstance(groundtruth, GroundTruths) else GroundTruths(groundtruth)
     main = corr[~is_component(corr["proxy"])]
     comps = corr[is_component(corr["proxy"])]
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "n_flagged", "kendall", "kendall_lo", "kendall_hi",
@@ -204,7 +215,7 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth_
             if "." not in proxy:
                 paths_of.setdefault(proxy, []).append(path)
     for proxy, paths in paths_of.items():
-        fig = scatter_figure(paths, gt, proxy, out.parent / f"scatter_{proxy}.png")
+        fig = scatter_figure(paths, gts, proxy, out.parent / f"scatter_{proxy}.png")
         parts.append(f'<img src="{fig.name}" alt="{proxy} score vs accuracy">')
     figures = {"ablation": ablation_bars, "batch_size": batch_curve}
     for key, path in (studies or {}).items():
@@ -225,7 +236,7 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth_
         "artifacts": {str(p): {"sha256": sha256_file(p), **{k: v for k, v in read_attrs(p).items()
                                                                if k in ("device", "config_hash", "seed", "batch_size", "resolution", "settings")}}
                       for p in score_paths},
-        "inputs_sha256": {str(p): sha256_file(p) for p in [correlations_csv, groundtruth_csv, *(studies or {}).values()]},
+        "inputs_sha256": {str(p): sha256_file(p) for p in [correlations_csv, *gts.paths.values(), *(studies or {}).values()]},
     }
     parts += ["<h2>Provenance</h2>", f'<div class="prov">{html.escape(json.dumps(prov, indent=1, default=str))}</div>',
               '<p id="render-check">render-check: pending</p>']

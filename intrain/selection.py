@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .scoring import ScoreSettings
+from .spaces import get_space
 
 
 def settings_hash(space: str, dataset: str, settings: ScoreSettings) -> str:
@@ -31,16 +32,15 @@ def n_shards_for(sample_size: int, shard_size: int) -> int:
 
 
 def select(groundtruth: pd.DataFrame, sample: int | str | list[str], seed: int, n_shards: int,
-           dedup: bool = True) -> pd.DataFrame:
+           dedup: bool = True, space: str = "nb201") -> pd.DataFrame:
     """Rows: arch_index, arch, canonical, representative, shard (-1 for non-representatives).
 
-    ``sample`` is a count, ``"all"``, or a list of arch strings to score exactly.
+    ``sample`` is a count, ``"all"``, or a list of ``space``'s arch strings to score exactly.
     """
     total = len(groundtruth)
     if isinstance(sample, list):
-        from .spaces.nb201 import normalize_arch
-
-        wanted = [normalize_arch(a) for a in sample]  # raises ArchStringError naming the string
+        normalize = get_space(space).normalize
+        wanted = [normalize(a) for a in sample]  # raises the space's error naming the string
         chosen = groundtruth[groundtruth["arch"].isin(wanted)]
         missing = set(wanted) - set(chosen["arch"])
         if missing:

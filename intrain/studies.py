@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .correlate import is_component, proxy_columns
-from .groundtruth import accuracy_column, load_groundtruth_csv
+from .groundtruth import GroundTruths, accuracy_column
 from .io import read_attrs, read_layers, read_params, read_scores
 from .stats import correlate
 from .trainability import EPS, combine, gradient_health, participation_ratio
@@ -34,11 +34,17 @@ PAPER_BATCH = {1: (0.643, 0.839, 25.73), 8: (0.651, 0.848, 28.56), 16: (0.659, 0
                32: (0.662, 0.852, 34.41), 64: (0.669, 0.857, 37.29), 128: (0.671, 0.858, 44.65)}
 
 
-def with_truth(path: str, gt: pd.DataFrame) -> tuple[dict, str, pd.DataFrame]:
-    """An artifact's attributes, its accuracy column, and its scores joined with ground truth."""
+def truth_of(path: str, gts: GroundTruths) -> tuple[dict, str, pd.DataFrame]:
+    """An artifact's attributes, its accuracy column, and (arch_index, accuracy) of its space."""
     attrs = read_attrs(path)
     acc = accuracy_column(attrs["dataset"])
-    return attrs, acc, read_scores(path).merge(gt[["arch_index", acc]], on="arch_index")
+    return attrs, acc, gts.table(attrs["space"])[["arch_index", acc]]
+
+
+def with_truth(path: str, gts: GroundTruths) -> tuple[dict, str, pd.DataFrame]:
+    """An artifact's attributes, its accuracy column, and its scores joined with ground truth."""
+    attrs, acc, truth = truth_of(path, gts)
+    return attrs, acc, read_scores(path).merge(truth, on="arch_index")
 
 
 def components(path: str) -> pd.DataFrame:
@@ -77,12 +83,12 @@ def ablation_scores(path: str) -> pd.DataFrame:
     return members.merge(table, on="representative", how="left")
 
 
-def ablation(score_paths: Sequence[str], groundtruth_csv: str, n_boot: int = 200) -> pd.DataFrame:
-    gt = load_groundtruth_csv(groundtruth_csv)
+def ablation(score_paths: Sequence[str], groundtruth: str | Sequence[str], n_boot: int = 200) -> pd.DataFrame:
+    gts = GroundTruths(groundtruth)
     rows = []
     for path in score_paths:
-        attrs, acc, _ = with_truth(path, gt)
-        df = ablation_scores(path).merge(gt[["arch_index", acc]], on="arch_index")
+        attrs, acc, truth = truth_of(path, gts)
+        df = ablation_scores(path).merge(truth, on="arch_index")
         for variant in [c for c in df.columns if c not in ("arch_index", "representative", acc)]:
             c = correlate(df[variant].to_numpy(), df[acc].to_numpy(), n_boot=n_boot)
             paper = PAPER_ABLATION.get(variant, (None, None))
@@ -91,12 +97,12 @@ def ablation(score_paths: Sequence[str], groundtruth_csv: str, n_boot: int = 200
     return pd.DataFrame(rows)
 
 
-def topk(score_paths: Sequence[str], groundtruth_csv: str, k: int = 10, frac: float = 0.01) -> pd.DataFrame:
+def topk(score_paths: Sequence[str], groundtruth: str | Sequence[str], k: int = 10, frac: float = 0.01) -> pd.DataFrame:
     """Mean accuracy of each proxy's top-k and top-frac architectures, and the true best's rank."""
-    gt = load_groundtruth_csv(groundtruth_csv)
+    gts = GroundTruths(groundtruth)
     rows = []
     for path in score_paths:
-        attrs, acc, df = with_truth(path, gt)
+        attrs, acc, df = with_truth(path, gts)
         n = len(df)
         n_frac = max(1, int(round(frac * n)))
         best_acc = df[acc].max()
@@ -128,12 +134,12 @@ def stability(correlations: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def run_correlations(run_paths: Iterable[str], groundtruth_csv: str, proxy: str = "intrain") -> pd.DataFrame:
+def run_correlations(run_paths: Iterable[str], groundtruth: str | Sequence[str], proxy: str = "intrain") -> pd.DataFrame:
     """One row per run artifact: dataset, batch size, seed, tau, rho, median pass latency."""
-    gt = load_groundtruth_csv(groundtruth_csv)
+    gts = GroundTruths(groundtruth)
     rows = []
     for path in run_paths:
-        attrs, acc, df = with_truth(path, gt)
+        attrs, acc, df = with_truth(path, gts)
         c = correlate(df[proxy].to_numpy(), df[acc].to_numpy(), n_boot=0)
         scored = read_scores(path, expand=False)
         latency = scored["pass_seconds"] if "pass_seconds" in scored else scored["seconds"]

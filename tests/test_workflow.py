@@ -26,7 +26,7 @@ def test_lint_is_clean():
     assert "Congratulations" in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("configfile, n_score_jobs", [(None, 12), ("config/full.yaml", 60)])
+@pytest.mark.parametrize("configfile, n_score_jobs", [(None, 14), ("config/full.yaml", 60)])
 def test_dry_run_of_shipped_configs(tmp_path, mirror, configfile, n_score_jobs):
     args = ["-n", "--cores", 2, "--config", f"results={tmp_path}/r", f"mirror={mirror}"]
     if configfile:

@@ -1,6 +1,6 @@
 """Search spaces: each turns an architecture encoding into a ``torch.nn.Module``.
 
-A space is registered under the name the config uses (``nb201``); the workflow, scorer and
+A space is registered under the name the config uses (``nb201``, ``nb101``); the workflow, scorer and
 artifact code only talk to this interface, never to a concrete space.
 """
 
@@ -11,7 +11,7 @@ from typing import Callable
 
 from torch import nn
 
-from . import nb201
+from . import nb101, nb201
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Space:
 
 SPACES: dict[str, Space] = {
     "nb201": Space("nb201", nb201.DATASETS, nb201.normalize_arch, nb201.canonical_form, nb201.build_network),
+    "nb101": Space("nb101", nb101.DATASETS, nb101.normalize_arch, nb101.canonical_form, nb101.build_network),
 }
 
 

@@ -3,11 +3,11 @@
 
 rule download:
     output:
-        f"{RESULTS}/benchmarks/{{key}}.csv",
+        f"{RESULTS}/benchmarks/{{key}}.{{ext}}",
     params:
         mirror=mirror_arg(),
     log:
-        f"{RESULTS}/logs/download/{{key}}.log",
+        f"{RESULTS}/logs/download/{{key}}.{{ext}}.log",
     localrule: True
     retries: 2
     conda:
@@ -18,7 +18,7 @@ rule download:
 
 rule groundtruth:
     input:
-        test=lambda wc: f"{RESULTS}/benchmarks/{GROUNDTRUTH_FILES[wc.space][0]}.csv",
+        test=groundtruth_source,
     output:
         f"{RESULTS}/groundtruth/{{space}}.csv",
     log:
@@ -46,5 +46,5 @@ rule select:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain select --groundtruth {input} {params.choice} --seed {params.seed}"
+        "intrain select --space {wildcards.space} --groundtruth {input} {params.choice} --seed {params.seed}"
         " --n-shards {params.n_shards} {params.dedup} --out {output} > {log} 2>&1"

@@ -6,17 +6,43 @@ import shlex
 
 from snakemake.utils import validate
 
+from intrain.download import catalog as benchmark_catalog
+
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 RESULTS = config["results"]
-SPACES = config["spaces"]
+# Spaces switched off with `enabled: false` (overlay configs do this) are not part of the run.
+SPACES = {name: spec for name, spec in config["spaces"].items() if spec["enabled"]}
+if not SPACES:
+    raise ValueError("every space in `spaces` has enabled: false; nothing to score")
 STUDIES = config["studies"]
-# The studies run on NAS-Bench-201 (the paper's setting).
+# The batch-size and seed studies run on NAS-Bench-201 (the paper's setting).
 STUDY_SPACE = "nb201"
-SPACE_SIZE = {"nb201": 15625}
-# Benchmark file keys (intrain/data/benchmarks.yaml) each space's ground truth is built from.
-GROUNDTRUTH_FILES = {"nb201": ["nb201_test"]}
+# The benchmark file (a key of intrain/data/benchmarks.yaml) each space's ground truth is built from,
+# unless the space's config names a local `table`.
+GROUNDTRUTH_FILE = {"nb201": "nb201_test", "nb101": "nb101_2500"}
+CATALOG = benchmark_catalog()
+
+
+def benchmark_path(key):
+    """Where the download rule puts a benchmark file (its extension tells the readers its format)."""
+    return f"{RESULTS}/benchmarks/{key}{CATALOG[key].suffix}"
+
+
+def groundtruth_source(wildcards):
+    spec = SPACES[wildcards.space]
+    return spec.get("table") or benchmark_path(GROUNDTRUTH_FILE[wildcards.space])
+
+
+def space_size(space):
+    """Architectures in the space's ground truth (fixes the shard count of `sample: all`)."""
+    spec = SPACES[space]
+    if spec.get("table"):
+        if not spec.get("table_rows"):
+            raise ValueError(f"spaces.{space}: `sample: all` with a local table needs `table_rows` (its row count)")
+        return spec["table_rows"]
+    return CATALOG[GROUNDTRUTH_FILE[space]].rows
 
 
 wildcard_constraints:
@@ -26,6 +52,7 @@ wildcard_constraints:
     bs=r"\d+",
     seed=r"\d+",
     key=r"[A-Za-z0-9_\-]+",
+    ext=r"csv|json|tfrecord",
     set=r"[A-Za-z0-9_]+",
 
 
@@ -33,7 +60,7 @@ def sample_size(space):
     if SPACES[space].get("archs"):
         return len(SPACES[space]["archs"])
     s = SPACES[space]["sample"]
-    return SPACE_SIZE[space] if s == "all" else int(s)
+    return space_size(space) if s == "all" else int(s)
 
 
 def n_shards(space):
@@ -119,3 +146,13 @@ def merged_scores():
         for space, spec in SPACES.items()
         for dataset in spec["datasets"]
     ]
+
+
+def groundtruth_tables():
+    """Each space's normalised ground truth."""
+    return {space: f"{RESULTS}/groundtruth/{space}.csv" for space in SPACES}
+
+
+def groundtruth_args(wildcards=None):
+    """--groundtruth SPACE=CSV for every space (artifacts record their space)."""
+    return " ".join(f"--groundtruth {space}={path}" for space, path in groundtruth_tables().items())

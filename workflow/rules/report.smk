@@ -4,7 +4,7 @@
 rule correlate:
     input:
         scores=merged_scores(),
-        groundtruth=expand(f"{RESULTS}/groundtruth/{{space}}.csv", space=list(SPACES)),
+        groundtruth=list(groundtruth_tables().values()),
     output:
         report(
             f"{RESULTS}/correlations.csv",
@@ -12,6 +12,7 @@ rule correlate:
             category="Correlations",
         ),
     params:
+        groundtruth=groundtruth_args,
         n_boot=config["correlation"]["n_boot"],
         metric=config["correlation"]["metric"],
     log:
@@ -20,7 +21,7 @@ rule correlate:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain correlate --groundtruth {input.groundtruth[0]} --n-boot {params.n_boot}"
+        "intrain correlate {params.groundtruth} --n-boot {params.n_boot}"
         " --metric {params.metric} --out {output} {input.scores} > {log} 2>&1"
 
 
@@ -29,7 +30,7 @@ rule report:
         unpack(study_tables),
         correlations=f"{RESULTS}/correlations.csv",
         scores=merged_scores(),
-        groundtruth=expand(f"{RESULTS}/groundtruth/{{space}}.csv", space=list(SPACES)),
+        groundtruth=list(groundtruth_tables().values()),
     output:
         report(
             f"{RESULTS}/report/index.html",
@@ -37,6 +38,7 @@ rule report:
             category="Report",
         ),
     params:
+        groundtruth=groundtruth_args,
         studies=study_args,
         config=lambda wc: shlex.quote(json.dumps(config, sort_keys=True)),
     log:
@@ -45,5 +47,5 @@ rule report:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain report --correlations {input.correlations} --groundtruth {input.groundtruth[0]}"
+        "intrain report --correlations {input.correlations} {params.groundtruth}"
         " {params.studies} --config-json {params.config} --out {output} {input.scores} > {log} 2>&1"

@@ -63,31 +63,35 @@ rule study_merge:
 rule ablation:
     input:
         scores=merged_scores(),
-        groundtruth=f"{RESULTS}/groundtruth/{STUDY_SPACE}.csv",
+        groundtruth=list(groundtruth_tables().values()),
     output:
         report(f"{RESULTS}/studies/ablation.csv", caption="../report/ablation.rst", category="Studies"),
+    params:
+        groundtruth=groundtruth_args,
     log:
         f"{RESULTS}/logs/studies/ablation.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain study ablation {input.scores} --groundtruth {input.groundtruth} --out {output} > {log} 2>&1"
+        "intrain study ablation {input.scores} {params.groundtruth} --out {output} > {log} 2>&1"
 
 
 rule topk:
     input:
         scores=merged_scores(),
-        groundtruth=f"{RESULTS}/groundtruth/{STUDY_SPACE}.csv",
+        groundtruth=list(groundtruth_tables().values()),
     output:
         report(f"{RESULTS}/studies/topk.csv", caption="../report/topk.rst", category="Studies"),
+    params:
+        groundtruth=groundtruth_args,
     log:
         f"{RESULTS}/logs/studies/topk.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain study topk {input.scores} --groundtruth {input.groundtruth} --out {output} > {log} 2>&1"
+        "intrain study topk {input.scores} {params.groundtruth} --out {output} > {log} 2>&1"
 
 
 rule stability:

@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/scoring.smk"
 include: "workflow/rules/studies.smk"
+include: "workflow/rules/search.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -58,6 +58,16 @@ STUDIES: dict[str, tuple[str, str]] = {
     "seeds": ("Seed variance",
               "Spread of Kendall τ over seeds (network initialisation and synthetic batch) on the study sample."),
     "stability": ("Dataset stability", "Kendall τ of each proxy across datasets and its spread."),
+    "search_picks": ("Search: NB201 pick-the-top",
+                     "Per proxy: test accuracy of its top-scored architecture among N sampled from the scored "
+                     "ones, mean ± std over seeds; ground_truth is the best in the sample. Paper: supplementary "
+                     "Table 1 (N = 5,000)."),
+    "search_nb201": ("Search: Algorithm 1 on NB201",
+                     "InTrain-NAS's evolutionary search on NB201, where the pick's accuracy is known."),
+    "search_mbv2": ("Search: InTrain-NAS on the MobileNetV2 space",
+                    "Best spec per FLOPs budget (FLOPs and params at 224x224, scores at the search "
+                    "resolution). The networks are untrained: train them with your own ImageNet pipeline "
+                    "(intrain.spaces.mobilenetv2.build_model)."),
     "topk": ("Top-k quality",
              "Mean test accuracy of each proxy's top-10 and top-1 % architectures, the accuracy of its "
              "top-1 pick, and the rank it gives the truly best architecture of the sample."),
@@ -155,6 +165,23 @@ def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
     return save_figure(fig, out)
 
 
+def search_curves(summary: pd.DataFrame, out: Path) -> Path:
+    """Best score so far against iteration, one line per search (read from the search logs)."""
+    import h5py
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for _, row in summary.iterrows():
+        with h5py.File(row["log"], "r") as f:
+            n = int(f.attrs["n_done"])
+            scores = pd.Series(f["score"][:n])
+        label = f"{row['space']} {row['budget'] / 1e6:.0f}M" if pd.notna(row.get("budget")) else str(row["space"])
+        ax.plot(np.arange(n), scores.cummax(), label=label)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("best score so far")
+    ax.legend(fontsize=8)
+    return save_figure(fig, out)
+
+
 def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
     bs = bs.sort_values("batch_size")
@@ -217,7 +244,7 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
     for proxy, paths in paths_of.items():
         fig = scatter_figure(paths, gts, proxy, out.parent / f"scatter_{proxy}.png")
         parts.append(f'<img src="{fig.name}" alt="{proxy} score vs accuracy">')
-    figures = {"ablation": ablation_bars, "batch_size": batch_curve}
+    figures = {"ablation": ablation_bars, "batch_size": batch_curve, "search_mbv2": search_curves}
     for key, path in (studies or {}).items():
         if key not in STUDIES:
             raise ValueError(f"unknown study {key!r}; known: {sorted(STUDIES)}")

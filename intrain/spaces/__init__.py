@@ -11,7 +11,7 @@ from typing import Callable
 
 from torch import nn
 
-from . import nb101, nb201
+from . import mobilenetv2, nb101, nb201
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class Space:
 SPACES: dict[str, Space] = {
     "nb201": Space("nb201", nb201.DATASETS, nb201.normalize_arch, nb201.canonical_form, nb201.build_network),
     "nb101": Space("nb101", nb101.DATASETS, nb101.normalize_arch, nb101.canonical_form, nb101.build_network),
+    # search-only (no benchmark table): arch = the spec's canonical JSON, its own canonical form
+    "mbv2": Space("mbv2", mobilenetv2.DATASETS, mobilenetv2.normalize_arch, mobilenetv2.normalize_arch,
+                  mobilenetv2.build_network),
 }
 
 

@@ -1,6 +1,7 @@
 # Config validation and helpers shared by the rules. Nothing heavy here: every cluster job
 # re-parses the Snakefile.
 import json
+import os
 import math
 import shlex
 
@@ -17,6 +18,7 @@ SPACES = {name: spec for name, spec in config["spaces"].items() if spec["enabled
 if not SPACES:
     raise ValueError("every space in `spaces` has enabled: false; nothing to score")
 STUDIES = config["studies"]
+SEARCH = config["search"]
 # The batch-size and seed studies run on NAS-Bench-201 (the paper's setting).
 STUDY_SPACE = "nb201"
 # The benchmark file (a key of intrain/data/benchmarks.yaml) each space's ground truth is built from,
@@ -54,6 +56,7 @@ wildcard_constraints:
     key=r"[A-Za-z0-9_\-]+",
     ext=r"csv|json|tfrecord",
     set=r"[A-Za-z0-9_]+",
+    budget=r"\d+",
 
 
 def sample_size(space):
@@ -104,11 +107,34 @@ def seed_study_runs():
     ]
 
 
-def study_tables(wildcards=None):
-    """Study CSVs the report includes (name -> path); empty when studies are off."""
-    if not STUDIES["enabled"] or STUDY_SPACE not in SPACES:
+def search_settings_json():
+    return settings_json(proxies=[SEARCH["proxy"]])
+
+
+def mbv2_settings_json():
+    return settings_json(proxies=[SEARCH["proxy"]], resolution=SEARCH["resolution"])
+
+
+def search_args():
+    """Algorithm 1's fixed arguments (everything but T, which is a param of its own)."""
+    return f"--k {SEARCH['k']} --seed {SEARCH['seed']} --proxy {SEARCH['proxy']}"
+
+
+def search_tables():
+    """Search CSVs the report includes (name -> path); empty when search is off."""
+    if not SEARCH["enabled"]:
         return {}
-    return {
+    tables = {"search_mbv2": f"{RESULTS}/search/mbv2.csv"}
+    if "nb201" in SPACES:
+        tables |= {"search_nb201": f"{RESULTS}/search/nb201.csv", "search_picks": f"{RESULTS}/search/nb201_picks.csv"}
+    return tables
+
+
+def study_tables(wildcards=None):
+    """Study and search CSVs the report includes (name -> path)."""
+    if not STUDIES["enabled"] or STUDY_SPACE not in SPACES:
+        return search_tables()
+    return search_tables() | {
         "ablation": f"{RESULTS}/studies/ablation.csv",
         "batch_size": f"{RESULTS}/studies/batch_size.csv",
         "seeds": f"{RESULTS}/studies/seeds.csv",

@@ -1,0 +1,170 @@
+"""InTrain-NAS's evolutionary search (supplementary Algorithm 1) with a resumable HDF5 log.
+
+Start from an architecture that meets the budget; at every iteration score the current
+architecture, append it and its score to the history, pick one of the top-k of the history
+uniformly and mutate it (within the budget) into the next one; return the best of the history.
+
+Every iteration draws from its own generator ``default_rng([seed, i])``, so a search resumed
+from its log continues exactly as an uninterrupted one would: same architectures, same scores,
+no duplicate iterations. Architectures already in the history are not scored again (their
+cached score is logged with ``new = 0``), so ``n_evaluated`` counts distinct networks.
+
+Log layout (``schema = "intrain.search"``): 1-D datasets ``iteration``, ``arch`` (string),
+``score``, ``new`` and one per :meth:`describe` key (``flops``, ``params`` ...); attributes
+``meta`` (JSON: everything that defines the search; a resumed run must match it) and ``n_done``
+(rows that are complete; written last at each checkpoint, so a killed run loses at most one
+checkpoint's iterations, which are recomputed identically).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import h5py
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+SCHEMA = "intrain.search"
+_STR = h5py.string_dtype("utf-8")
+
+
+class SearchLogError(RuntimeError):
+    """A search log that is corrupt or was written by a different search."""
+
+
+class SearchProblem(Protocol):
+    def start(self, rng: np.random.Generator) -> str: ...
+
+    def mutate(self, arch: str, rng: np.random.Generator) -> str: ...
+
+    def describe(self, arch: str) -> dict[str, float]: ...
+
+
+@dataclass
+class SearchResult:
+    best_arch: str
+    best_score: float
+    best_iteration: int
+    iterations: int
+    n_evaluated: int
+    history: pd.DataFrame
+
+
+def _selection_key(score: float) -> float:
+    return score if math.isfinite(score) else -math.inf
+
+
+def top_k(scores: list[float], k: int) -> list[int]:
+    """Indices of the k best distinct-position entries (earlier wins ties; NaN ranks last)."""
+    order = sorted(range(len(scores)), key=lambda i: (-_selection_key(scores[i]), i))
+    return order[:k]
+
+
+class SearchLog:
+    """Append-only HDF5 history of one search."""
+
+    def __init__(self, path: str | os.PathLike, meta: dict, columns: list[str]):
+        self.path = Path(path)
+        self.meta = json.loads(json.dumps(meta, sort_keys=True))
+        self.columns = columns
+
+    def load(self) -> pd.DataFrame:
+        """The complete rows of an existing log (empty frame when there is none)."""
+        cols = ["iteration", "arch", "score", "new", *self.columns]
+        if not self.path.exists():
+            return pd.DataFrame({c: [] for c in cols})
+        try:
+            with h5py.File(self.path, "r") as f:
+                if f.attrs.get("schema") != SCHEMA:
+                    raise SearchLogError(f"{self.path} is not a search log (schema {f.attrs.get('schema')!r})")
+                stored = json.loads(f.attrs["meta"])
+                if stored != self.meta:
+                    diff = sorted(k for k in set(stored) | set(self.meta) if stored.get(k) != self.meta.get(k))
+                    raise SearchLogError(f"{self.path} was written by a different search (differs in {diff}); "
+                                         "use another --log path or delete it")
+                n = int(f.attrs["n_done"])
+                data = {c: f[c][:n] for c in cols}
+        except (OSError, KeyError) as e:
+            raise SearchLogError(f"search log {self.path} is corrupt ({e}); delete it to start over") from None
+        data["arch"] = [a.decode() if isinstance(a, bytes) else a for a in data["arch"]]
+        return pd.DataFrame(data)
+
+    def append(self, rows: list[dict]) -> None:
+        if not rows:
+            return
+        cols = ["iteration", "arch", "score", "new", *self.columns]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with h5py.File(self.path, "a") as f:
+            if "schema" not in f.attrs:
+                f.attrs["schema"] = SCHEMA
+                f.attrs["meta"] = json.dumps(self.meta, sort_keys=True)
+                f.attrs["n_done"] = 0
+                for c in cols:
+                    dtype = _STR if c == "arch" else ("i8" if c in ("iteration", "new") else "f8")
+                    f.create_dataset(c, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1024,))
+            n = int(f.attrs["n_done"])
+            for c in cols:
+                ds = f[c]
+                ds.resize((n + len(rows),))
+                ds[n:] = [r[c] for r in rows]
+            f.flush()
+            f.attrs["n_done"] = n + len(rows)
+            f.flush()
+
+
+def evolve(problem: SearchProblem, score: Callable[[str], float], iterations: int, k: int = 10, seed: int = 0,
+           log_path: str | os.PathLike | None = None, meta: dict | None = None, checkpoint_every: int = 25,
+           progress: bool = False) -> SearchResult:
+    """Run (or resume) Algorithm 1 for ``iterations`` iterations in total."""
+    if iterations < 1 or k < 1:
+        raise ValueError("iterations and k must be >= 1")
+    columns = sorted(problem.describe(problem.start(np.random.default_rng([seed, 0]))))
+    search_log = SearchLog(log_path, {**(meta or {}), "k": k, "seed": seed}, columns) if log_path else None
+    history = search_log.load() if search_log else pd.DataFrame()
+    archs: list[str] = list(history["arch"]) if len(history) else []
+    scores: list[float] = [float(s) for s in history["score"]] if len(history) else []
+    cache: dict[str, float] = dict(zip(archs, scores))
+    if archs:
+        log.info("resuming %s at iteration %d", log_path, len(archs))
+    pending: list[dict] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=iterations, initial=min(len(archs), iterations), desc="search", unit="arch")
+    for i in range(len(archs), iterations):
+        rng = np.random.default_rng([seed, i])
+        if i == 0:
+            arch = problem.start(rng)
+        else:
+            parents = top_k(scores, k)
+            arch = problem.mutate(archs[parents[int(rng.integers(len(parents)))]], rng)
+        new = arch not in cache
+        if new:
+            cache[arch] = float(score(arch))
+        archs.append(arch)
+        scores.append(cache[arch])
+        pending.append({"iteration": i, "arch": arch, "score": cache[arch], "new": int(new), **problem.describe(arch)})
+        if search_log and (len(pending) >= checkpoint_every or i == iterations - 1):
+            search_log.append(pending)
+            pending = []
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    if search_log and pending:
+        search_log.append(pending)
+    full = search_log.load() if search_log else pd.DataFrame(
+        {"iteration": range(len(archs)), "arch": archs, "score": scores})
+    full = full.iloc[:iterations]
+    best = top_k(list(full["score"]), 1)[0]
+    return SearchResult(best_arch=full["arch"].iloc[best], best_score=float(full["score"].iloc[best]),
+                        best_iteration=int(full["iteration"].iloc[best]), iterations=len(full),
+                        n_evaluated=int(full["arch"].nunique()), history=full.reset_index(drop=True))

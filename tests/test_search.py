@@ -1,0 +1,216 @@
+"""Search: the MobileNetV2 space (specs, counting, budgeted mutation), Algorithm 1 and its
+resumable log, the NB201 pick-the-top table, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from intrain.evolution import SearchLogError, evolve, top_k
+from intrain.search import NB201Edges, nb201_pick_table, summarize_picks
+from intrain.spaces import mobilenetv2 as mb
+from intrain.spaces import nb201
+
+from .conftest import REPO
+from .helpers import fake_artifact, ladder
+
+
+def random_specs(budget: float, n: int, seed: int = 0) -> list[mb.Spec]:
+    rng = np.random.default_rng(seed)
+    spec, out = mb.INITIAL, []
+    for _ in range(n):
+        spec = mb.mutate(spec, rng, budget)
+        out.append(spec)
+    return out
+
+
+def test_spec_json_round_trip_and_build():
+    for spec in [mb.INITIAL, *random_specs(600e6, 30)[::10]]:
+        text = spec.to_json()
+        assert mb.parse_spec(text) == spec and mb.parse_spec(json.loads(text)).to_json() == text
+        assert mb.build_model(text)(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"stages": []}', "non-empty list of stages"),
+    ('{"stages": [{"kernel": 4, "expansion": 1, "out": 8, "bottleneck": 8, "stride": 1, "layers": 1}]}', "kernel 4"),
+    ('{"stages": [{"kernel": 3, "expansion": 3, "out": 8, "bottleneck": 8, "stride": 1, "layers": 1}]}', "expansion 3"),
+    ('{"stages": [{"kernel": 3, "expansion": 1, "out": 0, "bottleneck": 8, "stride": 1, "layers": 1}]}', "out must be"),
+    ('{"stages": [{"kernel": 3, "expansion": 1, "out": 8, "stride": 1, "layers": 1}]}', "stage 0"),
+    ('{"stages": [], "width": 3}', "unknown spec keys"),
+    ("{not json", "not valid JSON"),
+])
+def test_bad_specs_say_what_is_wrong(text, message):
+    with pytest.raises(mb.SpecError, match=message):
+        mb.parse_spec(text)
+
+
+@pytest.mark.parametrize("resolution", [224, 64, 100])
+def test_analytic_flops_and_params_equal_the_built_network(resolution):
+    for spec in [mb.INITIAL, *random_specs(1e9, 40, seed=3)[::8]]:
+        model = mb.build_model(spec)
+        assert mb.hooked_flops(model, resolution) == mb.flops(spec, resolution)
+        assert mb.params(spec) == sum(p.numel() for p in model.parameters())
+
+
+def test_hand_counted_flops_of_one_block():
+    spec = mb.Spec(stages=(mb.Stage(kernel=3, expansion=2, out=8, bottleneck=4, stride=1, layers=1),), stem=8, head=16)
+    # stem 3->8 3x3 at 112^2; block 8->8 (1x1), 8 dw 3x3, 8->8 (1x1), identity; head 8->16; fc 16->1000
+    side = 112 * 112
+    expected = 9 * 3 * 8 * side + 8 * 8 * side + 9 * 8 * side + 8 * 8 * side + 8 * 16 * side + 16 * 1000
+    assert mb.flops(spec) == expected
+
+
+@pytest.mark.parametrize("budget", [450e6, 600e6, 1000e6])
+def test_mutation_never_breaks_the_budget_or_the_layer_cap(budget):
+    rng = np.random.default_rng(7)
+    parents = [mb.INITIAL]
+    for i in range(400):
+        # alternate random parents with the largest one, to press against the budget
+        parent = max(parents, key=mb.flops) if i % 2 else parents[int(rng.integers(len(parents)))]
+        child = mb.mutate(parent, rng, budget)
+        assert mb.flops(child) <= budget and child.n_layers <= mb.max_layers(budget)
+        parents.append(child)
+    assert max(mb.flops(p) for p in parents) > 0.8 * budget  # mutation reaches the budget's edge
+
+
+def test_algorithm_1_climbs_a_known_landscape():
+    class Line:
+        def start(self, rng):
+            return "0"
+
+        def mutate(self, arch, rng):
+            return str(int(arch) + int(rng.choice([-3, -1, 1, 3])))
+
+        def describe(self, arch):
+            return {}
+
+    result = evolve(Line(), lambda a: -abs(int(a) - 40), iterations=200, k=3, seed=1)
+    assert result.best_arch == "40" and result.best_score == 0
+    assert result.n_evaluated == result.history["arch"].nunique() < 200  # repeats are not rescored
+    again = evolve(Line(), lambda a: -abs(int(a) - 40), iterations=200, k=3, seed=1)
+    assert list(again.history["arch"]) == list(result.history["arch"])
+    assert top_k([1.0, float("nan"), 3.0, 3.0], 3) == [2, 3, 0]
+
+
+def test_nb201_mutation_changes_exactly_one_edge():
+    problem, rng = NB201Edges(), np.random.default_rng(0)
+    arch = problem.start(rng)
+    for _ in range(50):
+        child = problem.mutate(arch, rng)
+        a, b = nb201.parse_arch(arch).ops, nb201.parse_arch(child).ops
+        assert sum(x != y for x, y in zip(a, b)) == 1
+        arch = child
+
+
+def _evolve_cmd(log, out, iterations, extra=()):
+    return [sys.executable, "-m", "intrain", "evolve", "--space", "nb201", "--dataset", "cifar10",
+            "--iterations", str(iterations), "--k", "3", "--seed", "4", "--settings", '{"batch_size": 4}',
+            "--device", "cpu", "--log", str(log), "--out-dir", str(out), "--checkpoint-every", "3",
+            "--no-progress", *extra]
+
+
+@pytest.mark.slow
+def test_killed_search_resumes_to_the_same_history(tmp_path, groundtruth_csv):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    straight = tmp_path / "straight.h5"
+    subprocess.run(_evolve_cmd(straight, tmp_path / "a", 30), cwd=REPO, env=env, check=True, capture_output=True)
+    log = tmp_path / "killed.h5"
+    proc = subprocess.Popen(_evolve_cmd(log, tmp_path / "b", 30), cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    done = 0
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with h5py.File(log, "r") as f:
+                done = int(f.attrs.get("n_done", 0))
+        except (OSError, KeyError):
+            done = 0
+        if done >= 6:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 6 <= done < 30, "the search was not caught mid-run"
+    out = subprocess.run(_evolve_cmd(log, tmp_path / "b", 30, ["--groundtruth", str(groundtruth_csv)]),
+                         cwd=REPO, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "resuming" in out.stderr
+    with h5py.File(straight, "r") as a, h5py.File(log, "r") as b:
+        assert int(b.attrs["n_done"]) == 30
+        assert list(b["iteration"][:30]) == list(range(30))  # no duplicate or missing iteration
+        assert list(a["arch"][:]) == list(b["arch"][:30]) and np.array_equal(a["score"][:], b["score"][:30])
+    best = json.loads((tmp_path / "b" / "best.json").read_text())
+    assert best["iterations"] == 30 and 10.0 <= best["best_accuracy"] <= best["space_best_accuracy"]
+    assert (tmp_path / "b" / "trajectory.png").stat().st_size > 1000
+    bad = subprocess.run(_evolve_cmd(log, tmp_path / "c", 30, ["--k", "5"]), cwd=REPO, env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "different search" in bad.stderr
+
+
+def test_corrupt_search_log_is_named(tmp_path):
+    path = tmp_path / "log.h5"
+    path.write_bytes(b"not hdf5 at all")
+    with pytest.raises(SearchLogError, match="corrupt"):
+        evolve(NB201Edges(), lambda a: 0.0, iterations=2, log_path=path)
+
+
+def test_pick_table_takes_each_proxys_top_architecture(tmp_path):
+    n = 12
+    rng = np.random.default_rng(0)
+    path = fake_artifact(tmp_path / "s.h5", ladder(n, rng))  # intrain grows with the index
+    acc = np.linspace(60, 90, n)[::-1].copy()  # accuracy falls with the index: intrain picks badly
+    gt = pd.DataFrame({"arch_index": range(n), "arch": [f"arch{i}" for i in range(n)],
+                       "canonical": [f"c{i}" for i in range(n)], "acc_cifar10": acc})
+    gt.to_csv(tmp_path / "gt.csv", index=False)
+    picks = nb201_pick_table([str(path)], str(tmp_path / "gt.csv"), n=5, seeds=[0, 1, 2])
+    for seed in (0, 1, 2):
+        sample = np.random.default_rng(seed).choice(np.arange(n), size=5, replace=False)
+        rows = picks[picks.seed == seed].set_index("proxy")["accuracy"]
+        assert rows["intrain"] == pytest.approx(acc[sample.max()])
+        assert rows["ground_truth"] == pytest.approx(acc[sample.min()])
+    summary = summarize_picks(picks).set_index("proxy")
+    assert summary.loc["ground_truth", "seeds"] == 3 and summary.loc["intrain", "paper_mean"] == 93.72
+    with pytest.raises(ValueError, match="only 12 architectures"):
+        nb201_pick_table([str(path)], str(tmp_path / "gt.csv"), n=13, seeds=[0])
+
+
+@pytest.mark.slow
+def test_workflow_runs_the_searches_and_reports_them(tmp_path, mirror):
+    cfg = tmp_path / "search.yaml"
+    cfg.write_text("studies: {enabled: false}\n"
+                   "search: {enabled: true, budgets: [450000000], iterations: 4, resolution: 32,"
+                   " nb201_iterations: 6, pick_n: 4, pick_seeds: [0, 1]}\n")
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml", str(cfg),
+           "--config", f"results={results}", f"mirror={mirror}"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    mbv2 = pd.read_csv(results / "search" / "mbv2.csv")
+    assert len(mbv2) == 1 and mbv2.loc[0, "iterations"] == 4 and mbv2.loc[0, "flops"] <= 450e6
+    assert mb.build_model(mbv2.loc[0, "best_arch"]) is not None
+    nb = pd.read_csv(results / "search" / "nb201.csv")
+    assert nb.loc[0, "iterations"] == 6 and 0 < nb.loc[0, "best_accuracy"] <= nb.loc[0, "space_best_accuracy"]
+    picks = pd.read_csv(results / "search" / "nb201_picks.csv")
+    assert {"intrain", "ground_truth"} <= set(picks.proxy) and set(picks.n) == {4}
+    html = (results / "report" / "index.html").read_text()
+    assert "InTrain-NAS on the MobileNetV2 space" in html and "pick-the-top" in html
+    assert (results / "report" / "search_mbv2.png").stat().st_size > 1000
+    # a longer T resumes from the log instead of starting over
+    (tmp_path / "longer.yaml").write_text("search: {iterations: 6}\n")
+    proc = subprocess.run([*cmd[:8], str(tmp_path / "longer.yaml"), *cmd[8:]], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = (results / "logs" / "search" / "mbv2-b450000000.log").read_text()
+    assert "resuming" in log and "at iteration 4" in log
+    assert pd.read_csv(results / "search" / "mbv2.csv").loc[0, "iterations"] == 6

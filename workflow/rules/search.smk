@@ -1,0 +1,104 @@
+# InTrain-NAS search: the NB201 pick-the-top table from stored scores, Algorithm 1 on NB201, and
+# Algorithm 1 on the MobileNetV2 space per FLOPs budget. Each search's HDF5 log is deliberately
+# not a declared output: a killed or extended search (larger `search.iterations`) resumes from it.
+
+
+rule search_mbv2:
+    output:
+        best=f"{RESULTS}/search/mbv2/b{{budget}}/best.json",
+        plot=f"{RESULTS}/search/mbv2/b{{budget}}/trajectory.png",
+    params:
+        settings=mbv2_settings_json(),
+        log=lambda wc: f"{RESULTS}/search/mbv2/b{wc.budget}/log.h5",
+        out_dir=lambda wc: f"{RESULTS}/search/mbv2/b{wc.budget}",
+        device=config["device"],
+        iterations=SEARCH["iterations"],  # a param, so a longer T reruns the job (which resumes)
+        search=search_args(),
+    threads: config["score_threads"]
+    resources:
+        mem_mb=4000,
+        runtime=240,
+    log:
+        f"{RESULTS}/logs/search/mbv2-b{{budget}}.log",
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} intrain evolve --space mbv2 --dataset imagenet --budget {wildcards.budget}"
+        " --iterations {params.iterations} {params.search}"
+        " --settings {params.settings} --device {params.device} --log {params.log}"
+        " --no-progress --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule search_nb201:
+    input:
+        groundtruth=f"{RESULTS}/groundtruth/nb201.csv",
+    output:
+        best=f"{RESULTS}/search/nb201/best.json",
+        plot=f"{RESULTS}/search/nb201/trajectory.png",
+    params:
+        settings=search_settings_json(),
+        device=config["device"],
+        iterations=SEARCH["nb201_iterations"],
+        search=search_args(),
+        dataset=SEARCH["nb201_dataset"],
+        out_dir=lambda wc, output: os.path.dirname(output.best),
+    threads: config["score_threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    log:
+        f"{RESULTS}/logs/search/nb201.log",
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} intrain evolve --space nb201 --dataset {params.dataset}"
+        " --iterations {params.iterations} {params.search}"
+        " --settings {params.settings} --device {params.device} --log {params.out_dir}/log.h5"
+        " --groundtruth {input.groundtruth} --no-progress --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule search_summary_mbv2:
+    input:
+        expand(f"{RESULTS}/search/mbv2/b{{budget}}/best.json", budget=[f"{b:.0f}" for b in SEARCH["budgets"]]),
+    output:
+        f"{RESULTS}/search/mbv2.csv",
+    log:
+        f"{RESULTS}/logs/search/summary-mbv2.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain search-summary {input} --out {output} > {log} 2>&1"
+
+
+rule search_summary_nb201:
+    input:
+        f"{RESULTS}/search/nb201/best.json",
+    output:
+        f"{RESULTS}/search/nb201.csv",
+    log:
+        f"{RESULTS}/logs/search/summary-nb201.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain search-summary {input} --out {output} > {log} 2>&1"
+
+
+rule search_picks:
+    input:
+        scores=[p for p in merged_scores() if "/nb201/" in p],
+        groundtruth=f"{RESULTS}/groundtruth/nb201.csv",
+    output:
+        f"{RESULTS}/search/nb201_picks.csv",
+    params:
+        n=SEARCH["pick_n"],
+        seeds=" ".join(map(str, SEARCH["pick_seeds"])),
+    log:
+        f"{RESULTS}/logs/search/picks.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain search-table {input.scores} --groundtruth {input.groundtruth} --n {params.n}"
+        " --seeds {params.seeds} --out {output} > {log} 2>&1"

@@ -355,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", required=True, choices=["nb201", "mbv2"])
     p.add_argument("--dataset", required=True, help="cifar10 / cifar100 / ImageNet16-120 (nb201), imagenet (mbv2)")
     p.add_argument("--budget", type=float, default=None, help="FLOPs at 224x224 (mbv2), e.g. 450e6")
-    p.add_argument("--iterations", type=int, required=True, help="T, architectures visited in total")
+    p.add_argument("--iterations", type=int, default=100_000,
+                   help="T, architectures visited in total (default: the paper's 100,000)")
     p.add_argument("--k", type=int, default=10, help="parents are drawn from the top k of the history")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--proxy", default="intrain")

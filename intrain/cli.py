@@ -201,10 +201,10 @@ def cmd_study(args: argparse.Namespace) -> None:
 
 
 def cmd_evolve(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
     from .evolution import evolve
     from .search import make_problem, proxy_score, trajectory_plot
-
-    from dataclasses import replace
 
     settings = _settings(args)
     if args.space == "mbv2" and settings.resolution is None:

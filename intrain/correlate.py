@@ -28,7 +28,7 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
 def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
                       n_boot: int = 1000, metric: str = "test", seed: int = 0) -> pd.DataFrame:
     """``groundtruth``: one table path, ``SPACE=CSV`` values, or :class:`GroundTruths`."""
-    gts = groundtruth if isinstance(groundtruth, GroundTruths) else GroundTruths(groundtruth)
+    gts = GroundTruths.of(groundtruth)
     rows = []
     for path in score_paths:
         attrs = read_attrs(path)

@@ -67,6 +67,21 @@ def top_k(scores: list[float], k: int) -> list[int]:
     return order[:k]
 
 
+def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
+    """A search log's meta and its complete rows (``n_done`` of them), every dataset a column."""
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("schema") != SCHEMA:
+                raise SearchLogError(f"{path} is not a search log (schema {f.attrs.get('schema')!r})")
+            n = int(f.attrs["n_done"])
+            meta = json.loads(f.attrs["meta"])
+            data = {name: f[name][:n] for name in f}
+    except (OSError, KeyError) as e:
+        raise SearchLogError(f"search log {path} is corrupt ({e}); delete it to start over") from None
+    data["arch"] = [a.decode() if isinstance(a, bytes) else a for a in data["arch"]]
+    return meta, pd.DataFrame(data)
+
+
 class SearchLog:
     """Append-only HDF5 history of one search."""
 
@@ -80,21 +95,15 @@ class SearchLog:
         cols = ["iteration", "arch", "score", "new", *self.columns]
         if not self.path.exists():
             return pd.DataFrame({c: [] for c in cols})
-        try:
-            with h5py.File(self.path, "r") as f:
-                if f.attrs.get("schema") != SCHEMA:
-                    raise SearchLogError(f"{self.path} is not a search log (schema {f.attrs.get('schema')!r})")
-                stored = json.loads(f.attrs["meta"])
-                if stored != self.meta:
-                    diff = sorted(k for k in set(stored) | set(self.meta) if stored.get(k) != self.meta.get(k))
-                    raise SearchLogError(f"{self.path} was written by a different search (differs in {diff}); "
-                                         "use another --log path or delete it")
-                n = int(f.attrs["n_done"])
-                data = {c: f[c][:n] for c in cols}
-        except (OSError, KeyError) as e:
-            raise SearchLogError(f"search log {self.path} is corrupt ({e}); delete it to start over") from None
-        data["arch"] = [a.decode() if isinstance(a, bytes) else a for a in data["arch"]]
-        return pd.DataFrame(data)
+        stored, rows = read_log(self.path)
+        if stored != self.meta:
+            diff = sorted(k for k in set(stored) | set(self.meta) if stored.get(k) != self.meta.get(k))
+            raise SearchLogError(f"{self.path} was written by a different search (differs in {diff}); "
+                                 "use another --log path or delete it")
+        missing = set(cols) - set(rows.columns)
+        if missing:
+            raise SearchLogError(f"search log {self.path} is corrupt (no {sorted(missing)}); delete it to start over")
+        return rows[cols]
 
     def append(self, rows: list[dict]) -> None:
         if not rows:
@@ -159,8 +168,6 @@ def evolve(problem: SearchProblem, score: Callable[[str], float], iterations: in
             bar.update(1)
     if bar is not None:
         bar.close()
-    if search_log and pending:
-        search_log.append(pending)
     full = search_log.load() if search_log else pd.DataFrame(
         {"iteration": range(len(archs)), "arch": archs, "score": scores})
     full = full.iloc[:iterations]

@@ -181,6 +181,11 @@ class GroundTruths:
             self.paths[key] = path
         self._tables: dict[str, pd.DataFrame] = {}
 
+    @classmethod
+    def of(cls, groundtruth: "str | Sequence[str] | GroundTruths") -> "GroundTruths":
+        """``groundtruth`` as GroundTruths: a table path, ``SPACE=CSV`` values, or an instance."""
+        return groundtruth if isinstance(groundtruth, GroundTruths) else cls(groundtruth)
+
     def path(self, space: str) -> str:
         path = self.paths.get(space, self.paths.get(None))
         if path is None:

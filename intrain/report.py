@@ -167,15 +167,13 @@ def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
 
 def search_curves(summary: pd.DataFrame, out: Path) -> Path:
     """Best score so far against iteration, one line per search (read from the search logs)."""
-    import h5py
+    from .evolution import read_log
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for _, row in summary.iterrows():
-        with h5py.File(row["log"], "r") as f:
-            n = int(f.attrs["n_done"])
-            scores = pd.Series(f["score"][:n])
+        history = read_log(row["log"])[1]
         label = f"{row['space']} {row['budget'] / 1e6:.0f}M" if pd.notna(row.get("budget")) else str(row["space"])
-        ax.plot(np.arange(n), scores.cummax(), label=label)
+        ax.plot(history["iteration"], history["score"].cummax(), label=label)
     ax.set_xlabel("iteration")
     ax.set_ylabel("best score so far")
     ax.legend(fontsize=8)
@@ -219,7 +217,7 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
     corr = pd.read_csv(correlations_csv)
-    gts = groundtruth if isinstance(groundtruth, GroundTruths) else GroundTruths(groundtruth)
+    gts = GroundTruths.of(groundtruth)
     main = corr[~is_component(corr["proxy"])]
     comps = corr[is_component(corr["proxy"])]
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "n_flagged", "kendall", "kendall_lo", "kendall_hi",

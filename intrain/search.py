@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from .correlate import proxy_columns
-from .groundtruth import GroundTruths, accuracy_column
-from .io import read_attrs, read_scores
+from .groundtruth import GroundTruths
+from .io import read_scores
 from .proxies import add_population_scores
 from .spaces import nb201
+from .studies import truth_of
 
 #: Supplementary Table 1 (5,000 sampled NB201 architectures, 5 runs): mean top-1 of the pick.
 PAPER_PICK = {
@@ -40,14 +41,11 @@ def nb201_pick_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
     The sample is drawn (per seed) from the architectures every artifact holds, so all proxies and
     datasets pick from the same candidates; ``proxy = ground_truth`` is the best accuracy in it.
     """
-    gts = GroundTruths(groundtruth)
+    gts = GroundTruths.of(groundtruth)
     frames = []
     for path in score_paths:
-        attrs = read_attrs(path)
-        acc = accuracy_column(attrs["dataset"])
-        scores = add_population_scores(read_scores(path))
-        scores = scores.merge(gts.table(attrs["space"])[["arch_index", acc]], on="arch_index")
-        frames.append((attrs["dataset"], acc, scores))
+        attrs, acc, truth = truth_of(path, gts)
+        frames.append((attrs["dataset"], acc, add_population_scores(read_scores(path)).merge(truth, on="arch_index")))
     if not frames:
         raise ValueError("no score artifacts given")
     common = set.intersection(*(set(df["arch_index"]) for _, _, df in frames))

@@ -84,7 +84,7 @@ def ablation_scores(path: str) -> pd.DataFrame:
 
 
 def ablation(score_paths: Sequence[str], groundtruth: str | Sequence[str], n_boot: int = 200) -> pd.DataFrame:
-    gts = GroundTruths(groundtruth)
+    gts = GroundTruths.of(groundtruth)
     rows = []
     for path in score_paths:
         attrs, acc, truth = truth_of(path, gts)
@@ -99,7 +99,7 @@ def ablation(score_paths: Sequence[str], groundtruth: str | Sequence[str], n_boo
 
 def topk(score_paths: Sequence[str], groundtruth: str | Sequence[str], k: int = 10, frac: float = 0.01) -> pd.DataFrame:
     """Mean accuracy of each proxy's top-k and top-frac architectures, and the true best's rank."""
-    gts = GroundTruths(groundtruth)
+    gts = GroundTruths.of(groundtruth)
     rows = []
     for path in score_paths:
         attrs, acc, df = with_truth(path, gts)
@@ -136,7 +136,7 @@ def stability(correlations: pd.DataFrame) -> pd.DataFrame:
 
 def run_correlations(run_paths: Iterable[str], groundtruth: str | Sequence[str], proxy: str = "intrain") -> pd.DataFrame:
     """One row per run artifact: dataset, batch size, seed, tau, rho, median pass latency."""
-    gts = GroundTruths(groundtruth)
+    gts = GroundTruths.of(groundtruth)
     rows = []
     for path in run_paths:
         attrs, acc, df = with_truth(path, gts)

@@ -3,6 +3,7 @@
     intrain download KEY --out PATH [--mirror DIR|URL]
     intrain groundtruth nb201 --test CSV [--valid DATASET=CSV ...] --out CSV
     intrain groundtruth nb101 --test JSON|TFRECORD --out CSV
+    intrain groundtruth nds_darts --test JSON --out CSV        (any of the seven nds_* spaces)
     intrain select --groundtruth CSV --sample N|all --seed S --n-shards K --out CSV
     intrain score --space nb201 --dataset cifar10 --selection CSV --shard I --out H5
     intrain merge --space nb201 --dataset cifar10 --selection CSV --out H5 SHARD.h5 ...

@@ -40,6 +40,7 @@ class BenchmarkFile:
     description: str = ""
     size: int | None = None
     rows: int | None = None  # architectures in the table, when it is a space's ground truth
+    space: str | None = None  # the space whose default ground truth this file is
 
     @property
     def suffix(self) -> str:

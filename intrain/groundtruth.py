@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .spaces import nb101, nb201
+from .spaces import nb101, nb201, nds
 
 NB201_TEST_COLUMNS = {
     "cifar10": "CIFAR10TestAccuracy200Epochs",
@@ -149,7 +149,44 @@ def normalize_nb101(table: str | Path, valid_csvs: dict | None = None) -> pd.Dat
     return out
 
 
+def normalize_nds(records: str | Path, valid_csvs: dict | None = None) -> pd.DataFrame:
+    """NDS ground truth: one row per record of a design space's JSON list.
+
+    Accuracy = 100 - the final ``test_ep_top1`` (the records store top-1 *error* per epoch); the
+    best-epoch value and the records' ``params``/``flops`` (at 224x224) are kept alongside. Every
+    ``net`` is validated, so an unknown op or a malformed genotype fails here, naming the record.
+    """
+    path = Path(records)
+    if not path.exists():
+        raise FileNotFoundError(f"NDS ground-truth file {path} does not exist (run the download step)")
+    if valid_csvs:
+        raise GroundTruthError("NDS records have no separate validation accuracy; drop --valid")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise GroundTruthError(f"{path}: not JSON ({e})") from None
+    if isinstance(data, dict):  # some exports split the list into 'top' and 'mid' halves
+        data = [r for part in data.values() for r in part]
+    if not isinstance(data, list) or not data:
+        raise GroundTruthError(f"{path}: expected a non-empty JSON list of NDS records")
+    rows = []
+    for k, rec in enumerate(data):
+        try:
+            arch = nds.normalize_arch(rec["net"])
+            errors = rec["test_ep_top1"]
+            rows.append({"arch_index": k, "arch": arch, "canonical": arch,
+                         "acc_imagenet": 100.0 - float(errors[-1]), "best_acc_imagenet": 100.0 - float(min(errors)),
+                         "params": int(rec["params"]), "flops": int(rec["flops"])})
+        except nds.NDSRecordError as e:
+            raise GroundTruthError(f"{path}: record {k}: {e}") from None
+        except (KeyError, TypeError, IndexError, ValueError) as e:
+            raise GroundTruthError(f"{path}: record {k} lacks a usable {e!s} field "
+                                   "(need net, test_ep_top1, params, flops)") from None
+    return pd.DataFrame(rows)
+
+
 NORMALIZERS: dict[str, Callable[..., pd.DataFrame]] = {"nb201": normalize_nb201, "nb101": normalize_nb101}
+NORMALIZERS |= {name: normalize_nds for name in nds.DESIGN_SPACES}
 
 
 def load_groundtruth_csv(path: str | Path) -> pd.DataFrame:

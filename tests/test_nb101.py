@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import h5py
 import pandas as pd
 import pytest
 import torch
@@ -225,10 +226,12 @@ def test_selection_of_explicit_nb101_archs(mirror):
 
 
 @pytest.mark.slow
-def test_workflow_scores_nb101_beside_nb201(tmp_path, mirror):
-    """Both spaces in one run: their own ground truth, shards, merge, correlations and report."""
+def test_workflow_scores_nb101_and_nds_beside_nb201(tmp_path, mirror):
+    """Three spaces in one run: their own ground truth, shards, merge, correlations and report
+    (NDS at its own reduced resolution, NB201 at its native one)."""
     cfg = tmp_path / "both.yaml"
     cfg.write_text("spaces:\n  nb101: {enabled: true, sample: 4, shard_size: 2, sample_seed: 3}\n"
+                   "  nds_resnext_a: {enabled: true, sample: 3, shard_size: 2, resolution: 32}\n"
                    "studies: {enabled: false}\nbaselines: {sets: {}}\n")
     results = tmp_path / "results"
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml",
@@ -239,7 +242,12 @@ def test_workflow_scores_nb101_beside_nb201(tmp_path, mirror):
     corr = pd.read_csv(results / "correlations.csv")
     nb = corr[(corr.space == "nb101") & (corr.proxy == "intrain")].iloc[0]
     assert nb.n == 4 and nb.paper_kendall == pytest.approx(0.56)
-    assert set(corr[corr.proxy == "intrain"].space) == {"nb101", "nb201"}
+    assert set(corr[corr.proxy == "intrain"].space) == {"nb101", "nb201", "nds_resnext_a"}
+    assert corr[(corr.space == "nds_resnext_a") & (corr.proxy == "intrain")].n.iloc[0] == 3
+    with h5py.File(results / "nds_resnext_a" / "imagenet" / "scores.h5") as f:
+        assert f.attrs["resolution"] == 32 and f.attrs["dataset"] == "imagenet"
+    with h5py.File(results / "nb201" / "cifar10" / "scores.h5") as f:
+        assert f.attrs["resolution"] == 32  # native: the NDS setting stays in its space
     # the correlation uses NB101's own table: recompute it by hand
     gt = pd.read_csv(results / "groundtruth" / "nb101.csv")
     again = correlation_table([str(results / "nb101" / "cifar10" / "scores.h5")],

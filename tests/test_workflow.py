@@ -26,15 +26,21 @@ def test_lint_is_clean():
     assert "Congratulations" in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("configfile, n_score_jobs", [(None, 14), ("config/full.yaml", 60)])
-def test_dry_run_of_shipped_configs(tmp_path, mirror, configfile, n_score_jobs):
+@pytest.mark.parametrize("configfiles, n_score_jobs, n_set_jobs", [
+    ((), 14, 14),
+    (("config/full.yaml",), 60, 60),
+    (("config/nb101_full.yaml",), 50, 50),  # NB201 and the studies off
+    (("config/nds.yaml",), 49, 49),  # seven NDS spaces, shards of 20
+    (("config/nds.yaml", "config/nds_gradalign.yaml"), 7, 7),  # zc set off, gradalign on
+])
+def test_dry_run_of_shipped_configs(tmp_path, mirror, configfiles, n_score_jobs, n_set_jobs):
     args = ["-n", "--cores", 2, "--config", f"results={tmp_path}/r", f"mirror={mirror}"]
-    if configfile:
-        args = ["--configfile", configfile, *args]
+    if configfiles:
+        args = ["--configfile", *configfiles, *args]
     out = smk(*args).stdout
-    assert "score" in out
-    table = [line.split() for line in out.splitlines() if line.strip().startswith("score ")]
-    assert table and int(table[0][1]) == n_score_jobs
+    counts = {cells[0]: int(cells[1]) for cells in (line.split() for line in out.splitlines())
+              if len(cells) == 2 and cells[1].isdigit()}
+    assert counts.get("score") == n_score_jobs and counts.get("score_set") == n_set_jobs, counts
 
 
 @pytest.mark.slow

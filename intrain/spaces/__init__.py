@@ -1,6 +1,6 @@
 """Search spaces: each turns an architecture encoding into a ``torch.nn.Module``.
 
-A space is registered under the name the config uses (``nb201``, ``nb101``); the workflow, scorer and
+A space is registered under the name the config uses (``nb201``, ``nb101``, ``nds_darts``, ...); the workflow, scorer and
 artifact code only talk to this interface, never to a concrete space.
 """
 
@@ -11,7 +11,7 @@ from typing import Callable
 
 from torch import nn
 
-from . import mobilenetv2, nb101, nb201
+from . import mobilenetv2, nb101, nb201, nds
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ SPACES: dict[str, Space] = {
     "mbv2": Space("mbv2", mobilenetv2.DATASETS, mobilenetv2.normalize_arch, mobilenetv2.normalize_arch,
                   mobilenetv2.build_network),
 }
+# NDS: seven ImageNet design spaces sharing one record format and builder; they differ only in
+# their ground truth (each space's own records), so each is its own space in the config.
+SPACES |= {name: Space(name, nds.DATASETS, nds.normalize_arch, nds.canonical_form, nds.build_network)
+           for name in nds.DESIGN_SPACES}
 
 
 def get_space(name: str) -> Space:

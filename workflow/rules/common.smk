@@ -21,10 +21,10 @@ STUDIES = config["studies"]
 SEARCH = config["search"]
 # The batch-size and seed studies run on NAS-Bench-201 (the paper's setting).
 STUDY_SPACE = "nb201"
-# The benchmark file (a key of intrain/data/benchmarks.yaml) each space's ground truth is built from,
-# unless the space's config names a local `table`.
-GROUNDTRUTH_FILE = {"nb201": "nb201_test", "nb101": "nb101_2500"}
 CATALOG = benchmark_catalog()
+# The benchmark file (a key of intrain/data/benchmarks.yaml, whose `space` field names the space)
+# each space's ground truth is built from, unless the space's config names a local `table`.
+GROUNDTRUTH_FILE = {entry.space: key for key, entry in CATALOG.items() if entry.space}
 
 
 def benchmark_path(key):
@@ -87,6 +87,16 @@ def settings_json(**overrides):
     return shlex.quote(json.dumps({**config["scoring"], **overrides}, sort_keys=True))
 
 
+def space_overrides(space):
+    """Scoring settings a space fixes for itself (NDS spaces: their reduced input `resolution`)."""
+    spec = SPACES[space]
+    return {"resolution": spec["resolution"]} if spec.get("resolution") else {}
+
+
+def space_settings_json(space, **overrides):
+    return settings_json(**space_overrides(space), **overrides)
+
+
 def study_settings_json(batch_size, seed):
     return settings_json(batch_size=batch_size, seed=seed)
 
@@ -100,6 +110,8 @@ def batch_study_runs():
 
 
 def seed_study_runs():
+    if STUDY_SPACE not in SPACES:  # studies are off then (study_tables); the rule is never needed
+        return []
     return [
         f"{RESULTS}/studies/{STUDY_SPACE}/{ds}/b{config['scoring']['batch_size']}_s{s}.h5"
         for ds in SPACES[STUDY_SPACE]["datasets"]
@@ -151,13 +163,16 @@ def mirror_arg():
     return f"--mirror {config['mirror']}" if config.get("mirror") else ""
 
 
-BASELINE_SETS = config.get("baselines", {}).get("sets", {}) or {}
+# Sets switched off with `enabled: false` (overlay configs) are not scored.
+BASELINE_SETS = {name: spec for name, spec in (config.get("baselines", {}).get("sets", {}) or {}).items()
+                 if spec.get("enabled", True)}
 
 
-def set_settings_json(name):
-    """Scoring settings of one baseline proxy set: the main settings with its proxies and data."""
+def set_settings_json(name, space):
+    """Scoring settings of one baseline proxy set in one space: the space's settings with the set's
+    proxies and data."""
     spec = BASELINE_SETS[name]
-    return settings_json(proxies=spec["proxies"], data=spec.get("data"))
+    return space_settings_json(space, proxies=spec["proxies"], data=spec.get("data"))
 
 
 def merged_scores():

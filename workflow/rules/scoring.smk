@@ -7,7 +7,7 @@ rule score:
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/shards/shard-{{shard}}.h5",
     params:
-        settings=settings_json(),
+        settings=lambda wc: space_settings_json(wc.space),
         device=config["device"],
         shard=lambda wc: int(wc.shard),
     threads: config["score_threads"]
@@ -36,7 +36,7 @@ rule merge:
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/scores.h5",
     params:
-        settings=settings_json(),
+        settings=lambda wc: space_settings_json(wc.space),
     log:
         f"{RESULTS}/logs/merge/{{space}}/{{dataset}}.log",
     localrule: True
@@ -55,7 +55,7 @@ rule score_set:
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/sets/{{set}}/shard-{{shard}}.h5",
     params:
-        settings=lambda wc: set_settings_json(wc.set),
+        settings=lambda wc: set_settings_json(wc.set, wc.space),
         device=config["device"],
         shard=lambda wc: int(wc.shard),
     threads: config["score_threads"]
@@ -84,7 +84,7 @@ rule merge_set:
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/set-{{set}}.h5",
     params:
-        settings=lambda wc: set_settings_json(wc.set),
+        settings=lambda wc: set_settings_json(wc.set, wc.space),
     log:
         f"{RESULTS}/logs/merge/{{space}}/{{dataset}}-set-{{set}}.log",
     localrule: True

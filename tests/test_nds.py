@@ -111,6 +111,8 @@ def _with(net: dict, path: tuple, value) -> dict:
     (_with(TINY_RESNEXT, ("block_type",), "res_basic_block"), "unknown block_type 'res_basic_block'"),
     (_with(TINY_RESNEXT, ("num_gs",), [1, 3]), "not divisible by 3 groups"),
     (_with(TINY_RESNEXT, ("ss",), [8, 2, 2]), "differ in length"),
+    (_with(TINY_RESNEXT, ("bot_muls",), [1.0, "half"]), "stage 1 bottleneck multiplier"),
+    (_with(TINY_RESNEXT, ("ds",), [1, 0]), "stage 1 depth must be an integer >= 1"),
     (_with(TINY_RESNEXT, ("ws",), [32, 32]), "fixed stem"),
     ({"width": 8}, "neither 'genotype'"),
 ])

@@ -192,7 +192,7 @@ def _genotype(pairs, concat, kind: str) -> CellGenotype:
         if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
             raise NDSRecordError(f"{kind} cell, entry {k}: expected [op, input], got {pair!r}")
         op, src = pair
-        if op not in OPS:
+        if not isinstance(op, str) or op not in OPS:
             raise NDSRecordError(f"{kind} cell, entry {k}: unknown operation {op!r}; known: {sorted(OPS)}")
         step = k // 2
         if _int(src, f"{kind} cell, entry {k} input") >= step + 2:
@@ -236,12 +236,15 @@ def _resnext_spec(net: dict) -> ResNeXtSpec:
     if stem != (1, RESNEXT_STEM[-1][1], 8, 1.0, 1):
         raise NDSRecordError(f"entry 0 must be the fixed stem (d=1, w=64, s=8, bm=1, g=1), got {stem}")
     spec = ResNeXtSpec(*(tuple(v[1:]) for v in lists.values()))
-    for i, (d, w, s, bm, g) in enumerate(zip(*(getattr(spec, f) for f in ("depths", "widths", "strides", "bottleneck", "groups")))):
-        _int(d, f"stage {i + 1} depth", 1), _int(w, f"stage {i + 1} width", 1), _int(s, f"stage {i + 1} stride", 1)
-        _int(g, f"stage {i + 1} groups", 1)
+    stages = zip(spec.depths, spec.widths, spec.strides, spec.bottleneck, spec.groups)
+    for i, (d, w, s, bm, g) in enumerate(stages, start=1):
+        for value, what in ((d, "depth"), (w, "width"), (s, "stride"), (g, "groups")):
+            _int(value, f"stage {i} {what}", 1)
+        if isinstance(bm, bool) or not isinstance(bm, (int, float)) or bm <= 0:
+            raise NDSRecordError(f"stage {i} bottleneck multiplier must be a positive number, got {bm!r}")
         w_b = int(round(w * bm))
         if w_b < 1 or w_b % g:
-            raise NDSRecordError(f"stage {i + 1}: bottleneck width {w_b} (= {w} x {bm}) is not divisible by {g} groups")
+            raise NDSRecordError(f"stage {i}: bottleneck width {w_b} (= {w} x {bm}) is not divisible by {g} groups")
     return spec
 
 

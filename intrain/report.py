@@ -108,8 +108,12 @@ def save_figure(fig: plt.Figure, out: Path) -> Path:
 
 
 def scatter_figure(score_paths: Sequence[str], gts: GroundTruths, proxy: str, out: Path) -> Path:
-    fig, axes = plt.subplots(1, len(score_paths), figsize=(4.3 * len(score_paths), 3.8), squeeze=False)
-    for ax, path in zip(axes[0], score_paths):
+    ncols = min(4, len(score_paths))  # wrap many benchmarks (seven NDS spaces) into rows
+    nrows = -(-len(score_paths) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 3.8 * nrows), squeeze=False)
+    for ax in axes.flat[len(score_paths):]:
+        ax.set_visible(False)
+    for ax, path in zip(axes.flat, score_paths):
         attrs = read_attrs(path)
         acc = accuracy_column(attrs["dataset"])
         gt = gts.table(attrs["space"])
@@ -135,18 +139,21 @@ def benchmark_label(corr: pd.DataFrame) -> pd.Series:
 def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
     df = corr.copy()
     df["dataset"] = benchmark_label(df)
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * df["proxy"].nunique() * df["dataset"].nunique()), 3.8))
+    # wide enough for the bars, capped so that many benchmarks do not make a 60-inch strip
+    fig, ax = plt.subplots(figsize=(min(18, max(6, 0.9 * df["proxy"].nunique() * df["dataset"].nunique())), 4.2))
     datasets = list(dict.fromkeys(df["dataset"]))
     proxies = list(dict.fromkeys(df["proxy"]))
     width = 0.8 / len(datasets)
+    paper_drawn = False
     for j, ds in enumerate(datasets):
         sub = df[df["dataset"] == ds].set_index("proxy").reindex(proxies)
         x = np.arange(len(proxies)) + j * width
         err = np.vstack([sub["kendall"] - sub["kendall_lo"], sub["kendall_hi"] - sub["kendall"]])
         ax.bar(x, sub["kendall"], width, yerr=np.clip(np.nan_to_num(err), 0, None), capsize=3, label=ds)  # a percentile CI may miss the estimate by rounding
-        if "paper_kendall" in sub:
+        if "paper_kendall" in sub and sub["paper_kendall"].notna().any():
             ax.scatter(x, sub["paper_kendall"], marker="_", s=500, linewidths=2.5, color="crimson", zorder=3,
-                       label="paper" if j == 0 else None)
+                       label=None if paper_drawn else "paper")
+            paper_drawn = True
     ax.set_xticks(np.arange(len(proxies)) + width * (len(datasets) - 1) / 2, proxies, rotation=20, ha="right")
     ax.set_ylabel("Kendall τ (95% CI)")
     ax.legend(fontsize=8)

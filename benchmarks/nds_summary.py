@@ -3,8 +3,8 @@
     python benchmarks/nds_summary.py results/nds [results/nds-gradalign ...]
 
 Reads each results folder's ``correlations.csv`` and the merged artifacts' per-architecture
-``seconds`` (wall time of scoring one model in its job, network build included). A proxy scored
-in several folders is reported from the first one that has it, with its ``n``.
+``seconds`` (wall time of scoring one model in its job, network build included), and prints one
+tau table per folder (each cell: tau with n; a folder's proxies are scored on the same models).
 """
 
 from __future__ import annotations
@@ -21,38 +21,38 @@ ORDER = ["intrain", "gradalign_ii", "gradalign_i", "zico", "zen", "naswot", "syn
          "jacov", "flops", "params"]
 
 
-def load(folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    taus, costs = [], []
-    for folder in folders:
-        corr = pd.read_csv(folder / "correlations.csv")
-        corr = corr[corr.space.isin(SPACES) & ~corr.proxy.str.contains(r"\.")]
-        corr["source"] = folder.name
-        taus.append(corr)
-        for art in sorted(folder.glob("nds_*/imagenet/*.h5")):
-            df = read_scores(art)
-            costs.append({"space": art.parts[-3], "artifact": f"{folder.name}/{art.stem}",
-                          "n": len(df), "mean_s": df["seconds"].mean(), "max_s": df["seconds"].max()})
-    tau = pd.concat(taus).drop_duplicates(["space", "proxy"], keep="first")
-    return tau, pd.DataFrame(costs)
+def tau_table(folder: Path) -> str:
+    corr = pd.read_csv(folder / "correlations.csv")
+    corr = corr[corr.space.isin(SPACES) & ~corr.proxy.str.contains(r"\.")]
+    proxies = [p for p in ORDER if p in set(corr.proxy)] + sorted(set(corr.proxy) - set(ORDER))
+    tau = corr.pivot(index="proxy", columns="space", values="kendall").reindex(index=proxies, columns=SPACES)
+    n = corr.pivot(index="proxy", columns="space", values="n").reindex(index=proxies, columns=SPACES)
+    lines = ["| proxy | " + " | ".join(s.removeprefix("nds_") for s in SPACES) + " |", "|---" * (len(SPACES) + 1) + "|"]
+    for p in proxies:
+        cells = [f"{tau.loc[p, s]:.3f} ({int(n.loc[p, s])})" if pd.notna(tau.loc[p, s]) else "—" for s in SPACES]
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def costs(folder: Path) -> pd.DataFrame:
+    rows = []
+    for art in sorted(folder.glob("nds_*/imagenet/*.h5")):
+        df = read_scores(art)
+        rows.append({"space": art.parts[-3].removeprefix("nds_"), "artifact": f"{folder.name}/{art.stem}",
+                     "mean_s": df["seconds"].mean()})
+    return pd.DataFrame(rows)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folders", nargs="+", type=Path)
     args = ap.parse_args()
-    tau, cost = load(args.folders)
-    proxies = [p for p in ORDER if p in set(tau.proxy)] + sorted(set(tau.proxy) - set(ORDER))
-    table = tau.pivot(index="proxy", columns="space", values="kendall").reindex(index=proxies, columns=SPACES)
-    n = tau.pivot(index="proxy", columns="space", values="n").reindex(index=proxies, columns=SPACES)
-    print("| proxy | " + " | ".join(s.removeprefix("nds_") for s in SPACES) + " |")
-    print("|---" * (len(SPACES) + 1) + "|")
-    for p in proxies:
-        cells = [f"{table.loc[p, s]:.3f} ({int(n.loc[p, s])})" if pd.notna(table.loc[p, s]) else "—" for s in SPACES]
-        print(f"| {p} | " + " | ".join(cells) + " |")
-    print()
+    for folder in args.folders:
+        print(f"Kendall tau (n) in {folder}:\n{tau_table(folder)}\n")
+    cost = pd.concat([costs(f) for f in args.folders])
     print("Mean seconds per model (one core, network build included), by artifact and space:")
-    means = cost.pivot_table(index="artifact", columns="space", values="mean_s").reindex(columns=SPACES)
-    print(means.rename(columns=lambda s: s.removeprefix("nds_")).round(2).to_string())
+    order = [s.removeprefix("nds_") for s in SPACES]
+    print(cost.pivot_table(index="artifact", columns="space", values="mean_s").reindex(columns=order).round(2).to_string())
 
 
 if __name__ == "__main__":

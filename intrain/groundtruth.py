@@ -179,9 +179,11 @@ def normalize_nds(records: str | Path, valid_csvs: dict | None = None) -> pd.Dat
                          "params": int(rec["params"]), "flops": int(rec["flops"])})
         except nds.NDSRecordError as e:
             raise GroundTruthError(f"{path}: record {k}: {e}") from None
-        except (KeyError, TypeError, IndexError, ValueError) as e:
+        except KeyError as e:
             raise GroundTruthError(f"{path}: record {k} lacks a usable {e!s} field "
                                    "(need net, test_ep_top1, params, flops)") from None
+        except (TypeError, IndexError, ValueError) as e:
+            raise GroundTruthError(f"{path}: record {k} has an unusable test_ep_top1/params/flops value ({e})") from None
     return pd.DataFrame(rows)
 
 

@@ -73,9 +73,9 @@ def test_dilated_convs_are_counted_as_undilated_in_cell_flops():
     padding 2 is sized (h + 4 - 3) + 1 = h + 2 per side, as if undilated."""
     conv = torch.nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=4, bias=False)
     inp, out = torch.zeros(1, 4, 10, 10), torch.zeros(1, 4, 10, 10)
-    convention = nds.FLOP_CONVENTIONS[nds.CellNetSpec]
+    convention = nds.FLOP_CONVENTIONS[nds.CellNetwork]
     assert convention(conv, inp, out) == 9 * 1 * 4 * 12 * 12
-    assert nds.FLOP_CONVENTIONS[nds.ResNeXtSpec](conv, inp, out) == 9 * 4 * 10 * 10
+    assert nds.FLOP_CONVENTIONS[nds.ResNeXtNetwork](conv, inp, out) == 9 * 4 * 10 * 10
 
 
 def test_arch_string_is_canonical_json_and_round_trips():
@@ -156,6 +156,18 @@ def test_a_record_with_an_unknown_op_fails_the_normaliser_naming_it(mirror, tmp_
     path.write_text(json.dumps([{"net": TINY_RESNEXT}]))
     with pytest.raises(GroundTruthError, match="record 0 lacks a usable 'test_ep_top1'"):
         normalize_nds(path)
+    path.write_text(json.dumps([{"net": TINY_RESNEXT, "test_ep_top1": [], "params": 1, "flops": 1}]))
+    with pytest.raises(GroundTruthError, match="record 0 has an unusable test_ep_top1/params/flops value"):
+        normalize_nds(path)
+
+
+def test_exports_split_into_top_and_mid_halves_are_read_in_order(mirror, tmp_path):
+    raw = records(mirror, "nds_enas")[:5]
+    path = tmp_path / "ENAS_in.json"
+    path.write_text(json.dumps({"top": raw[:2], "mid": raw[2:]}))
+    split = normalize_nds(path)
+    path.write_text(json.dumps(raw))
+    assert split.equals(normalize_nds(path))
 
 
 def test_proxies_run_on_nds_networks_at_reduced_resolution():

@@ -433,7 +433,7 @@ class FlopConvention:
     Both were fitted to the records and reproduce every one of them exactly:
 
     - cell spaces: conv multiply-adds with dilated convs sized as if undilated, the classifier's
-      multiply-adds, 1 per ReLU output element and the window size per pooled output element
+      multiply-adds and bias, 1 per ReLU output element and the window size per pooled output element
       (max, average and the global pool); BatchNorm, additions and concatenations are free;
     - ResNeXt spaces: conv and classifier multiply-adds, the classifier bias, and 5 per BatchNorm
       output element.
@@ -457,18 +457,18 @@ class FlopConvention:
         return 0
 
 
+#: The convention of each network family, keyed by the class :func:`build_model` returns.
 FLOP_CONVENTIONS: dict[type, FlopConvention] = {
-    CellNetSpec: FlopConvention(ignore_dilation=True, relu=1, pools=True, bn=0, linear_bias=True),
-    ResNeXtSpec: FlopConvention(ignore_dilation=False, relu=0, pools=False, bn=5, linear_bias=True),
+    CellNetwork: FlopConvention(ignore_dilation=True, relu=1, pools=True, bn=0, linear_bias=True),
+    ResNeXtNetwork: FlopConvention(ignore_dilation=False, relu=0, pools=False, bn=5, linear_bias=True),
 }
-NETWORK_SPEC = {CellNetwork: CellNetSpec, ResNeXtNetwork: ResNeXtSpec}
 
 
 def count_flops(model: nn.Module, resolution: int = RECORD_RESOLUTION) -> int:
     """FLOPs of one image in the records' convention (see :class:`FlopConvention`), from one
     forward pass of a zero image with hooks, on the model's device (a model on the meta device
     works too: shapes only, but about 5x slower than a real CPU pass)."""
-    convention = FLOP_CONVENTIONS[NETWORK_SPEC[type(model)]]
+    convention = FLOP_CONVENTIONS[type(model)]
     total = 0
 
     def hook(m: nn.Module, inp, out) -> None:
@@ -487,8 +487,3 @@ def count_flops(model: nn.Module, resolution: int = RECORD_RESOLUTION) -> int:
         model.train(was_training)
     return total
 
-
-def build_meta(net: dict | str, num_classes: int = NUM_CLASSES) -> nn.Module:
-    """The network with parameters on the meta device: counts params and FLOPs without allocating."""
-    with torch.device("meta"):
-        return build_model(net, num_classes)

@@ -107,7 +107,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     from .device import describe
     from .io import write_shard
     from .proxies import REGISTRY
-    from .scoring import Scorer
+    from .scoring import Scorer, SharedForwardScorer
     from .selection import settings_hash, shard_items
 
     if args.threads:
@@ -118,29 +118,41 @@ def cmd_score(args: argparse.Namespace) -> None:
     if not 0 <= args.shard < max(n_shards, args.shard + 1):
         raise ValueError(f"--shard {args.shard} out of range")
     items = shard_items(selection, args.shard)
-    scorer = Scorer(args.space, args.dataset, settings, device=args.device)
-    log.info("scoring %d architectures of %s/%s shard %d on %s", len(items), args.space, args.dataset,
-             args.shard, scorer.device)
-    records = []
+    datasets = args.dataset
+    if len(args.out) != len(datasets):
+        raise ValueError(f"--out needs one file per --dataset: got {len(datasets)} datasets and {len(args.out)} outputs")
+    if len(datasets) > 1:
+        scorer = SharedForwardScorer(args.space, datasets, settings, device=args.device)
+        first = scorer.scorers[0]
+        score_one = scorer.score
+    else:
+        scorer = first = Scorer(args.space, datasets[0], settings, device=args.device)
+        score_one = lambda index, arch: [scorer.score(index, arch)]  # noqa: E731
+    log.info("scoring %d architectures of %s/%s shard %d on %s%s", len(items), args.space, "+".join(datasets),
+             args.shard, first.device, " (one shared forward per architecture)" if len(datasets) > 1 else "")
+    records: list[list] = [[] for _ in datasets]
     start = time.perf_counter()
-    for index, arch in tqdm(items, desc=f"{args.dataset} shard {args.shard}", unit="arch",
+    for index, arch in tqdm(items, desc=f"{'+'.join(datasets)} shard {args.shard}", unit="arch",
                             disable=args.no_progress, mininterval=2.0):
-        records.append(scorer.score(index, arch))
+        for bucket, record in zip(records, score_one(index, arch)):
+            bucket.append(record)
     wall = time.perf_counter() - start
-    attrs = {
-        "space": args.space, "dataset": args.dataset, "shard": args.shard, "n_shards": n_shards,
-        "config_hash": settings_hash(args.space, args.dataset, settings),
-        "settings": settings.as_dict(), "seed": settings.seed, "batch_size": settings.batch_size,
-        "resolution": scorer.resolution, "device": describe(scorer.device),
-        "threads": torch.get_num_threads(), "input": describe_input(settings.data),
-        "passes": list(scorer.passes), "collectors": sorted(scorer.collectors),
-    }
     meta = {p: {"higher_is_better": REGISTRY[p].higher_is_better, "version": REGISTRY[p].version,
                 "components": list(REGISTRY[p].components), "reference_input": REGISTRY[p].reference_input}
             for p in settings.proxies}
-    write_shard(args.out, records, attrs, meta)
-    log.info("wrote %s: %d architectures in %.1f s (%.3f s/arch)", args.out, len(records), wall,
-             wall / max(1, len(records)))
+    for dataset, bucket, out in zip(datasets, records, args.out):
+        attrs = {
+            "space": args.space, "dataset": dataset, "shard": args.shard, "n_shards": n_shards,
+            "config_hash": settings_hash(args.space, dataset, settings),
+            "settings": settings.as_dict(), "seed": settings.seed, "batch_size": settings.batch_size,
+            "resolution": first.resolution, "device": describe(first.device),
+            "threads": torch.get_num_threads(), "input": describe_input(settings.data),
+            "passes": list(first.passes), "collectors": sorted(first.collectors),
+            "shared_forward": list(datasets) if len(datasets) > 1 else [],
+        }
+        write_shard(out, bucket, attrs, meta)
+    log.info("wrote %s: %d architectures x %d datasets in %.1f s (%.3f s/arch/dataset)", ", ".join(args.out),
+             len(items), len(datasets), wall, wall / max(1, len(items) * len(datasets)))
 
 
 def cmd_merge(args: argparse.Namespace) -> None:
@@ -304,14 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     settings_help = 'JSON object of ScoreSettings fields, e.g. \'{"batch_size": 64, "proxies": ["intrain"]}\''
     p = sub.add_parser("score", help="score one shard into an HDF5 file")
     p.add_argument("--space", required=True)
-    p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset", required=True, nargs="+",
+                   help="one dataset, or several whose networks share a body (one forward each, see README)")
     p.add_argument("--selection", required=True)
     p.add_argument("--shard", type=int, required=True)
     p.add_argument("--settings", default=None, help=settings_help)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch default)")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, nargs="+", help="the shard file, one per --dataset")
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("merge", help="merge shard files into one artifact")

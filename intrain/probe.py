@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -81,36 +81,50 @@ def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.P
     return chosen
 
 
+class _LayerRecorder:
+    """Forward hooks that keep each counted layer's name, kind, shape and covariance traces."""
+
+    def __init__(self, model: nn.Module, kinds: tuple[type[nn.Module], ...], prefix: str = ""):
+        self.names: list[str] = []
+        self.kinds: list[str] = []
+        self.shapes: list[tuple[int, int, int]] = []
+        self.stats: list[torch.Tensor] = []
+        self.handles = [module.register_forward_hook(self._hook(f"{prefix}.{name}" if prefix and name else prefix or name))
+                        for name, module in model.named_modules() if isinstance(module, kinds)]
+
+    def _hook(self, name: str):
+        def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
+            self.names.append(name)
+            self.kinds.append(type(module).__name__)
+            s = output.shape
+            self.shapes.append((s[1], s[2], s[3]) if output.dim() == 4 else (s[1], 1, 1))
+            self.stats.append(covariance_traces(output))
+        return hook
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+
+def _check_probe_args(layers: str, collect: frozenset[str]) -> tuple[type[nn.Module], ...]:
+    unknown = set(collect) - set(COLLECTORS)
+    if unknown:
+        raise ValueError(f"unknown probe collectors {sorted(unknown)}; expected some of {sorted(COLLECTORS)}")
+    if layers not in LAYER_SELECTORS:
+        raise ValueError(f"unknown layer selection {layers!r}; expected one of {sorted(LAYER_SELECTORS)}")
+    return LAYER_SELECTORS[layers]
+
+
 def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = "conv",
               params: str = "all", collect: frozenset[str] = frozenset()) -> ProbeResult:
     """Forward + backward once; return per-layer covariance traces and gradient moments.
 
     ``collect`` names side statistics (:data:`COLLECTORS`) gathered in the same pass.
     """
-    unknown = set(collect) - set(COLLECTORS)
-    if unknown:
-        raise ValueError(f"unknown probe collectors {sorted(unknown)}; expected some of {sorted(COLLECTORS)}")
-    if layers not in LAYER_SELECTORS:
-        raise ValueError(f"unknown layer selection {layers!r}; expected one of {sorted(LAYER_SELECTORS)}")
-    kinds = LAYER_SELECTORS[layers]
-    names: list[str] = []
-    kind_names: list[str] = []
-    shapes: list[tuple[int, int, int]] = []
-    stats: list[torch.Tensor] = []
+    kinds = _check_probe_args(layers, collect)
+    recorder = _LayerRecorder(model, kinds)
     handles = []
-
-    def make_hook(name: str):
-        def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
-            names.append(name)
-            kind_names.append(type(module).__name__)
-            s = output.shape
-            shapes.append((s[1], s[2], s[3]) if output.dim() == 4 else (s[1], 1, 1))
-            stats.append(covariance_traces(output))
-        return hook
-
-    for name, module in model.named_modules():
-        if isinstance(module, kinds):
-            handles.append(module.register_forward_hook(make_hook(name)))
     outputs: dict[str, Any] = {}
     relu_kernel: list[torch.Tensor] = []
     if "relu_kernel" in collect:
@@ -139,6 +153,7 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
         sync()
         pass_seconds = time.perf_counter() - start  # forward + backward (hook statistics included)
     finally:
+        recorder.remove()
         for h in handles:
             h.remove()
     if "relu_kernel" in collect:
@@ -146,13 +161,103 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
     if "grad_sums" in collect:
         outputs["grad_sums"] = _grad_sums(model)
     chosen = _selected_params(model, params)
-    grads = [grad_moments(p.grad) if p.grad is not None else torch.zeros(2, dtype=torch.float64, device=x.device)
-             for _, _, p in chosen]
-    # One host transfer for everything.
-    packed = torch.cat([torch.stack(stats).reshape(-1) if stats else torch.zeros(0, dtype=torch.float64, device=x.device),
-                        torch.stack(grads).reshape(-1) if grads else torch.zeros(0, dtype=torch.float64, device=x.device),
+    return _result(recorder.names, recorder.kinds, recorder.shapes, recorder.stats, chosen,
+                   [p.grad for _, _, p in chosen], loss, pass_seconds, outputs, x.device)
+
+
+def run_probe_shared(models: Sequence[nn.Module], x: torch.Tensor, ys: Sequence[torch.Tensor],
+                     head: str = "classifier", layers: str = "conv", params: str = "all") -> list[ProbeResult]:
+    """:func:`run_probe` for networks that differ only in their ``head`` module, body run once.
+
+    NB201's CIFAR-10 and CIFAR-100 networks are built from the same seed with the classifier
+    last, so their bodies hold the same weights and see the same Gaussian batch: the body's
+    forward (half the cost of a probe on CPU) is computed once, each head and loss on top of
+    it, and each network's gradients by its own backward through the shared graph. The results
+    equal :func:`run_probe` on each network bit for bit (same kernels in the same order; tested),
+    and each network's ``pass_seconds`` is the shared pass's time divided among them.
+
+    Refuses networks whose parameters or buffers outside ``head`` differ, whose ``head`` is not
+    the last module run, or whose output is not the head's output.
+    """
+    kinds = _check_probe_args(layers, frozenset())
+    if len(models) != len(ys) or not models:
+        raise ValueError(f"need one label tensor per network, got {len(models)} networks and {len(ys)} label sets")
+    base = models[0]
+    _check_shared_body(models, head)
+    heads = [m.get_submodule(head) for m in models]
+    recorders = [_LayerRecorder(base, kinds)] + [_LayerRecorder(h, kinds, prefix=head) for h in heads[1:]]
+    captured: list[torch.Tensor] = []
+    pre = heads[0].register_forward_pre_hook(lambda module, inputs: captured.append(inputs[0]))
+    for m in models:
+        m.train()
+        m.zero_grad(set_to_none=True)
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    try:
+        sync()
+        start = time.perf_counter()
+        logits = [base(x)]
+        if len(captured) != 1:
+            raise ValueError(f"head {head!r} ran {len(captured)} times in one forward; expected once")
+        logits += [h(captured[0]) for h in heads[1:]]
+        losses = [nn.functional.cross_entropy(lg, y) for lg, y in zip(logits, ys)]
+        n_head_layers = sum(1 for name in recorders[0].names if _under(name, head))
+        if n_head_layers and not all(_under(name, head) for name in recorders[0].names[-n_head_layers:]):
+            raise ValueError(f"head {head!r} is not the last counted layer; its forward cannot be split off")
+        chosen = [_selected_params(m, params) for m in models]
+        body = dict(base.named_parameters())
+        grads = []
+        for k, (loss, sel) in enumerate(zip(losses, chosen)):
+            inputs = [body[name] if k and not _under(name, head) else p for name, _, p in sel]
+            grads.append(torch.autograd.grad(loss, inputs, retain_graph=k < len(models) - 1, allow_unused=True))
+        sync()
+        pass_seconds = (time.perf_counter() - start) / len(models)
+    finally:
+        pre.remove()
+        for r in recorders:
+            r.remove()
+    body_rec, n_body = recorders[0], len(recorders[0].names) - n_head_layers
+    results = []
+    for k, (loss, sel, g) in enumerate(zip(losses, chosen, grads)):
+        own = recorders[k]  # network 0: the whole pass; the others: their head only
+        keep = 0 if k == 0 else n_body
+        results.append(_result(body_rec.names[:keep] + own.names, body_rec.kinds[:keep] + own.kinds,
+                               body_rec.shapes[:keep] + own.shapes, body_rec.stats[:keep] + own.stats,
+                               sel, list(g), loss, pass_seconds, {}, x.device))
+    return results
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def _check_shared_body(models: Sequence[nn.Module], head: str) -> None:
+    """Raise unless every network's state outside ``head`` equals the first one's exactly."""
+    ref = {k: v for k, v in models[0].state_dict(keep_vars=True).items() if not _under(k, head)}
+    for i, m in enumerate(models[1:], start=1):
+        try:
+            m.get_submodule(head)
+        except AttributeError:
+            raise ValueError(f"network {i} has no module {head!r} to use as its head") from None
+        state = {k: v for k, v in m.state_dict(keep_vars=True).items() if not _under(k, head)}
+        if state.keys() != ref.keys():
+            raise ValueError(f"network {i} has other modules than network 0 outside {head!r}; cannot share a forward")
+        for k, v in state.items():
+            if v.shape != ref[k].shape or not torch.equal(v.detach(), ref[k].detach()):
+                raise ValueError(f"network {i} differs from network 0 in {k!r} (outside the head {head!r}); "
+                                 "build both from the same seed with the head last")
+
+
+def _result(names: list[str], kinds: list[str], shapes: list[tuple[int, int, int]], stats: list[torch.Tensor],
+            chosen: list[tuple[str, str, nn.Parameter]], grads: list[torch.Tensor | None], loss: torch.Tensor,
+            pass_seconds: float, outputs: dict[str, Any], device: torch.device) -> ProbeResult:
+    """Reduce gradients to moments, copy everything to the host once, set the condition flags."""
+    moments = [grad_moments(g) if g is not None else torch.zeros(2, dtype=torch.float64, device=device)
+               for g in grads]
+    empty = torch.zeros(0, dtype=torch.float64, device=device)
+    packed = torch.cat([torch.stack(stats).reshape(-1) if stats else empty,
+                        torch.stack(moments).reshape(-1) if moments else empty,
                         loss.detach().double().reshape(1)]).cpu().numpy()
-    n_l, n_p = len(stats), len(grads)
+    n_l, n_p = len(stats), len(moments)
     layer_stats = packed[: 3 * n_l].reshape(n_l, 3)
     param_stats = packed[3 * n_l: 3 * n_l + 2 * n_p].reshape(n_p, 2)
     loss_value = float(packed[-1])
@@ -164,7 +269,7 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
     if n_p and (param_stats[:, 1] == 0).any():
         flags |= Flag.ZERO_GRAD
     return ProbeResult(
-        layer_names=names, layer_kinds=kind_names,
+        layer_names=list(names), layer_kinds=list(kinds),
         layer_shapes=np.asarray(shapes, dtype=np.int32).reshape(n_l, 3),
         layer_stats=layer_stats,
         param_names=[n for n, _, _ in chosen],

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import torch
 
 from .inputs import gaussian_batch, image_batch
 from .device import resolve_device
 from .passes import PASSES, PassContext
-from .probe import COLLECTORS, ProbeResult, run_probe
+from .probe import COLLECTORS, ProbeResult, run_probe, run_probe_shared
 from .proxies import Proxy, get_proxy
 from .spaces import get_space
 
@@ -135,3 +135,66 @@ class Scorer:
     def score_many(self, items: Iterable[tuple[int, str]]) -> Iterator[ArchRecord]:
         for index, arch in items:
             yield self.score(index, arch)
+
+
+#: The module every space's network ends in; datasets whose networks differ only there share a body.
+HEAD = "classifier"
+
+
+class SharedForwardScorer:
+    """Scores each architecture on several datasets with one forward of the shared body.
+
+    For datasets with the same input side (NB201's CIFAR-10 and CIFAR-100) the seeded Gaussian
+    batch is the same and the networks differ only in the classifier, so
+    :func:`~intrain.probe.run_probe_shared` runs the body once; the records equal
+    :meth:`Scorer.score` on each dataset bit for bit. Only proxies served by the InTrain probe
+    itself (no side collectors, no separate passes) can share it.
+    """
+
+    def __init__(self, space: str, datasets: Sequence[str], settings: ScoreSettings, device: str = "auto"):
+        if len(datasets) < 2 or len(set(datasets)) != len(datasets):
+            raise ValueError(f"a shared forward needs two or more distinct datasets, got {list(datasets)}")
+        self.scorers = [Scorer(space, d, settings, device) for d in datasets]
+        self.datasets = list(datasets)
+        self.settings = settings
+        first = self.scorers[0]
+        if first.collectors or first.passes:
+            raise ValueError(f"proxies {list(settings.proxies)} need {sorted(first.collectors | set(first.passes))}, "
+                             "which a shared forward does not run; score these datasets one at a time")
+        for s in self.scorers[1:]:
+            if s.x.shape != first.x.shape or not torch.equal(s.x, first.x):
+                raise ValueError(f"datasets {first.dataset!r} and {s.dataset!r} get different input batches "
+                                 f"({tuple(first.x.shape)} vs {tuple(s.x.shape)}); they cannot share a forward")
+
+    def score(self, index: int, arch: str) -> list[ArchRecord]:
+        """One record per dataset, in the order of ``datasets``."""
+        start = time.perf_counter()
+        models = [s.build(arch) for s in self.scorers]
+        probes = run_probe_shared(models, self.scorers[0].x, [s.y for s in self.scorers], head=HEAD,
+                                  layers=self.settings.layers, params=self.settings.params)
+        for probe, model in zip(probes, models):
+            probe.extras["params"] = float(sum(p.numel() for p in model.parameters() if p.requires_grad))
+        del models
+        records = []
+        seconds = (time.perf_counter() - start) / len(probes)
+        for s, probe in zip(self.scorers, probes):
+            values = {p.name: p.compute(probe) for p in s.proxies}
+            records.append(ArchRecord(index, arch, probe, values, seconds))
+        return records
+
+
+def forward_groups(space: str, datasets: Sequence[str], settings: ScoreSettings) -> list[list[str]]:
+    """Datasets grouped so that each group's networks can share one forward (singletons otherwise).
+
+    Two datasets share when their scoring batches are identical (same side, seed and input) and
+    the settings' proxies need nothing beyond the InTrain probe. Whether the bodies really hold
+    the same weights is checked per network when scoring.
+    """
+    sp = get_space(space)
+    probe_only = not any(plan([get_proxy(p) for p in settings.proxies]))
+    groups: dict[tuple, list[str]] = {}
+    for d in datasets:
+        side = settings.resolution or sp.dataset(d).resolution
+        key = ("shared", side) if probe_only and settings.data is None else ("alone", d)
+        groups.setdefault(key, []).append(d)
+    return list(groups.values())

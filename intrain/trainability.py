@@ -36,17 +36,24 @@ def covariance_traces(acts: torch.Tensor) -> torch.Tensor:
     ``acts`` is (N, C, H, W) (reshaped to (N*H*W, C)) or (N, C). Centred, divided by the
     number of rows. Stays on the device: no host sync, so many layers can be batched.
     """
-    if acts.dim() == 4:
-        # (N, H, W, C) rows: a free view for channels-last tensors, one copy otherwise
-        rows = acts.detach().permute(0, 2, 3, 1).reshape(-1, acts.shape[1])
-    elif acts.dim() == 2:
-        rows = acts.detach()
+    if acts.dim() == 4 and acts.is_contiguous():
+        # NCHW: the Gram matrix as a sum of per-sample (C, HW) products, no transposed copy
+        blocks = acts.detach().reshape(acts.shape[0], acts.shape[1], -1).float()
+        m = blocks.shape[0] * blocks.shape[2]
+        mean = (blocks.sum(dim=(0, 2)) / m).unsqueeze(0)
+        gram = torch.bmm(blocks, blocks.transpose(1, 2)).sum(0) / m
     else:
-        raise ValueError(f"activations must be 2-D or 4-D, got shape {tuple(acts.shape)}")
-    rows = rows.float()
-    m = rows.shape[0]
-    mean = rows.mean(dim=0, keepdim=True)
-    gram = rows.t() @ rows / m
+        if acts.dim() == 4:
+            # (N, H, W, C) rows: a free view for channels-last tensors
+            rows = acts.detach().permute(0, 2, 3, 1).reshape(-1, acts.shape[1])
+        elif acts.dim() == 2:
+            rows = acts.detach()
+        else:
+            raise ValueError(f"activations must be 2-D or 4-D, got shape {tuple(acts.shape)}")
+        rows = rows.float()
+        m = rows.shape[0]
+        mean = rows.mean(dim=0, keepdim=True)
+        gram = rows.t() @ rows / m
     cov = (gram - mean.t() @ mean).double()
     tr = torch.diagonal(cov).sum()
     tr_sq = (cov * cov).sum()  # tr(C^2) = ||C||_F^2 for symmetric C

@@ -8,9 +8,9 @@ import torch
 from scipy import stats
 from torch import nn
 
-from intrain.probe import Flag, run_probe
+from intrain.probe import Flag, run_probe, run_probe_shared
 from intrain.proxies import REGISTRY, get_proxy
-from intrain.scoring import Scorer, ScoreSettings
+from intrain.scoring import Scorer, ScoreSettings, SharedForwardScorer, forward_groups
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 
@@ -111,3 +111,76 @@ def test_params_proxy_counts_trainable_parameters():
     r = Scorer("nb201", "cifar10", small(proxies=("intrain", "params")), "cpu").score(0, ARCH)
     from intrain.spaces.nb201 import build_network
     assert r.proxies["params"]["score"] == sum(p.numel() for p in build_network(ARCH, "cifar10").parameters())
+
+
+# ----------------------------------------------------------------------------- shared forward
+
+SHARED_ARCHS = [ARCH, "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|",
+                "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
+
+
+@pytest.mark.parametrize("arch", SHARED_ARCHS)
+def test_shared_forward_equals_separate_scoring_bit_for_bit(arch):
+    settings = ScoreSettings(batch_size=8, resolution=16)
+    shared = SharedForwardScorer("nb201", ["cifar10", "cifar100"], settings, "cpu").score(3, arch)
+    for record, dataset in zip(shared, ["cifar10", "cifar100"]):
+        alone = Scorer("nb201", dataset, settings, "cpu").score(3, arch)
+        assert record.index == 3 and record.arch == arch
+        assert record.probe.layer_names == alone.probe.layer_names
+        assert record.probe.param_names == alone.probe.param_names
+        np.testing.assert_array_equal(record.probe.layer_shapes, alone.probe.layer_shapes)
+        np.testing.assert_array_equal(record.probe.layer_stats, alone.probe.layer_stats)
+        np.testing.assert_array_equal(record.probe.param_stats, alone.probe.param_stats)
+        assert record.probe.loss == alone.probe.loss and record.probe.flags == alone.probe.flags
+        assert record.proxies == alone.proxies
+    # the heads differ, so the two datasets' classifier statistics do
+    assert shared[0].probe.layer_shapes[-1, 0] == 10 and shared[1].probe.layer_shapes[-1, 0] == 100
+
+
+def test_shared_forward_refuses_networks_with_different_bodies():
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(5))
+    a(torch.zeros(1, 3, 6, 6))
+    b = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(64, 5))
+    x, y = torch.randn(4, 3, 6, 6), torch.tensor([0, 1, 2, 3])
+    with pytest.raises(ValueError, match="differs from network 0 in '0.weight'"):
+        run_probe_shared([a, b], x, [y, y], head="2")
+    with pytest.raises(ValueError, match="one label tensor per network"):
+        run_probe_shared([a, a], x, [y], head="2")
+
+
+def test_shared_forward_refuses_a_head_that_is_not_last():
+    class Middle(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.classifier = nn.Linear(4, 4)
+            self.out = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.out(self.classifier(x))
+
+    torch.manual_seed(0)
+    a = Middle()
+    b = Middle()
+    b.load_state_dict(a.state_dict())
+    with pytest.raises(ValueError, match="not the last counted layer"):
+        run_probe_shared([a, b], torch.randn(6, 4), [torch.zeros(6, dtype=torch.long)] * 2)
+
+
+def test_shared_forward_needs_probe_only_proxies_and_equal_batches():
+    with pytest.raises(ValueError, match="score these datasets one at a time"):
+        SharedForwardScorer("nb201", ["cifar10", "cifar100"], small(proxies=("intrain", "naswot")), "cpu")
+    with pytest.raises(ValueError, match="different input batches"):
+        SharedForwardScorer("nb201", ["cifar10", "ImageNet16-120"], small(), "cpu")
+    with pytest.raises(ValueError, match="two or more distinct datasets"):
+        SharedForwardScorer("nb201", ["cifar10", "cifar10"], small(), "cpu")
+
+
+def test_forward_groups_pair_datasets_with_equal_batches_only():
+    assert forward_groups("nb201", ["cifar10", "cifar100", "ImageNet16-120"], small()) == [
+        ["cifar10", "cifar100"], ["ImageNet16-120"]]
+    # at a common resolution all three batches are equal
+    assert forward_groups("nb201", ["cifar10", "cifar100", "ImageNet16-120"], small(resolution=16)) == [
+        ["cifar10", "cifar100", "ImageNet16-120"]]
+    assert forward_groups("nb201", ["cifar10", "cifar100"], small(proxies=("intrain", "snip"))) == [
+        ["cifar10"], ["cifar100"]]

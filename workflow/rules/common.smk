@@ -1,5 +1,6 @@
 # Config validation and helpers shared by the rules. Nothing heavy here: every cluster job
 # re-parses the Snakefile.
+import functools
 import json
 import os
 import math
@@ -54,6 +55,7 @@ wildcard_constraints:
     bs=r"\d+",
     seed=r"\d+",
     key=r"[A-Za-z0-9_\-]+",
+    group=r"[A-Za-z0-9_\-]+(\+[A-Za-z0-9_\-]+)+",
     ext=r"csv|json|tfrecord",
     set=r"[A-Za-z0-9_]+",
     budget=r"\d+",
@@ -95,6 +97,43 @@ def space_overrides(space):
 
 def space_settings_json(space, **overrides):
     return settings_json(**space_overrides(space), **overrides)
+
+
+@functools.lru_cache(maxsize=None)
+def score_groups(space):
+    """The space's datasets, grouped into jobs that share one body forward (singletons otherwise)."""
+    datasets = SPACES[space]["datasets"]
+    if not config["share_forward"] or len(datasets) < 2:
+        return tuple((d,) for d in datasets)
+    from intrain.scoring import ScoreSettings, forward_groups  # imports torch: only when needed
+
+    raw = {**config["scoring"], **space_overrides(space)}
+    settings = ScoreSettings(**{k: tuple(v) if k == "proxies" else v for k, v in raw.items()})
+    return tuple(tuple(g) for g in forward_groups(space, datasets, settings))
+
+
+def group_of(space, dataset):
+    return next(g for g in score_groups(space) if dataset in g)
+
+
+def group_shard_dir(space, group, shard):
+    return f"{RESULTS}/{space}/groups/{'+'.join(group)}/shard-{shard}"
+
+
+def shard_inputs(wildcards):
+    """What the merge of (space, dataset) waits for: its own shard files, or its group's folders."""
+    group = group_of(wildcards.space, wildcards.dataset)
+    if len(group) == 1:
+        return [f"{RESULTS}/{wildcards.space}/{wildcards.dataset}/shards/shard-{k}.h5" for k in shard_ids(wildcards.space)]
+    return [group_shard_dir(wildcards.space, group, k) for k in shard_ids(wildcards.space)]
+
+
+def shard_files(wildcards):
+    """The (space, dataset) shard files that merge reads, quoted for the shell."""
+    group = group_of(wildcards.space, wildcards.dataset)
+    if len(group) == 1:
+        return " ".join(shlex.quote(p) for p in shard_inputs(wildcards))
+    return " ".join(shlex.quote(f"{d}/{wildcards.dataset}.h5") for d in shard_inputs(wildcards))
 
 
 def study_settings_json(batch_size, seed):

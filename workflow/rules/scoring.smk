@@ -26,17 +26,44 @@ rule score:
         " --device {params.device} --threads {threads} --no-progress --out {output} > {log} 2>&1"
 
 
+# Datasets whose networks differ only in the classifier (common.smk: score_groups): one job
+# scores a shard for all of them with one body forward per architecture, a file per dataset.
+rule score_shared:
+    input:
+        f"{RESULTS}/{{space}}/selection.csv",
+    output:
+        directory(f"{RESULTS}/{{space}}/groups/{{group}}/shard-{{shard}}"),
+    params:
+        settings=lambda wc: space_settings_json(wc.space),
+        device=config["device"],
+        shard=lambda wc: int(wc.shard),
+        datasets=lambda wc: " ".join(shlex.quote(d) for d in wc.group.split("+")),
+        outs=lambda wc, output: " ".join(shlex.quote(f"{output[0]}/{d}.h5") for d in wc.group.split("+")),
+    threads: config["score_threads"]
+    resources:
+        mem_mb=4000,
+        runtime=90,
+    log:
+        f"{RESULTS}/logs/score/{{space}}/{{group}}/shard-{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{group}}/shard-{{shard}}.tsv"
+    conda:
+        "../../envs/intrain.yaml"
+    shell:
+        "intrain score --space {wildcards.space} --dataset {params.datasets}"
+        " --selection {input} --shard {params.shard} --settings {params.settings}"
+        " --device {params.device} --threads {threads} --no-progress --out {params.outs} > {log} 2>&1"
+
+
 rule merge:
     input:
         selection=f"{RESULTS}/{{space}}/selection.csv",
-        shards=lambda wc: expand(
-            f"{RESULTS}/{wc.space}/{wc.dataset}/shards/shard-{{shard}}.h5",
-            shard=shard_ids(wc.space),
-        ),
+        shards=shard_inputs,
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/scores.h5",
     params:
         settings=lambda wc: space_settings_json(wc.space),
+        files=shard_files,
     log:
         f"{RESULTS}/logs/merge/{{space}}/{{dataset}}.log",
     localrule: True
@@ -45,7 +72,7 @@ rule merge:
     shell:
         "intrain merge --space {wildcards.space} --dataset {wildcards.dataset}"
         " --selection {input.selection} --settings {params.settings}"
-        " --out {output} {input.shards} > {log} 2>&1"
+        " --out {output} {params.files} > {log} 2>&1"
 
 
 # Baseline proxy sets: the same jobs, one artifact family per set (config `baselines.sets`).

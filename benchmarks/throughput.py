@@ -1,23 +1,37 @@
 """Throughput of InTrain scoring on NB201: the plain path against the optimised one.
 
-Both paths compute the same score definition (pruned cells, conv + linear layers, all params):
+Both paths compute the same score with the default settings (pruned cells, fixed-filter avg
+pool, NCHW, float32):
 
-- plain: one network at a time, reference ``nn.AvgPool2d``, NCHW, every architecture scored
-  (no isomorphism dedup), one process using all threads;
-- optimised: fixed-filter avg pool, one scoring per isomorphism class, and ``--workers``
-  processes with one thread each. ``--channels-last`` adds the NHWC memory format, which is
-  faster but whose float32 backward drifts from float64 by up to ~2% in max|g| on this CPU
-  (so the correctness check fails with it; that is why it is off by default).
+- plain: every architecture scored (no isomorphism dedup), one dataset and one network at a
+  time, one process using all threads;
+- optimised: one scoring per isomorphism class (4,930 of 15,625), CIFAR-10 and CIFAR-100 from
+  one shared body forward (:class:`intrain.scoring.SharedForwardScorer`), and ``--workers``
+  processes with one thread each -- what ``snakemake --configfile config/full.yaml`` runs.
 
 In one run on one machine it measures per dataset the seconds per architecture of each path on
-the same seeded sample, the achieved GFLOP/s against a measured conv and GEMM peak of the
-machine, and projects the time for the full space (15,625 architectures; 4,930 classes).
-Correctness: on the sampled class representatives both paths' scores agree within a stated
-relative tolerance and rank identically (Kendall tau = 1).
+the same seeded sample, the achieved GFLOP/s (plain-equivalent conv + linear FLOPs of forward
+and backward, so the shared forward shows as a gain) against a measured conv and GEMM peak,
+and projects the time for the full space. Correctness: on the sampled class representatives
+both paths' scores agree within ``TOLERANCE`` (only the thread count differs) and rank
+identically (Kendall tau = 1).
+
+It also times two levers it does not use, channels-last memory format and the reference
+``nn.AvgPool2d``, and reports how far their scores move from the plain path's: they change the
+float32 rounding, and the optimisation-resilience term turns rounding into score changes of up
+to ~1 % (README, "Throughput"), so they are not the same score.
+
+With ``--full-run DIR`` (the results folder of ``snakemake --configfile config/full.yaml``) it
+also checks what dedup changes: the plain path scores a uniform sample of the space one network
+per architecture (each isomorphic copy with its own initialisation), and the sample's Kendall
+tau with test accuracy is compared with that of the full run's merged scores for the same
+architectures (members carry their representative's score).
 
     python benchmarks/throughput.py --n 60 --out results/benchmarks/throughput
+    python benchmarks/throughput.py --no-paths --no-levers --full-run results/full --n-corr 300
 
-writes ``throughput.csv`` and ``throughput.png`` there and prints the table.
+write ``throughput.csv``, ``levers.csv``, ``throughput.png`` and ``correlation_check.csv`` there
+and print the tables.
 """
 
 from __future__ import annotations
@@ -35,13 +49,17 @@ import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
-from intrain.groundtruth import normalize_nb201
-from intrain.scoring import Scorer, ScoreSettings
+from intrain.groundtruth import accuracy_column, normalize_nb201
+from intrain.io import read_scores
+from intrain.stats import correlate
+from intrain.scoring import Scorer, ScoreSettings, SharedForwardScorer
 from intrain.spaces.nb201 import NUM_ARCHS, build_network, canonical_classes
 
-PLAIN = ScoreSettings(fast_pool=False, channels_last=False)
+DEFAULT = ScoreSettings()
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
-TOLERANCE = 1e-4  # relative score difference allowed between the paths (float32 rounding)
+GROUPS = (("cifar10", "cifar100"), ("ImageNet16-120",))  # the optimised path's jobs
+TOLERANCE = 1e-6  # relative score difference allowed between the paths (1 vs 2 threads: ~5e-8)
+LEVERS = {"channels_last": ScoreSettings(channels_last=True), "reference_avgpool": ScoreSettings(fast_pool=False)}
 
 
 def forward_flops(arch: str, dataset: str, batch: int) -> float:
@@ -91,30 +109,43 @@ def machine_peak(threads: int) -> dict[str, float]:
     return {"gemm_gflops": gemm, "conv_gflops": conv_peak}
 
 
-def _score_list(args: tuple[str, ScoreSettings, list[tuple[int, str]], int]) -> list[tuple[int, float, float]]:
-    dataset, settings, items, threads = args
+def _score_list(args: tuple[tuple[str, ...], ScoreSettings, list[tuple[int, str]], int]
+                ) -> list[tuple[int, tuple[float, ...]]]:
+    """Scores of ``items`` on each dataset of the group (shared forward when there are several)."""
+    datasets, settings, items, threads = args
     torch.set_num_threads(threads)
-    scorer = Scorer("nb201", dataset, settings, "cpu")
-    scorer.score(*items[0])  # warm-up (allocator, kernels)
-    out = []
-    for index, arch in items:
-        r = scorer.score(index, arch)
-        out.append((index, r.proxies["intrain"]["score"], r.seconds))
-    return out
-
-
-def run_path(dataset: str, settings: ScoreSettings, items: list[tuple[int, str]], workers: int,
-             threads: int) -> tuple[dict[int, float], float]:
-    """Scores and wall seconds of scoring ``items`` with ``workers`` processes."""
-    chunks = [items[i::workers] for i in range(workers)]
-    start = time.perf_counter()
-    if workers == 1:
-        results = [_score_list((dataset, settings, chunks[0], threads))]
+    if len(datasets) > 1:
+        scorer = SharedForwardScorer("nb201", list(datasets), settings, "cpu")
+        score = scorer.score
     else:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(_score_list, [(dataset, settings, c, threads) for c in chunks if c]))
+        single = Scorer("nb201", datasets[0], settings, "cpu")
+        score = lambda index, arch: [single.score(index, arch)]  # noqa: E731
+    score(*items[0])  # warm-up (allocator, kernels)
+    return [(index, tuple(r.proxies["intrain"]["score"] for r in score(index, arch))) for index, arch in items]
+
+
+def run_path(datasets: tuple[str, ...], settings: ScoreSettings, items: list[tuple[int, str]], workers: int,
+             threads: int) -> tuple[dict[str, dict[int, float]], float]:
+    """Scores per dataset and wall seconds of scoring ``items`` with ``workers`` processes."""
+    chunks = [c for c in (items[i::workers] for i in range(workers)) if c]
+    start = time.perf_counter()
+    if len(chunks) == 1:
+        results = [_score_list((datasets, settings, chunks[0], threads))]
+    else:
+        with ProcessPoolExecutor(len(chunks)) as pool:
+            results = list(pool.map(_score_list, [(datasets, settings, c, threads) for c in chunks]))
     wall = time.perf_counter() - start
-    return {i: s for res in results for i, s, _ in res}, wall
+    return {d: {i: s[k] for res in results for i, s in res} for k, d in enumerate(datasets)}, wall
+
+
+def _agreement(ref: dict[int, float], other: dict[int, float]) -> tuple[float, float]:
+    """(max relative difference, Kendall tau) of two score maps over their common finite keys."""
+    keys = sorted(ref)
+    a, b = np.array([ref[i] for i in keys]), np.array([other[i] for i in keys])
+    finite = np.isfinite(a) & np.isfinite(b)
+    rel = np.abs(a - b)[finite] / np.maximum(np.abs(a[finite]), 1e-12)
+    return (float(rel.max()) if len(rel) else float("nan"),
+            float(kendalltau(a[finite], b[finite]).statistic))
 
 
 def main() -> None:
@@ -124,10 +155,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads of the plain path")
     ap.add_argument("--benchmark-csv", default=None, help="NB201 benchmark table (default: mirror)")
-    ap.add_argument("--channels-last", action="store_true", help="optimised path in NHWC (see docstring)")
+    ap.add_argument("--no-levers", action="store_true", help="skip timing the unused levers")
+    ap.add_argument("--no-paths", action="store_true", help="skip the plain-vs-optimised timing")
+    ap.add_argument("--full-run", default=None, help="results folder of a config/full.yaml run to check")
+    ap.add_argument("--n-corr", type=int, default=300, help="uniform sample for the --full-run check")
     ap.add_argument("--out", default="results/benchmarks/throughput")
     args = ap.parse_args()
-    optimised = ScoreSettings(fast_pool=True, channels_last=args.channels_last)
     mirror = os.environ.get("INTRAIN_MIRROR", "../shared/benchmarks")
     gt = normalize_nb201(args.benchmark_csv or Path(mirror) / "nb201" / "nats_tss_200ep_test_acc.csv")
     classes = canonical_classes()
@@ -138,33 +171,37 @@ def main() -> None:
     # representatives (what the full optimised run scores), scored by both for correctness.
     uniform = gt.iloc[np.sort(rng.choice(NUM_ARCHS, args.n, replace=False))]
     rep_sample = gt.set_index("arch_index").loc[np.sort(rng.choice(reps, args.n, replace=False))].reset_index()
+    uni_items = list(zip(uniform.arch_index.astype(int), uniform.arch))
+    rep_items = list(zip(rep_sample.arch_index.astype(int), rep_sample.arch))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.full_run:
+        check_full_run(Path(args.full_run), gt, args, out)
+    if args.no_paths:
+        return
     peak = machine_peak(args.workers)
+    plain_rep: dict[str, dict[int, float]] = {}
     rows = []
-    for ds in DATASETS:
-        uni_items = list(zip(uniform.arch_index.astype(int), uniform.arch))
-        rep_items = list(zip(rep_sample.arch_index.astype(int), rep_sample.arch))
-        plain_uni, wall_plain = run_path(ds, PLAIN, uni_items, 1, args.threads)
-        plain_rep, _ = run_path(ds, PLAIN, rep_items, 1, args.threads)
-        opt_rep, wall_opt = run_path(ds, optimised, rep_items, args.workers, 1)
-        a = np.array([plain_rep[i] for i, _ in rep_items])
-        b = np.array([opt_rep[i] for i, _ in rep_items])
-        finite = np.isfinite(a) & np.isfinite(b)
-        rel = np.abs(a - b)[finite] / np.maximum(np.abs(a[finite]), 1e-12)
-        flops_uni = np.mean([forward_flops(arch, ds, 64) for _, arch in uni_items]) * 3
-        flops_rep = np.mean([forward_flops(arch, ds, 64) for _, arch in rep_items]) * 3
-        s_plain = wall_plain / len(uni_items)
-        s_opt = wall_opt / len(rep_items)
-        rows.append({
-            "dataset": ds, "n": args.n,
-            "plain_s_per_arch": s_plain, "optimised_s_per_arch": s_opt,
-            "plain_archs_per_s": 1 / s_plain, "optimised_archs_per_s": 1 / s_opt,
-            "plain_gflops": flops_uni / s_plain / 1e9, "optimised_gflops": flops_rep / s_opt / 1e9,
-            "plain_full_projected_s": s_plain * NUM_ARCHS,
-            "optimised_full_projected_s": s_opt * len(classes),
-            "max_rel_diff": float(rel.max()) if len(rel) else float("nan"),
-            "kendall_paths": float(kendalltau(a[finite], b[finite]).statistic),
-        })
-        print(json.dumps(rows[-1]), flush=True)
+    for group in GROUPS:
+        opt, wall_opt = run_path(group, DEFAULT, rep_items, args.workers, 1)
+        for ds in group:
+            _, wall_plain = run_path((ds,), DEFAULT, uni_items, 1, args.threads)
+            plain_rep[ds] = run_path((ds,), DEFAULT, rep_items, 1, args.threads)[0][ds]
+            max_rel, tau = _agreement(plain_rep[ds], opt[ds])
+            flops_uni = np.mean([forward_flops(arch, ds, 64) for _, arch in uni_items]) * 3
+            flops_rep = np.mean([forward_flops(arch, ds, 64) for _, arch in rep_items]) * 3
+            s_plain = wall_plain / len(uni_items)
+            s_opt = wall_opt / len(rep_items) / len(group)  # the shared job's time split evenly
+            rows.append({
+                "dataset": ds, "n": args.n, "job": "+".join(group),
+                "plain_s_per_arch": s_plain, "optimised_s_per_arch": s_opt,
+                "plain_archs_per_s": 1 / s_plain, "optimised_archs_per_s": 1 / s_opt,
+                "plain_gflops": flops_uni / s_plain / 1e9, "optimised_gflops": flops_rep / s_opt / 1e9,
+                "plain_full_projected_s": s_plain * NUM_ARCHS,
+                "optimised_full_projected_s": s_opt * len(classes),
+                "max_rel_diff": max_rel, "kendall_paths": tau,
+            })
+            print(json.dumps(rows[-1]), flush=True)
     df = pd.DataFrame(rows)
     total = {"dataset": "all", "n": args.n}
     for col in ("plain_full_projected_s", "optimised_full_projected_s"):
@@ -174,18 +211,56 @@ def main() -> None:
     df["gemm_peak_gflops"] = peak["gemm_gflops"]
     df["conv_peak_gflops"] = peak["conv_gflops"]
     df["machine"] = f"{platform.processor() or platform.machine()} x{os.cpu_count()} torch {torch.__version__}"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "throughput.csv", index=False)
     ok = bool((df["max_rel_diff"].dropna() <= TOLERANCE).all() and (df["kendall_paths"].dropna() == 1.0).all())
     _plot(df, out / "throughput.png")
-    with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(df.drop(columns=["machine"]).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if not args.no_levers:
+        levers = []
+        ds = "cifar10"
+        base, wall_base = run_path((ds,), DEFAULT, rep_items, 1, 1)
+        for name, settings in LEVERS.items():
+            scores, wall = run_path((ds,), settings, rep_items, 1, 1)
+            max_rel, tau = _agreement(base[ds], scores[ds])
+            levers.append({"lever": name, "dataset": ds, "n": args.n, "s_per_arch_1_thread": wall / args.n,
+                           "default_s_per_arch_1_thread": wall_base / args.n, "speedup": wall_base / wall,
+                           "max_rel_diff_vs_default": max_rel, "kendall_vs_default": tau})
+        lv = pd.DataFrame(levers)
+        lv.to_csv(out / "levers.csv", index=False)
+        print(lv.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(f"projected full NB201 (3 datasets): plain {total['plain_full_projected_s'] / 60:.1f} min, "
           f"optimised {total['optimised_full_projected_s'] / 60:.1f} min; paths agree within "
           f"{TOLERANCE:g} relative and rank identically: {ok}")
     if not ok:
         raise SystemExit("the optimised path disagrees with the plain path")
+
+
+def check_full_run(full: Path, gt: pd.DataFrame, args: argparse.Namespace, out: Path) -> None:
+    """Tau with accuracy on a uniform sample: plain per-architecture scores vs the full run's."""
+    rng = np.random.default_rng(args.seed + 1)
+    sample = gt.iloc[np.sort(rng.choice(NUM_ARCHS, args.n_corr, replace=False))]
+    items = list(zip(sample.arch_index.astype(int), sample.arch))
+    rows = []
+    for ds in DATASETS:
+        merged = read_scores(full / "nb201" / ds / "scores.h5").set_index("arch_index")
+        plain, wall = run_path((ds,), DEFAULT, items, args.workers, 1)  # 1 thread each, as the run
+        idx = [i for i, _ in items]
+        acc = sample.set_index("arch_index").loc[idx, accuracy_column(ds)].to_numpy()
+        a = np.array([plain[ds][i] for i in idx])
+        b = merged.loc[idx, "intrain"].to_numpy()
+        rep = (merged.loc[idx, "representative"].to_numpy() == np.array(idx))
+        ca, cb = correlate(a, acc, n_boot=1000), correlate(b, acc, n_boot=1000)
+        rows.append({"dataset": ds, "n": len(idx), "n_representatives": int(rep.sum()),
+                     "representatives_bitwise_equal": bool(np.array_equal(a[rep], b[rep])),
+                     "kendall_plain": ca.kendall, "kendall_plain_ci": f"[{ca.kendall_lo:.3f}, {ca.kendall_hi:.3f}]",
+                     "kendall_full_run": cb.kendall, "kendall_full_run_ci": f"[{cb.kendall_lo:.3f}, {cb.kendall_hi:.3f}]",
+                     "spearman_plain": ca.spearman, "spearman_full_run": cb.spearman,
+                     "kendall_between": float(kendalltau(a, b).statistic), "plain_seconds": wall})
+        print(json.dumps(rows[-1]), flush=True)
+    table = pd.DataFrame(rows)
+    table.to_csv(out / "correlation_check.csv", index=False)
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 
 
 def _plot(df: pd.DataFrame, path: Path) -> None:

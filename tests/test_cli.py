@@ -47,6 +47,33 @@ def test_inspect_shows_per_layer_statistics(pipeline):
     assert "per-parameter gradient statistics" in out
 
 
+def test_score_shares_one_forward_between_cifar10_and_cifar100(pipeline):
+    from intrain.io import read_attrs, read_layers, read_params, read_scores
+
+    d = pipeline
+    run("score", "--space", "nb201", "--dataset", "cifar10", "cifar100", "--selection", d / "sel.csv",
+        "--shard", 0, "--settings", SETTINGS, "--device", "cpu", "--threads", 1, "--no-progress",
+        "--out", d / "pair10.h5", d / "pair100.h5")
+    for dataset in ("cifar10", "cifar100"):
+        run("score", "--space", "nb201", "--dataset", dataset, "--selection", d / "sel.csv", "--shard", 0,
+            "--settings", SETTINGS, "--device", "cpu", "--threads", 1, "--no-progress", "--out", d / f"{dataset}.h5")
+        shared = d / ("pair10.h5" if dataset == "cifar10" else "pair100.h5")
+        alone = d / f"{dataset}.h5"
+        a, b = read_scores(shared), read_scores(alone)
+        assert len(a) > 0 and a["intrain"].tolist() == b["intrain"].tolist()  # bit for bit
+        assert read_layers(shared).equals(read_layers(alone)) and read_params(shared).equals(read_params(alone))
+        attrs, ref = read_attrs(shared), read_attrs(alone)
+        assert attrs["dataset"] == dataset and attrs["config_hash"] == ref["config_hash"]
+        assert json.loads(attrs["shared_forward"]) == ["cifar10", "cifar100"] and json.loads(ref["shared_forward"]) == []
+    proc = run("score", "--space", "nb201", "--dataset", "cifar10", "cifar100", "--selection", d / "sel.csv",
+               "--shard", 0, "--no-progress", "--out", d / "only.h5", check=False)
+    assert proc.returncode == 1 and "one file per --dataset" in proc.stderr
+    proc = run("score", "--space", "nb201", "--dataset", "cifar10", "ImageNet16-120", "--selection", d / "sel.csv",
+               "--shard", 0, "--no-progress", "--out", d / "x.h5", d / "y.h5", check=False)
+    assert proc.returncode == 1 and "different input batches" in proc.stderr
+    assert not (d / "x.h5").exists() and not (d / "y.h5").exists()
+
+
 def test_merge_refuses_shards_from_other_settings(pipeline):
     proc = run("merge", "--space", "nb201", "--dataset", "ImageNet16-120", "--selection", pipeline / "sel.csv",
                "--settings", json.dumps({"batch_size": 16}), "--out", pipeline / "x.h5",

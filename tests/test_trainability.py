@@ -25,6 +25,19 @@ def test_covariance_traces_match_numpy_for_2d():
     assert dim == 6
 
 
+def test_covariance_traces_agree_across_memory_layouts_and_with_numpy():
+    # NCHW takes the per-sample Gram path, channels-last the row path: same statistic
+    gen = torch.Generator().manual_seed(4)
+    a = torch.randn(6, 5, 4, 3, generator=gen) * torch.arange(1.0, 6.0).reshape(1, 5, 1, 1) + 0.5
+    rows = a.permute(0, 2, 3, 1).reshape(-1, 5).numpy().astype(np.float64)
+    c = np.cov(rows, rowvar=False, bias=True)
+    for acts in (a, a.contiguous(memory_format=torch.channels_last)):
+        tr, tr_sq, dim = covariance_traces(acts).tolist()
+        assert tr == pytest.approx(np.trace(c), rel=1e-5)
+        assert tr_sq == pytest.approx(np.trace(c @ c), rel=1e-5)
+        assert dim == 5
+
+
 def test_conv_activations_are_reshaped_to_rows_of_channels():
     gen = torch.Generator().manual_seed(1)
     a = torch.randn(4, 3, 5, 7, generator=gen)

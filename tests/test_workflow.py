@@ -26,21 +26,22 @@ def test_lint_is_clean():
     assert "Congratulations" in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("configfiles, n_score_jobs, n_set_jobs", [
-    ((), 14, 14),
-    (("config/full.yaml",), 60, 60),
-    (("config/nb101_full.yaml",), 50, 50),  # NB201 and the studies off
-    (("config/nds.yaml",), 49, 49),  # seven NDS spaces, shards of 20
-    (("config/nds.yaml", "config/nds_gradalign.yaml"), 7, 7),  # zc set off, gradalign on
+@pytest.mark.parametrize("configfiles, n_score_jobs, n_shared_jobs, n_set_jobs", [
+    ((), 6, 4, 14),  # NB201: ImageNet16-120 alone, CIFAR-10 + CIFAR-100 shared; NB101 alone
+    (("config/full.yaml",), 20, 20, 0),  # InTrain only
+    (("config/nb101_full.yaml",), 50, 0, 50),  # NB201 and the studies off
+    (("config/nds.yaml",), 49, 0, 49),  # seven NDS spaces, shards of 20
+    (("config/nds.yaml", "config/nds_gradalign.yaml"), 7, 0, 7),  # zc set off, gradalign on
 ])
-def test_dry_run_of_shipped_configs(tmp_path, mirror, configfiles, n_score_jobs, n_set_jobs):
+def test_dry_run_of_shipped_configs(tmp_path, mirror, configfiles, n_score_jobs, n_shared_jobs, n_set_jobs):
     args = ["-n", "--cores", 2, "--config", f"results={tmp_path}/r", f"mirror={mirror}"]
     if configfiles:
         args = ["--configfile", *configfiles, *args]
     out = smk(*args).stdout
     counts = {cells[0]: int(cells[1]) for cells in (line.split() for line in out.splitlines())
               if len(cells) == 2 and cells[1].isdigit()}
-    assert counts.get("score") == n_score_jobs and counts.get("score_set") == n_set_jobs, counts
+    assert counts.get("score") == n_score_jobs, counts
+    assert counts.get("score_shared", 0) == n_shared_jobs and counts.get("score_set", 0) == n_set_jobs, counts
 
 
 @pytest.mark.slow
@@ -118,3 +119,36 @@ def test_explicit_architectures_are_scored(tmp_path, mirror):
         "--config", f"results={results}", f"mirror={mirror}")
     scores = read_scores(results / "nb201" / "ImageNet16-120" / "scores.h5")
     assert sorted(scores["arch"]) == sorted(archs)
+
+
+def test_cifar_pair_is_scored_in_shared_jobs_equal_to_separate_scoring(tmp_path, mirror):
+    from intrain.scoring import Scorer, ScoreSettings
+
+    cfg = tmp_path / "pair.yaml"
+    cfg.write_text("spaces:\n  nb201:\n    datasets: [cifar10, cifar100]\n    sample: 4\n    shard_size: 2\n"
+                   "studies:\n  enabled: false\nbaselines:\n  sets:\n    zc: {enabled: false}\n")
+    results = tmp_path / "r"
+    targets = [f"{results}/nb201/{d}/scores.h5" for d in ("cifar10", "cifar100")]
+    proc = smk(*targets, "--cores", 2, "--configfile", "config/tiny.yaml", cfg, "--config", f"results={results}",
+               f"mirror={mirror}")
+    out = proc.stdout + proc.stderr
+    assert "rule score_shared" in out and "rule score:" not in out
+    assert sorted(p.name for p in (results / "nb201" / "groups" / "cifar10+cifar100").iterdir()) == ["shard-000", "shard-001"]
+    settings = ScoreSettings(batch_size=8)
+    for dataset, target in zip(("cifar10", "cifar100"), targets):
+        scores = read_scores(target)
+        scored = scores[scores.arch_index == scores.representative]
+        assert len(scores) == 4 and scores["intrain"].notna().all()
+        row = scored.iloc[0]
+        alone = Scorer("nb201", dataset, settings, "cpu").score(int(row.arch_index), row.arch)
+        assert alone.proxies["intrain"]["score"] == row["intrain"]  # bit for bit
+    # with share_forward off the same selection is scored one dataset at a time, to the same values
+    results2 = tmp_path / "r2"
+    off = tmp_path / "off.yaml"
+    off.write_text("share_forward: false\n")
+    proc = smk(targets[1].replace(str(results), str(results2)), "--cores", 2, "--configfile", "config/tiny.yaml", cfg,
+               off, "--config", f"results={results2}", f"mirror={mirror}")
+    out = proc.stdout + proc.stderr
+    assert "rule score_shared" not in out
+    a, b = read_scores(targets[1]), read_scores(results2 / "nb201" / "cifar100" / "scores.h5")
+    assert a["intrain"].tolist() == b["intrain"].tolist()

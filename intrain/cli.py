@@ -36,12 +36,10 @@ def _settings(args: argparse.Namespace):
     raw = json.loads(args.settings) if args.settings else {}
     if not isinstance(raw, dict):
         raise ValueError("--settings must be a JSON object")
-    unknown = set(raw) - set(ScoreSettings.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"--settings: unknown keys {sorted(unknown)}")
-    if "proxies" in raw:
-        raw["proxies"] = tuple(raw["proxies"])
-    return ScoreSettings(**raw)
+    try:
+        return ScoreSettings.from_dict(raw)
+    except ValueError as e:
+        raise ValueError(f"--settings: {e}") from None
 
 
 def _pairs(items: list[str] | None, flag: str, what: str) -> dict[str, str]:

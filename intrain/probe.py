@@ -136,9 +136,7 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
             else:
                 relu_kernel.append(k)
         handles.extend(m.register_forward_hook(relu_hook) for m in model.modules() if isinstance(m, nn.ReLU))
-    model.train()
-    model.zero_grad(set_to_none=True)
-    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    sync = _prepare_pass([model], x)
     try:
         sync()
         start = time.perf_counter()
@@ -176,8 +174,9 @@ def run_probe_shared(models: Sequence[nn.Module], x: torch.Tensor, ys: Sequence[
     equal :func:`run_probe` on each network bit for bit (same kernels in the same order; tested),
     and each network's ``pass_seconds`` is the shared pass's time divided among them.
 
-    Refuses networks whose parameters or buffers outside ``head`` differ, whose ``head`` is not
-    the last module run, or whose output is not the head's output.
+    Refuses networks whose parameters or buffers outside ``head`` differ, whose ``head`` does
+    not run exactly once, or whose ``head`` layers are not the last counted layers. It does not
+    check that the network's output is the head's output: the head must be the last module.
     """
     kinds = _check_probe_args(layers, frozenset())
     if len(models) != len(ys) or not models:
@@ -188,10 +187,7 @@ def run_probe_shared(models: Sequence[nn.Module], x: torch.Tensor, ys: Sequence[
     recorders = [_LayerRecorder(base, kinds)] + [_LayerRecorder(h, kinds, prefix=head) for h in heads[1:]]
     captured: list[torch.Tensor] = []
     pre = heads[0].register_forward_pre_hook(lambda module, inputs: captured.append(inputs[0]))
-    for m in models:
-        m.train()
-        m.zero_grad(set_to_none=True)
-    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    sync = _prepare_pass(models, x)
     try:
         sync()
         start = time.perf_counter()
@@ -224,6 +220,14 @@ def run_probe_shared(models: Sequence[nn.Module], x: torch.Tensor, ys: Sequence[
                                body_rec.shapes[:keep] + own.shapes, body_rec.stats[:keep] + own.stats,
                                sel, list(g), loss, pass_seconds, {}, x.device))
     return results
+
+
+def _prepare_pass(models: Sequence[nn.Module], x: torch.Tensor):
+    """Train mode, no stale gradients; returns the device sync that brackets the timed pass."""
+    for m in models:
+        m.train()
+        m.zero_grad(set_to_none=True)
+    return torch.cuda.synchronize if x.is_cuda else (lambda: None)
 
 
 def _under(name: str, prefix: str) -> bool:

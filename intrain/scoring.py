@@ -53,6 +53,14 @@ class ScoreSettings:
         if self.lga_steps < 0 or self.lr_samples < 2 or self.lr_resolution < 1:
             raise ValueError("lga_steps must be >= 0, lr_samples >= 2 and lr_resolution >= 1")
 
+    @classmethod
+    def from_dict(cls, raw: dict) -> "ScoreSettings":
+        """Settings from JSON/YAML values (``proxies`` as a list), refusing unknown keys by name."""
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)}")
+        return cls(**{k: tuple(v) if k == "proxies" else v for k, v in raw.items()})
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["proxies"] = list(self.proxies)

@@ -107,8 +107,7 @@ def score_groups(space):
         return tuple((d,) for d in datasets)
     from intrain.scoring import ScoreSettings, forward_groups  # imports torch: only when needed
 
-    raw = {**config["scoring"], **space_overrides(space)}
-    settings = ScoreSettings(**{k: tuple(v) if k == "proxies" else v for k, v in raw.items()})
+    settings = ScoreSettings.from_dict({**config["scoring"], **space_overrides(space)})
     return tuple(tuple(g) for g in forward_groups(space, datasets, settings))
 
 

@@ -86,6 +86,7 @@ def main() -> None:
         none = np.zeros_like(zero)
         ref_raw, ref_clean = score(ref, none), score(ref, zero)
         health32 = probes["float32"].param_stats[zero, 0] / probes["float32"].param_stats[zero, 1]
+        g32 = probes["float32"].param_stats[:, 1] / probes["float32"].param_stats[:, 1].max()
         for name, p in probes.items():
             if name == "float64":
                 continue
@@ -93,6 +94,9 @@ def main() -> None:
             rows.append({"arch": arch, "variant": name, "n_params": len(g64), "n_structural_zero": int(zero.sum()),
                          "structural_zero_names": " ".join(np.asarray(ref.param_names)[zero]),
                          "float32_health_of_zeros": " ".join(f"{h:.3f}" for h in health32),
+                         # can a threshold on max|g| find them? their largest vs the smallest real one
+                         "float32_maxabs_rel_zeros_max": float(g32[zero].max()) if zero.any() else np.nan,
+                         "float32_maxabs_rel_real_min": float(g32[~zero].min()),
                          "rel_diff_vs_float64": abs(raw - ref_raw) / abs(ref_raw),
                          "rel_diff_vs_float64_zeros_removed": abs(clean - ref_clean) / abs(ref_clean)})
     df = pd.DataFrame(rows)
@@ -107,6 +111,10 @@ def main() -> None:
     print(f"{len(per_arch)} networks: {per_arch.n_structural_zero.min()}-{per_arch.n_structural_zero.max()} "
           f"structurally zero parameters each (of {per_arch.n_params.min()}-{per_arch.n_params.max()}); "
           f"their float32 health std/max: {h.min():.3f}-{h.max():.3f}")
+    print(f"float32 max|g| relative to the network's largest: structural zeros up to "
+          f"{per_arch.float32_maxabs_rel_zeros_max.max():.2e}, real gradients down to "
+          f"{per_arch.float32_maxabs_rel_real_min.min():.2e} (no threshold separates them if these overlap "
+          "or nearly touch)")
 
 
 if __name__ == "__main__":

@@ -1,37 +1,46 @@
 """Throughput of InTrain scoring on NB201: the plain path against the optimised one.
 
-Both paths compute the same score with the default settings (pruned cells, fixed-filter avg
-pool, NCHW, float32):
-
 - plain: every architecture scored (no isomorphism dedup), one dataset and one network at a
-  time, one process using all threads;
-- optimised: one scoring per isomorphism class (4,930 of 15,625), CIFAR-10 and CIFAR-100 from
-  one shared body forward (:class:`intrain.scoring.SharedForwardScorer`), and ``--workers``
-  processes with one thread each -- what ``snakemake --configfile config/full.yaml`` runs.
+  time, one process using all threads, the default settings (NCHW) and glibc's default
+  allocator;
+- optimised: what ``snakemake --configfile config/full.yaml`` runs -- one scoring per
+  isomorphism class (4,930 of 15,625), CIFAR-10 and CIFAR-100 from one shared body forward
+  (:class:`intrain.scoring.SharedForwardScorer`), the settings of config/full.yaml (channels-
+  last), freed memory kept for reuse (:mod:`intrain.allocator`), and ``--workers`` processes
+  with one thread each.
 
 In one run on one machine it measures per dataset the seconds per architecture of each path on
 the same seeded sample, the achieved GFLOP/s (plain-equivalent conv + linear FLOPs of forward
 and backward, so the shared forward shows as a gain) against a measured conv and GEMM peak,
-and projects the time for the full space. Correctness: on the sampled class representatives
-both paths' scores agree within ``TOLERANCE`` (only the thread count differs) and rank
-identically (Kendall tau = 1).
+and projects the time for the full space.
 
-It also times two levers it does not use, channels-last memory format and the reference
-``nn.AvgPool2d``, and reports how far their scores move from the plain path's: they change the
-float32 rounding, and the optimisation-resilience term turns rounding into score changes of up
-to ~1 % (README, "Throughput"), so they are not the same score.
+Correctness. Channels-last changes the float32 rounding, not the computed quantity, and the
+score is sensitive to rounding: 1-3 parameters per NB201 network have a gradient that is zero in
+exact arithmetic, and the std/max of their float32 rounding noise enters the optimisation
+resilience (``benchmarks/score_precision.py``; README, "Throughput"). So the check is a stated
+tolerance, anchored on float64: on the sampled class representatives the probe also runs in
+float64 (the reference), and the run passes when the two float32 paths differ by at most
+``TOLERANCE`` relative and the optimised path is no further from float64 than the plain path's
+own float32 error allows (its max relative error at most ``FLOAT64_MARGIN`` times the plain
+path's). Kendall tau between the paths and of each path with float64 is reported.
+
+A lever table times each optimisation's contribution alone (CIFAR-10 representatives, one
+thread): channels-last, the retained allocator, and the unused reference ``nn.AvgPool2d``.
 
 With ``--full-run DIR`` (the results folder of ``snakemake --configfile config/full.yaml``) it
 also checks what dedup changes: the plain path scores a uniform sample of the space one network
 per architecture (each isomorphic copy with its own initialisation), and the sample's Kendall
 tau with test accuracy is compared with that of the full run's merged scores for the same
-architectures (members carry their representative's score).
+architectures (members carry their representative's score). With ``--compare-run DIR`` (a
+full run with the plain settings) it compares the two runs' scores and correlations over all
+15,625 architectures.
 
     python benchmarks/throughput.py --n 60 --out results/benchmarks/throughput
-    python benchmarks/throughput.py --no-paths --no-levers --full-run results/full --n-corr 300
+    python benchmarks/throughput.py --no-paths --no-levers --full-run results/full --n-corr 1000 \
+        --compare-run results/full-nchw
 
-write ``throughput.csv``, ``levers.csv``, ``throughput.png`` and ``correlation_check.csv`` there
-and print the tables.
+write ``throughput.csv``, ``levers.csv``, ``throughput.png``, ``correlation_check.csv`` and
+``run_comparison.csv`` there and print the tables.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import os
 import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -49,17 +59,43 @@ import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
+from intrain.allocator import retain_freed_memory
 from intrain.groundtruth import accuracy_column, normalize_nb201
 from intrain.io import read_scores
+from intrain.probe import run_probe
 from intrain.stats import correlate
 from intrain.scoring import Scorer, ScoreSettings, SharedForwardScorer
 from intrain.spaces.nb201 import NUM_ARCHS, build_network, canonical_classes
+from intrain.trainability import intrain_from_stats
 
-DEFAULT = ScoreSettings()
+CONFIG = Path(__file__).resolve().parents[1] / "config"
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 GROUPS = (("cifar10", "cifar100"), ("ImageNet16-120",))  # the optimised path's jobs
-TOLERANCE = 1e-6  # relative score difference allowed between the paths (1 vs 2 threads: ~5e-8)
-LEVERS = {"channels_last": ScoreSettings(channels_last=True), "reference_avgpool": ScoreSettings(fast_pool=False)}
+#: Relative score difference allowed between the float32 paths. Each path's own float32 error
+#: (vs float64) reaches 0.7-2.7 % on 24-60 networks (benchmarks/score_precision.py, this
+#: script's float64 columns) and the two errors are independent; over all 15,625 networks the
+#: two full runs (channels-last vs NCHW) differ by at most 3.6 % (README, "Throughput").
+TOLERANCE = 0.05
+#: The optimised path's max error vs float64 may be at most this multiple of the plain path's.
+FLOAT64_MARGIN = 2.0
+
+
+def full_run_settings() -> ScoreSettings:
+    """The scoring settings of config/full.yaml (over config/config.yaml's), as the run uses them."""
+    import yaml
+
+    scoring = dict(yaml.safe_load((CONFIG / "config.yaml").read_text())["scoring"])
+    scoring.update((yaml.safe_load((CONFIG / "full.yaml").read_text()) or {}).get("scoring", {}))
+    return ScoreSettings.from_dict(scoring)
+
+
+DEFAULT = ScoreSettings()
+OPTIMISED = full_run_settings()
+LEVERS = {  # name -> (settings, retain freed memory)
+    "channels_last": (ScoreSettings(channels_last=True), False),
+    "retain_freed_memory": (DEFAULT, True),
+    "reference_avgpool (unused)": (ScoreSettings(fast_pool=False), False),
+}
 
 
 def forward_flops(arch: str, dataset: str, batch: int) -> float:
@@ -109,43 +145,69 @@ def machine_peak(threads: int) -> dict[str, float]:
     return {"gemm_gflops": gemm, "conv_gflops": conv_peak}
 
 
-def _score_list(args: tuple[tuple[str, ...], ScoreSettings, list[tuple[int, str]], int]
-                ) -> list[tuple[int, tuple[float, ...]]]:
-    """Scores of ``items`` on each dataset of the group (shared forward when there are several)."""
-    datasets, settings, items, threads = args
+def _score_list(args: tuple[tuple[str, ...], ScoreSettings, list[tuple[int, str]], int, bool]
+                ) -> tuple[list[tuple[int, tuple[float, ...]]], float]:
+    """Scores of ``items`` on each dataset of the group (shared forward when there are several),
+    and the seconds they took after one warm-up scoring (allocator, kernels)."""
+    datasets, settings, items, threads, retain = args
     torch.set_num_threads(threads)
+    if retain:
+        retain_freed_memory()
     if len(datasets) > 1:
         scorer = SharedForwardScorer("nb201", list(datasets), settings, "cpu")
         score = scorer.score
     else:
         single = Scorer("nb201", datasets[0], settings, "cpu")
         score = lambda index, arch: [single.score(index, arch)]  # noqa: E731
-    score(*items[0])  # warm-up (allocator, kernels)
-    return [(index, tuple(r.proxies["intrain"]["score"] for r in score(index, arch))) for index, arch in items]
+    score(*items[0])
+    start = time.perf_counter()
+    scores = [(index, tuple(r.proxies["intrain"]["score"] for r in score(index, arch))) for index, arch in items]
+    return scores, time.perf_counter() - start
 
 
 def run_path(datasets: tuple[str, ...], settings: ScoreSettings, items: list[tuple[int, str]], workers: int,
-             threads: int) -> tuple[dict[str, dict[int, float]], float]:
-    """Scores per dataset and wall seconds of scoring ``items`` with ``workers`` processes."""
+             threads: int, retain: bool = False) -> tuple[dict[str, dict[int, float]], float]:
+    """Scores per dataset and wall seconds of scoring ``items`` with ``workers`` fresh processes.
+
+    Fresh (spawned) processes, so each path starts from the same allocator and thread state;
+    the wall time is the slowest worker's, warm-up and imports excluded.
+    """
     chunks = [c for c in (items[i::workers] for i in range(workers)) if c]
-    start = time.perf_counter()
-    if len(chunks) == 1:
-        results = [_score_list((datasets, settings, chunks[0], threads))]
-    else:
-        with ProcessPoolExecutor(len(chunks)) as pool:
-            results = list(pool.map(_score_list, [(datasets, settings, c, threads) for c in chunks]))
-    wall = time.perf_counter() - start
-    return {d: {i: s[k] for res in results for i, s in res} for k, d in enumerate(datasets)}, wall
+    with ProcessPoolExecutor(len(chunks), mp_context=get_context("spawn")) as pool:
+        results = list(pool.map(_score_list, [(datasets, settings, c, threads, retain) for c in chunks]))
+    wall = max(seconds for _, seconds in results)
+    return {d: {i: s[k] for res, _ in results for i, s in res} for k, d in enumerate(datasets)}, wall
 
 
-def _agreement(ref: dict[int, float], other: dict[int, float]) -> tuple[float, float]:
-    """(max relative difference, Kendall tau) of two score maps over their common finite keys."""
+def _float64_list(args: tuple[str, list[tuple[int, str]]]) -> list[tuple[int, float]]:
+    """The same networks and batch as the plain path, probed in float64: the rounding-free reference."""
+    dataset, items = args
+    torch.set_num_threads(1)
+    scorer = Scorer("nb201", dataset, DEFAULT, "cpu")
+    x = scorer.x.double()
+    out = []
+    for index, arch in items:
+        probe = run_probe(scorer.build(arch).double(), x, scorer.y)
+        ls, ps = probe.layer_stats, probe.param_stats
+        out.append((index, intrain_from_stats(ls[:, 0], ls[:, 1], ls[:, 2], ps[:, 0], ps[:, 1])["score"]))
+    return out
+
+
+def float64_scores(dataset: str, items: list[tuple[int, str]], workers: int) -> dict[int, float]:
+    chunks = [c for c in (items[i::workers] for i in range(workers)) if c]
+    with ProcessPoolExecutor(len(chunks), mp_context=get_context("spawn")) as pool:
+        return {i: s for res in pool.map(_float64_list, [(dataset, c) for c in chunks]) for i, s in res}
+
+
+def _agreement(ref: dict[int, float], other: dict[int, float]) -> tuple[float, float, float]:
+    """(max and median relative difference, Kendall tau) of two score maps over their common finite keys."""
     keys = sorted(ref)
     a, b = np.array([ref[i] for i in keys]), np.array([other[i] for i in keys])
     finite = np.isfinite(a) & np.isfinite(b)
     rel = np.abs(a - b)[finite] / np.maximum(np.abs(a[finite]), 1e-12)
-    return (float(rel.max()) if len(rel) else float("nan"),
-            float(kendalltau(a[finite], b[finite]).statistic))
+    if not len(rel):
+        return float("nan"), float("nan"), float("nan")
+    return float(rel.max()), float(np.median(rel)), float(kendalltau(a[finite], b[finite]).statistic)
 
 
 def main() -> None:
@@ -155,10 +217,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads of the plain path")
     ap.add_argument("--benchmark-csv", default=None, help="NB201 benchmark table (default: mirror)")
-    ap.add_argument("--no-levers", action="store_true", help="skip timing the unused levers")
+    ap.add_argument("--no-levers", action="store_true", help="skip timing the levers one by one")
     ap.add_argument("--no-paths", action="store_true", help="skip the plain-vs-optimised timing")
     ap.add_argument("--full-run", default=None, help="results folder of a config/full.yaml run to check")
-    ap.add_argument("--n-corr", type=int, default=300, help="uniform sample for the --full-run check")
+    ap.add_argument("--n-corr", type=int, default=1000, help="uniform sample for the --full-run check")
+    ap.add_argument("--compare-run", default=None,
+                    help="results folder of another full run (e.g. plain settings) to compare --full-run with")
     ap.add_argument("--out", default="results/benchmarks/throughput")
     args = ap.parse_args()
     mirror = os.environ.get("INTRAIN_MIRROR", "../shared/benchmarks")
@@ -177,17 +241,28 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if args.full_run:
         check_full_run(Path(args.full_run), gt, args, out)
-    if args.no_paths:
-        return
+        if args.compare_run:
+            compare_runs(Path(args.full_run), Path(args.compare_run), gt, out)
+    if not args.no_paths:
+        compare_paths(args, classes, uni_items, rep_items, out)
+    if not args.no_levers:
+        time_levers(args, rep_items, out)
+
+
+def compare_paths(args: argparse.Namespace, classes: dict, uni_items: list, rep_items: list, out: Path) -> None:
+    """Time both paths per dataset, project the full space, check them against each other and float64."""
+    print(f"optimised settings (config/full.yaml): {OPTIMISED.as_dict()}", flush=True)
     peak = machine_peak(args.workers)
-    plain_rep: dict[str, dict[int, float]] = {}
     rows = []
     for group in GROUPS:
-        opt, wall_opt = run_path(group, DEFAULT, rep_items, args.workers, 1)
+        opt, wall_opt = run_path(group, OPTIMISED, rep_items, args.workers, 1, retain=True)
         for ds in group:
             _, wall_plain = run_path((ds,), DEFAULT, uni_items, 1, args.threads)
-            plain_rep[ds] = run_path((ds,), DEFAULT, rep_items, 1, args.threads)[0][ds]
-            max_rel, tau = _agreement(plain_rep[ds], opt[ds])
+            plain_rep = run_path((ds,), DEFAULT, rep_items, 1, args.threads)[0][ds]
+            ref = float64_scores(ds, rep_items, args.workers)
+            max_rel, med_rel, tau = _agreement(plain_rep, opt[ds])
+            plain64, _, plain64_tau = _agreement(ref, plain_rep)
+            opt64, _, opt64_tau = _agreement(ref, opt[ds])
             flops_uni = np.mean([forward_flops(arch, ds, 64) for _, arch in uni_items]) * 3
             flops_rep = np.mean([forward_flops(arch, ds, 64) for _, arch in rep_items]) * 3
             s_plain = wall_plain / len(uni_items)
@@ -199,7 +274,9 @@ def main() -> None:
                 "plain_gflops": flops_uni / s_plain / 1e9, "optimised_gflops": flops_rep / s_opt / 1e9,
                 "plain_full_projected_s": s_plain * NUM_ARCHS,
                 "optimised_full_projected_s": s_opt * len(classes),
-                "max_rel_diff": max_rel, "kendall_paths": tau,
+                "max_rel_diff": max_rel, "median_rel_diff": med_rel, "kendall_paths": tau,
+                "plain_max_rel_err_float64": plain64, "optimised_max_rel_err_float64": opt64,
+                "plain_kendall_float64": plain64_tau, "optimised_kendall_float64": opt64_tau,
             })
             print(json.dumps(rows[-1]), flush=True)
     df = pd.DataFrame(rows)
@@ -212,28 +289,59 @@ def main() -> None:
     df["conv_peak_gflops"] = peak["conv_gflops"]
     df["machine"] = f"{platform.processor() or platform.machine()} x{os.cpu_count()} torch {torch.__version__}"
     df.to_csv(out / "throughput.csv", index=False)
-    ok = bool((df["max_rel_diff"].dropna() <= TOLERANCE).all() and (df["kendall_paths"].dropna() == 1.0).all())
+    per = df[df.dataset != "all"]
+    ok = bool((per["max_rel_diff"] <= TOLERANCE).all()
+              and (per["optimised_max_rel_err_float64"] <= FLOAT64_MARGIN * per["plain_max_rel_err_float64"]).all())
     _plot(df, out / "throughput.png")
-    with pd.option_context("display.width", 250, "display.max_columns", 30):
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(df.drop(columns=["machine"]).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    if not args.no_levers:
-        levers = []
-        ds = "cifar10"
-        base, wall_base = run_path((ds,), DEFAULT, rep_items, 1, 1)
-        for name, settings in LEVERS.items():
-            scores, wall = run_path((ds,), settings, rep_items, 1, 1)
-            max_rel, tau = _agreement(base[ds], scores[ds])
-            levers.append({"lever": name, "dataset": ds, "n": args.n, "s_per_arch_1_thread": wall / args.n,
-                           "default_s_per_arch_1_thread": wall_base / args.n, "speedup": wall_base / wall,
-                           "max_rel_diff_vs_default": max_rel, "kendall_vs_default": tau})
-        lv = pd.DataFrame(levers)
-        lv.to_csv(out / "levers.csv", index=False)
-        print(lv.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print(f"projected full NB201 (3 datasets): plain {total['plain_full_projected_s'] / 60:.1f} min, "
-          f"optimised {total['optimised_full_projected_s'] / 60:.1f} min; paths agree within "
-          f"{TOLERANCE:g} relative and rank identically: {ok}")
+          f"optimised {total['optimised_full_projected_s'] / 60:.1f} min; paths within {TOLERANCE:g} relative "
+          f"and the optimised path within {FLOAT64_MARGIN:g}x the plain path's float64 error: {ok}")
     if not ok:
-        raise SystemExit("the optimised path disagrees with the plain path")
+        raise SystemExit("the optimised path disagrees with the plain path beyond the stated tolerance")
+
+
+def time_levers(args: argparse.Namespace, rep_items: list, out: Path) -> None:
+    """Each lever alone against the default (CIFAR-10 representatives, one process, one thread)."""
+    ds = "cifar10"
+    base, wall_base = run_path((ds,), DEFAULT, rep_items, 1, 1)
+    levers = []
+    for name, (settings, retain) in LEVERS.items():
+        scores, wall = run_path((ds,), settings, rep_items, 1, 1, retain=retain)
+        max_rel, med_rel, tau = _agreement(base[ds], scores[ds])
+        levers.append({"lever": name, "dataset": ds, "n": args.n, "s_per_arch_1_thread": wall / args.n,
+                       "default_s_per_arch_1_thread": wall_base / args.n, "speedup": wall_base / wall,
+                       "max_rel_diff_vs_default": max_rel, "median_rel_diff_vs_default": med_rel,
+                       "kendall_vs_default": tau})
+        print(json.dumps(levers[-1]), flush=True)
+    lv = pd.DataFrame(levers)
+    lv.to_csv(out / "levers.csv", index=False)
+    print(lv.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+def compare_runs(run: Path, other: Path, gt: pd.DataFrame, out: Path) -> None:
+    """Two full runs' merged scores over the whole space: agreement and Kendall tau with test accuracy."""
+    rows = []
+    for ds in DATASETS:
+        a = read_scores(run / "nb201" / ds / "scores.h5").set_index("arch_index")["intrain"]
+        b = read_scores(other / "nb201" / ds / "scores.h5").set_index("arch_index")["intrain"]
+        idx = a.index.intersection(b.index)
+        acc = gt.set_index("arch_index").loc[idx, accuracy_column(ds)].to_numpy()
+        x, y = a.loc[idx].to_numpy(), b.loc[idx].to_numpy()
+        rel = np.abs(x - y) / np.maximum(np.abs(y), 1e-12)
+        ca, cb = correlate(x, acc, n_boot=200), correlate(y, acc, n_boot=200)
+        rows.append({"dataset": ds, "n": len(idx), "run": str(run), "other": str(other),
+                     "kendall_between": float(kendalltau(x, y).statistic),
+                     "max_rel_diff": float(rel.max()), "median_rel_diff": float(np.median(rel)),
+                     "kendall_run": ca.kendall, "kendall_other": cb.kendall,
+                     "spearman_run": ca.spearman, "spearman_other": cb.spearman,
+                     "kendall_run_ci": f"[{ca.kendall_lo:.3f}, {ca.kendall_hi:.3f}]",
+                     "kendall_other_ci": f"[{cb.kendall_lo:.3f}, {cb.kendall_hi:.3f}]"})
+        print(json.dumps(rows[-1]), flush=True)
+    table = pd.DataFrame(rows)
+    table.to_csv(out / "run_comparison.csv", index=False)
+    print(table.drop(columns=["run", "other"]).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
 
 def check_full_run(full: Path, gt: pd.DataFrame, args: argparse.Namespace, out: Path) -> None:
@@ -244,7 +352,7 @@ def check_full_run(full: Path, gt: pd.DataFrame, args: argparse.Namespace, out: 
     rows = []
     for ds in DATASETS:
         merged = read_scores(full / "nb201" / ds / "scores.h5").set_index("arch_index")
-        plain, wall = run_path((ds,), DEFAULT, items, args.workers, 1)  # 1 thread each, as the run
+        plain, wall = run_path((ds,), DEFAULT, items, args.workers, 1)  # plain settings, 1 thread each
         idx = [i for i, _ in items]
         acc = sample.set_index("arch_index").loc[idx, accuracy_column(ds)].to_numpy()
         a = np.array([plain[ds][i] for i in idx])
@@ -252,15 +360,32 @@ def check_full_run(full: Path, gt: pd.DataFrame, args: argparse.Namespace, out: 
         rep = (merged.loc[idx, "representative"].to_numpy() == np.array(idx))
         ca, cb = correlate(a, acc, n_boot=1000), correlate(b, acc, n_boot=1000)
         rows.append({"dataset": ds, "n": len(idx), "n_representatives": int(rep.sum()),
-                     "representatives_bitwise_equal": bool(np.array_equal(a[rep], b[rep])),
+                     "representatives_max_rel_diff": float(np.max(np.abs(a[rep] - b[rep]) / np.abs(b[rep])))
+                     if rep.any() else float("nan"),
                      "kendall_plain": ca.kendall, "kendall_plain_ci": f"[{ca.kendall_lo:.3f}, {ca.kendall_hi:.3f}]",
                      "kendall_full_run": cb.kendall, "kendall_full_run_ci": f"[{cb.kendall_lo:.3f}, {cb.kendall_hi:.3f}]",
                      "spearman_plain": ca.spearman, "spearman_full_run": cb.spearman,
+                     "kendall_diff_ci": _paired_kendall_diff_ci(a, b, acc, args.seed),
                      "kendall_between": float(kendalltau(a, b).statistic), "plain_seconds": wall})
         print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(out / "correlation_check.csv", index=False)
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+
+
+def _paired_kendall_diff_ci(a: np.ndarray, b: np.ndarray, acc: np.ndarray, seed: int, n_boot: int = 1000) -> str:
+    """95 % bootstrap interval of tau(a, acc) - tau(b, acc) on shared resamples.
+
+    The two scorings share their architectures, so their taus' errors are correlated; the paired
+    interval says whether they differ, where two overlapping marginal intervals cannot.
+    """
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(a), len(a))
+        diffs.append(kendalltau(a[i], acc[i]).statistic - kendalltau(b[i], acc[i]).statistic)
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return f"[{lo:+.3f}, {hi:+.3f}]"
 
 
 def _plot(df: pd.DataFrame, path: Path) -> None:

@@ -101,6 +101,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     import torch
     from tqdm import tqdm
 
+    from .allocator import retain_freed_memory
     from .inputs import describe_input
     from .device import describe
     from .io import write_shard
@@ -110,6 +111,7 @@ def cmd_score(args: argparse.Namespace) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    retained = retain_freed_memory()
     settings = _settings(args)
     selection = pd.read_csv(args.selection)
     n_shards = int(selection["shard"].max()) + 1
@@ -147,6 +149,7 @@ def cmd_score(args: argparse.Namespace) -> None:
             "threads": torch.get_num_threads(), "input": describe_input(settings.data),
             "passes": list(first.passes), "collectors": sorted(first.collectors),
             "shared_forward": list(datasets) if len(datasets) > 1 else [],
+            "retain_freed_memory": retained,
         }
         write_shard(out, bucket, attrs, meta)
     log.info("wrote %s: %d architectures x %d datasets in %.1f s (%.3f s/arch/dataset)", ", ".join(args.out),
@@ -168,7 +171,8 @@ def cmd_merge(args: argparse.Namespace) -> None:
 def cmd_correlate(args: argparse.Namespace) -> None:
     from .correlate import correlation_table
 
-    table = correlation_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric)
+    table = correlation_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric,
+                              workers=args.workers)
     _write_csv(table, args.out)
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "kendall", "spearman", "paper_kendall"]
     print(table[[c for c in cols if c in table.columns]].to_string(index=False, float_format="%.3f"))
@@ -340,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--metric", choices=["test", "valid"], default="test")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes for the bootstrap (same table for any number)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_correlate)
 

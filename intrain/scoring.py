@@ -36,7 +36,7 @@ class ScoreSettings:
     params: str = "all"
     prune: bool = True
     fast_pool: bool = True
-    channels_last: bool = False  # opt-in: float32 NHWC backward is less accurate on CPU (README)
+    channels_last: bool = False  # NHWC: faster on CPU, another float32 rounding of the score (README)
     proxies: tuple[str, ...] = ("intrain",)
     data: str | None = None  # None: Gaussian inputs; else a local image file (intrain.inputs)
     lga_steps: int = 10  # SGD steps before LGA's kernel alignment

@@ -89,3 +89,17 @@ def test_render_check_without_the_script_is_an_error(tmp_path):
     page.write_text("<html><body><p>no check here</p></body></html>")
     with pytest.raises(RenderError, match="render check did not run"):
         render_check(page)
+
+
+def test_correlation_table_is_the_same_with_worker_processes(tmp_path):
+    """The bootstrap spread over processes gives the same table, row order and CIs included."""
+    acc = np.random.default_rng(3).uniform(40, 90, 40)
+    gt = pd.DataFrame({"arch_index": range(40), "arch": [f"arch{i}" for i in range(40)],
+                       "canonical": [f"c{i}" for i in range(40)], "acc_cifar10": acc, "acc_ImageNet16-120": acc})
+    gt.to_csv(tmp_path / "gt.csv", index=False)
+    scores = [str(fake_artifact(tmp_path / f"{ds}.h5", ladder(40, np.random.default_rng(1)), dataset=ds))
+              for ds in ("cifar10", "ImageNet16-120")]
+    one = correlation_table(scores, str(tmp_path / "gt.csv"), n_boot=50)
+    two = correlation_table(scores, str(tmp_path / "gt.csv"), n_boot=50, workers=2)
+    assert len(one) >= 4 and one.loc[one.proxy == "intrain", "kendall_lo"].notna().all()
+    pd.testing.assert_frame_equal(one, two)

@@ -17,12 +17,14 @@ rule correlate:
         metric=config["correlation"]["metric"],
     log:
         f"{RESULTS}/logs/correlate.log",
+    # the bootstrap of a whole space takes a minute on one core; snakemake caps this at --cores
+    threads: 4
     localrule: True
     conda:
         "../../envs/intrain.yaml"
     shell:
         "intrain correlate {params.groundtruth} --n-boot {params.n_boot}"
-        " --metric {params.metric} --out {output} {input.scores} > {log} 2>&1"
+        " --metric {params.metric} --workers {threads} --out {output} {input.scores} > {log} 2>&1"
 
 
 rule report:

@@ -28,6 +28,8 @@ rule score:
 
 # Datasets whose networks differ only in the classifier (common.smk: score_groups): one job
 # scores a shard for all of them with one body forward per architecture, a file per dataset.
+# These are the longest jobs: run them first so that the short single-dataset jobs fill the
+# cores at the end instead of one long job running alone (longest-first scheduling).
 rule score_shared:
     input:
         f"{RESULTS}/{{space}}/selection.csv",
@@ -39,6 +41,7 @@ rule score_shared:
         shard=lambda wc: int(wc.shard),
         datasets=lambda wc: " ".join(shlex.quote(d) for d in wc.group.split("+")),
         outs=lambda wc, output: " ".join(shlex.quote(f"{output[0]}/{d}.h5") for d in wc.group.split("+")),
+    priority: 1
     threads: config["score_threads"]
     resources:
         mem_mb=4000,

@@ -15,15 +15,20 @@ from intrain.report import build_report
 from .helpers import fake_artifact, ladder
 
 
+def _ground_truth_and_scores(d, acc: list, seed: int) -> list:
+    """Write gt.csv (one accuracy list for both datasets) and one fake artifact per dataset."""
+    n = len(acc)
+    gt = pd.DataFrame({"arch_index": range(n), "arch": [f"arch{i}" for i in range(n)],
+                       "canonical": [f"c{i}" for i in range(n)], "acc_cifar10": acc, "acc_ImageNet16-120": acc})
+    gt.to_csv(d / "gt.csv", index=False)
+    return [str(fake_artifact(d / f"{ds}.h5", ladder(n, np.random.default_rng(seed)), dataset=ds))
+            for ds in ("cifar10", "ImageNet16-120")]
+
+
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
-    acc = [50.0, 60.0, 55.0, 80.0, 70.0, 90.0]
-    gt = pd.DataFrame({"arch_index": range(6), "arch": [f"arch{i}" for i in range(6)],
-                       "canonical": [f"c{i}" for i in range(6)], "acc_cifar10": acc, "acc_ImageNet16-120": acc})
-    gt.to_csv(d / "gt.csv", index=False)
-    scores = [str(fake_artifact(d / f"{ds}.h5", ladder(6, np.random.default_rng(0)), dataset=ds))
-              for ds in ("cifar10", "ImageNet16-120")]
+    scores = _ground_truth_and_scores(d, [50.0, 60.0, 55.0, 80.0, 70.0, 90.0], seed=0)
     corr = correlation_table(scores, str(d / "gt.csv"), n_boot=20)
     corr.to_csv(d / "corr.csv", index=False)
     runs = [str(fake_artifact(d / f"b{b}_s{s}.h5", ladder(6, np.random.default_rng(s)), batch_size=b, seed=s))
@@ -93,12 +98,7 @@ def test_render_check_without_the_script_is_an_error(tmp_path):
 
 def test_correlation_table_is_the_same_with_worker_processes(tmp_path):
     """The bootstrap spread over processes gives the same table, row order and CIs included."""
-    acc = np.random.default_rng(3).uniform(40, 90, 40)
-    gt = pd.DataFrame({"arch_index": range(40), "arch": [f"arch{i}" for i in range(40)],
-                       "canonical": [f"c{i}" for i in range(40)], "acc_cifar10": acc, "acc_ImageNet16-120": acc})
-    gt.to_csv(tmp_path / "gt.csv", index=False)
-    scores = [str(fake_artifact(tmp_path / f"{ds}.h5", ladder(40, np.random.default_rng(1)), dataset=ds))
-              for ds in ("cifar10", "ImageNet16-120")]
+    scores = _ground_truth_and_scores(tmp_path, list(np.random.default_rng(3).uniform(40, 90, 40)), seed=1)
     one = correlation_table(scores, str(tmp_path / "gt.csv"), n_boot=50)
     two = correlation_table(scores, str(tmp_path / "gt.csv"), n_boot=50, workers=2)
     assert len(one) >= 4 and one.loc[one.proxy == "intrain", "kendall_lo"].notna().all()

@@ -45,7 +45,9 @@ def snakemake(tmp, results, mirror, *extra):
 def test_slurm_run_equals_local_run(cluster, tmp_path, mirror):
     local, slurm = tmp_path / "local", tmp_path / "slurm"
     snakemake(tmp_path, local, mirror, "--cores", "2")
-    out = snakemake(tmp_path, slurm, mirror, "--profile", "profiles/slurm", "--slurm-logdir", str(tmp_path / "slurmlogs"))
+    # status checks every 2 s instead of the profile's pace: the tiny jobs take seconds
+    out = snakemake(tmp_path, slurm, mirror, "--profile", "profiles/slurm", "--slurm-logdir", str(tmp_path / "slurmlogs"),
+                    "--seconds-between-status-checks", "2", "--slurm-init-seconds-before-status-checks", "1")
     # every scoring job went through sbatch: one Slurm job (and log) per shard and dataset
     submitted = [line for line in out.splitlines() if "submitted with SLURM jobid" in line and "rule_score" in line]
     shards = sorted((slurm / "nb201").glob("*/shards/shard-*.h5"))

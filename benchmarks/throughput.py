@@ -400,11 +400,14 @@ def _plot(df: pd.DataFrame, path: Path) -> None:
     axes[0].bar(x - 0.2, per.plain_s_per_arch * 1000, 0.4, label="plain")
     axes[0].bar(x + 0.2, per.optimised_s_per_arch * 1000, 0.4, label="optimised")
     axes[0].set_xticks(x, per.dataset)
-    axes[0].set_ylabel("ms per scored architecture (wall)")
+    axes[0].set_ylabel("wall ms per network scored")
+    axes[0].set_title("plain: every architecture; optimised: representatives", fontsize=9)
     axes[0].legend()
     tot = df[df.dataset == "all"].iloc[0]
     axes[1].bar(["plain", "optimised"], [tot.plain_full_projected_s / 60, tot.optimised_full_projected_s / 60],
                 color=["C0", "C1"])
+    for i, minutes in enumerate([tot.plain_full_projected_s / 60, tot.optimised_full_projected_s / 60]):
+        axes[1].annotate(f"{minutes:.1f} min", (i, minutes), ha="center", va="bottom")
     axes[1].axhline(45, color="k", ls="--", lw=1, label="45 min goal")
     axes[1].set_ylabel("projected full NB201, 3 datasets (min)")
     axes[1].legend()

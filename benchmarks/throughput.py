@@ -63,10 +63,10 @@ from intrain.allocator import retain_freed_memory
 from intrain.groundtruth import accuracy_column, normalize_nb201
 from intrain.io import read_scores
 from intrain.probe import run_probe
+from intrain.proxies import get_proxy
 from intrain.stats import correlate
 from intrain.scoring import Scorer, ScoreSettings, SharedForwardScorer
 from intrain.spaces.nb201 import NUM_ARCHS, build_network, canonical_classes
-from intrain.trainability import intrain_from_stats
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
@@ -145,6 +145,17 @@ def machine_peak(threads: int) -> dict[str, float]:
     return {"gemm_gflops": gemm, "conv_gflops": conv_peak}
 
 
+def _chunks(items: list, workers: int) -> list[list]:
+    """``items`` dealt round-robin to at most ``workers`` non-empty chunks."""
+    return [c for c in (items[i::workers] for i in range(workers)) if c]
+
+
+def _in_spawned_workers(fn, per_worker_args: list) -> list:
+    """``fn`` on each argument tuple in its own fresh (spawned) process, results in order."""
+    with ProcessPoolExecutor(len(per_worker_args), mp_context=get_context("spawn")) as pool:
+        return list(pool.map(fn, per_worker_args))
+
+
 def _score_list(args: tuple[tuple[str, ...], ScoreSettings, list[tuple[int, str]], int, bool]
                 ) -> tuple[list[tuple[int, tuple[float, ...]]], float]:
     """Scores of ``items`` on each dataset of the group (shared forward when there are several),
@@ -172,9 +183,8 @@ def run_path(datasets: tuple[str, ...], settings: ScoreSettings, items: list[tup
     Fresh (spawned) processes, so each path starts from the same allocator and thread state;
     the wall time is the slowest worker's, warm-up and imports excluded.
     """
-    chunks = [c for c in (items[i::workers] for i in range(workers)) if c]
-    with ProcessPoolExecutor(len(chunks), mp_context=get_context("spawn")) as pool:
-        results = list(pool.map(_score_list, [(datasets, settings, c, threads, retain) for c in chunks]))
+    results = _in_spawned_workers(_score_list, [(datasets, settings, c, threads, retain)
+                                                for c in _chunks(items, workers)])
     wall = max(seconds for _, seconds in results)
     return {d: {i: s[k] for res, _ in results for i, s in res} for k, d in enumerate(datasets)}, wall
 
@@ -186,17 +196,16 @@ def _float64_list(args: tuple[str, list[tuple[int, str]]]) -> list[tuple[int, fl
     scorer = Scorer("nb201", dataset, DEFAULT, "cpu")
     x = scorer.x.double()
     out = []
+    intrain = get_proxy("intrain")
     for index, arch in items:
-        probe = run_probe(scorer.build(arch).double(), x, scorer.y)
-        ls, ps = probe.layer_stats, probe.param_stats
-        out.append((index, intrain_from_stats(ls[:, 0], ls[:, 1], ls[:, 2], ps[:, 0], ps[:, 1])["score"]))
+        probe = run_probe(scorer.build(arch).double(), x, scorer.y, layers=DEFAULT.layers, params=DEFAULT.params)
+        out.append((index, intrain.compute(probe)["score"]))
     return out
 
 
 def float64_scores(dataset: str, items: list[tuple[int, str]], workers: int) -> dict[int, float]:
-    chunks = [c for c in (items[i::workers] for i in range(workers)) if c]
-    with ProcessPoolExecutor(len(chunks), mp_context=get_context("spawn")) as pool:
-        return {i: s for res in pool.map(_float64_list, [(dataset, c) for c in chunks]) for i, s in res}
+    results = _in_spawned_workers(_float64_list, [(dataset, c) for c in _chunks(items, workers)])
+    return {i: s for res in results for i, s in res}
 
 
 def _agreement(ref: dict[int, float], other: dict[int, float]) -> tuple[float, float, float]:
@@ -329,11 +338,10 @@ def compare_runs(run: Path, other: Path, gt: pd.DataFrame, out: Path) -> None:
         idx = a.index.intersection(b.index)
         acc = gt.set_index("arch_index").loc[idx, accuracy_column(ds)].to_numpy()
         x, y = a.loc[idx].to_numpy(), b.loc[idx].to_numpy()
-        rel = np.abs(x - y) / np.maximum(np.abs(y), 1e-12)
+        max_rel, med_rel, tau = _agreement(dict(zip(idx, y)), dict(zip(idx, x)))  # relative to `other`
         ca, cb = correlate(x, acc, n_boot=200), correlate(y, acc, n_boot=200)
         rows.append({"dataset": ds, "n": len(idx), "run": str(run), "other": str(other),
-                     "kendall_between": float(kendalltau(x, y).statistic),
-                     "max_rel_diff": float(rel.max()), "median_rel_diff": float(np.median(rel)),
+                     "kendall_between": tau, "max_rel_diff": max_rel, "median_rel_diff": med_rel,
                      "kendall_run": ca.kendall, "kendall_other": cb.kendall,
                      "spearman_run": ca.spearman, "spearman_other": cb.spearman,
                      "kendall_run_ci": f"[{ca.kendall_lo:.3f}, {ca.kendall_hi:.3f}]",

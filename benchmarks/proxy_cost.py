@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from intrain.proxies import REGISTRY
+from intrain.proxies import list_proxies
 from intrain.scoring import Scorer, ScoreSettings
 from intrain.spaces.nb201 import all_cells
 
@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--proxies", nargs="*", default=list(REGISTRY))
+    ap.add_argument("--proxies", nargs="*", default=list_proxies())
     ap.add_argument("--out", default="results/benchmarks/proxy_cost.csv")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

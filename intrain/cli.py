@@ -105,7 +105,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     from .inputs import describe_input
     from .device import describe
     from .io import write_shard
-    from .proxies import REGISTRY
+    from .proxies import proxy_class
     from .scoring import Scorer, SharedForwardScorer
     from .selection import settings_hash, shard_items
 
@@ -137,9 +137,10 @@ def cmd_score(args: argparse.Namespace) -> None:
         for bucket, record in zip(records, score_one(index, arch)):
             bucket.append(record)
     wall = time.perf_counter() - start
-    meta = {p: {"higher_is_better": REGISTRY[p].higher_is_better, "version": REGISTRY[p].version,
-                "components": list(REGISTRY[p].components), "reference_input": REGISTRY[p].reference_input}
-            for p in settings.proxies}
+    meta = {cls.name: {"higher_is_better": cls.higher_is_better, "version": cls.version,
+                       "components": list(cls.components), "reference_input": cls.reference_input,
+                       **({"population": cls.population.to_json()} if cls.population else {})}
+            for cls in map(proxy_class, settings.proxies)}
     for dataset, bucket, out in zip(datasets, records, args.out):
         attrs = {
             "space": args.space, "dataset": dataset, "shard": args.shard, "n_shards": n_shards,

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from .groundtruth import GroundTruths, accuracy_column
-from .io import read_attrs, read_scores
-from .probe import Flag
-from .proxies import add_population_scores
+from .io import read_attrs, read_population_rules, read_scores
+from .flags import Flag
+from .ranking import add_population_scores
 from .published import published
 from .stats import Correlation, correlate
 
@@ -49,7 +49,7 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
         acc_col = accuracy_column(dataset, metric)
         if acc_col not in gt.columns:
             raise ValueError(f"{groundtruth_path} has no column {acc_col!r} for {path}")
-        scores = add_population_scores(read_scores(path))
+        scores = add_population_scores(read_scores(path), read_population_rules(path))
         columns = proxy_columns(scores)
         df = scores.merge(gt[["arch_index", acc_col]], on="arch_index", how="left")
         if df[acc_col].isna().any():

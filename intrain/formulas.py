@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import numpy as np
 import torch
 
 
@@ -165,37 +164,3 @@ def categorical_fisher(jacobian: torch.Tensor, logits: torch.Tensor, smoothing: 
     cov = torch.diag_embed(p) - p[:, :, None] * p[:, None, :]
     j = jacobian.double()
     return torch.einsum("bkp,bkl,blq->pq", j, cov, j) / j.shape[0]
-
-
-def _ranks(columns: Sequence[np.ndarray], signs: Sequence[int] | None) -> tuple[np.ndarray, list[np.ndarray]]:
-    """(rows with no NaN in any column, each column's ascending ranks of ``sign * value`` there)."""
-    from scipy.stats import rankdata
-
-    cols = [np.asarray(c, dtype=np.float64) for c in columns]
-    signs = list(signs) if signs is not None else [1] * len(cols)
-    valid = np.ones(len(cols[0]) if cols else 0, dtype=bool)
-    for c in cols:
-        valid &= ~np.isnan(c)
-    return valid, [rankdata(s * c[valid]) for c, s in zip(cols, signs)]
-
-
-def rank_aggregate(columns: Sequence[np.ndarray], signs: Sequence[int] | None = None) -> np.ndarray:
-    """sum_m log(rank_m / n), ranks ascending in ``sign * value`` (AZ-NAS's aggregation).
-
-    NaN entries get NaN. -inf values rank lowest (as the reference's -inf trainability does).
-    """
-    valid, ranks = _ranks(columns, signs)
-    out = np.full(len(valid), np.nan)
-    n = int(valid.sum())
-    if n:
-        out[valid] = sum(np.log(r / n) for r in ranks)
-    return out
-
-
-def rank_sum(columns: Sequence[np.ndarray], signs: Sequence[int] | None = None) -> np.ndarray:
-    """sum_m rank_m, ranks ascending in ``sign * value`` (TE-NAS's combination)."""
-    valid, ranks = _ranks(columns, signs)
-    out = np.full(len(valid), np.nan)
-    if valid.any():
-        out[valid] = sum(ranks)
-    return out

@@ -10,7 +10,7 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
     /arch/seconds    (N,)   wall time of build + probe + reductions
     /arch/pass_seconds (N,) forward + backward time alone (device-synchronised)
     /arch/loss       (N,)   synthetic cross-entropy loss
-    /arch/cost_<pass> (N,)  seconds of each separate pass the proxies needed (intrain.passes)
+    /arch/cost_<pass> (N,)  seconds of each separate pass the proxies needed (intrain.proxies)
     /arch/layer_ptr  (N+1,) row offsets into /layer/*   (layers of arch i: ptr[i]:ptr[i+1])
     /arch/param_ptr  (N+1,) row offsets into /param/*
     /layer/name, /layer/kind           int32 codes into /layer/name_table, /layer/kind_table
@@ -274,6 +274,26 @@ def _ragged(f: h5py.File, group: str, ptr_name: str, index: int | None,
         shape = g["shape"][lo:hi]
         df["channels"], df["height"], df["width"] = shape[:, 0], shape[:, 1], shape[:, 2]
     return df
+
+
+def read_population_rules(path: str | os.PathLike) -> dict:
+    """How each population-ranked proxy of the artifact combines its components (recorded by the scorer).
+
+    Artifacts written before the rule was recorded get none here; the analysis then falls back to
+    :data:`intrain.ranking.BUILTIN_RULES`.
+    """
+    from .ranking import PopulationRule
+
+    rules = {}
+    with open_artifact(path) as f:
+        for name, group in (f["proxy"].items() if "proxy" in f else []):
+            text = group.attrs.get("population")
+            if text is not None:
+                try:
+                    rules[name] = PopulationRule.from_json(text if isinstance(text, str) else text.decode())
+                except (ValueError, KeyError, TypeError) as e:
+                    raise ArtifactError(f"{path}: proxy {name!r} has an unreadable population rule ({e})") from None
+    return rules
 
 
 def read_layers(path: str | os.PathLike, index: int | None = None) -> pd.DataFrame:

@@ -8,7 +8,6 @@ once at the end, so a CUDA run does not sync per layer.
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -17,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import formulas
-from .passes import weighted_modules
+from .flags import Flag
+from .proxies.base import COLLECTORS, Collector
 from .trainability import COLLAPSE_TRACE, covariance_traces, grad_moments
 
 #: Which module outputs count as "layers" for the geometric capacity (see README, "Layers").
@@ -34,22 +33,6 @@ PARAM_SELECTORS: dict[str, str] = {
     "weights": "conv and linear weights only",
 }
 
-#: Optional statistics the probe pass collects on the side, for the proxies that read them.
-COLLECTORS: dict[str, str] = {
-    "relu_kernel": "NASWOT's binary-code agreement kernel over every ReLU (forward hooks)",
-    "input_jacobian": "per-sample gradient of sum(logits) w.r.t. the input (one extra backward)",
-    "grad_sums": "sum of per-layer gradient norms and sum |w * g| over conv/linear weights",
-}
-
-
-class Flag(enum.IntFlag):
-    """Per-architecture condition bits stored with the scores (``/arch/flags``)."""
-
-    NONFINITE = 1  # a non-finite loss, activation statistic or gradient: score is NaN
-    COLLAPSED_LAYER = 2  # some counted layer's activations were identically zero
-    ZERO_GRAD = 4  # some counted parameter's gradient was identically zero
-
-
 @dataclass
 class ProbeResult:
     layer_names: list[str]
@@ -63,7 +46,7 @@ class ProbeResult:
     loss: float
     flags: int = 0
     extras: dict[str, float] = field(default_factory=dict)
-    #: What the extra collectors and the other passes produced, by name (see :mod:`intrain.passes`).
+    #: What the extra collectors and the other passes produced, by name (see :mod:`intrain.proxies.base`).
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -109,6 +92,11 @@ class _LayerRecorder:
 
 def _check_probe_args(layers: str, collect: frozenset[str]) -> tuple[type[nn.Module], ...]:
     unknown = set(collect) - set(COLLECTORS)
+    if unknown:  # a collector's family module may not be imported yet: import every built-in family
+        from .proxies import load_all
+
+        load_all()
+        unknown = set(collect) - set(COLLECTORS)
     if unknown:
         raise ValueError(f"unknown probe collectors {sorted(unknown)}; expected some of {sorted(COLLECTORS)}")
     if layers not in LAYER_SELECTORS:
@@ -120,44 +108,34 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
               params: str = "all", collect: frozenset[str] = frozenset()) -> ProbeResult:
     """Forward + backward once; return per-layer covariance traces and gradient moments.
 
-    ``collect`` names side statistics (:data:`COLLECTORS`) gathered in the same pass.
+    ``collect`` names side statistics (registered :class:`~intrain.proxies.base.Collector`s)
+    gathered in the same pass; their results land in ``ProbeResult.outputs``.
     """
     kinds = _check_probe_args(layers, collect)
     recorder = _LayerRecorder(model, kinds)
-    handles = []
-    outputs: dict[str, Any] = {}
-    relu_kernel: list[torch.Tensor] = []
-    if "relu_kernel" in collect:
-        def relu_hook(module: nn.Module, inputs, output) -> None:
-            codes = (inputs[0].detach() > 0).reshape(inputs[0].shape[0], -1)
-            k = formulas.relu_agreement(codes)
-            if relu_kernel:
-                relu_kernel[0] += k
-            else:
-                relu_kernel.append(k)
-        handles.extend(m.register_forward_hook(relu_hook) for m in model.modules() if isinstance(m, nn.ReLU))
-    sync = _prepare_pass([model], x)
+    collectors: list[Collector] = []
     try:
+        collectors = [COLLECTORS[name](model) for name in sorted(collect)]
+        sync = _prepare_pass([model], x)
         sync()
         start = time.perf_counter()
-        if "input_jacobian" in collect:
-            x = x.detach().clone().requires_grad_(True)
+        for c in collectors:
+            x = c.prepare_input(x)
         logits = model(x)
-        if "input_jacobian" in collect:
-            # Rows are per-sample: d sum_k logits[b, k] / d x_b (samples interact only through BN).
-            outputs["input_jacobian"] = torch.autograd.grad(logits.sum(), x, retain_graph=True)[0].detach()
+        for c in collectors:
+            c.after_forward(x, logits)
         loss = nn.functional.cross_entropy(logits, y)
         loss.backward()
         sync()
         pass_seconds = time.perf_counter() - start  # forward + backward (hook statistics included)
     finally:
         recorder.remove()
-        for h in handles:
-            h.remove()
-    if "relu_kernel" in collect:
-        outputs["relu_kernel"] = relu_kernel[0] if relu_kernel else None
-    if "grad_sums" in collect:
-        outputs["grad_sums"] = _grad_sums(model)
+        for c in collectors:
+            c.remove()
+    outputs: dict[str, Any] = {}
+    for c in collectors:
+        c.after_backward()
+        outputs[c.name] = c.result()
     chosen = _selected_params(model, params)
     return _result(recorder.names, recorder.kinds, recorder.shapes, recorder.stats, chosen,
                    [p.grad for _, _, p in chosen], loss, pass_seconds, outputs, x.device)
@@ -282,17 +260,3 @@ def _result(names: list[str], kinds: list[str], shapes: list[tuple[int, int, int
         param_stats=param_stats, loss=loss_value, flags=int(flags),
         extras={"pass_seconds": pass_seconds}, outputs=outputs,
     )
-
-
-def _grad_sums(model: nn.Module) -> dict[str, float]:
-    """grad_norm (sum of per-layer |g|_2) and snip (sum |w * g|) over conv/linear weights."""
-    norms, saliency = [], []
-    for _, m in weighted_modules(model):
-        if m.weight.grad is not None:
-            g = m.weight.grad.detach()
-            norms.append(torch.linalg.vector_norm(g.double()))
-            saliency.append((m.weight.detach().double() * g.double()).abs().sum())
-    if not norms:
-        return {"grad_norm": 0.0, "snip": 0.0}
-    packed = torch.stack([torch.stack(norms).sum(), torch.stack(saliency).sum()]).cpu()
-    return {"grad_norm": float(packed[0]), "snip": float(packed[1])}

@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 
 from .inputs import gaussian_batch, image_batch
 from .device import resolve_device
-from .passes import PASSES, PassContext
-from .probe import COLLECTORS, ProbeResult, run_probe, run_probe_shared
-from .proxies import Proxy, get_proxy
+from .probe import ProbeResult, run_probe, run_probe_shared
+from .proxies import check_proxy_names, get_proxy
+from .proxies.base import COLLECTORS, PASSES, PassContext, Proxy, count_params
 from .spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ class ScoreSettings:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.resolution is not None and self.resolution < 1:
             raise ValueError(f"resolution must be >= 1, got {self.resolution}")
-        for p in self.proxies:
-            get_proxy(p)  # raises on unknown names
+        check_proxy_names(self.proxies)  # unknown names and broken plugins fail here, in words
         if self.lga_steps < 0 or self.lr_samples < 2 or self.lr_resolution < 1:
             raise ValueError("lga_steps must be >= 0, lr_samples >= 2 and lr_resolution >= 1")
 
@@ -60,6 +59,10 @@ class ScoreSettings:
         if unknown:
             raise ValueError(f"unknown keys {sorted(unknown)}")
         return cls(**{k: tuple(v) if k == "proxies" else v for k, v in raw.items()})
+
+    def pass_options(self) -> dict[str, Any]:
+        """The settings separate passes read (:class:`~intrain.proxies.base.PassContext` options)."""
+        return {"lga_steps": self.lga_steps, "lr_samples": self.lr_samples, "lr_resolution": self.lr_resolution}
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -95,6 +98,29 @@ def plan(proxies: Iterable[Proxy]) -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(needs & set(COLLECTORS)), tuple(sorted(needs & set(PASSES)))
 
 
+def evaluate(build: Callable[[], torch.nn.Module], x: torch.Tensor, y: torch.Tensor, num_classes: int,
+             proxies: Sequence[Proxy], *, layers: str = "conv", params: str = "all", seed: int = 0,
+             options: dict[str, Any] | None = None,
+             device: torch.device | None = None) -> tuple[ProbeResult, dict[str, dict[str, float]]]:
+    """Score one network with every proxy: the probe pass with its collectors, each separate pass
+    once, then each proxy's reduction. ``build()`` must return a fresh network each call (the
+    probe trains it one step in place; passes re-initialise or modify their own copies).
+    """
+    collectors, passes = plan(proxies)
+    model = build()
+    probe = run_probe(model, x, y, layers=layers, params=params, collect=collectors)
+    probe.extras["params"] = float(count_params(model))
+    del model
+    ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=dict(options or {}))
+    for name in passes:
+        t0 = time.perf_counter()
+        probe.outputs[name] = PASSES[name](ctx)
+        if device is not None and device.type == "cuda":
+            torch.cuda.synchronize(device)
+        probe.extras[f"cost_{name}"] = time.perf_counter() - t0
+    return probe, {p.name: p.compute(probe) for p in proxies}
+
+
 class Scorer:
     """Scores architectures of one (space, dataset) under fixed settings."""
 
@@ -122,22 +148,9 @@ class Scorer:
 
     def score(self, index: int, arch: str) -> ArchRecord:
         start = time.perf_counter()
-        model = self.build(arch)
-        probe = run_probe(model, self.x, self.y, layers=self.settings.layers, params=self.settings.params,
-                          collect=self.collectors)
-        probe.extras["params"] = float(sum(p.numel() for p in model.parameters() if p.requires_grad))
-        del model
-        ctx = PassContext(build=lambda: self.build(arch), x=self.x, y=self.y,
-                          num_classes=self.spec.num_classes, seed=self.settings.seed,
-                          options={"lga_steps": self.settings.lga_steps, "lr_samples": self.settings.lr_samples,
-                                   "lr_resolution": self.settings.lr_resolution})
-        for name in self.passes:
-            t0 = time.perf_counter()
-            probe.outputs[name] = PASSES[name](ctx)
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(self.device)
-            probe.extras[f"cost_{name}"] = time.perf_counter() - t0
-        values = {p.name: p.compute(probe) for p in self.proxies}
+        probe, values = evaluate(lambda: self.build(arch), self.x, self.y, self.spec.num_classes, self.proxies,
+                                 layers=self.settings.layers, params=self.settings.params, seed=self.settings.seed,
+                                 options=self.settings.pass_options(), device=self.device)
         return ArchRecord(index, arch, probe, values, time.perf_counter() - start)
 
     def score_many(self, items: Iterable[tuple[int, str]]) -> Iterator[ArchRecord]:
@@ -181,7 +194,7 @@ class SharedForwardScorer:
         probes = run_probe_shared(models, self.scorers[0].x, [s.y for s in self.scorers], head=HEAD,
                                   layers=self.settings.layers, params=self.settings.params)
         for probe, model in zip(probes, models):
-            probe.extras["params"] = float(sum(p.numel() for p in model.parameters() if p.requires_grad))
+            probe.extras["params"] = float(count_params(model))
         del models
         records = []
         seconds = (time.perf_counter() - start) / len(probes)

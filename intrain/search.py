@@ -18,8 +18,8 @@ import pandas as pd
 
 from .correlate import proxy_columns
 from .groundtruth import GroundTruths
-from .io import read_scores
-from .proxies import add_population_scores
+from .io import read_population_rules, read_scores
+from .ranking import add_population_scores
 from .spaces import nb201
 from .studies import truth_of
 
@@ -45,7 +45,7 @@ def nb201_pick_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
     frames = []
     for path in score_paths:
         attrs, acc, truth = truth_of(path, gts)
-        frames.append((attrs["dataset"], acc, add_population_scores(read_scores(path)).merge(truth, on="arch_index")))
+        frames.append((attrs["dataset"], acc, add_population_scores(read_scores(path), read_population_rules(path)).merge(truth, on="arch_index")))
     if not frames:
         raise ValueError("no score artifacts given")
     common = set.intersection(*(set(df["arch_index"]) for _, _, df in frames))

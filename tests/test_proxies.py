@@ -11,11 +11,16 @@ import pytest
 import torch
 from torch import nn
 
-from intrain import formulas, passes
+from intrain import formulas, ranking
 from intrain.inputs import DataError, describe_input, image_batch
-from intrain.passes import PassContext, per_sample_grams
 from intrain.probe import run_probe
-from intrain.proxies import REGISTRY, add_population_scores
+from intrain.proxies import load_all
+from intrain.proxies.base import PASSES, PassContext
+from intrain.proxies.cost import flops_pass
+from intrain.proxies.gradient import grasp_pass
+from intrain.proxies.kernel import calibrate_bn, linear_regions_pass, per_sample_grams
+from intrain.proxies.synflow import synflow_pass
+from intrain.ranking import add_population_scores
 from intrain.scoring import Scorer, ScoreSettings, plan
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -106,11 +111,11 @@ def test_categorical_fisher_by_hand():
 
 def test_rank_aggregation_and_rank_sum():
     a = np.array([1.0, 2.0, 3.0])
-    got = formulas.rank_aggregate([a, a])
+    got = ranking.rank_aggregate([a, a])
     assert np.allclose(got, 2 * np.log(np.array([1, 2, 3]) / 3))
-    with_nan = formulas.rank_aggregate([np.array([1.0, np.nan, 3.0]), np.array([-np.inf, 0.0, 1.0])])
+    with_nan = ranking.rank_aggregate([np.array([1.0, np.nan, 3.0]), np.array([-np.inf, 0.0, 1.0])])
     assert np.isnan(with_nan[1]) and with_nan[0] < with_nan[2]
-    assert np.allclose(formulas.rank_sum([a, a], signs=[-1, 1]), [4, 4, 4])
+    assert np.allclose(ranking.rank_sum([a, a], signs=[-1, 1]), [4, 4, 4])
 
 
 # ----------------------------------------------------------------------------- passes on tiny networks
@@ -161,7 +166,7 @@ def test_synflow_of_one_linear_layer_is_sum_abs_weights():
     w = torch.randn(3, 8)
     ctx = _ctx(lambda: Linear(8, 3, w), torch.randn(2, 2, 2, 2), torch.zeros(2, dtype=torch.long), 3)
     # R = sum_k sum_i |w_ki| * 1, dR/dw_ki = 1, so the score is sum |w|
-    assert passes.synflow_pass(ctx)["score"] == pytest.approx(float(w.double().abs().sum()), rel=1e-12)
+    assert synflow_pass(ctx)["score"] == pytest.approx(float(w.double().abs().sum()), rel=1e-12)
 
 
 def test_grasp_matches_an_explicit_hessian():
@@ -176,7 +181,7 @@ def test_grasp_matches_an_explicit_hessian():
     flat = w0.reshape(-1)
     hess = torch.autograd.functional.hessian(loss_of, flat)
     grad = torch.autograd.functional.jacobian(loss_of, flat)
-    assert passes.grasp_pass(ctx)["score"] == pytest.approx(float(-(flat * (hess @ grad)).sum()), rel=1e-5)
+    assert grasp_pass(ctx)["score"] == pytest.approx(float(-(flat * (hess @ grad)).sum()), rel=1e-5)
 
 
 def test_flops_counts_conv_and_linear_macs():
@@ -190,7 +195,7 @@ def test_flops_counts_conv_and_linear_macs():
             return self.fc(self.conv(x).mean(dim=(2, 3)))
 
     ctx = _ctx(Net, torch.randn(4, 3, 8, 8), torch.zeros(4, dtype=torch.long), 10)
-    assert passes.flops_pass(ctx)["macs"] == 8 * 8 * 8 * 3 * 9 + 8 * 10
+    assert flops_pass(ctx)["macs"] == 8 * 8 * 8 * 3 * 9 + 8 * 10
 
 
 def test_per_sample_grams_of_a_linear_model_by_hand():
@@ -207,13 +212,13 @@ def test_per_sample_grams_of_a_linear_model_by_hand():
 def test_linear_regions_of_one_relu_is_two():
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 1), nn.ReLU(), nn.Linear(1, 2))
     ctx = _ctx(lambda: model, torch.randn(2, 3, 4, 4), torch.zeros(2, dtype=torch.long), 2, lr_samples=200)
-    assert passes.linear_regions_pass(ctx)["regions"] == 2.0
+    assert linear_regions_pass(ctx)["regions"] == 2.0
 
 
 def test_calibrated_bn_uses_the_batch_statistics():
     bn = nn.BatchNorm1d(3)
     x = torch.randn(16, 3) * 5 + 2
-    passes.calibrate_bn(bn, x)
+    calibrate_bn(bn, x)
     assert not bn.training
     assert torch.allclose(bn.running_mean, x.mean(0), atol=1e-5)
     # running_var is the unbiased variance, so the calibrated output has std sqrt((n-1)/n)
@@ -226,15 +231,15 @@ def test_calibrated_bn_uses_the_batch_statistics():
 def test_plan_runs_each_pass_once(monkeypatch):
     calls: dict[str, int] = {}
     for name in ("per_sample", "linear_regions", "flops", "az_nas"):
-        real = passes.PASSES[name]
+        real = PASSES[name]
 
         def counted(ctx, _real=real, _name=name):
             calls[_name] = calls.get(_name, 0) + 1
             return _real(ctx)
-        monkeypatch.setitem(passes.PASSES, name, counted)
+        monkeypatch.setitem(PASSES, name, counted)
     settings = ScoreSettings(batch_size=4, proxies=("tenas", "gradalign_i", "gradalign_ii", "az_nas", "flops"),
                              lr_samples=20)
-    collectors, planned = plan([REGISTRY[p]() for p in settings.proxies])
+    collectors, planned = plan([load_all()[p]() for p in settings.proxies])
     assert collectors == frozenset() and planned == ("az_nas", "flops", "linear_regions", "per_sample")
     Scorer("nb201", "ImageNet16-120", settings, device="cpu").score(0, MIXED)
     assert calls == {"per_sample": 1, "linear_regions": 1, "flops": 1, "az_nas": 1}
@@ -242,7 +247,7 @@ def test_plan_runs_each_pass_once(monkeypatch):
 
 @pytest.fixture(scope="module")
 def every_proxy_records():
-    settings = ScoreSettings(batch_size=6, proxies=tuple(REGISTRY), lga_steps=2, lr_samples=50)
+    settings = ScoreSettings(batch_size=6, proxies=tuple(load_all()), lga_steps=2, lr_samples=50)
     scorer = Scorer("nb201", "ImageNet16-120", settings, device="cpu")
     return {arch: scorer.score(i, arch) for i, arch in enumerate([MIXED, IDENTITY, ALL_NONE])}
 
@@ -250,7 +255,7 @@ def every_proxy_records():
 def test_every_proxy_scores_a_normal_network_finitely(every_proxy_records):
     rec = every_proxy_records[MIXED]
     for name, values in rec.proxies.items():
-        assert set(values) == set(REGISTRY[name].components), name
+        assert set(values) == set(load_all()[name].components), name
         for comp, v in values.items():
             assert math.isfinite(v), f"{name}.{comp} = {v}"
 

@@ -9,7 +9,7 @@ from scipy import stats
 from torch import nn
 
 from intrain.probe import Flag, run_probe, run_probe_shared
-from intrain.proxies import REGISTRY, get_proxy
+from intrain.proxies import get_proxy, list_proxies
 from intrain.scoring import Scorer, ScoreSettings, SharedForwardScorer, forward_groups
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
@@ -104,7 +104,7 @@ def test_settings_are_validated():
         ScoreSettings(proxies=("nope",))
     with pytest.raises(ValueError, match="layer selection"):
         Scorer("nb201", "cifar10", small(layers="everything"), "cpu").score(0, ARCH)
-    assert {"intrain", "params"} <= set(REGISTRY)
+    assert {"intrain", "params"} <= set(list_proxies())
 
 
 def test_params_proxy_counts_trainable_parameters():

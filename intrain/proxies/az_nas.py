@@ -1,0 +1,67 @@
+"""AZ-NAS: expressivity, progressivity, trainability (block outputs) and complexity (FLOPs), rank-combined."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from .. import formulas
+from ..ranking import PopulationRule
+from . import cost  # noqa: F401  (registers the flops pass that the complexity term reads)
+from .base import PassContext, Proxy, hooked, kaiming_fanin_init, output, register, register_pass
+
+if TYPE_CHECKING:
+    from ..probe import ProbeResult
+
+
+@register_pass("az_nas")
+def az_nas_pass(ctx: PassContext) -> dict[str, Any]:
+    """AZ-NAS expressivity, progressivity and trainability on stem + block outputs."""
+    model = ctx.build()
+    kaiming_fanin_init(model, ctx.generator(31))
+    model.train()
+    feats: list[torch.Tensor] = []
+    with hooked(ctx.blocks(model), lambda _m, _i, out: feats.append(out)):
+        model(ctx.x)
+    entropies = []
+    for f in feats:
+        rows = f.detach().permute(0, 2, 3, 1).reshape(-1, f.shape[1]).double()
+        rows = rows - rows.mean(dim=0, keepdim=True)
+        entropies.append(formulas.spectral_entropy(rows.t() @ rows / rows.shape[0]))
+    gen = ctx.generator(32)
+    terms = []
+    for i in reversed(range(1, len(feats))):
+        f_out, f_in = feats[i], feats[i - 1]
+        g_out = (torch.randint(0, 2, f_out.shape, generator=gen).to(f_out) * 2.0 - 1.0)
+        g_in = torch.autograd.grad(f_out, f_in, g_out, retain_graph=True, allow_unused=True)[0]
+        if g_in is None:
+            g_in = torch.zeros_like(f_in)
+        if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
+            terms.append(float("-inf"))  # an identity block: the reference's -inf
+            continue
+        if g_in.shape[-1] != g_out.shape[-1]:
+            g_in = nn.functional.pixel_unshuffle(g_in, g_in.shape[-1] // g_out.shape[-1])
+        terms.append(formulas.az_trainability_term(
+            g_in.permute(0, 2, 3, 1).reshape(-1, g_in.shape[1]),
+            g_out.permute(0, 2, 3, 1).reshape(-1, g_out.shape[1])))
+    e = torch.tensor(entropies, dtype=torch.float64)
+    return {
+        "expressivity": float(e.sum()),
+        "progressivity": float((e[1:] - e[:-1]).min()) if len(e) > 1 else 0.0,
+        "trainability": float(torch.tensor(terms, dtype=torch.float64).mean()) if terms else 0.0,
+    }
+
+
+@register
+class AzNas(Proxy):
+    """Expressivity, progressivity, trainability and complexity; score = sum log(rank/n)."""
+
+    name = "az_nas"
+    needs = frozenset({"az_nas", "flops"})
+    components = ("expressivity", "progressivity", "trainability", "complexity")
+    population = PopulationRule("rank_aggregate", components)
+
+    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+        return {**output(probe, "az_nas"), "complexity": output(probe, "flops")["macs"]}

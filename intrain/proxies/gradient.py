@@ -1,0 +1,76 @@
+"""Gradient saliency proxies of zero-cost-nas: grad_norm and SNIP (probe collector), GraSP (own pass)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .base import Collector, PassContext, Proxy, register, register_collector, register_pass, weighted_modules
+
+
+@register_collector
+class GradSums(Collector):
+    """Sum of per-layer gradient norms and sum |w * g| over conv/linear weights, after the probe's backward."""
+
+    name = "grad_sums"
+    description = "sum of per-layer gradient norms and sum |w * g| over conv/linear weights"
+
+    def after_backward(self) -> None:
+        norms, saliency = [], []
+        for _, m in weighted_modules(self.model):
+            if m.weight.grad is not None:
+                g = m.weight.grad.detach()
+                norms.append(torch.linalg.vector_norm(g.double()))
+                saliency.append((m.weight.detach().double() * g.double()).abs().sum())
+        if not norms:
+            self._out = {"grad_norm": 0.0, "snip": 0.0}
+            return
+        packed = torch.stack([torch.stack(norms).sum(), torch.stack(saliency).sum()]).cpu()
+        self._out = {"grad_norm": float(packed[0]), "snip": float(packed[1])}
+
+    def result(self) -> dict[str, float]:
+        return self._out
+
+
+@register
+class GradNorm(Proxy):
+    """Sum over conv/linear layers of |dL/dW|_2 (zero-cost-nas)."""
+
+    name = "grad_norm"
+    reference_input = "real"
+    score_from = ("grad_sums", "grad_norm")
+
+
+@register
+class Snip(Proxy):
+    """Sum over conv/linear weights of |w * dL/dw| (SNIP as zero-cost-nas scores it)."""
+
+    name = "snip"
+    reference_input = "real"
+    score_from = ("grad_sums", "snip")
+
+
+@register_pass("grasp")
+def grasp_pass(ctx: PassContext) -> dict[str, Any]:
+    """-sum(w * Hg) with g the CE gradient (detached) and Hg from a second backward (GraSP)."""
+    model = ctx.build().train()
+    weights = [m.weight for _, m in weighted_modules(model)]
+    loss = nn.functional.cross_entropy(model(ctx.x), ctx.y)
+    g = [t.detach() for t in torch.autograd.grad(loss, weights)]
+    loss = nn.functional.cross_entropy(model(ctx.x), ctx.y)
+    grads = torch.autograd.grad(loss, weights, create_graph=True)
+    z = sum((gi * ci).sum() for gi, ci in zip(grads, g))
+    hg = torch.autograd.grad(z, weights)
+    score = sum(float((-w.detach() * h).sum()) for w, h in zip(weights, hg))
+    return {"score": score}
+
+
+@register
+class Grasp(Proxy):
+    """-sum(w * Hg) over conv/linear weights (GraSP, sign as in zero-cost-nas)."""
+
+    name = "grasp"
+    reference_input = "real"
+    score_from = ("grasp", "score")

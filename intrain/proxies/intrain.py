@@ -1,0 +1,24 @@
+"""InTrain: gamma * (1 + o) / log(L + 1) from the probe's per-layer PR and per-parameter gradient health."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..trainability import intrain_from_stats
+from .base import Proxy, register
+
+if TYPE_CHECKING:
+    from ..probe import ProbeResult
+
+
+@register
+class InTrain(Proxy):
+    """gamma * (1 + o) / log(L + 1) from per-layer PR and per-parameter gradient health."""
+
+    name = "intrain"
+    components = ("score", "gamma", "o", "n_layers")
+
+    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+        s = probe.layer_stats
+        g = probe.param_stats
+        return intrain_from_stats(s[:, 0], s[:, 1], s[:, 2], g[:, 0], g[:, 1])

@@ -1,0 +1,173 @@
+"""Kernel proxies from per-sample gradients: TE-NAS (NTK + linear regions), GradAlign (i, ii) and LGA."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+from torch.func import functional_call, jacrev, vmap
+
+from .. import formulas
+from ..ranking import PopulationRule
+from .base import PassContext, Proxy, hooked, output, register, register_pass, weighted_modules
+
+if TYPE_CHECKING:
+    from ..probe import ProbeResult
+
+#: Learning rate of LGA's few SGD steps (momentum 0.9).
+LGA_LR = 0.05
+
+
+def _split_params(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(conv/linear weights, every other parameter and buffer) as detached tensors by name."""
+    weight_names = {f"{n}.weight" if n else "weight" for n, _ in weighted_modules(model)}
+    weights, rest = {}, {}
+    for name, p in model.named_parameters():
+        (weights if name in weight_names else rest)[name] = p.detach()
+    for name, b in model.named_buffers():
+        rest[name] = b
+    return weights, rest
+
+
+@torch.no_grad()
+def calibrate_bn(model: nn.Module, x: torch.Tensor) -> nn.Module:
+    """Set every BN's running statistics to those of ``x``, then switch to eval mode.
+
+    TE-NAS's ``recal_bn``: in eval mode each sample's gradient is its own, and calibrated
+    statistics keep activations normalised as in training. Uncalibrated eval mode at init
+    (mean 0, variance 1) lets NB201's residual sums grow until the softmax saturates and some
+    per-sample cross-entropy gradients are exactly zero.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average: after one batch, exactly that batch's statistics
+    model.train()
+    model(x)
+    return model.eval()
+
+
+def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gram matrices of per-sample gradients of sum(logits) and of CE, over conv/linear weights.
+
+    BN calibrated on ``x`` and then frozen (:func:`calibrate_bn`), so each sample's gradient
+    is its own, as TE-NAS computes its NTK. Returns (NTK, CE-gradient Gram), (B, B) float64.
+    """
+    calibrate_bn(model, x)
+    weights, rest = _split_params(model)
+
+    def outputs(w: dict[str, torch.Tensor], xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        logits = functional_call(model, {**w, **rest}, (xb.unsqueeze(0),))
+        ce = nn.functional.cross_entropy(logits, yb.unsqueeze(0))
+        return torch.stack([logits.sum(), ce])
+
+    jac = vmap(jacrev(outputs), in_dims=(None, 0, 0))(weights, x, y)
+    b = x.shape[0]
+    ntk = torch.zeros(b, b, dtype=torch.float64, device=x.device)
+    ce_gram = torch.zeros_like(ntk)
+    for g in jac.values():  # (B, 2, *shape)
+        g = g.reshape(b, 2, -1).double()
+        ntk += g[:, 0] @ g[:, 0].t()
+        ce_gram += g[:, 1] @ g[:, 1].t()
+    return ntk, ce_gram
+
+
+@register_pass("per_sample")
+def per_sample_pass(ctx: PassContext) -> dict[str, Any]:
+    model = ctx.build()
+    ntk, ce_gram = per_sample_grams(model, ctx.x, ctx.y)
+    return {"ntk": ntk, "ce_gram": ce_gram}
+
+
+@register_pass("lga")
+def lga_pass(ctx: PassContext) -> dict[str, Any]:
+    """The NTK after ``lga_steps`` SGD steps on the scoring batch (LGA needs a little training)."""
+    model = ctx.build().train()
+    steps = int(ctx.options.get("lga_steps", 10))
+    opt = torch.optim.SGD(model.parameters(), lr=LGA_LR, momentum=0.9)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(ctx.x), ctx.y).backward()
+        opt.step()
+    ntk, _ = per_sample_grams(model, ctx.x, ctx.y)
+    return {"ntk": ntk, "labels": ctx.y, "steps": steps}
+
+
+@register_pass("linear_regions")
+def linear_regions_pass(ctx: PassContext) -> dict[str, Any]:
+    """Distinct ReLU activation patterns over many small Gaussian inputs (TE-NAS).
+
+    The count saturates at ``lr_samples`` when every input gets its own pattern; TE-NAS keeps
+    inputs tiny (one channel, 3x3) so that it does not. NB201 needs at least 4x4.
+    """
+    model = ctx.build().train()
+    n = int(ctx.options.get("lr_samples", 1000))
+    res = int(ctx.options.get("lr_resolution", 4))
+    # One channel broadcast to all: TE-NAS counts regions of a one-channel input (RandChannel(1)).
+    x = torch.randn((n, 1, res, res), generator=ctx.generator(21)).expand(n, ctx.x.shape[1], res, res)
+    x = x.contiguous().to(ctx.x.device)
+    codes: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, inputs, out: torch.Tensor) -> None:
+        codes.append((out.detach() > 0).reshape(n, -1))
+
+    with hooked([m for m in model.modules() if isinstance(m, nn.ReLU)], hook), torch.no_grad():
+        model(x)
+    if not codes:
+        return {"regions": 1.0}
+    patterns = torch.cat(codes, dim=1)
+    return {"regions": float(torch.unique(patterns, dim=0).shape[0])}
+
+
+@register
+class TeNas(Proxy):
+    """NTK condition number (lower is better) and linear-region count; score = rank sum."""
+
+    name = "tenas"
+    needs = frozenset({"per_sample", "linear_regions"})
+    components = ("ntk_cond", "linear_regions")
+    reference_input = "real"
+    population = PopulationRule("rank_sum", ("ntk_cond", "linear_regions"), (-1, 1))
+
+    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+        return {"ntk_cond": formulas.condition_number(output(probe, "per_sample")["ntk"]),
+                "linear_regions": output(probe, "linear_regions")["regions"]}
+
+
+@register
+class GradAlignI(Proxy):
+    """GradAlign (i): mean cosine of per-sample CE gradients with their mean."""
+
+    name = "gradalign_i"
+    needs = frozenset({"per_sample"})
+
+    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+        return {"score": formulas.gradalign_alignment(output(probe, "per_sample")["ce_gram"])}
+
+
+@register
+class GradAlignII(Proxy):
+    """GradAlign (ii): log det of the cosine Gram matrix of per-sample CE gradients."""
+
+    name = "gradalign_ii"
+    needs = frozenset({"per_sample"})
+    version = 2  # v1 scored -log det
+
+    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+        return {"score": formulas.gradalign_gram_logdet(output(probe, "per_sample")["ce_gram"])}
+
+
+@register
+class LabelGradientAlignment(Proxy):
+    """Centred alignment of the NTK (after a few SGD steps) with the label-agreement matrix."""
+
+    name = "lga"
+    needs = frozenset({"lga"})
+    components = ("score", "steps")
+    reference_input = "real"
+
+    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+        out = output(probe, "lga")
+        return {"score": formulas.label_gradient_alignment(out["ntk"], out["labels"]),
+                "steps": float(out["steps"])}

@@ -9,7 +9,7 @@ requested proxies), applied to a network of your own instead of a benchmark arch
 ...                     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
 >>> result = score(net, ["intrain", "synflow", "params"], batch_size=8, device="cpu")
 >>> result["params"]
-326.0
+330.0
 >>> sorted(result.scores)
 ['intrain', 'params', 'synflow']
 >>> result.layers[["name", "kind", "channels"]].values.tolist()

@@ -13,6 +13,26 @@ from intrain.download import catalog as benchmark_catalog
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
+
+def check_proxies(config):
+    """Every proxy name in the config against the live registry (plugins imported), before any job."""
+    from intrain.errors import InputError
+    from intrain.proxies import check_proxy_names
+
+    named = {"scoring.proxies": config["scoring"]["proxies"]}
+    for name, spec in (config.get("baselines", {}).get("sets") or {}).items():
+        named[f"baselines.sets.{name}.proxies"] = spec["proxies"]
+    if config["search"]["enabled"]:
+        named["search.proxy"] = [config["search"]["proxy"]]
+    for key, names in named.items():
+        try:
+            check_proxy_names(names)
+        except InputError as e:
+            raise ValueError(f"config key {key}: {e}") from None
+
+
+check_proxies(config)
+
 RESULTS = config["results"]
 # Spaces switched off with `enabled: false` (overlay configs do this) are not part of the run.
 SPACES = {name: spec for name, spec in config["spaces"].items() if spec["enabled"]}

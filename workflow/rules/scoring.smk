@@ -1,4 +1,5 @@
-# Score shards of architectures into HDF5, then merge per (space, dataset).
+# Score shards of architectures into HDF5, then merge per (space, dataset). One `score` and one
+# `merge` rule; the shared-forward, baseline-set and study variants inherit them (`use rule`).
 
 
 rule score:
@@ -10,6 +11,8 @@ rule score:
         settings=lambda wc: space_settings_json(wc.space),
         device=config["device"],
         shard=lambda wc: int(wc.shard),
+        datasets=lambda wc: shlex.quote(wc.dataset),
+        outs=lambda wc, output: shlex.quote(output[0]),
     threads: config["score_threads"]
     resources:
         mem_mb=4000,
@@ -21,18 +24,16 @@ rule score:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain score --space {wildcards.space} --dataset {wildcards.dataset}"
+        "intrain score --space {wildcards.space} --dataset {params.datasets}"
         " --selection {input} --shard {params.shard} --settings {params.settings}"
-        " --device {params.device} --threads {threads} --no-progress --out {output} > {log} 2>&1"
+        " --device {params.device} --threads {threads} --no-progress --out {params.outs} > {log} 2>&1"
 
 
 # Datasets whose networks differ only in the classifier (common.smk: score_groups): one job
 # scores a shard for all of them with one body forward per architecture, a file per dataset.
 # These are the longest jobs: run them first so that the short single-dataset jobs fill the
 # cores at the end instead of one long job running alone (longest-first scheduling).
-rule score_shared:
-    input:
-        f"{RESULTS}/{{space}}/selection.csv",
+use rule score as score_shared with:
     output:
         directory(f"{RESULTS}/{{space}}/groups/{{group}}/shard-{{shard}}"),
     params:
@@ -42,7 +43,6 @@ rule score_shared:
         datasets=lambda wc: " ".join(shlex.quote(d) for d in wc.group.split("+")),
         outs=lambda wc, output: " ".join(shlex.quote(f"{output[0]}/{d}.h5") for d in wc.group.split("+")),
     priority: 1
-    threads: config["score_threads"]
     resources:
         mem_mb=4000,
         runtime=90,
@@ -50,12 +50,25 @@ rule score_shared:
         f"{RESULTS}/logs/score/{{space}}/{{group}}/shard-{{shard}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/timing/score/{{space}}/{{group}}/shard-{{shard}}.tsv"
-    conda:
-        "../../envs/intrain.yaml"
-    shell:
-        "intrain score --space {wildcards.space} --dataset {params.datasets}"
-        " --selection {input} --shard {params.shard} --settings {params.settings}"
-        " --device {params.device} --threads {threads} --no-progress --out {params.outs} > {log} 2>&1"
+
+
+# Baseline proxy sets: the same jobs, one artifact family per set (config `baselines.sets`).
+use rule score as score_set with:
+    output:
+        f"{RESULTS}/{{space}}/{{dataset}}/sets/{{set}}/shard-{{shard}}.h5",
+    params:
+        settings=lambda wc: set_settings_json(wc.set, wc.space),
+        device=config["device"],
+        shard=lambda wc: int(wc.shard),
+        datasets=lambda wc: shlex.quote(wc.dataset),
+        outs=lambda wc, output: shlex.quote(output[0]),
+    resources:
+        mem_mb=6000,
+        runtime=120,
+    log:
+        f"{RESULTS}/logs/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.tsv"
 
 
 rule merge:
@@ -78,33 +91,7 @@ rule merge:
         " --out {output} {params.files} > {log} 2>&1"
 
 
-# Baseline proxy sets: the same jobs, one artifact family per set (config `baselines.sets`).
-rule score_set:
-    input:
-        f"{RESULTS}/{{space}}/selection.csv",
-    output:
-        f"{RESULTS}/{{space}}/{{dataset}}/sets/{{set}}/shard-{{shard}}.h5",
-    params:
-        settings=lambda wc: set_settings_json(wc.set, wc.space),
-        device=config["device"],
-        shard=lambda wc: int(wc.shard),
-    threads: config["score_threads"]
-    resources:
-        mem_mb=6000,
-        runtime=120,
-    log:
-        f"{RESULTS}/logs/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.tsv"
-    conda:
-        "../../envs/intrain.yaml"
-    shell:
-        "intrain score --space {wildcards.space} --dataset {wildcards.dataset}"
-        " --selection {input} --shard {params.shard} --settings {params.settings}"
-        " --device {params.device} --threads {threads} --no-progress --out {output} > {log} 2>&1"
-
-
-rule merge_set:
+use rule merge as merge_set with:
     input:
         selection=f"{RESULTS}/{{space}}/selection.csv",
         shards=lambda wc: expand(
@@ -115,12 +102,6 @@ rule merge_set:
         f"{RESULTS}/{{space}}/{{dataset}}/set-{{set}}.h5",
     params:
         settings=lambda wc: set_settings_json(wc.set, wc.space),
+        files=lambda wc, input: " ".join(shlex.quote(p) for p in input.shards),
     log:
         f"{RESULTS}/logs/merge/{{space}}/{{dataset}}-set-{{set}}.log",
-    localrule: True
-    conda:
-        "../../envs/intrain.yaml"
-    shell:
-        "intrain merge --space {wildcards.space} --dataset {wildcards.dataset}"
-        " --selection {input.selection} --settings {params.settings}"
-        " --out {output} {input.shards} > {log} 2>&1"

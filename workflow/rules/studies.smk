@@ -20,7 +20,7 @@ rule study_select:
         " --n-shards 1 --out {output} > {log} 2>&1"
 
 
-rule study_score:
+use rule score as study_score with:
     input:
         f"{RESULTS}/studies/{{space}}/selection.csv",
     output:
@@ -28,21 +28,16 @@ rule study_score:
     params:
         settings=lambda wc: study_settings_json(int(wc.bs), int(wc.seed)),
         device=config["device"],
-    threads: config["score_threads"]
-    resources:
-        mem_mb=4000,
-        runtime=60,
+        shard=0,
+        datasets=lambda wc: shlex.quote(wc.dataset),
+        outs=lambda wc, output: shlex.quote(output[0]),
     log:
         f"{RESULTS}/logs/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.log",
-    conda:
-        "../../envs/intrain.yaml"
-    shell:
-        "intrain score --space {wildcards.space} --dataset {wildcards.dataset} --selection {input}"
-        " --shard 0 --settings {params.settings} --device {params.device} --threads {threads}"
-        " --no-progress --out {output} > {log} 2>&1"
+    benchmark:
+        f"{RESULTS}/benchmarks/timing/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.tsv"
 
 
-rule study_merge:
+use rule merge as study_merge with:
     input:
         selection=f"{RESULTS}/studies/{{space}}/selection.csv",
         shard=f"{RESULTS}/studies/{{space}}/{{dataset}}/shards/b{{bs}}_s{{seed}}.h5",
@@ -50,14 +45,9 @@ rule study_merge:
         f"{RESULTS}/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.h5",
     params:
         settings=lambda wc: study_settings_json(int(wc.bs), int(wc.seed)),
+        files=lambda wc, input: shlex.quote(input.shard),
     log:
         f"{RESULTS}/logs/studies/{{space}}/{{dataset}}/merge_b{{bs}}_s{{seed}}.log",
-    localrule: True
-    conda:
-        "../../envs/intrain.yaml"
-    shell:
-        "intrain merge --space {wildcards.space} --dataset {wildcards.dataset}"
-        " --selection {input.selection} --settings {params.settings} --out {output} {input.shard} > {log} 2>&1"
 
 
 rule ablation:

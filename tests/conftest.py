@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# CLI calls (`intrain`, `snakemake` in subprocesses) use this interpreter's environment, also
+# when it is a virtual environment that was not activated (`.venv/bin/python -m pytest`).
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 
 def mirror_dir() -> Path:

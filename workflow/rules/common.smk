@@ -5,11 +5,16 @@ import json
 import os
 import math
 import shlex
+import sys
 
 from snakemake.utils import validate
 
 from intrain.download import catalog as benchmark_catalog
 
+
+# Rules call the `intrain` CLI of the environment Snakemake itself runs in, so a virtual
+# environment (scripts/setup.sh makes .venv) works without being activated.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 

@@ -405,4 +405,7 @@ def test_agreement_of_an_import_with_intrains_own_scores(tmp_path, merged, valid
     assert table["kendall_a"][0] == pytest.approx(sps.kendalltau(x, t).statistic)
     assert table["kendall_b"][0] == pytest.approx(sps.kendalltau(y, t).statistic)
     assert "spearman_ab" in printed and "naswot" in printed
+    assert main(["agreement", str(merged), str(tmp_path / "imp.h5"), "--groundtruth", str(valid_gt),
+                 "--out", str(tmp_path / "again.csv")]) == 0  # order does not matter: the import is side a
+    assert pd.read_csv(tmp_path / "again.csv").equals(table)
     print(table.to_string(index=False, float_format="%.3f"), file=sys.stderr)  # the closing note's example

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..stats import kendall, spearman
 
-__all__ = ["agreement", "agreement_from_artifacts", "label_of"]
+__all__ = ["agreement", "agreement_from_artifacts", "agreement_table", "label_of", "is_imported"]
 
 _NOT_PROXIES = {"arch_index", "arch", "representative", "representative_arch", "flags", "seconds",
                 "pass_seconds", "loss"}
@@ -54,6 +54,11 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame, truth: pd.DataFrame | None = Non
         rows.append(row)
     return pd.DataFrame(rows, columns=["proxy", "n_shared", "spearman_ab", "n", "kendall_a", "kendall_b"]
                         if truth is not None and acc is not None else ["proxy", "n_shared", "spearman_ab"])
+
+
+def is_imported(attrs: dict) -> bool:
+    """True for an artifact written by ``intrain import``."""
+    return str(attrs.get("provenance", "")).startswith("imported:")
 
 
 def label_of(attrs: dict, path: str) -> str:
@@ -96,3 +101,23 @@ def agreement_from_artifacts(a_path: str, b_paths: Sequence[str], groundtruth=No
             table["metric"] = metric
         parts.append(table)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def agreement_table(paths: Sequence[str], groundtruth=None, metric: str = "valid") -> pd.DataFrame:
+    """Every imported artifact among ``paths`` against every own one of the same space and dataset;
+    without imports, the first artifact against the rest."""
+    from ..io import read_attrs
+
+    attrs = {p: read_attrs(p) for p in paths}
+    imports = [p for p in paths if is_imported(attrs[p])]
+    if not imports:
+        return agreement_from_artifacts(paths[0], paths[1:], groundtruth, metric)
+    parts = []
+    for a in imports:
+        key = (attrs[a]["space"], attrs[a]["dataset"])
+        own = [p for p in paths if not is_imported(attrs[p]) and (attrs[p]["space"], attrs[p]["dataset"]) == key]
+        if own:
+            parts.append(agreement_from_artifacts(a, own, groundtruth, metric))
+    parts = [t for t in parts if not t.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["space", "dataset", "a", "b", "proxy", "n_shared", "spearman_ab"])

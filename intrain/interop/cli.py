@@ -7,7 +7,7 @@ Registered by :func:`add_commands` from ``intrain.cli``; handlers import their m
                    [--proxy P ...] [--groundtruth [SPACE=]CSV]
     intrain import --format naslib-zc|zero-cost-nas FILE --space S --dataset D --out ARTIFACT [--table T]
     intrain convert --space nb201|nb101 TEXT [--from FORM] [--table T] [--json]
-    intrain agreement A.h5 B.h5 ... [--groundtruth [SPACE=]CSV] [--metric valid|test] [--out CSV]
+    intrain agreement IMPORTED.h5 ... OWN.h5 ... [--groundtruth [SPACE=]CSV] [--metric valid|test] [--out CSV]
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ def cmd_convert(args: argparse.Namespace) -> None:
 
 
 def cmd_agreement(args: argparse.Namespace) -> None:
-    from .agreement import agreement_from_artifacts
+    from .agreement import agreement_table
 
     if len(args.scores) < 2:
-        raise ValueError("agreement needs artifact A and at least one B")
-    table = agreement_from_artifacts(args.scores[0], args.scores[1:], args.groundtruth, metric=args.metric)
+        raise ValueError("agreement needs at least two artifacts")
+    table = agreement_table(args.scores, args.groundtruth, metric=args.metric)
     if args.out:
         _write_csv(table, args.out)
     print(table.to_string(index=False, float_format="%.3f") if not table.empty else "no shared proxies")
@@ -98,7 +98,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("agreement", help="two implementations of the same proxies: rho between them, tau of each")
-    p.add_argument("scores", nargs="+", help="artifact A (e.g. an import), then one or more B of the same dataset")
+    p.add_argument("scores", nargs="+",
+                   help="artifacts: each import (a) against each own artifact (b) of its space and dataset; "
+                        "without imports, the first against the rest")
     p.add_argument("--groundtruth", action="append", default=None, metavar="[SPACE=]CSV")
     p.add_argument("--metric", choices=["test", "valid"], default="valid")
     p.add_argument("--out", default=None)

@@ -33,6 +33,13 @@ def benchmark_path(key):
     return f"{RESULTS}/benchmarks/{key}{CATALOG[key].suffix}"
 
 
+def valid_sources(wildcards):
+    """NB201 validation tables (one per dataset) when correlations use `correlation.metric: valid`."""
+    if wildcards.space != "nb201" or config["correlation"]["metric"] != "valid" or SPACES[wildcards.space].get("table"):
+        return {}
+    return {ds: benchmark_path(f"nb201_valid_{ds}") for ds in SPACES["nb201"]["datasets"]}
+
+
 def groundtruth_source(wildcards):
     spec = SPACES[wildcards.space]
     return spec.get("table") or benchmark_path(GROUNDTRUTH_FILE[wildcards.space])
@@ -181,10 +188,10 @@ def search_tables():
 
 
 def study_tables(wildcards=None):
-    """Study and search CSVs the report includes (name -> path)."""
+    """Study, search and agreement CSVs the report includes (name -> path)."""
     if not STUDIES["enabled"] or STUDY_SPACE not in SPACES:
-        return search_tables()
-    return search_tables() | {
+        return search_tables() | agreement_tables()
+    return search_tables() | agreement_tables() | {
         "ablation": f"{RESULTS}/studies/ablation.csv",
         "batch_size": f"{RESULTS}/studies/batch_size.csv",
         "seeds": f"{RESULTS}/studies/seeds.csv",

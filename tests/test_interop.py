@@ -208,7 +208,7 @@ def test_naslib_zc_fixture_imports(tmp_path, bench, valid_gt):
     from intrain.correlate import correlation_table
 
     corr = correlation_table([str(out)], str(valid_gt), n_boot=0, metric="valid").set_index("proxy")
-    assert corr.loc["naswot", "n"] == 4 and corr.loc["jacov", "n_excluded"] == 1
+    assert corr.loc["naswot@imp", "n"] == 4 and corr.loc["jacov@imp", "n_excluded"] == 1
     with pytest.raises(InputError, match="no dataset 'svhn'.*cifar10"):
         read_zc(_zc_file(tmp_path), "nb201", "svhn")
 
@@ -409,3 +409,12 @@ def test_agreement_of_an_import_with_intrains_own_scores(tmp_path, merged, valid
                  "--out", str(tmp_path / "again.csv")]) == 0  # order does not matter: the import is side a
     assert pd.read_csv(tmp_path / "again.csv").equals(table)
     print(table.to_string(index=False, float_format="%.3f"), file=sys.stderr)  # the closing note's example
+
+    from intrain.correlate import correlation_table
+    from intrain.report import build_report
+
+    scores = [str(merged), str(tmp_path / "imp.h5")]
+    correlation_table(scores, str(valid_gt), n_boot=0, metric="valid").to_csv(tmp_path / "corr.csv", index=False)
+    page = build_report(str(tmp_path / "corr.csv"), scores, str(valid_gt), str(tmp_path / "report" / "index.html"),
+                        studies={"agreement": str(out)}).read_text()
+    assert "Agreement with imported score files" in page and "imported:zc_nasbench201.json" in page

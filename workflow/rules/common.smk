@@ -242,3 +242,23 @@ def groundtruth_tables():
 def groundtruth_args(wildcards=None):
     """--groundtruth SPACE=CSV for every space (artifacts record their space)."""
     return " ".join(f"--groundtruth {space}={path}" for space, path in groundtruth_tables().items())
+
+
+# Peers' score files (config `imports`, docs/interop.md): rules in interop.smk.
+IMPORTS = {entry["name"]: entry for entry in config["imports"]}
+if len(IMPORTS) != len(config["imports"]):
+    raise ValueError("imports: every entry needs its own `name`")
+for _name, _entry in IMPORTS.items():
+    if _entry["space"] not in SPACES or _entry["dataset"] not in SPACES[_entry["space"]]["datasets"]:
+        raise ValueError(f"imports.{_name}: {_entry['space']}/{_entry['dataset']} is not an enabled space and dataset "
+                         "(its ground truth and intrain's own scores come from `spaces`)")
+
+
+def imported_scores():
+    """Artifacts of the configured imports (correlated and reported beside the merged ones)."""
+    return [f"{RESULTS}/imports/{name}.h5" for name in IMPORTS]
+
+
+def agreement_tables():
+    """The agreement CSV the report includes (name -> path); empty without imports."""
+    return {"agreement": f"{RESULTS}/agreement.csv"} if IMPORTS else {}

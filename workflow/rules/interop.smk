@@ -1,23 +1,6 @@
 # Peers' score files (config `imports`) as artifacts beside intrain's own, and the agreement table
 # between the two implementations of each shared proxy (docs/interop.md).
-
-IMPORTS = {entry["name"]: entry for entry in config["imports"]}
-if len(IMPORTS) != len(config["imports"]):
-    raise ValueError("imports: every entry needs its own `name`")
-for _name, _entry in IMPORTS.items():
-    if _entry["space"] not in SPACES or _entry["dataset"] not in SPACES[_entry["space"]]["datasets"]:
-        raise ValueError(f"imports.{_name}: {_entry['space']}/{_entry['dataset']} is not an enabled space and dataset "
-                         "(its ground truth and intrain's own scores come from `spaces`)")
-
-
-def imported_scores():
-    """Artifacts of the configured imports (correlated and reported beside the merged ones)."""
-    return [f"{RESULTS}/imports/{name}.h5" for name in IMPORTS]
-
-
-def agreement_tables():
-    """The agreement CSV the report includes (name -> path); empty without imports."""
-    return {"agreement": f"{RESULTS}/agreement.csv"} if IMPORTS else {}
+# Helpers (IMPORTS, imported_scores, agreement_tables) live in common.smk.
 
 
 rule import_scores:

@@ -13,6 +13,7 @@ include: "workflow/rules/benchmarks.smk"
 include: "workflow/rules/scoring.smk"
 include: "workflow/rules/studies.smk"
 include: "workflow/rules/search.smk"
+include: "workflow/rules/interop.smk"
 include: "workflow/rules/report.smk"
 
 

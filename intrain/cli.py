@@ -14,6 +14,7 @@
     intrain search-table --groundtruth [SPACE=]CSV --n N --out CSV MERGED.h5 ...
     intrain render-check HTML
     intrain inspect ARTIFACT [--arch INDEX]
+    intrain export | import | convert | agreement ...        (intrain/interop/cli.py)
 """
 
 from __future__ import annotations
@@ -411,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", type=int, default=None, help="benchmark index whose layers to show")
     p.add_argument("--rows", type=int, default=5)
     p.set_defaults(func=cmd_inspect)
+
+    from .interop.cli import add_commands as add_interop_commands
+
+    add_interop_commands(sub)
     return ap
 
 

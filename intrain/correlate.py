@@ -27,6 +27,16 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
     return [c for c in scores.columns if c not in _META_COLUMNS]
 
 
+def source_suffix(attrs: dict, path: str) -> str:
+    """``@<file stem>`` for an imported artifact (``intrain import``), so its rows never share a
+    proxy label with intrain's own scores of the same dataset; empty otherwise."""
+    if not str(attrs.get("provenance", "")).startswith("imported:"):
+        return ""
+    from pathlib import Path
+
+    return "@" + Path(path).stem.replace(".", "_")
+
+
 def _correlate_task(task: tuple[np.ndarray, np.ndarray, int, int]) -> Correlation:
     score, truth, n_boot, seed = task
     return correlate(score, truth, n_boot=n_boot, seed=seed)
@@ -56,14 +66,15 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
             raise ValueError(f"{path}: {int(df[acc_col].isna().sum())} architectures have no {acc_col} in {groundtruth_path}")
         n_flagged = int((df["flags"] != 0).sum())
         n_nonfinite = int(((df["flags"].to_numpy() & int(Flag.NONFINITE)) != 0).sum())
+        suffix = source_suffix(attrs, path)
         for col in columns:
             proxy = col.split(".")[0]
             tasks.append((df[col].to_numpy(), df[acc_col].to_numpy(), n_boot, seed))
             rows.append({
-                "space": space, "dataset": dataset, "proxy": col, "metric": metric,
+                "space": space, "dataset": dataset, "proxy": col + suffix, "metric": metric,
                 "n_flagged": n_flagged, "n_nonfinite": n_nonfinite,
-                "paper_kendall": published(space, "kendall", col, dataset) if col == proxy else None,
-                "paper_spearman": published(space, "spearman", col, dataset) if col == proxy else None,
+                "paper_kendall": published(space, "kendall", col, dataset) if col == proxy and not suffix else None,
+                "paper_spearman": published(space, "spearman", col, dataset) if col == proxy and not suffix else None,
                 "batch_size": attrs.get("batch_size"), "seed": attrs.get("seed"), "device": attrs.get("device"),
             })
     if workers > 1 and len(tasks) > 1:

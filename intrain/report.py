@@ -68,6 +68,10 @@ STUDIES: dict[str, tuple[str, str]] = {
                     "Best spec per FLOPs budget (FLOPs and params at 224x224, scores at the search "
                     "resolution). The networks are untrained: train them with your own ImageNet pipeline "
                     "(intrain.spaces.mobilenetv2.build_model)."),
+    "agreement": ("Agreement with imported score files",
+                  "Per proxy in both an imported peer file (a) and intrain's own artifact (b): Spearman ρ between "
+                  "the two implementations over the architectures both scored, and each one's Kendall τ against "
+                  "accuracy (column metric) on that same set (intrain agreement; docs/interop.md)."),
     "topk": ("Top-k quality",
              "Mean test accuracy of each proxy's top-10 and top-1 % architectures, the accuracy of its "
              "top-1 pick, and the rank it gives the truly best architecture of the sample."),

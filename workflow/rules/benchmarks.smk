@@ -19,15 +19,18 @@ rule download:
 rule groundtruth:
     input:
         test=groundtruth_source,
+        valid=lambda wc: list(valid_sources(wc).values()),
     output:
         f"{RESULTS}/groundtruth/{{space}}.csv",
+    params:
+        valid=lambda wc: " ".join(f"--valid {shlex.quote(ds)}={shlex.quote(p)}" for ds, p in valid_sources(wc).items()),
     log:
         f"{RESULTS}/logs/groundtruth/{{space}}.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain groundtruth {wildcards.space} --test {input.test} --out {output} > {log} 2>&1"
+        "intrain groundtruth {wildcards.space} --test {input.test} {params.valid} --out {output} > {log} 2>&1"
 
 
 rule select:

@@ -58,6 +58,13 @@ def benchmark_path(key):
     return f"{RESULTS}/benchmarks/{key}{CATALOG[key].suffix}"
 
 
+def valid_sources(wildcards):
+    """NB201 validation tables (one per dataset) when correlations use `correlation.metric: valid`."""
+    if wildcards.space != "nb201" or config["correlation"]["metric"] != "valid" or SPACES[wildcards.space].get("table"):
+        return {}
+    return {ds: benchmark_path(f"nb201_valid_{ds}") for ds in SPACES["nb201"]["datasets"]}
+
+
 def groundtruth_source(wildcards):
     spec = SPACES[wildcards.space]
     return spec.get("table") or benchmark_path(GROUNDTRUTH_FILE[wildcards.space])
@@ -206,10 +213,10 @@ def search_tables():
 
 
 def study_tables(wildcards=None):
-    """Study and search CSVs the report includes (name -> path)."""
+    """Study, search and agreement CSVs the report includes (name -> path)."""
     if not STUDIES["enabled"] or STUDY_SPACE not in SPACES:
-        return search_tables()
-    return search_tables() | {
+        return search_tables() | agreement_tables()
+    return search_tables() | agreement_tables() | {
         "ablation": f"{RESULTS}/studies/ablation.csv",
         "batch_size": f"{RESULTS}/studies/batch_size.csv",
         "seeds": f"{RESULTS}/studies/seeds.csv",
@@ -260,3 +267,23 @@ def groundtruth_tables():
 def groundtruth_args(wildcards=None):
     """--groundtruth SPACE=CSV for every space (artifacts record their space)."""
     return " ".join(f"--groundtruth {space}={path}" for space, path in groundtruth_tables().items())
+
+
+# Peers' score files (config `imports`, docs/interop.md): rules in interop.smk.
+IMPORTS = {entry["name"]: entry for entry in config["imports"]}
+if len(IMPORTS) != len(config["imports"]):
+    raise ValueError("imports: every entry needs its own `name`")
+for _name, _entry in IMPORTS.items():
+    if _entry["space"] not in SPACES or _entry["dataset"] not in SPACES[_entry["space"]]["datasets"]:
+        raise ValueError(f"imports.{_name}: {_entry['space']}/{_entry['dataset']} is not an enabled space and dataset "
+                         "(its ground truth and intrain's own scores come from `spaces`)")
+
+
+def imported_scores():
+    """Artifacts of the configured imports (correlated and reported beside the merged ones)."""
+    return [f"{RESULTS}/imports/{name}.h5" for name in IMPORTS]
+
+
+def agreement_tables():
+    """The agreement CSV the report includes (name -> path); empty without imports."""
+    return {"agreement": f"{RESULTS}/agreement.csv"} if IMPORTS else {}

@@ -3,7 +3,7 @@
 
 rule correlate:
     input:
-        scores=merged_scores(),
+        scores=merged_scores() + imported_scores(),
         groundtruth=list(groundtruth_tables().values()),
     output:
         report(
@@ -31,7 +31,7 @@ rule report:
     input:
         unpack(study_tables),
         correlations=f"{RESULTS}/correlations.csv",
-        scores=merged_scores(),
+        scores=merged_scores() + imported_scores(),
         groundtruth=list(groundtruth_tables().values()),
     output:
         report(

@@ -1,0 +1,177 @@
+"""Peers' score files -> an intrain artifact in the normal HDF5 schema (``intrain.io``).
+
+The artifact looks like a merged one (``/arch``, ``/proxy/<name>/score``, ``/members``) with
+empty per-layer and per-parameter tables, so ``correlate``, the studies that read scores, the
+report and :mod:`.agreement` take it like any scored artifact. Its provenance attribute reads
+``imported:<file name> <sha256>``. Each proxy's time goes to ``/arch/cost_<proxy>`` and their
+sum to ``/arch/seconds``; the file's own ``val_accuracy`` is kept in ``/arch/peer_val_accuracy``
+(never ranked: correlations use the ground-truth table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .encodings import default_table, nb101_hash, nb101_parse, nb101_table, nb201_index
+from .peerscores import PeerScores
+
+__all__ = ["FORMATS", "read_peer_file", "resolve_indices", "write_artifact", "import_scores"]
+
+log = logging.getLogger("intrain.interop")
+FORMATS = ("naslib-zc", "zero-cost-nas")
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, for the provenance attribute."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_peer_file(path: str | os.PathLike, fmt: str, space: str, dataset: str) -> PeerScores:
+    """One (space, dataset) of a peer file in format ``fmt`` (:data:`FORMATS`)."""
+    if fmt == "naslib-zc":
+        from .naslib_zc import read_zc
+
+        return read_zc(path, space, dataset)
+    if fmt == "zero-cost-nas":
+        from .zero_cost_nas import read_stream
+
+        return read_stream(path, space, dataset)
+    raise InputError(f"unknown import format {fmt!r}; known: {list(FORMATS)}")
+
+
+def resolve_indices(table: PeerScores, bench_table: str | None, strict_index: bool) -> tuple[np.ndarray, list[str], int]:
+    """Benchmark index and canonical arch string of every row, and the count not in the table.
+
+    NB201: the arch string's row in the benchmark table; a stated index (zero-cost-nas's ``i``)
+    that disagrees is an error with ``strict_index``, else a warning. NB101: the module hash's
+    row; architectures outside the table are dropped (index -1) and counted.
+    """
+    path = bench_table or default_table(table.space)
+    if not path:
+        raise InputError(f"{table.source}: mapping {table.space} architectures to benchmark indices needs the "
+                         "benchmark table (--table, or INTRAIN_MIRROR pointing at the mirror)")
+    out = np.full(len(table), -1, np.int64)
+    archs: list[str] = []
+    if table.space == "nb201":
+        index = nb201_index(str(path))
+        for i, key in enumerate(table.key):
+            out[i] = index.index(key)
+            archs.append(index.arch(out[i]))
+        stated = (table.index >= 0) & (table.index != out)
+        if stated.any():
+            k = int(np.flatnonzero(stated)[0])
+            msg = (f"{table.source}: {int(stated.sum())} records state a benchmark index that is not their arch "
+                   f"string's, e.g. {table.index[k]} for {table.key[k]} (row {out[k]} of {path})")
+            if strict_index:
+                raise InputError(msg)
+            log.warning("%s; the arch string's row is used", msg)
+        return out, archs, 0
+    nb101 = nb101_table(str(path))
+    for i, key in enumerate(table.key):
+        h = key if "|" not in key else nb101_hash(nb101_parse(key))
+        row = nb101.by_hash.get(h)
+        out[i] = row[0] if row else -1
+        archs.append(row[1] if row else "")
+    return out, archs, int((out < 0).sum())
+
+
+def write_artifact(dest: str | os.PathLike, table: PeerScores, index: np.ndarray, archs: list[str],
+                   attrs: dict[str, Any]) -> None:
+    """Write ``table`` (rows with index >= 0, sorted by index) as an intrain score artifact."""
+    from ..io import SCHEMA, SCHEMA_VERSION, _dataset, _set_attrs, _strings, atomic_h5, versions
+    from ..probe import Flag
+    from ..proxies import REGISTRY
+
+    keep = np.flatnonzero(index >= 0)
+    keep = keep[np.argsort(index[keep], kind="stable")]
+    idx = index[keep]
+    if len(np.unique(idx)) != len(idx):
+        dup = idx[np.flatnonzero(np.diff(idx) == 0)[0]]
+        raise InputError(f"{table.source}: benchmark index {dup} appears twice (two keys name one architecture)")
+    n = len(keep)
+    scores = {p: v[keep] for p, v in table.scores.items()}
+    times = {p: table.times[p][keep] for p in table.scores if p in table.times}
+    seconds = np.nansum(np.vstack(list(times.values())), axis=0) if times else np.full(n, np.nan)
+    if times:
+        seconds[np.all(np.isnan(np.vstack(list(times.values()))), axis=0)] = np.nan
+    nonfinite = np.any(~np.isfinite(np.vstack(list(scores.values()))), axis=0)
+    arch_list = [archs[k] for k in keep]
+    with atomic_h5(dest) as f:
+        _set_attrs(f, {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **versions(), **attrs})
+        arch = f.create_group("arch")
+        _dataset(arch, "index", idx, np.int64)
+        _strings(arch, "arch", arch_list)
+        _dataset(arch, "flags", np.where(nonfinite, int(Flag.NONFINITE), 0), np.int32)
+        _dataset(arch, "seconds", seconds, np.float64)
+        _dataset(arch, "pass_seconds", np.full(n, np.nan), np.float64)
+        _dataset(arch, "loss", np.full(n, np.nan), np.float64)
+        for p, t in times.items():
+            _dataset(arch, f"cost_{p}", t, np.float64)
+        if table.val_accuracy is not None:
+            _dataset(arch, "peer_val_accuracy", table.val_accuracy[keep], np.float64)
+        for ptr in ("layer_ptr", "param_ptr"):
+            _dataset(arch, ptr, np.zeros(n + 1, np.int64), np.int64)
+        for group, cols in (("layer", ("shape", "trace", "trace_sq", "dim", "pr")),
+                            ("param", ("numel", "std", "maxabs", "health"))):
+            g = f.create_group(group)
+            for name in ("name", "kind"):
+                _dataset(g, name, np.zeros(0, np.int32), np.int32)
+                _strings(g, f"{name}_table", [])
+            for col in cols:
+                _dataset(g, col, np.zeros((0, 3) if col == "shape" else 0), np.int32 if col == "shape" else np.float64)
+        proxy = f.create_group("proxy")
+        for p, values in scores.items():
+            g = proxy.create_group(p)
+            g.attrs["higher_is_better"] = bool(REGISTRY[p].higher_is_better) if p in REGISTRY else True
+            g.attrs["version"] = "imported"
+            g.attrs["components"] = json.dumps(["score"])
+            _dataset(g, "score", values, np.float64)
+        m = f.create_group("members")
+        _dataset(m, "index", idx, np.int64)
+        _strings(m, "arch", arch_list)
+        _dataset(m, "representative", idx, np.int64)
+
+
+def import_scores(path: str | os.PathLike, fmt: str, space: str, dataset: str, out: str | os.PathLike,
+                  table: str | None = None) -> dict[str, Any]:
+    """Import one peer file into ``out``; returns a summary (rows, proxies, dropped, provenance).
+
+    >>> import_scores("missing.json", "naslib-zc", "nb201", "cifar10", "x.h5")
+    Traceback (most recent call last):
+    ...
+    intrain.errors.InputError: missing.json: no such file
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    peer = read_peer_file(path, fmt, space, dataset)
+    index, archs, dropped = resolve_indices(peer, table, strict_index=fmt == "zero-cost-nas")
+    if dropped == len(peer):
+        raise InputError(f"{path.name}: none of its {len(peer)} architectures is in the {space} benchmark table")
+    if dropped:
+        log.warning("%s: %d of %d architectures are not in the %s benchmark table and were left out",
+                    path.name, dropped, len(peer), space)
+    n_failed = sum(int(np.isnan(v).sum()) for v in peer.scores.values())
+    if n_failed and fmt == "naslib-zc":
+        log.warning("%s: %d scores were NASLib's -1e8 (a NaN/inf score) and read as NaN", path.name, n_failed)
+    sha = sha256_file(path)
+    provenance = f"imported:{path.name} {sha}"
+    attrs = {"space": space, "dataset": dataset, "provenance": provenance, "source_format": fmt,
+             "config_hash": f"imported-{sha[:16]}", "settings": {}, "seed": None, "batch_size": None,
+             "resolution": None, "device": "imported", "merged_from": [path.name]}
+    write_artifact(out, peer, index, archs, attrs)
+    return {"file": path.name, "sha256": sha, "architectures": int((index >= 0).sum()), "dropped": dropped,
+            "proxies": list(peer.scores), "val_accuracy": peer.val_accuracy is not None,
+            "provenance": provenance, "out": str(out), "nan_scores": n_failed}

@@ -1,0 +1,79 @@
+"""The one table every peer reader returns and every writer takes, and the peers' proxy names.
+
+Readers keep the peer's own key per architecture (an arch string, or an NB101 module hash where
+the peer stores only that); :mod:`.importer` turns keys into benchmark indices. Scores are kept
+exactly as read (float64), so export -> import reproduces intrain's values bit for bit.
+
+>>> to_peer("naswot", "naslib-zc"), from_peer("jacob_cov", "zero-cost-nas")
+('nwot', 'jacov')
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, IO
+
+import numpy as np
+
+__all__ = ["PeerScores", "PEER_NAMES", "to_peer", "from_peer", "NASLIB_SPACES", "write_atomic"]
+
+#: intrain proxy name -> the peer's, where they differ (NASLib ``ZeroCost`` method types;
+#: zero-cost-nas ``@measure`` names). Every other name is kept.
+PEER_NAMES: dict[str, dict[str, str]] = {
+    "naslib-zc": {"naswot": "nwot"},
+    "zero-cost-nas": {"jacov": "jacob_cov"},
+}
+#: intrain space -> NASLib's ``search_space`` name (file ``zc_<name>.json``).
+NASLIB_SPACES: dict[str, str] = {"nb201": "nasbench201", "nb101": "nasbench101"}
+
+
+def to_peer(name: str, peer: str) -> str:
+    """The peer's name of an intrain proxy."""
+    return PEER_NAMES.get(peer, {}).get(name, name)
+
+
+def from_peer(name: str, peer: str) -> str:
+    """intrain's name of a peer's proxy."""
+    back = {v: k for k, v in PEER_NAMES.get(peer, {}).items()}
+    return back.get(name, name)
+
+
+@dataclass
+class PeerScores:
+    """Scores of one (space, dataset): one row per architecture.
+
+    ``key``: arch string (NB201, NB101) or NB101 module hash; ``index``: the benchmark index the
+    file states (-1 when it states none); ``scores``/``times``: per proxy (intrain names), NaN
+    where unknown; ``val_accuracy``: % or None when the file has none at all.
+    """
+
+    space: str
+    dataset: str
+    key: list[str]
+    index: np.ndarray
+    scores: dict[str, np.ndarray]
+    times: dict[str, np.ndarray] = field(default_factory=dict)
+    val_accuracy: np.ndarray | None = None
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.key)
+
+
+def write_atomic(dest: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``dest`` through a temporary file in its folder, so no half-written file is left."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

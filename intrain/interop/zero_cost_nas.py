@@ -1,0 +1,112 @@
+"""zero-cost-nas's score files: an append stream of pickles, one dict per architecture.
+
+``nasbench2_pred.py`` appends ``{'i': <NB201 index>, 'arch': <arch string>, 'logmeasures':
+{<measure>: <float>}, 'trainacc', 'valacc', 'testacc'}`` (accuracies only without ``--noacc``;
+for ``cifar10`` they are the ``cifar10-valid`` setting's); ``nasbench1_pred.py`` appends
+``{'hash': <module hash>, 'logmeasures': {...}}``. Reading goes only through
+:func:`intrain.safepickle.load_stream`, which rebuilds plain containers and numbers and refuses
+everything else, so a crafted file cannot run code.
+
+>>> import io
+>>> buf = io.BytesIO()
+>>> t = PeerScores("nb201", "cifar10", ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
+...                np.array([7]), {"jacov": np.array([1.5])})
+>>> write_stream(buf, t); _ = buf.seek(0)
+>>> read_stream(buf, "nb201", "cifar10", name="nb2.p").scores["jacov"].tolist()
+[1.5]
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import pickle
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..safepickle import load_stream
+from .encodings import nb101_hash, nb101_parse, nb201_parse, nb201_str
+from .peerscores import PeerScores, from_peer, to_peer, write_atomic
+
+__all__ = ["read_stream", "write_stream"]
+
+FORMAT = "zero-cost-nas"
+#: Pickle protocol 4 reads on every Python 3 that zero-cost-nas supports.
+PROTOCOL = 4
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{where}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _key(rec: dict, space: str, where: str) -> tuple[str, int]:
+    if space == "nb201":
+        if not isinstance(rec.get("arch"), str) or isinstance(rec.get("i"), bool) or not isinstance(rec.get("i"), numbers.Integral):
+            raise InputError(f"{where}: an NB201 record needs 'i' (int) and 'arch' (str)")
+        try:
+            return nb201_str(nb201_parse(rec["arch"])), int(rec["i"])
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
+    h = rec.get("hash")
+    if not isinstance(h, str) or len(h) != 32:
+        raise InputError(f"{where}: an NB101 record needs 'hash' (the 32-character module hash)")
+    return h, -1
+
+
+def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str,
+                name: str | None = None) -> PeerScores:
+    """Every record of a stream; a later record of the same architecture replaces an earlier one
+    (the writer appends, so a rerun appends again)."""
+    if space not in ("nb201", "nb101"):
+        raise InputError(f"zero-cost-nas: no score files for space {space!r} (nb201, nb101)")
+    label = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "<stream>"))
+    rows: dict[str, tuple[int, dict[str, float], float]] = {}
+    for n, rec in enumerate(load_stream(source, name=label)):
+        where = f"{label}: record {n}"
+        if not isinstance(rec, dict) or not isinstance(rec.get("logmeasures"), dict):
+            raise InputError(f"{where}: expected a dict with 'logmeasures', got {type(rec).__name__}")
+        key, index = _key(rec, space, where)
+        measures = {from_peer(str(k), FORMAT): _number(v, f"{where} / {k}") for k, v in rec["logmeasures"].items()}
+        val = _number(rec["valacc"], f"{where} / valacc") if rec.get("valacc") is not None else math.nan
+        rows.pop(key, None)
+        rows[key] = (index, measures, val)
+    if not rows:
+        raise InputError(f"{label}: empty stream (no pickled records)")
+    proxies = list(dict.fromkeys(p for _, m, _ in rows.values() for p in m))
+    vals = np.array([v for _, _, v in rows.values()], np.float64)
+    return PeerScores(space, dataset, list(rows), np.array([i for i, _, _ in rows.values()], np.int64),
+                      {p: np.array([m.get(p, math.nan) for _, m, _ in rows.values()], np.float64) for p in proxies},
+                      {}, None if np.isnan(vals).all() else vals, label)
+
+
+def _records(table: PeerScores):
+    for i, key in enumerate(table.key):
+        measures = {to_peer(p, FORMAT): float(v[i]) for p, v in table.scores.items()}
+        if table.space == "nb201":
+            rec: dict[str, Any] = {"i": int(table.index[i]), "arch": key, "logmeasures": measures}
+        else:
+            rec = {"hash": key if "|" not in key else nb101_hash(nb101_parse(key)), "logmeasures": measures}
+        if table.val_accuracy is not None and math.isfinite(table.val_accuracy[i]):
+            rec["valacc"] = float(table.val_accuracy[i])
+        yield rec
+
+
+def write_stream(dest: str | os.PathLike | IO[bytes], table: PeerScores) -> None:
+    """Write the stream zero-cost-nas's notebooks read (one ``pickle.dump`` per architecture)."""
+    if table.space not in ("nb201", "nb101"):
+        raise InputError(f"zero-cost-nas: no score files for space {table.space!r} (nb201, nb101)")
+
+    def write(fh: IO[bytes]) -> None:
+        for rec in _records(table):
+            pickle.dump(rec, fh, protocol=PROTOCOL)
+
+    if isinstance(dest, (str, os.PathLike)):
+        write_atomic(dest, write)
+    else:
+        write(dest)

@@ -73,11 +73,11 @@ def agreement_from_artifacts(a_path: str, b_paths: Sequence[str], groundtruth=No
                              metric: str = "valid") -> pd.DataFrame:
     """:func:`agreement` of artifact ``a_path`` against each of ``b_paths`` of the same space and dataset."""
     from ..groundtruth import GroundTruths, accuracy_column  # imports torch (the spaces): only here
-    from ..io import read_attrs, read_scores
-    from ..proxies import add_population_scores
+    from ..io import read_attrs, read_population_rules, read_scores
+    from ..ranking import add_population_scores
 
     attrs_a = read_attrs(a_path)
-    a = add_population_scores(read_scores(a_path))
+    a = add_population_scores(read_scores(a_path), read_population_rules(a_path))
     acc = accuracy_column(attrs_a["dataset"], metric)
     truth = None
     if groundtruth is not None:
@@ -92,7 +92,7 @@ def agreement_from_artifacts(a_path: str, b_paths: Sequence[str], groundtruth=No
         if (attrs_b["space"], attrs_b["dataset"]) != (attrs_a["space"], attrs_a["dataset"]):
             raise ValueError(f"{b_path} is {attrs_b['space']}/{attrs_b['dataset']}, "
                              f"{a_path} is {attrs_a['space']}/{attrs_a['dataset']}")
-        table = agreement(a, add_population_scores(read_scores(b_path)), truth, acc if truth is not None else None)
+        table = agreement(a, add_population_scores(read_scores(b_path), read_population_rules(b_path)), truth, acc if truth is not None else None)
         table.insert(0, "b", label_of(attrs_b, b_path))
         table.insert(0, "a", label_of(attrs_a, a_path))
         table.insert(0, "dataset", attrs_a["dataset"])

@@ -43,13 +43,13 @@ def artifact_scores(path: str, proxies: Sequence[str] | None = None, groundtruth
     """One merged artifact as a :class:`PeerScores` (keys: arch strings; index: benchmark index)."""
     from ..correlate import proxy_columns
     from ..groundtruth import GroundTruths
-    from ..io import read_attrs, read_scores
-    from ..proxies import add_population_scores
+    from ..io import read_attrs, read_population_rules, read_scores
+    from ..ranking import add_population_scores
 
     notes = [] if notes is None else notes
     attrs = read_attrs(path)
     space, dataset = attrs["space"], attrs["dataset"]
-    df = add_population_scores(read_scores(path)).sort_values("arch_index", kind="stable").reset_index(drop=True)
+    df = add_population_scores(read_scores(path), read_population_rules(path)).sort_values("arch_index", kind="stable").reset_index(drop=True)
     available = [c for c in proxy_columns(df) if "." not in c]
     chosen = list(proxies) if proxies else available
     missing = [p for p in chosen if p not in available]

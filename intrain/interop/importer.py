@@ -91,8 +91,8 @@ def write_artifact(dest: str | os.PathLike, table: PeerScores, index: np.ndarray
                    attrs: dict[str, Any]) -> None:
     """Write ``table`` (rows with index >= 0, sorted by index) as an intrain score artifact."""
     from ..io import SCHEMA, SCHEMA_VERSION, _dataset, _set_attrs, _strings, atomic_h5, versions
-    from ..probe import Flag
-    from ..proxies import REGISTRY
+    from ..flags import Flag
+    from ..proxies import BUILTIN, proxy_class
 
     keep = np.flatnonzero(index >= 0)
     keep = keep[np.argsort(index[keep], kind="stable")]
@@ -134,7 +134,7 @@ def write_artifact(dest: str | os.PathLike, table: PeerScores, index: np.ndarray
         proxy = f.create_group("proxy")
         for p, values in scores.items():
             g = proxy.create_group(p)
-            g.attrs["higher_is_better"] = bool(REGISTRY[p].higher_is_better) if p in REGISTRY else True
+            g.attrs["higher_is_better"] = bool(proxy_class(p).higher_is_better) if p in BUILTIN else True
             g.attrs["version"] = "imported"
             g.attrs["components"] = json.dumps(["score"])
             _dataset(g, "score", values, np.float64)

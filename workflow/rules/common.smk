@@ -14,7 +14,7 @@ from intrain.download import catalog as benchmark_catalog
 
 # Rules call the `intrain` CLI of the environment Snakemake itself runs in, so a virtual
 # environment (scripts/setup.sh makes .venv) works without being activated.
-os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 

@@ -10,6 +10,10 @@ The AZ-NAS strings are the seed-123 outputs of its search scripts (``ETF74_flops
 committed in cvlab-yonsei/AZ-NAS@3d6e8c4 and deleted later; the scripts at HEAD run seed 123 of
 the same metric under the name ``AZ_NAS``). The paper prints no strings, so which run was
 trained is not confirmed: ``confirmed=False``.
+
+Zen-NAS's ``900M`` network is 908.7M by its own ``get_FLOPs`` (its scripts search 400M, 600M
+and 800M budgets; the 900M string is not the output of any shipped script), so its label is not
+a budget it met.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def test_network_layout():
     assert all(m.eps == 1e-3 for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d))
     first = net.units[0]
     assert first.proj is not None and first.proj[0].bias is not None  # ResBlockProj: biased 1x1 + BN
-    assert net(torch.randn(1, 3, 32, 32)).shape == (1, 1000)
+    assert net.eval()(torch.randn(1, 3, 32, 32)).shape == (1, 1000)
     assert torch.all(first(torch.randn(1, 24, 16, 16)) >= 0)  # ReLU after the add
     plain = build_model(s, residual=False)
     assert all(u.proj is None for u in plain.units)

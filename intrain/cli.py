@@ -10,7 +10,8 @@
     intrain correlate --groundtruth [SPACE=]CSV ... --out CSV MERGED.h5 ...
     intrain study ablation|topk|stability|batch-size|seeds ... --out CSV
     intrain report --correlations CSV --groundtruth [SPACE=]CSV ... [--study NAME=CSV ...] --out HTML MERGED.h5 ...
-    intrain evolve --space mbv2 --dataset imagenet --budget 450e6 --iterations T --log H5 --out-dir DIR
+    intrain evolve --space zennas --dataset imagenet --budget 450e6 --iterations T --log H5 --out-dir DIR
+    intrain describe --space SPACE ARCH [--dataset D] [--json]
     intrain search-table --groundtruth [SPACE=]CSV --n N --out CSV MERGED.h5 ...
     intrain render-check HTML
     intrain inspect ARTIFACT [--arch INDEX]
@@ -224,7 +225,7 @@ def cmd_evolve(args: argparse.Namespace) -> None:
     from .search import make_problem, proxy_score, trajectory_plot
 
     settings = _settings(args)
-    if args.space == "mbv2" and settings.resolution is None:
+    if args.space == "zennas" and settings.resolution is None:
         settings = replace(settings, resolution=64)  # the paper's search resolution (budgets stay at 224)
     problem = make_problem(args.space, args.budget)
     meta = {"space": args.space, "dataset": args.dataset, "budget": args.budget, "proxy": args.proxy,
@@ -238,13 +239,14 @@ def cmd_evolve(args: argparse.Namespace) -> None:
     summary = {
         **meta, "k": args.k, "seed": args.seed, "iterations": result.iterations,
         "n_evaluated": result.n_evaluated, "best_iteration": result.best_iteration,
-        "best_score": result.best_score, "best_arch": json.loads(result.best_arch) if args.space == "mbv2" else result.best_arch,
+        "best_score": result.best_score, "best_arch": result.best_arch,
         "log": str(args.log),
         **problem.describe(result.best_arch), "seconds_this_run": round(time.perf_counter() - start, 1),
     }
-    if args.space == "mbv2":
-        summary["note"] = ("untrained: build it with intrain.spaces.mobilenetv2.build_model(best_arch) and train it on "
-                           "ImageNet yourself; training is outside this harness")
+    if args.space == "zennas":
+        summary["note"] = ("untrained: best_arch is a Zen-NAS structure string; write it to a file for the Zen-NAS/ZiCo "
+                           "training scripts (--plainnet_struct_txt, --use_se) or build it with "
+                           "intrain.spaces.zennas.network.build_model(best_arch, se=True)")
     if args.groundtruth:
         from .groundtruth import GroundTruths, accuracy_column
 
@@ -372,9 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("evolve", help="Algorithm 1: evolutionary search with a proxy (resumable HDF5 log)")
-    p.add_argument("--space", required=True, choices=["nb201", "mbv2"])
-    p.add_argument("--dataset", required=True, help="cifar10 / cifar100 / ImageNet16-120 (nb201), imagenet (mbv2)")
-    p.add_argument("--budget", type=float, default=None, help="FLOPs at 224x224 (mbv2), e.g. 450e6")
+    p.add_argument("--space", required=True, choices=["nb201", "zennas"])
+    p.add_argument("--dataset", required=True, help="cifar10 / cifar100 / ImageNet16-120 (nb201), imagenet (zennas)")
+    p.add_argument("--budget", type=float, default=None, help="Zen-NAS get_FLOPs at 224x224 (zennas), e.g. 450e6")
     p.add_argument("--iterations", type=int, default=100_000,
                    help="T, architectures visited in total (default: the paper's 100,000)")
     p.add_argument("--k", type=int, default=10, help="parents are drawn from the top k of the history")
@@ -406,6 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.add_argument("--screenshot", default=None, help="also save a PNG screenshot here")
     p.set_defaults(func=cmd_render_check)
+
+    p = sub.add_parser("describe", help="parameters, FLOPs (each convention) and layer table of one architecture")
+    p.add_argument("arch")
+    p.add_argument("--space", required=True)
+    p.add_argument("--dataset", default=None, help="default: the space's first dataset")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=lambda a: __import__("intrain.describe", fromlist=["main"]).main(a))
 
     p = sub.add_parser("inspect", help="human summary of an artifact")
     p.add_argument("path")

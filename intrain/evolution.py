@@ -154,7 +154,10 @@ def evolve(problem: SearchProblem, score: Callable[[str], float], iterations: in
             arch = problem.start(rng)
         else:
             parents = top_k(scores, k)
-            arch = problem.mutate(archs[parents[int(rng.integers(len(parents)))]], rng)
+            parent = archs[parents[int(rng.integers(len(parents)))]]
+            # a problem whose mutation depends on the history's size (zennas: 1 edit, then 2) says so
+            mutate_at = getattr(problem, "mutate_at", None)
+            arch = mutate_at(parent, rng, i) if mutate_at else problem.mutate(parent, rng)
         new = arch not in cache
         if new:
             cache[arch] = float(score(arch))

@@ -64,10 +64,14 @@ STUDIES: dict[str, tuple[str, str]] = {
                      "Table 1 (N = 5,000)."),
     "search_nb201": ("Search: Algorithm 1 on NB201",
                      "InTrain-NAS's evolutionary search on NB201, where the pick's accuracy is known."),
-    "search_mbv2": ("Search: InTrain-NAS on the MobileNetV2 space",
-                    "Best spec per FLOPs budget (FLOPs and params at 224x224, scores at the search "
-                    "resolution). The networks are untrained: train them with your own ImageNet pipeline "
-                    "(intrain.spaces.mobilenetv2.build_model)."),
+    "search_zennas": ("Search: InTrain-NAS on the Zen-NAS ImageNet space",
+                      "Best Zen-NAS structure string per FLOPs budget (Zen-NAS get_FLOPs and params at 224x224, "
+                      "scores at the search resolution). The networks are untrained: feed best_arch to the "
+                      "Zen-NAS/ZiCo training scripts (--use_se) or intrain.spaces.zennas.network.build_model."),
+    "zennas_published": ("Published Zen-NAS-space networks under each proxy",
+                         "Zen-NAS, ZiCo and AZ-NAS model-zoo structures scored at the paper's protocol "
+                         "(B = 64, 64x64 Gaussian input); rank 1 = the proxy's favourite "
+                         "(benchmarks/zennas_published.py)."),
     "agreement": ("Agreement with imported score files",
                   "Per proxy in both an imported peer file (a) and intrain's own artifact (b): Spearman ρ between "
                   "the two implementations over the architectures both scored, and each one's Kendall τ against "
@@ -253,7 +257,7 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
     for proxy, paths in paths_of.items():
         fig = scatter_figure(paths, gts, proxy, out.parent / f"scatter_{proxy}.png")
         parts.append(f'<img src="{fig.name}" alt="{proxy} score vs accuracy">')
-    figures = {"ablation": ablation_bars, "batch_size": batch_curve, "search_mbv2": search_curves}
+    figures = {"ablation": ablation_bars, "batch_size": batch_curve, "search_zennas": search_curves}
     for key, path in (studies or {}).items():
         if key not in STUDIES:
             raise ValueError(f"unknown study {key!r}; known: {sorted(STUDIES)}")

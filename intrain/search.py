@@ -120,18 +120,18 @@ def proxy_score(space: str, dataset: str, settings, proxy: str = "intrain", devi
 
 
 def make_problem(space: str, budget: float | None):
-    """The Algorithm 1 problem of a space (a registry entry; budgets apply to MobileNetV2 only)."""
-    from .spaces import mobilenetv2
+    """The Algorithm 1 problem of a space (a registry entry; budgets apply to zennas only)."""
+    from .spaces import zennas
 
     if space == "nb201":
         if budget is not None:
             raise ValueError("NB201 has no FLOPs budget; leave --budget out")
         return NB201Edges()
-    if space == "mbv2":
+    if space == "zennas":
         if budget is None:
-            raise ValueError("the MobileNetV2 space needs --budget (FLOPs at 224x224, e.g. 450e6)")
-        return mobilenetv2.BudgetedSpace(budget)
-    raise ValueError(f"no search problem for space {space!r}; available: nb201, mbv2")
+            raise ValueError("the zennas space needs --budget (Zen-NAS get_FLOPs at 224x224, e.g. 450e6)")
+        return zennas.ZenSearch(budget)
+    raise ValueError(f"no search problem for space {space!r}; available: nb201, zennas")
 
 
 def trajectory_plot(history: pd.DataFrame, out) -> None:

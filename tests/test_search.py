@@ -1,5 +1,5 @@
-"""Search: the MobileNetV2 space (specs, counting, budgeted mutation), Algorithm 1 and its
-resumable log, the NB201 pick-the-top table, and the CLI."""
+"""Search: Algorithm 1 and its resumable log, the NB201 pick-the-top table, and the CLI (the zennas
+space's own search tests are in test_zennas.py)."""
 
 from __future__ import annotations
 
@@ -18,70 +18,11 @@ import torch
 
 from intrain.evolution import SearchLogError, evolve, top_k
 from intrain.search import NB201Edges, nb201_pick_table, summarize_picks
-from intrain.spaces import mobilenetv2 as mb
+from intrain.spaces import zennas
 from intrain.spaces import nb201
 
 from .conftest import REPO
 from .helpers import fake_artifact, ladder
-
-
-def random_specs(budget: float, n: int, seed: int = 0) -> list[mb.Spec]:
-    rng = np.random.default_rng(seed)
-    spec, out = mb.INITIAL, []
-    for _ in range(n):
-        spec = mb.mutate(spec, rng, budget)
-        out.append(spec)
-    return out
-
-
-def test_spec_json_round_trip_and_build():
-    for spec in [mb.INITIAL, *random_specs(600e6, 30)[::10]]:
-        text = spec.to_json()
-        assert mb.parse_spec(text) == spec and mb.parse_spec(json.loads(text)).to_json() == text
-        assert mb.build_model(text)(torch.zeros(1, 3, 64, 64)).shape == (1, 1000)
-
-
-@pytest.mark.parametrize("text, message", [
-    ('{"stages": []}', "non-empty list of stages"),
-    ('{"stages": [{"kernel": 4, "expansion": 1, "out": 8, "bottleneck": 8, "stride": 1, "layers": 1}]}', "kernel 4"),
-    ('{"stages": [{"kernel": 3, "expansion": 3, "out": 8, "bottleneck": 8, "stride": 1, "layers": 1}]}', "expansion 3"),
-    ('{"stages": [{"kernel": 3, "expansion": 1, "out": 0, "bottleneck": 8, "stride": 1, "layers": 1}]}', "out must be"),
-    ('{"stages": [{"kernel": 3, "expansion": 1, "out": 8, "stride": 1, "layers": 1}]}', "stage 0"),
-    ('{"stages": [], "width": 3}', "unknown spec keys"),
-    ("{not json", "not valid JSON"),
-])
-def test_bad_specs_say_what_is_wrong(text, message):
-    with pytest.raises(mb.SpecError, match=message):
-        mb.parse_spec(text)
-
-
-@pytest.mark.parametrize("resolution", [224, 64, 100])
-def test_analytic_flops_and_params_equal_the_built_network(resolution):
-    for spec in [mb.INITIAL, *random_specs(1e9, 40, seed=3)[::8]]:
-        model = mb.build_model(spec)
-        assert mb.hooked_flops(model, resolution) == mb.flops(spec, resolution)
-        assert mb.params(spec) == sum(p.numel() for p in model.parameters())
-
-
-def test_hand_counted_flops_of_one_block():
-    spec = mb.Spec(stages=(mb.Stage(kernel=3, expansion=2, out=8, bottleneck=4, stride=1, layers=1),), stem=8, head=16)
-    # stem 3->8 3x3 at 112^2; block 8->8 (1x1), 8 dw 3x3, 8->8 (1x1), identity; head 8->16; fc 16->1000
-    side = 112 * 112
-    expected = 9 * 3 * 8 * side + 8 * 8 * side + 9 * 8 * side + 8 * 8 * side + 8 * 16 * side + 16 * 1000
-    assert mb.flops(spec) == expected
-
-
-@pytest.mark.parametrize("budget", [450e6, 600e6, 1000e6])
-def test_mutation_never_breaks_the_budget_or_the_layer_cap(budget):
-    rng = np.random.default_rng(7)
-    parents = [mb.INITIAL]
-    for i in range(400):
-        # alternate random parents with the largest one, to press against the budget
-        parent = max(parents, key=mb.flops) if i % 2 else parents[int(rng.integers(len(parents)))]
-        child = mb.mutate(parent, rng, budget)
-        assert mb.flops(child) <= budget and child.n_layers <= mb.max_layers(budget)
-        parents.append(child)
-    assert max(mb.flops(p) for p in parents) > 0.8 * budget  # mutation reaches the budget's edge
 
 
 def test_algorithm_1_climbs_a_known_landscape():
@@ -196,21 +137,21 @@ def test_workflow_runs_the_searches_and_reports_them(tmp_path, mirror):
            "--config", f"results={results}", f"mirror={mirror}"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    mbv2 = pd.read_csv(results / "search" / "mbv2.csv")
-    assert len(mbv2) == 1 and mbv2.loc[0, "iterations"] == 4 and mbv2.loc[0, "flops"] <= 450e6
-    assert mb.build_model(mbv2.loc[0, "best_arch"]) is not None
+    zen = pd.read_csv(results / "search" / "zennas.csv")
+    assert len(zen) == 1 and zen.loc[0, "iterations"] == 4 and zen.loc[0, "flops"] <= 450e6
+    assert zennas.build_network(zen.loc[0, "best_arch"], "imagenet") is not None
     nb = pd.read_csv(results / "search" / "nb201.csv")
     assert nb.loc[0, "iterations"] == 6 and 0 < nb.loc[0, "best_accuracy"] <= nb.loc[0, "space_best_accuracy"]
     picks = pd.read_csv(results / "search" / "nb201_picks.csv")
     assert {"intrain", "ground_truth"} <= set(picks.proxy) and set(picks.n) == {4}
     html = (results / "report" / "index.html").read_text()
-    assert "InTrain-NAS on the MobileNetV2 space" in html and "pick-the-top" in html
-    assert (results / "report" / "search_mbv2.png").stat().st_size > 1000
+    assert "InTrain-NAS on the Zen-NAS ImageNet space" in html and "pick-the-top" in html
+    assert (results / "report" / "search_zennas.png").stat().st_size > 1000
     # a longer T resumes from the log instead of starting over
     (tmp_path / "longer.yaml").write_text("search: {iterations: 6}\n")
     proc = subprocess.run([*cmd[:8], str(tmp_path / "longer.yaml"), *cmd[8:]], cwd=REPO,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    log = (results / "logs" / "search" / "mbv2-b450000000.log").read_text()
+    log = (results / "logs" / "search" / "zennas-b450000000.log").read_text()
     assert "resuming" in log and "at iteration 4" in log
-    assert pd.read_csv(results / "search" / "mbv2.csv").loc[0, "iterations"] == 6
+    assert pd.read_csv(results / "search" / "zennas.csv").loc[0, "iterations"] == 6

@@ -11,7 +11,7 @@ from typing import Callable
 
 from torch import nn
 
-from . import mobilenetv2, nb101, nb201, nds
+from . import nb101, nb201, nds, zennas
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,8 @@ class Space:
 SPACES: dict[str, Space] = {
     "nb201": Space("nb201", nb201.DATASETS, nb201.normalize_arch, nb201.canonical_form, nb201.build_network),
     "nb101": Space("nb101", nb101.DATASETS, nb101.normalize_arch, nb101.canonical_form, nb101.build_network),
-    # search-only (no benchmark table): arch = the spec's canonical JSON, its own canonical form
-    "mbv2": Space("mbv2", mobilenetv2.DATASETS, mobilenetv2.normalize_arch, mobilenetv2.normalize_arch,
-                  mobilenetv2.build_network),
+    # search-only (no benchmark table): arch = the Zen-NAS structure string
+    "zennas": Space("zennas", zennas.DATASETS, zennas.normalize_arch, zennas.canonical_form, zennas.build_network),
 }
 # NDS: seven ImageNet design spaces sharing one record format and builder; they differ only in
 # their ground truth (each space's own records), so each is its own space in the config.

@@ -193,7 +193,7 @@ def search_settings_json():
     return settings_json(proxies=[SEARCH["proxy"]])
 
 
-def mbv2_settings_json():
+def zennas_settings_json():
     return settings_json(proxies=[SEARCH["proxy"]], resolution=SEARCH["resolution"])
 
 
@@ -206,7 +206,7 @@ def search_tables():
     """Search CSVs the report includes (name -> path); empty when search is off."""
     if not SEARCH["enabled"]:
         return {}
-    tables = {"search_mbv2": f"{RESULTS}/search/mbv2.csv"}
+    tables = {"search_zennas": f"{RESULTS}/search/zennas.csv"}
     if "nb201" in SPACES:
         tables |= {"search_nb201": f"{RESULTS}/search/nb201.csv", "search_picks": f"{RESULTS}/search/nb201_picks.csv"}
     return tables

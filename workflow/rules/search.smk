@@ -1,16 +1,16 @@
 # InTrain-NAS search: the NB201 pick-the-top table from stored scores, Algorithm 1 on NB201, and
-# Algorithm 1 on the MobileNetV2 space per FLOPs budget. Each search's HDF5 log is deliberately
+# Algorithm 1 on the Zen-NAS ImageNet space (intrain.spaces.zennas) per FLOPs budget. Each search's HDF5 log is deliberately
 # not a declared output: a killed or extended search (larger `search.iterations`) resumes from it.
 
 
-rule search_mbv2:
+rule search_zennas:
     output:
-        best=f"{RESULTS}/search/mbv2/b{{budget}}/best.json",
-        plot=f"{RESULTS}/search/mbv2/b{{budget}}/trajectory.png",
+        best=f"{RESULTS}/search/zennas/b{{budget}}/best.json",
+        plot=f"{RESULTS}/search/zennas/b{{budget}}/trajectory.png",
     params:
-        settings=mbv2_settings_json(),
-        log=lambda wc: f"{RESULTS}/search/mbv2/b{wc.budget}/log.h5",
-        out_dir=lambda wc: f"{RESULTS}/search/mbv2/b{wc.budget}",
+        settings=zennas_settings_json(),
+        log=lambda wc: f"{RESULTS}/search/zennas/b{wc.budget}/log.h5",
+        out_dir=lambda wc: f"{RESULTS}/search/zennas/b{wc.budget}",
         device=config["device"],
         iterations=SEARCH["iterations"],  # a param, so a longer T reruns the job (which resumes)
         search=search_args(),
@@ -19,11 +19,11 @@ rule search_mbv2:
         mem_mb=4000,
         runtime=240,
     log:
-        f"{RESULTS}/logs/search/mbv2-b{{budget}}.log",
+        f"{RESULTS}/logs/search/zennas-b{{budget}}.log",
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} intrain evolve --space mbv2 --dataset imagenet --budget {wildcards.budget}"
+        "OMP_NUM_THREADS={threads} intrain evolve --space zennas --dataset imagenet --budget {wildcards.budget}"
         " --iterations {params.iterations} {params.search}"
         " --settings {params.settings} --device {params.device} --log {params.log}"
         " --no-progress --out-dir {params.out_dir} > {log} 2>&1"
@@ -57,13 +57,13 @@ rule search_nb201:
         " --groundtruth {input.groundtruth} --no-progress --out-dir {params.out_dir} > {log} 2>&1"
 
 
-rule search_summary_mbv2:
+rule search_summary_zennas:
     input:
-        expand(f"{RESULTS}/search/mbv2/b{{budget}}/best.json", budget=[f"{b:.0f}" for b in SEARCH["budgets"]]),
+        expand(f"{RESULTS}/search/zennas/b{{budget}}/best.json", budget=[f"{b:.0f}" for b in SEARCH["budgets"]]),
     output:
-        f"{RESULTS}/search/mbv2.csv",
+        f"{RESULTS}/search/zennas.csv",
     log:
-        f"{RESULTS}/logs/search/summary-mbv2.log",
+        f"{RESULTS}/logs/search/summary-zennas.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"

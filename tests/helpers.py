@@ -40,3 +40,27 @@ def ladder(n: int, rng: np.random.Generator) -> list[ArchRecord]:
         params = [(0.1 + 0.01 * i, 1.0), (0.2, 1.0)]
         out.append(fake_record(i, layers, params, seconds=0.01 * (i + 1)))
     return out
+
+
+def kill_after_logged(proc, log, at_least: int, timeout: float) -> int:
+    """SIGKILL ``proc``'s process group once its search log records ``at_least`` finished
+    iterations (or at ``timeout``); returns how many it had recorded."""
+    import os
+    import signal
+    import time
+
+    import h5py
+
+    done, deadline = 0, time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with h5py.File(log, "r") as f:
+                done = int(f.attrs.get("n_done", 0))
+        except (OSError, KeyError):
+            done = 0
+        if done >= at_least:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return done

@@ -21,7 +21,6 @@ from scipy import stats as sps
 from intrain.cli import main
 from intrain.errors import InputError, UnsafeInputError
 from intrain.interop import encodings as enc
-from intrain.interop.agreement import agreement_from_artifacts
 from intrain.interop.export import export
 from intrain.interop.importer import import_scores
 from intrain.interop.naslib_zc import read_zc

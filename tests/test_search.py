@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from intrain.evolution import SearchLogError, evolve, top_k
 from intrain.search import NB201Edges, nb201_pick_table, summarize_picks
@@ -22,7 +19,7 @@ from intrain.spaces import zennas
 from intrain.spaces import nb201
 
 from .conftest import REPO
-from .helpers import fake_artifact, ladder
+from .helpers import fake_artifact, kill_after_logged, ladder
 
 
 def test_algorithm_1_climbs_a_known_landscape():
@@ -69,19 +66,7 @@ def test_killed_search_resumes_to_the_same_history(tmp_path, groundtruth_csv):
     log = tmp_path / "killed.h5"
     proc = subprocess.Popen(_evolve_cmd(log, tmp_path / "b", 30), cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + 120
-    done = 0
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            with h5py.File(log, "r") as f:
-                done = int(f.attrs.get("n_done", 0))
-        except (OSError, KeyError):
-            done = 0
-        if done >= 6:
-            break
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    done = kill_after_logged(proc, log, 6, timeout=120)
     assert 6 <= done < 30, "the search was not caught mid-run"
     out = subprocess.run(_evolve_cmd(log, tmp_path / "b", 30, ["--groundtruth", str(groundtruth_csv)]),
                          cwd=REPO, env=env, capture_output=True, text=True)

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 
-import h5py
 import numpy as np
 import pytest
 import torch
@@ -25,6 +22,7 @@ from intrain.spaces.zennas.network import build_model
 from intrain.spaces.zennas.published import PUBLISHED
 
 from .conftest import REPO
+from .helpers import kill_after_logged
 
 TINY = "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE2K5(8,16,2,8,2)SuperConvK1BNRELU(16,32,1,1)"
 
@@ -256,18 +254,7 @@ def test_killed_search_resumes_to_the_same_history(tmp_path):
     log = tmp_path / "log.h5"
     proc = subprocess.Popen([sys.executable, "-c", _RUN, str(log), str(n)], env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    done, deadline = 0, time.time() + 40
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            with h5py.File(log, "r") as f:
-                done = int(f.attrs.get("n_done", 0))
-        except (OSError, KeyError):
-            done = 0
-        if done >= 20:
-            break
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    done = kill_after_logged(proc, log, 20, timeout=40)
     assert 20 <= done < n, "the search was not caught mid-run"
     resumed = evolve(zm.ZenSearch(450e6), lambda a: zf.budget_flops(a) / 1e6, iterations=n, k=5, seed=3,
                      log_path=log, checkpoint_every=5)

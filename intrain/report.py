@@ -33,7 +33,7 @@ from .ranking import add_population_scores  # noqa: E402
 _CSS = """*,*::before,*::after{box-sizing:border-box}
 html{font-size:16px;-webkit-text-size-adjust:100%}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",sans-serif;line-height:1.5;color:#1f2328;
- max-width:74rem;margin:0 auto;padding:1.5rem 1.25rem 4rem}
+ max-width:80rem;margin:0 auto;padding:1.5rem 1.25rem 4rem}
 h1{font-size:2rem;line-height:1.2;margin:0 0 .4rem}
 h2{font-size:1.45rem;line-height:1.25;margin:2.6rem 0 .6rem;padding-top:.8rem;border-top:1px solid #e1e4e8}
 p,li{max-width:50rem}
@@ -61,10 +61,11 @@ th[aria-sort=ascending]::after{content:" \\25B2";color:#1f2328}
 th[aria-sort=descending]::after{content:" \\25BC";color:#1f2328}
 .filter{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap;margin:.4rem 0 -.2rem;font-size:.85rem;color:#555}
 .filter input{font:inherit;padding:.25rem .5rem;border:1px solid #c4c9d0;border-radius:4px;width:min(18rem,100%)}
-.heatmap td{text-align:center;min-width:6.2rem;padding:.35rem .4rem;white-space:nowrap}
+.heatmap td{text-align:center;min-width:5.4rem;padding:.3rem .25rem;white-space:nowrap}
 .heatmap td.na{background:#f3f4f6;color:#888}
 .heatmap .tau{display:block;font-size:1.05rem;font-weight:650}
 .heatmap .pub{display:block;font-size:.72rem;line-height:1.25}
+.heatmap thead th{min-width:5.4rem}
 .heatmap tbody th{text-align:left;white-space:nowrap;vertical-align:middle}
 .heatmap tr.own th{font-weight:700}
 .legend{font-size:.85rem;color:#444;display:flex;flex-wrap:wrap;gap:.4rem 1.4rem;align-items:center}
@@ -181,6 +182,12 @@ _NO_SEPARATOR = {"seed", "year", "shard"}
 _LONG = 40  # characters: longer text cells wrap anywhere (arch strings, paths)
 
 
+def signed(x: float) -> str:
+    """``+0.003``, ``-0.125``; a difference that rounds to zero is ``0.000``, never ``-0.000``."""
+    text = f"{x:+.3f}"
+    return "0.000" if text in ("+0.000", "-0.000") else text
+
+
 def _is_missing(x) -> bool:
     return x is None or (isinstance(x, (float, np.floating)) and not np.isfinite(x)) or x is pd.NA
 
@@ -209,7 +216,7 @@ def format_value(column: str, x) -> str:
     if isinstance(x, (float, np.floating)):
         x = float(x)
         if _CORR.search(col):
-            return f"{x:+.3f}" if col.startswith(("diff", "delta")) else f"{x:.3f}"
+            return signed(x) if col.startswith(("diff", "delta")) else f"{x:.3f}"
         if _SECONDS.search(col):
             return _significant(x)
         if _ACCURACY.search(col):
@@ -267,6 +274,7 @@ def html_table(df: pd.DataFrame, *, filterable: bool | None = None, caption: str
 
 
 OWN_PROXY = "intrain"
+WIDE_CI = 0.3  #: a bootstrap interval of τ wider than this decides nothing (a small sample)
 
 
 def _num(row, key: str) -> float:
@@ -317,6 +325,7 @@ def headline(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> list[dict]:
         others = [reproduction(r) for _, r in rows[rows["proxy"] != proxy].iterrows()]
         judged = [v for v in others if v in ("reproduces", "differs")]
         own = rows[rows["proxy"] == proxy]
+        wide = False
         if own.empty:
             verdict, text = "absent", f"{proxy} was not scored on this benchmark."
         else:
@@ -331,20 +340,21 @@ def headline(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> list[dict]:
                 text = f"InTrain's τ = {tau:.3f}{_ci(r)}; no published value to compare with."
             elif verdict == "reproduces":
                 text = (f"InTrain's τ = {tau:.3f}{_ci(r)} reproduces the published {paper:.3f}: the published "
-                        f"value lies inside the bootstrap interval (Δ {d:+.3f}).")
+                        f"value lies inside the bootstrap interval (Δ {signed(d)}).")
             elif verdict == "differs":
                 text = (f"InTrain's τ = {tau:.3f}{_ci(r)} does not reproduce the published {paper:.3f}: it is "
                         f"{abs(d):.3f} {side} it, outside the bootstrap interval.")
             else:
                 text = (f"InTrain's τ = {tau:.3f}{_ci(r)} is {abs(d):.3f} {side} the published {paper:.3f}; "
                         f"no bootstrap interval to judge it by (correlation.n_boot = 0).")
-        if verdict in ("reproduces", "differs") and _num(r, "kendall_hi") - _num(r, "kendall_lo") > 0.3:
+        wide = verdict in ("reproduces", "differs") and _num(r, "kendall_hi") - _num(r, "kendall_lo") > WIDE_CI
+        if wide:
             text += (f" The interval is wide (n = {int(_num(r, 'n')):,}), so this says little either way."
                      if np.isfinite(_num(r, "n")) else " The interval is wide, so this says little either way.")
         if judged:
             k = judged.count("reproduces")
             text += f" Other proxies: {k} of {len(judged)} with a published value reproduce it."
-        out.append({"benchmark": label, "verdict": verdict, "sentence": f"{label}: {text}",
+        out.append({"benchmark": label, "verdict": verdict, "sentence": f"{label}: {text}", "wide": wide,
                     "others_reproduced": judged.count("reproduces"), "others_published": len(judged)})
     return out
 
@@ -371,9 +381,11 @@ def heatmap_table(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
         proxies.remove(proxy)
         proxies.insert(0, proxy)
     by = {(r["proxy"], r["space"], r["dataset"]): r for _, r in main.iterrows()}
+    def breakable(text: str) -> str:  # line breaks after _ - / only, never inside a word
+        return re.sub(r"([_/-])", r"\1<wbr>", html.escape(text))
+
     head = '<th scope="col">proxy</th>' + "".join(
-        f'<th scope="col" title="{html.escape(s)}/{html.escape(d)}">{html.escape(s)}/<wbr>{html.escape(d)}</th>'
-        for s, d in benches)
+        f'<th scope="col" title="{html.escape(s)}/{html.escape(d)}">{breakable(f"{s}/{d}")}</th>' for s, d in benches)
     rows = []
     for p in proxies:
         cells = [f'<th scope="row">{html.escape(p)}</th>']
@@ -392,8 +404,8 @@ def heatmap_table(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
             if np.isfinite(paper):
                 mark = _MARK.get(verdict, "")
                 pub = (f'<span class="pub">paper {paper:.3f}</span>'
-                       f'<span class="pub">{tau - paper:+.3f}{" " + mark if mark else ""}</span>')
-                tip += f"; paper {paper:.3f}, Δ {tau - paper:+.3f}: " + {
+                       f'<span class="pub">{signed(tau - paper)}{" " + mark if mark else ""}</span>')
+                tip += f"; paper {paper:.3f}, Δ {signed(tau - paper)}: " + {
                     "reproduces": "reproduces (published value inside the CI)",
                     "differs": "differs (published value outside the CI)",
                     "no-ci": "no CI to judge"}[verdict]
@@ -417,13 +429,18 @@ def headline_html(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
         k = sum(v["verdict"] == "reproduces" for v in judged)
         summary = (f"InTrain reproduces the published Kendall τ on {k} of {len(judged)} "
                    f"benchmark{'s' if len(judged) != 1 else ''} with a published value and a bootstrap interval.")
+        n_wide = sum(v["wide"] for v in judged)
+        if n_wide:
+            summary = summary[:-1] + (f" (on {n_wide} of them the interval is wider than {WIDE_CI}: "
+                                      f"too few architectures to tell).")
     elif any(v["verdict"] == "no-ci" for v in verdicts):
         summary = "InTrain's τ beside the published values (no bootstrap intervals in this run to judge by)."
     else:
         summary = "No published InTrain values to compare with in this run."
     items = "".join(f'<li><span class="badge {_BADGE[v["verdict"]][0]}">{_BADGE[v["verdict"]][1]}</span>'
                     f'{html.escape(v["sentence"])}</li>' for v in verdicts)
-    return f'<p class="summary">{html.escape(summary)}</p><ul class="verdicts">{items}</ul>{heatmap_table(corr, proxy)}'
+    return (f'<p class="summary">{html.escape(summary)}</p>{heatmap_table(corr, proxy)}'
+            f'<ul class="verdicts">{items}</ul>')
 
 
 def sha256_file(path: str | Path) -> str:

@@ -68,7 +68,8 @@ def test_report_holds_every_table_figure_and_provenance(report_dir):
 
 def test_report_opens_with_the_headline_then_contents_whose_anchors_resolve(report_dir):
     page = (report_dir / "index.html").read_text()
-    assert page.index('id="headline"') < page.index('id="heatmap"') < page.index('id="contents"') \
+    assert page.index('id="headline"') < page.index('id="heatmap"') < page.index('class="verdicts"') \
+        < page.index('id="contents"') \
         < page.index('id="correlations"') < page.index('id="provenance"')
     nav = page[page.index('<nav id="contents"'):page.index("</nav>")]
     anchors = re.findall(r'href="#([^"]+)"', nav)
@@ -78,7 +79,7 @@ def test_report_opens_with_the_headline_then_contents_whose_anchors_resolve(repo
     assert set(anchors) <= ids and len(set(ids)) == len(re.findall(r'\bid="', page))  # all resolve, none twice
     # the verdicts: one per benchmark; the fake artifacts are NB201 cifar10 and ImageNet16-120
     headline_part = page[page.index('id="headline"'):page.index('id="contents"')]
-    assert headline_part.count("<li>") == 2
+    assert headline_part.count("<li>") == 2 and "too few architectures to tell" in headline_part  # n = 6
     assert "nb201/cifar10: InTrain&#x27;s τ =" in headline_part and "nb201/ImageNet16-120: " in headline_part
 
 
@@ -116,7 +117,8 @@ def test_headline_sentences_say_whether_intrain_reproduces():
     assert verdicts["nds_darts/cifar10"]["verdict"] == "no-paper"
     assert "no published value to compare with" in verdicts["nds_darts/cifar10"]["sentence"]
     wide = headline(_corr([("nb201", "cifar10", "intrain", 6, 0.33, -0.5, 0.9, 0.669)]))[0]
-    assert wide["verdict"] == "reproduces" and "The interval is wide (n = 6)" in wide["sentence"]
+    assert wide["verdict"] == "reproduces" and "The interval is wide (n = 6)" in wide["sentence"] and wide["wide"]
+    assert not ok["wide"] and not bad["wide"]
     absent = headline(_corr([("nb201", "cifar10", "zico", 60, 0.6, 0.5, 0.7, 0.607)]))[0]
     assert absent["verdict"] == "absent" and absent["others_reproduced"] == 1
 

@@ -196,7 +196,7 @@ def cmd_render_check(args: argparse.Namespace) -> None:
     verdict = render_check(args.path, screenshot=args.screenshot)
     print(json.dumps(verdict))
     if verdict["status"] != "ok":
-        raise RuntimeError(f"{args.path}: {verdict['broken']} figures did not load, {verdict['empty']} tables are empty")
+        raise RuntimeError(f"{args.path}: " + "; ".join(verdict["problems"]))
 
 
 def cmd_study(args: argparse.Namespace) -> None:
@@ -406,7 +406,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render-check", help="render a report in headless Chromium and check it")
     p.add_argument("path")
-    p.add_argument("--screenshot", default=None, help="also save a PNG screenshot here")
+    p.add_argument("--screenshot", default=None,
+                   help="also save full-page PNG screenshots: page.png -> page-1280.png, page-800.png")
     p.set_defaults(func=cmd_render_check)
 
     p = sub.add_parser("describe", help="parameters, FLOPs (each convention) and layer table of one architecture")

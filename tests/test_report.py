@@ -1,7 +1,9 @@
-"""The HTML report: every table and figure present, and it renders in headless Chromium."""
+"""The HTML report: headline and sections, every table and figure, rounded numbers, sort and filter,
+and a layout that fits 1280 and 800 px in headless Chromium (and render-check failing where it does not)."""
 
 import html
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -9,8 +11,9 @@ import pytest
 
 from intrain import studies
 from intrain.correlate import correlation_table
-from intrain.render import RenderError, find_browser, render_check
-from intrain.report import build_report
+from intrain.cli import main
+from intrain.render import RenderError, find_browser, render_check, run_script
+from intrain.report import build_report, format_value, headline, headline_html, html_table
 
 from .helpers import fake_artifact, ladder
 
@@ -60,6 +63,98 @@ def test_report_holds_every_table_figure_and_provenance(report_dir):
         assert len(pd.read_csv(report_dir / csv)) > 0
     text = html.unescape(page)
     assert '"sha256"' in text and "torch_version" in text and '"batch_size": 64' in text
+    assert "<script src" not in page and "http://" not in page.split('class="prov"')[0]  # offline: nothing fetched
+
+
+def test_report_opens_with_the_headline_then_contents_whose_anchors_resolve(report_dir):
+    page = (report_dir / "index.html").read_text()
+    assert page.index('id="headline"') < page.index('id="heatmap"') < page.index('class="verdicts"') \
+        < page.index('id="contents"') \
+        < page.index('id="correlations"') < page.index('id="provenance"')
+    nav = page[page.index('<nav id="contents"'):page.index("</nav>")]
+    anchors = re.findall(r'href="#([^"]+)"', nav)
+    assert {"headline", "correlations", "components", "scatter", "study-ablation", "study-topk",
+            "provenance"} <= set(anchors)
+    ids = set(re.findall(r'\bid="([^"]+)"', page))
+    assert set(anchors) <= ids and len(set(ids)) == len(re.findall(r'\bid="', page))  # all resolve, none twice
+    # the verdicts: one per benchmark; the fake artifacts are NB201 cifar10 and ImageNet16-120
+    headline_part = page[page.index('id="headline"'):page.index('id="contents"')]
+    assert headline_part.count("<li>") == 2 and "too few architectures to tell" in headline_part  # n = 6
+    assert "nb201/cifar10: InTrain&#x27;s τ =" in headline_part and "nb201/ImageNet16-120: " in headline_part
+
+
+def _corr(rows) -> pd.DataFrame:
+    cols = ["space", "dataset", "proxy", "n", "kendall", "kendall_lo", "kendall_hi", "paper_kendall"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+CONSTRUCTED = _corr([
+    ("nb201", "cifar10", "intrain", 15625, 0.672, 0.660, 0.684, 0.669),         # reproduces: 0.669 in the CI
+    ("nb201", "ImageNet16-120", "intrain", 15625, 0.550, 0.538, 0.561, 0.675),  # 0.125 below, outside
+    ("nb101", "cifar10", "intrain", 1000, 0.400, np.nan, np.nan, 0.560),        # no bootstrap (n_boot 0)
+    ("nds_darts", "cifar10", "intrain", 500, 0.300, 0.25, 0.35, np.nan),        # nothing published
+    ("nb201", "cifar10", "synflow", 15625, 0.700, 0.690, 0.710, 0.561),         # another proxy: differs
+    ("nb201", "cifar10", "zico", 15625, 0.600, 0.590, 0.612, 0.607),            # another proxy: reproduces
+    ("nb201", "cifar10", "intrain.gamma", 15625, 0.500, 0.49, 0.51, np.nan),    # a component: not in the heatmap
+    ("nb201", "ImageNet16-120", "zico", 15625, np.nan, np.nan, np.nan, 0.587),  # undefined τ
+])
+
+
+def test_headline_sentences_say_whether_intrain_reproduces():
+    verdicts = {v["benchmark"]: v for v in headline(CONSTRUCTED)}
+    assert list(verdicts) == ["nb201/cifar10", "nb201/ImageNet16-120", "nb101/cifar10", "nds_darts/cifar10"]
+    ok = verdicts["nb201/cifar10"]
+    assert ok["verdict"] == "reproduces"
+    assert ok["sentence"].startswith("nb201/cifar10: InTrain's τ = 0.672 (95 % CI 0.660 to 0.684, n = 15,625) "
+                                     "reproduces the published 0.669")
+    assert "(Δ +0.003)" in ok["sentence"] and "Other proxies: 1 of 2 with a published value reproduce it" in ok["sentence"]
+    bad = verdicts["nb201/ImageNet16-120"]
+    assert bad["verdict"] == "differs"
+    assert "does not reproduce the published 0.675: it is 0.125 below it, outside the bootstrap interval" in bad["sentence"]
+    assert "Other proxies" not in bad["sentence"]  # zico's τ is undefined there: nothing judged
+    assert verdicts["nb101/cifar10"]["verdict"] == "no-ci"
+    assert "0.160 below the published 0.560; no bootstrap interval" in verdicts["nb101/cifar10"]["sentence"]
+    assert verdicts["nds_darts/cifar10"]["verdict"] == "no-paper"
+    assert "no published value to compare with" in verdicts["nds_darts/cifar10"]["sentence"]
+    wide = headline(_corr([("nb201", "cifar10", "intrain", 6, 0.33, -0.5, 0.9, 0.669)]))[0]
+    assert wide["verdict"] == "reproduces" and "The interval is wide (n = 6)" in wide["sentence"] and wide["wide"]
+    assert not ok["wide"] and not bad["wide"]
+    absent = headline(_corr([("nb201", "cifar10", "zico", 60, 0.6, 0.5, 0.7, 0.607)]))[0]
+    assert absent["verdict"] == "absent" and absent["others_reproduced"] == 1
+
+
+def test_heatmap_marks_published_values_and_differences():
+    page = headline_html(CONSTRUCTED)
+    assert page.startswith('<p class="summary">InTrain reproduces the published Kendall τ on 1 of 2 benchmarks')
+    table = page[page.index("<table"):page.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table)
+    header, body = rows[0], rows[1:]
+    assert [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", header)] == \
+        ["proxy", "nb201/cifar10", "nb201/ImageNet16-120", "nb101/cifar10", "nds_darts/cifar10"]
+    assert [re.search(r'<th scope="row">([^<]+)', r).group(1) for r in body] == ["intrain", "synflow", "zico"]
+    cells = {name: re.findall(r"<td[^>]*>(.*?)</td>", row) for name, row in zip(["intrain", "synflow", "zico"], body)}
+    text = {k: [re.sub(r"<[^>]+>", " ", c).split() for c in v] for k, v in cells.items()}
+    assert text["intrain"][0] == ["0.672", "paper", "0.669", "+0.003", "✓"]
+    assert text["intrain"][1] == ["0.550", "paper", "0.675", "-0.125", "✗"]
+    assert text["intrain"][2] == ["0.400", "paper", "0.560", "-0.160"]  # no CI: no verdict mark
+    assert text["intrain"][3] == ["0.300"]
+    assert text["synflow"][0][-1] == "✗" and text["zico"][0][-1] == "✓"
+    assert text["zico"][1] == ["–"] and text["synflow"][1] == ["–"]  # undefined, not scored
+    assert "τ = 0.6720 (95 % CI 0.660 to 0.684, n = 15,625); paper 0.669, Δ +0.003: reproduces" in html.unescape(table)
+    assert "intrain.gamma" not in table
+
+
+def test_numbers_are_rounded_for_reading_with_full_precision_kept_for_sorting():
+    assert format_value("kendall", 0.67212345) == "0.672" and format_value("spearman_lo", -0.1) == "-0.100"
+    assert format_value("diff_kendall", 0.0031) == "+0.003" and format_value("diff_kendall", -0.125) == "-0.125"
+    assert format_value("n", 15625) == "15,625" and format_value("budget", 600000000.0) == "600,000,000"
+    assert format_value("seed", 2024) == "2024"
+    assert format_value("seconds", 0.012345) == "0.0123" and format_value("seconds", 1234.5) == "1,234"
+    assert format_value("latency_ms_median", 12.345) == "12.3" and format_value("pass_seconds", 3.0) == "3"
+    assert format_value("top10_mean_acc", 93.456) == "93.46" and format_value("kendall", float("nan")) == "–"
+    assert format_value("best_arch", "a" * 80) == "a" * 80
+    cell = html_table(pd.DataFrame({"kendall": [0.67212345], "arch": ["x" * 60]}))
+    assert 'data-v="0.67212345">0.672</td>' in cell and '<td class="long">' in cell and 'class="scroll"' in cell
 
 
 def _browser_or_skip():
@@ -69,31 +164,86 @@ def _browser_or_skip():
         pytest.skip("no Chromium here; scripts/setup.sh installs it")
 
 
-def test_report_renders_in_headless_chromium(report_dir, tmp_path):
+def test_report_renders_at_1280_and_800_px(report_dir, tmp_path):
     _browser_or_skip()
     verdict = render_check(report_dir / "index.html", screenshot=tmp_path / "page.png")
-    assert verdict["status"] == "ok", verdict
+    assert verdict["status"] == "ok", verdict["problems"]
     assert verdict["images"] == 5 and verdict["broken"] == 0
-    assert verdict["tables"] >= 7 and verdict["empty"] == 0
-    assert (tmp_path / "page.png").stat().st_size > 10_000
+    assert verdict["tables"] >= 8 and verdict["empty"] == 0  # the heatmap and seven data tables
+    for width in (1280, 800):
+        check = verdict["widths"][width]
+        assert check["scroll_width"] == check["viewport"] == width and check["wide"] == []
+        assert (tmp_path / f"page-{width}.png").stat().st_size > 10_000
 
 
-def test_render_check_catches_a_missing_figure(report_dir, tmp_path):
+_SORT_AND_FILTER = """(function () {
+  var table = document.querySelector('#correlations table');
+  var col = Array.from(table.tHead.rows[0].cells).findIndex(function (h) { return h.title === 'kendall'; });
+  var proxy = Array.from(table.tHead.rows[0].cells).findIndex(function (h) { return h.title === 'proxy'; });
+  function column(i) { return Array.from(table.tBodies[0].rows).map(function (r) { return r.cells[i].getAttribute('data-v') || r.cells[i].textContent; }); }
+  var before = column(col);
+  table.tHead.rows[0].cells[col].click();
+  var down = column(col), sortState = table.tHead.rows[0].cells[col].getAttribute('aria-sort');
+  table.tHead.rows[0].cells[col].click();
+  var up = column(col);
+  table.tHead.rows[0].cells[proxy].click();
+  var names = column(proxy);
+  var input = document.querySelector('#correlations .filter input');
+  input.value = 'imagenet intrain';
+  input.dispatchEvent(new Event('input'));
+  var shown = Array.from(table.tBodies[0].rows).filter(function (r) { return !r.hidden; })
+    .map(function (r) { return r.cells[proxy].textContent + ' ' + r.cells[1].textContent; });
+  var links = Array.from(document.querySelectorAll('#contents a')).map(function (a) {
+    return !!document.getElementById(a.getAttribute('href').slice(1)); });
+  return {before: before, down: down, state: sortState, up: up, names: names, shown: shown,
+          count: document.querySelector('#correlations .filter span').textContent, links: links};
+})()"""
+
+
+def test_tables_sort_and_filter_in_the_browser(report_dir):
     _browser_or_skip()
-    broken = tmp_path / "index.html"
-    broken.write_text((report_dir / "index.html").read_text().replace('src="tau_bars.png"', 'src="missing.png"'))
-    for png in report_dir.glob("*.png"):
-        (tmp_path / png.name).write_bytes(png.read_bytes())
-    verdict = render_check(broken)
-    assert verdict["status"] == "failed" and verdict["broken"] == 1
+    r = run_script(report_dir / "index.html", _SORT_AND_FILTER, width=800)
+    num = [float(v) for v in r["before"]]
+    assert r["state"] == "descending" and [float(v) for v in r["down"]] == sorted(num, reverse=True)
+    assert [float(v) for v in r["up"]] == sorted(num)
+    assert r["names"] == sorted(r["names"])
+    assert r["shown"] == ["intrain ImageNet16-120"] and r["count"].startswith("1 of ")
+    assert r["links"] and all(r["links"])
 
 
-def test_render_check_without_the_script_is_an_error(tmp_path):
+_CRAFTED = {
+    "wide": ('<div id="wide" style="width:3000px;height:20px;background:red">wide</div>',
+             r"at 1280 px: horizontal overflow: the page is 30\d\d px wide in a 1280 px viewport.*div#wide \(3000 px"),
+    "image": ('<img src="missing.png" alt="gone">', r"at 1280 px: 1 broken images: missing\.png"),
+    "table": ('<section><h2>Seeds</h2><table id="t"><thead><tr><th>a</th></tr></thead><tbody></tbody></table></section>',
+              r'at 1280 px: 1 empty tables \(no body rows\): table#t under "Seeds"'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_CRAFTED))
+def test_render_check_fails_on_a_broken_page(case, tmp_path):
     _browser_or_skip()
-    page = tmp_path / "plain.html"
-    page.write_text("<html><body><p>no check here</p></body></html>")
-    with pytest.raises(RenderError, match="render check did not run"):
-        render_check(page)
+    body, message = _CRAFTED[case]
+    page = tmp_path / "index.html"
+    page.write_text(f"<!doctype html><html><body><p>ok</p>{body}"
+                    "<table><tbody><tr><td>1</td></tr></tbody></table></body></html>")
+    verdict = render_check(page)
+    assert verdict["status"] == "failed" and len(verdict["problems"]) == 2  # at both widths
+    assert re.search(message, verdict["problems"][0]), verdict["problems"]
+    assert verdict["problems"][1].startswith("at 800 px: ")
+    if case == "wide":  # the command line names the problem and exits non-zero
+        assert main(["render-check", str(page)]) == 1
+
+
+def test_render_check_accepts_a_wide_table_in_a_scroll_wrapper(tmp_path):
+    _browser_or_skip()
+    page = tmp_path / "index.html"
+    page.write_text('<!doctype html><html><head><style>.scroll{overflow-x:auto}</style></head><body>'
+                    '<div class="scroll"><table style="width:3000px"><tbody><tr><td>1</td></tr></tbody></table></div>'
+                    "</body></html>")
+    assert render_check(page, widths=(800,))["status"] == "ok"
+    with pytest.raises(RenderError, match="no such file"):
+        render_check(tmp_path / "absent.html")
 
 
 def test_correlation_table_is_the_same_with_worker_processes(tmp_path):

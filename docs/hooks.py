@@ -14,8 +14,9 @@ import argparse
 import html
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -149,13 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     """``intrain.cli.build_parser()``: the one entry point to the CLI's argparse tree."""
     sys.path.insert(0, str(ROOT))
     try:
-        import intrain.cli as cli
+        from intrain import cli
     finally:
         sys.path.pop(0)
     fn = getattr(cli, "build_parser", None)
     if not callable(fn):
-        raise RuntimeError("the CLI reference needs intrain.cli.build_parser() (returning the argparse parser); "
-                           f"{cli.__name__} has no such function")
+        raise TypeError("the CLI reference needs intrain.cli.build_parser() (returning the argparse parser); "
+                        f"{cli.__name__} has no such function")
     return fn()
 
 
@@ -202,7 +203,7 @@ def cli_reference() -> str:
 # ----------------------------------------------------------------------------- mkdocs events
 
 
-def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001  (mkdocs hook signature)
+def on_page_markdown(markdown: str, page, config, files) -> str:
     if MARK_CONFIG in markdown:
         markdown = markdown.replace(MARK_CONFIG, config_reference())
     if MARK_CLI in markdown:

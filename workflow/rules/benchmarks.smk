@@ -4,14 +4,14 @@
 rule download:
     output:
         f"{RESULTS}/benchmarks/{{key}}.{{ext}}",
-    params:
-        mirror=mirror_arg(),
     log:
         f"{RESULTS}/logs/download/{{key}}.{{ext}}.log",
-    localrule: True
     retries: 2
+    localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        mirror=mirror_arg(),
     shell:
         "intrain download {wildcards.key} --out {output} {params.mirror} > {log} 2>&1"
 
@@ -22,13 +22,13 @@ rule groundtruth:
         valid=lambda wc: list(valid_sources(wc).values()),
     output:
         f"{RESULTS}/groundtruth/{{space}}.csv",
-    params:
-        valid=lambda wc: " ".join(f"--valid {shlex.quote(ds)}={shlex.quote(p)}" for ds, p in valid_sources(wc).items()),
     log:
         f"{RESULTS}/logs/groundtruth/{{space}}.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        valid=lambda wc: " ".join(f"--valid {shlex.quote(ds)}={shlex.quote(p)}" for ds, p in valid_sources(wc).items()),
     shell:
         "intrain groundtruth {wildcards.space} --test {input.test} {params.valid} --out {output} > {log} 2>&1"
 
@@ -38,16 +38,16 @@ rule select:
         f"{RESULTS}/groundtruth/{{space}}.csv",
     output:
         f"{RESULTS}/{{space}}/selection.csv",
-    params:
-        choice=select_args,
-        seed=lambda wc: SPACES[wc.space]["sample_seed"],
-        n_shards=lambda wc: n_shards(wc.space),
-        dedup=lambda wc: "" if SPACES[wc.space]["dedup"] else "--no-dedup",
     log:
         f"{RESULTS}/logs/select/{{space}}.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        choice=select_args,
+        seed=lambda wc: SPACES[wc.space]["sample_seed"],
+        n_shards=lambda wc: n_shards(wc.space),
+        dedup=lambda wc: "" if SPACES[wc.space]["dedup"] else "--no-dedup",
     shell:
         "intrain select --space {wildcards.space} --groundtruth {input} {params.choice} --seed {params.seed}"
         " --n-shards {params.n_shards} {params.dedup} --out {output} > {log} 2>&1"

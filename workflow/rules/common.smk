@@ -11,7 +11,6 @@ from snakemake.utils import validate
 
 from intrain.download import catalog as benchmark_catalog
 
-
 # Rules call the `intrain` CLI of the environment Snakemake itself runs in, so a virtual
 # environment (scripts/setup.sh makes .venv) works without being activated.
 os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
@@ -155,7 +154,9 @@ def shard_inputs(wildcards):
     """What the merge of (space, dataset) waits for: its own shard files, or its group's folders."""
     group = group_of(wildcards.space, wildcards.dataset)
     if len(group) == 1:
-        return [f"{RESULTS}/{wildcards.space}/{wildcards.dataset}/shards/shard-{k}.h5" for k in shard_ids(wildcards.space)]
+        return [
+            f"{RESULTS}/{wildcards.space}/{wildcards.dataset}/shards/shard-{k}.h5" for k in shard_ids(wildcards.space)
+        ]
     return [group_shard_dir(wildcards.space, group, k) for k in shard_ids(wildcards.space)]
 
 
@@ -216,13 +217,17 @@ def study_tables(wildcards=None):
     """Study, search and agreement CSVs the report includes (name -> path)."""
     if not STUDIES["enabled"] or STUDY_SPACE not in SPACES:
         return search_tables() | agreement_tables()
-    return search_tables() | agreement_tables() | {
-        "ablation": f"{RESULTS}/studies/ablation.csv",
-        "batch_size": f"{RESULTS}/studies/batch_size.csv",
-        "seeds": f"{RESULTS}/studies/seeds.csv",
-        "stability": f"{RESULTS}/studies/stability.csv",
-        "topk": f"{RESULTS}/studies/topk.csv",
-    }
+    return (
+        search_tables()
+        | agreement_tables()
+        | {
+            "ablation": f"{RESULTS}/studies/ablation.csv",
+            "batch_size": f"{RESULTS}/studies/batch_size.csv",
+            "seeds": f"{RESULTS}/studies/seeds.csv",
+            "stability": f"{RESULTS}/studies/stability.csv",
+            "topk": f"{RESULTS}/studies/topk.csv",
+        }
+    )
 
 
 def study_args(wildcards, input):
@@ -234,8 +239,11 @@ def mirror_arg():
 
 
 # Sets switched off with `enabled: false` (overlay configs) are not scored.
-BASELINE_SETS = {name: spec for name, spec in (config.get("baselines", {}).get("sets", {}) or {}).items()
-                 if spec.get("enabled", True)}
+BASELINE_SETS = {
+    name: spec
+    for name, spec in (config.get("baselines", {}).get("sets", {}) or {}).items()
+    if spec.get("enabled", True)
+}
 
 
 def set_settings_json(name, space):
@@ -248,9 +256,7 @@ def set_settings_json(name, space):
 def merged_scores():
     """The main InTrain artifacts, then every baseline set's, per (space, dataset)."""
     return [
-        f"{RESULTS}/{space}/{dataset}/scores.h5"
-        for space, spec in SPACES.items()
-        for dataset in spec["datasets"]
+        f"{RESULTS}/{space}/{dataset}/scores.h5" for space, spec in SPACES.items() for dataset in spec["datasets"]
     ] + [
         f"{RESULTS}/{space}/{dataset}/set-{name}.h5"
         for name in BASELINE_SETS
@@ -275,8 +281,10 @@ if len(IMPORTS) != len(config["imports"]):
     raise ValueError("imports: every entry needs its own `name`")
 for _name, _entry in IMPORTS.items():
     if _entry["space"] not in SPACES or _entry["dataset"] not in SPACES[_entry["space"]]["datasets"]:
-        raise ValueError(f"imports.{_name}: {_entry['space']}/{_entry['dataset']} is not an enabled space and dataset "
-                         "(its ground truth and intrain's own scores come from `spaces`)")
+        raise ValueError(
+            f"imports.{_name}: {_entry['space']}/{_entry['dataset']} is not an enabled space and dataset "
+            "(its ground truth and intrain's own scores come from `spaces`)"
+        )
 
 
 def imported_scores():

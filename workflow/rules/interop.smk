@@ -9,17 +9,17 @@ rule import_scores:
         groundtruth=lambda wc: f"{RESULTS}/groundtruth/{IMPORTS[wc.name]['space']}.csv",
     output:
         f"{RESULTS}/imports/{{name}}.h5",
+    log:
+        f"{RESULTS}/logs/imports/{{name}}.log",
+    wildcard_constraints:
+        name=r"[A-Za-z0-9_\-]+",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
     params:
         fmt=lambda wc: IMPORTS[wc.name]["format"],
         space=lambda wc: IMPORTS[wc.name]["space"],
         dataset=lambda wc: shlex.quote(IMPORTS[wc.name]["dataset"]),
-    wildcard_constraints:
-        name=r"[A-Za-z0-9_\-]+",
-    log:
-        f"{RESULTS}/logs/imports/{{name}}.log",
-    localrule: True
-    conda:
-        "../../envs/intrain.yaml"
     shell:
         "intrain import --format {params.fmt} {input.file:q} --space {params.space} --dataset {params.dataset}"
         " --table {input.groundtruth} --out {output} > {log} 2>&1"
@@ -32,14 +32,14 @@ rule agreement:
         groundtruth=list(groundtruth_tables().values()),
     output:
         f"{RESULTS}/agreement.csv",
-    params:
-        groundtruth=groundtruth_args,
-        metric=config["correlation"]["metric"],
     log:
         f"{RESULTS}/logs/agreement.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        groundtruth=groundtruth_args,
+        metric=config["correlation"]["metric"],
     shell:
         "intrain agreement {params.groundtruth} --metric {params.metric} --out {output}"
         " {input.imports} {input.scores} > {log} 2>&1"

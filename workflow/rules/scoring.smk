@@ -7,22 +7,22 @@ rule score:
         f"{RESULTS}/{{space}}/selection.csv",
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/shards/shard-{{shard}}.h5",
-    params:
-        settings=lambda wc: space_settings_json(wc.space),
-        device=config["device"],
-        shard=lambda wc: int(wc.shard),
-        datasets=lambda wc: shlex.quote(wc.dataset),
-        outs=lambda wc, output: shlex.quote(output[0]),
-    threads: config["score_threads"]
-    resources:
-        mem_mb=4000,
-        runtime=60,
     log:
         f"{RESULTS}/logs/score/{{space}}/{{dataset}}/shard-{{shard}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/timing/score/{{space}}/{{dataset}}/shard-{{shard}}.tsv"
     conda:
         "../../envs/intrain.yaml"
+    threads: config["score_threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        settings=lambda wc: space_settings_json(wc.space),
+        device=config["device"],
+        shard=lambda wc: int(wc.shard),
+        datasets=lambda wc: shlex.quote(wc.dataset),
+        outs=lambda wc, output: shlex.quote(output[0]),
     shell:
         "intrain score --space {wildcards.space} --dataset {params.datasets}"
         " --selection {input} --shard {params.shard} --settings {params.settings}"
@@ -36,39 +36,39 @@ rule score:
 use rule score as score_shared with:
     output:
         directory(f"{RESULTS}/{{space}}/groups/{{group}}/shard-{{shard}}"),
+    log:
+        f"{RESULTS}/logs/score/{{space}}/{{group}}/shard-{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{group}}/shard-{{shard}}.tsv"
+    priority: 1
+    resources:
+        mem_mb=4000,
+        runtime=90,
     params:
         settings=lambda wc: space_settings_json(wc.space),
         device=config["device"],
         shard=lambda wc: int(wc.shard),
         datasets=lambda wc: " ".join(shlex.quote(d) for d in wc.group.split("+")),
         outs=lambda wc, output: " ".join(shlex.quote(f"{output[0]}/{d}.h5") for d in wc.group.split("+")),
-    priority: 1
-    resources:
-        mem_mb=4000,
-        runtime=90,
-    log:
-        f"{RESULTS}/logs/score/{{space}}/{{group}}/shard-{{shard}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{group}}/shard-{{shard}}.tsv"
 
 
 # Baseline proxy sets: the same jobs, one artifact family per set (config `baselines.sets`).
 use rule score as score_set with:
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/sets/{{set}}/shard-{{shard}}.h5",
+    log:
+        f"{RESULTS}/logs/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.tsv"
+    resources:
+        mem_mb=6000,
+        runtime=120,
     params:
         settings=lambda wc: set_settings_json(wc.set, wc.space),
         device=config["device"],
         shard=lambda wc: int(wc.shard),
         datasets=lambda wc: shlex.quote(wc.dataset),
         outs=lambda wc, output: shlex.quote(output[0]),
-    resources:
-        mem_mb=6000,
-        runtime=120,
-    log:
-        f"{RESULTS}/logs/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/timing/score/{{space}}/{{dataset}}/set-{{set}}-shard-{{shard}}.tsv"
 
 
 rule merge:
@@ -77,14 +77,14 @@ rule merge:
         shards=shard_inputs,
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/scores.h5",
-    params:
-        settings=lambda wc: space_settings_json(wc.space),
-        files=shard_files,
     log:
         f"{RESULTS}/logs/merge/{{space}}/{{dataset}}.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        settings=lambda wc: space_settings_json(wc.space),
+        files=shard_files,
     shell:
         "intrain merge --space {wildcards.space} --dataset {wildcards.dataset}"
         " --selection {input.selection} --settings {params.settings}"
@@ -100,8 +100,8 @@ use rule merge as merge_set with:
         ),
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/set-{{set}}.h5",
+    log:
+        f"{RESULTS}/logs/merge/{{space}}/{{dataset}}-set-{{set}}.log",
     params:
         settings=lambda wc: set_settings_json(wc.set, wc.space),
         files=lambda wc, input: " ".join(shlex.quote(p) for p in input.shards),
-    log:
-        f"{RESULTS}/logs/merge/{{space}}/{{dataset}}-set-{{set}}.log",

@@ -7,6 +7,14 @@ rule search_zennas:
     output:
         best=f"{RESULTS}/search/zennas/b{{budget}}/best.json",
         plot=f"{RESULTS}/search/zennas/b{{budget}}/trajectory.png",
+    log:
+        f"{RESULTS}/logs/search/zennas-b{{budget}}.log",
+    conda:
+        "../../envs/intrain.yaml"
+    threads: config["score_threads"]
+    resources:
+        mem_mb=4000,
+        runtime=240,
     params:
         settings=zennas_settings_json(),
         log=lambda wc: f"{RESULTS}/search/zennas/b{wc.budget}/log.h5",
@@ -14,14 +22,6 @@ rule search_zennas:
         device=config["device"],
         iterations=SEARCH["iterations"],  # a param, so a longer T reruns the job (which resumes)
         search=search_args(),
-    threads: config["score_threads"]
-    resources:
-        mem_mb=4000,
-        runtime=240,
-    log:
-        f"{RESULTS}/logs/search/zennas-b{{budget}}.log",
-    conda:
-        "../../envs/intrain.yaml"
     shell:
         "OMP_NUM_THREADS={threads} intrain evolve --space zennas --dataset imagenet --budget {wildcards.budget}"
         " --iterations {params.iterations} {params.search}"
@@ -35,6 +35,14 @@ rule search_nb201:
     output:
         best=f"{RESULTS}/search/nb201/best.json",
         plot=f"{RESULTS}/search/nb201/trajectory.png",
+    log:
+        f"{RESULTS}/logs/search/nb201.log",
+    conda:
+        "../../envs/intrain.yaml"
+    threads: config["score_threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
     params:
         settings=search_settings_json(),
         device=config["device"],
@@ -42,14 +50,6 @@ rule search_nb201:
         search=search_args(),
         dataset=SEARCH["nb201_dataset"],
         out_dir=lambda wc, output: os.path.dirname(output.best),
-    threads: config["score_threads"]
-    resources:
-        mem_mb=4000,
-        runtime=120,
-    log:
-        f"{RESULTS}/logs/search/nb201.log",
-    conda:
-        "../../envs/intrain.yaml"
     shell:
         "OMP_NUM_THREADS={threads} intrain evolve --space nb201 --dataset {params.dataset}"
         " --iterations {params.iterations} {params.search}"
@@ -91,14 +91,14 @@ rule search_picks:
         groundtruth=f"{RESULTS}/groundtruth/nb201.csv",
     output:
         f"{RESULTS}/search/nb201_picks.csv",
-    params:
-        n=SEARCH["pick_n"],
-        seeds=" ".join(map(str, SEARCH["pick_seeds"])),
     log:
         f"{RESULTS}/logs/search/picks.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        n=SEARCH["pick_n"],
+        seeds=" ".join(map(str, SEARCH["pick_seeds"])),
     shell:
         "intrain search-table {input.scores} --groundtruth {input.groundtruth} --n {params.n}"
         " --seeds {params.seeds} --out {output} > {log} 2>&1"

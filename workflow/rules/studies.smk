@@ -7,14 +7,14 @@ rule study_select:
         f"{RESULTS}/groundtruth/{{space}}.csv",
     output:
         f"{RESULTS}/studies/{{space}}/selection.csv",
-    params:
-        sample=STUDIES["sample"],
-        seed=STUDIES["sample_seed"],
     log:
         f"{RESULTS}/logs/studies/{{space}}/select.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        sample=STUDIES["sample"],
+        seed=STUDIES["sample_seed"],
     shell:
         "intrain select --groundtruth {input} --sample {params.sample} --seed {params.seed}"
         " --n-shards 1 --out {output} > {log} 2>&1"
@@ -25,16 +25,16 @@ use rule score as study_score with:
         f"{RESULTS}/studies/{{space}}/selection.csv",
     output:
         f"{RESULTS}/studies/{{space}}/{{dataset}}/shards/b{{bs}}_s{{seed}}.h5",
+    log:
+        f"{RESULTS}/logs/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/timing/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.tsv"
     params:
         settings=lambda wc: study_settings_json(int(wc.bs), int(wc.seed)),
         device=config["device"],
         shard=0,
         datasets=lambda wc: shlex.quote(wc.dataset),
         outs=lambda wc, output: shlex.quote(output[0]),
-    log:
-        f"{RESULTS}/logs/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/timing/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.tsv"
 
 
 use rule merge as study_merge with:
@@ -43,11 +43,11 @@ use rule merge as study_merge with:
         shard=f"{RESULTS}/studies/{{space}}/{{dataset}}/shards/b{{bs}}_s{{seed}}.h5",
     output:
         f"{RESULTS}/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.h5",
+    log:
+        f"{RESULTS}/logs/studies/{{space}}/{{dataset}}/merge_b{{bs}}_s{{seed}}.log",
     params:
         settings=lambda wc: study_settings_json(int(wc.bs), int(wc.seed)),
         files=lambda wc, input: shlex.quote(input.shard),
-    log:
-        f"{RESULTS}/logs/studies/{{space}}/{{dataset}}/merge_b{{bs}}_s{{seed}}.log",
 
 
 rule ablation:
@@ -56,13 +56,13 @@ rule ablation:
         groundtruth=list(groundtruth_tables().values()),
     output:
         report(f"{RESULTS}/studies/ablation.csv", caption="../report/ablation.rst", category="Studies"),
-    params:
-        groundtruth=groundtruth_args,
     log:
         f"{RESULTS}/logs/studies/ablation.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        groundtruth=groundtruth_args,
     shell:
         "intrain study ablation {input.scores} {params.groundtruth} --out {output} > {log} 2>&1"
 
@@ -73,13 +73,13 @@ rule topk:
         groundtruth=list(groundtruth_tables().values()),
     output:
         report(f"{RESULTS}/studies/topk.csv", caption="../report/topk.rst", category="Studies"),
-    params:
-        groundtruth=groundtruth_args,
     log:
         f"{RESULTS}/logs/studies/topk.log",
     localrule: True
     conda:
         "../../envs/intrain.yaml"
+    params:
+        groundtruth=groundtruth_args,
     shell:
         "intrain study topk {input.scores} {params.groundtruth} --out {output} > {log} 2>&1"
 

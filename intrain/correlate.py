@@ -10,8 +10,7 @@ import pandas as pd
 
 from .groundtruth import GroundTruths, accuracy_column
 from .io import read_attrs, read_scores
-from .probe import Flag
-from .proxies import add_population_scores
+from .flags import Flag
 from .published import published
 from .stats import Correlation, correlate
 
@@ -25,6 +24,19 @@ def is_component(proxy: pd.Series) -> pd.Series:
 
 def proxy_columns(scores: pd.DataFrame) -> list[str]:
     return [c for c in scores.columns if c not in _META_COLUMNS]
+
+
+def with_population_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` with the ``<proxy>`` column of every population-ranked proxy (TE-NAS, AZ-NAS)
+    whose components it holds but whose score it lacks; unchanged (and torch never loaded) when
+    there is none."""
+    unranked = {c.split(".")[0] for c in scores.columns if "." in c} - set(scores.columns)
+    if not unranked:
+        return scores
+    # TODO(lead): ranking -- intrain.ranking.add_population_scores(scores, rules read from the artifact), torch-free
+    from .proxies import add_population_scores
+
+    return add_population_scores(scores)
 
 
 def _correlate_task(task: tuple[np.ndarray, np.ndarray, int, int]) -> Correlation:
@@ -49,7 +61,7 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
         acc_col = accuracy_column(dataset, metric)
         if acc_col not in gt.columns:
             raise ValueError(f"{groundtruth_path} has no column {acc_col!r} for {path}")
-        scores = add_population_scores(read_scores(path))
+        scores = with_population_scores(read_scores(path))
         columns = proxy_columns(scores)
         df = scores.merge(gt[["arch_index", acc_col]], on="arch_index", how="left")
         if df[acc_col].isna().any():

@@ -8,7 +8,6 @@ once at the end, so a CUDA run does not sync per layer.
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from . import formulas
+from .flags import Flag  # re-exported: intrain.probe.Flag (its home is the torch-free intrain.flags)
 from .passes import weighted_modules
 from .trainability import COLLAPSE_TRACE, covariance_traces, grad_moments
 
@@ -40,14 +40,6 @@ COLLECTORS: dict[str, str] = {
     "input_jacobian": "per-sample gradient of sum(logits) w.r.t. the input (one extra backward)",
     "grad_sums": "sum of per-layer gradient norms and sum |w * g| over conv/linear weights",
 }
-
-
-class Flag(enum.IntFlag):
-    """Per-architecture condition bits stored with the scores (``/arch/flags``)."""
-
-    NONFINITE = 1  # a non-finite loss, activation statistic or gradient: score is NaN
-    COLLAPSED_LAYER = 2  # some counted layer's activations were identically zero
-    ZERO_GRAD = 4  # some counted parameter's gradient was identically zero
 
 
 @dataclass

@@ -22,10 +22,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .correlate import is_component, proxy_columns  # noqa: E402
+from .correlate import is_component, proxy_columns, with_population_scores  # noqa: E402
 from .groundtruth import GroundTruths, accuracy_column  # noqa: E402
 from .io import read_attrs, read_scores, versions  # noqa: E402
-from .proxies import add_population_scores  # noqa: E402
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;color:#222;padding:0 1em}
 table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -117,7 +116,7 @@ def scatter_figure(score_paths: Sequence[str], gts: GroundTruths, proxy: str, ou
         attrs = read_attrs(path)
         acc = accuracy_column(attrs["dataset"])
         gt = gts.table(attrs["space"])
-        df = add_population_scores(read_scores(path)).merge(gt[["arch_index", acc]], on="arch_index")
+        df = with_population_scores(read_scores(path)).merge(gt[["arch_index", acc]], on="arch_index")
         df = df[np.isfinite(df[proxy])]
         if len(df) > 2000:
             ax.hexbin(df[proxy], df[acc], gridsize=50, bins="log", cmap="viridis", mincnt=1)
@@ -243,7 +242,7 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
     parts.append("<h2>Score vs accuracy</h2>")
     paths_of: dict[str, list[str]] = {}  # proxy -> the artifacts (one per dataset) that hold it
     for path in score_paths:
-        for proxy in proxy_columns(add_population_scores(read_scores(path, expand=False))):
+        for proxy in proxy_columns(with_population_scores(read_scores(path, expand=False))):
             if "." not in proxy:
                 paths_of.setdefault(proxy, []).append(path)
     for proxy, paths in paths_of.items():

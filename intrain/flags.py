@@ -1,0 +1,23 @@
+"""Per-architecture condition bits stored with the scores (``/arch/flags``), without torch.
+
+The probe sets them; analysis (correlation tables, reports) counts them from artifacts.
+
+>>> Flag.NONFINITE | Flag.ZERO_GRAD
+<Flag.NONFINITE|ZERO_GRAD: 5>
+>>> bool(5 & Flag.COLLAPSED_LAYER)
+False
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["Flag"]
+
+
+class Flag(enum.IntFlag):
+    """Per-architecture condition bits stored with the scores (``/arch/flags``)."""
+
+    NONFINITE = 1  # a non-finite loss, activation statistic or gradient: score is NaN
+    COLLAPSED_LAYER = 2  # some counted layer's activations were identically zero
+    ZERO_GRAD = 4  # some counted parameter's gradient was identically zero

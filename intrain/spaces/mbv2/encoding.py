@@ -1,0 +1,171 @@
+"""A MobileNetV2-style ImageNet search space for evolutionary search under a FLOPs budget.
+
+The space follows the one Zen-NAS, ZiCo and AZ-NAS search (blocks of inverted residuals with a
+1x1 expansion, a k x k depthwise conv and a 1x1 projection; kernel k in {3, 5, 7}, expansion e
+in {1, 2, 4, 6}; widths mutated by fixed factors and rounded to multiples of 8; stage depth
+mutated by one or two layers; at most 14 layers for budgets up to 600M FLOPs, 16 above). It is
+written from those papers' descriptions; the exact block code of each repository differs in
+details (stem width, head), so FLOPs budgets here are this space's own.
+
+A spec is plain JSON::
+
+    {"stem": 16, "head": 1280,
+     "stages": [{"kernel": 3, "expansion": 1, "out": 16, "bottleneck": 16, "stride": 1, "layers": 1}, ...]}
+
+``bottleneck * expansion`` is the width of the depthwise conv. FLOPs are multiply-accumulates of
+every conv and the classifier at the given resolution, counted analytically
+(:func:`flops`); :func:`.network.hooked_flops` counts them from a built module to check that.
+
+This module (specs, parsing, counting) does not import torch; :mod:`.network` builds the
+network and :mod:`.search` mutates specs under a FLOPs budget.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+
+from ...errors import InputError
+from ..base import DatasetSpec
+
+KERNELS = (3, 5, 7)
+EXPANSIONS = (1, 2, 4, 6)
+WIDTH_FACTORS = (2.5, 2.0, 1.5, 1.25, 1 / 1.25, 1 / 1.5, 1 / 2.0, 1 / 2.5)
+LAYER_DELTAS = (-2, -1, 1, 2)
+RESOLUTION = 224
+NUM_CLASSES = 1000
+DATASETS: dict[str, DatasetSpec] = {"imagenet": DatasetSpec("imagenet", NUM_CLASSES, RESOLUTION)}
+
+
+class SpecError(InputError):
+    """A spec that cannot be built, with the reason."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    kernel: int
+    expansion: int
+    out: int
+    bottleneck: int
+    stride: int
+    layers: int
+
+    def check(self, where: str) -> None:
+        if self.kernel not in KERNELS:
+            raise SpecError(f"{where}: kernel {self.kernel} not in {KERNELS}")
+        if self.expansion not in EXPANSIONS:
+            raise SpecError(f"{where}: expansion {self.expansion} not in {EXPANSIONS}")
+        if self.stride not in (1, 2):
+            raise SpecError(f"{where}: stride must be 1 or 2, got {self.stride}")
+        for name in ("out", "bottleneck", "layers"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise SpecError(f"{where}: {name} must be a positive integer, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class Spec:
+    stages: tuple[Stage, ...]
+    stem: int = 16
+    head: int = 1280
+
+    @property
+    def n_layers(self) -> int:
+        return sum(s.layers for s in self.stages)
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, no spaces): equal specs give equal strings."""
+        return json.dumps({"stem": self.stem, "head": self.head, "stages": [asdict(s) for s in self.stages]},
+                          sort_keys=True, separators=(",", ":"))
+
+
+def parse_spec(text: str | dict) -> Spec:
+    try:
+        raw = json.loads(text) if isinstance(text, str) else dict(text)
+    except json.JSONDecodeError as e:
+        raise SpecError(f"spec is not valid JSON: {e}") from None
+    unknown = set(raw) - {"stem", "head", "stages"}
+    if unknown:
+        raise SpecError(f"unknown spec keys {sorted(unknown)}")
+    if not raw.get("stages"):
+        raise SpecError("spec needs a non-empty list of stages")
+    stages = []
+    for i, s in enumerate(raw["stages"]):
+        try:
+            stage = Stage(**s)
+        except TypeError as e:
+            raise SpecError(f"stage {i}: {e}") from None
+        stage.check(f"stage {i}")
+        stages.append(stage)
+    spec = Spec(tuple(stages), stem=raw.get("stem", 16), head=raw.get("head", 1280))
+    for name in ("stem", "head"):
+        if not isinstance(getattr(spec, name), int) or getattr(spec, name) < 1:
+            raise SpecError(f"{name} must be a positive integer")
+    return spec
+
+
+def normalize_arch(arch: str) -> str:
+    return parse_spec(arch).to_json()
+
+
+#: A small starting point, far below every budget (Algorithm 1 line 3 needs one that meets it).
+INITIAL = Spec(stages=(
+    Stage(3, 1, 16, 16, 1, 1),
+    Stage(3, 2, 24, 16, 2, 1),
+    Stage(3, 2, 32, 16, 2, 1),
+    Stage(3, 2, 64, 32, 2, 1),
+    Stage(3, 2, 96, 48, 1, 1),
+    Stage(3, 2, 160, 80, 2, 1),
+), stem=16, head=1280)
+
+
+def max_layers(budget: float) -> int:
+    """The layer cap Zen-NAS uses: 14 up to 600M FLOPs, 16 above."""
+    return 14 if budget <= 600e6 else 16
+
+
+# ----------------------------------------------------------------------------- counting
+
+
+def _conv_macs(c_in: int, c_out: int, k: int, groups: int, h_out: int) -> int:
+    return k * k * (c_in // groups) * c_out * h_out * h_out
+
+
+def _out_side(side: int, stride: int) -> int:
+    return math.ceil(side / stride)  # 'same' padding, as the modules below use
+
+
+def flops(spec: Spec, resolution: int = RESOLUTION, num_classes: int = NUM_CLASSES) -> int:
+    """Multiply-accumulates of every conv and the classifier (BN, ReLU and adds not counted)."""
+    side = _out_side(resolution, 2)
+    total = _conv_macs(3, spec.stem, 3, 1, side)
+    c_in = spec.stem
+    for stage in spec.stages:
+        for j in range(stage.layers):
+            stride = stage.stride if j == 0 else 1
+            mid = stage.bottleneck * stage.expansion
+            out_side = _out_side(side, stride)
+            total += _conv_macs(c_in, mid, 1, 1, side)
+            total += _conv_macs(mid, mid, stage.kernel, mid, out_side)
+            total += _conv_macs(mid, stage.out, 1, 1, out_side)
+            if stride != 1 or c_in != stage.out:
+                total += _conv_macs(c_in, stage.out, 1, 1, out_side)  # projection shortcut
+            side, c_in = out_side, stage.out
+    total += _conv_macs(c_in, spec.head, 1, 1, side)
+    return total + spec.head * num_classes
+
+
+def params(spec: Spec, num_classes: int = NUM_CLASSES) -> int:
+    """Trainable parameters: conv weights, BN scale and shift, classifier weight and bias."""
+    total = 3 * spec.stem * 9 + 2 * spec.stem
+    c_in = spec.stem
+    for stage in spec.stages:
+        for j in range(stage.layers):
+            stride = stage.stride if j == 0 else 1
+            mid = stage.bottleneck * stage.expansion
+            total += c_in * mid + 2 * mid + mid * stage.kernel ** 2 + 2 * mid + mid * stage.out + 2 * stage.out
+            if stride != 1 or c_in != stage.out:
+                total += c_in * stage.out + 2 * stage.out
+            c_in = stage.out
+    total += c_in * spec.head + 2 * spec.head
+    return total + spec.head * num_classes + num_classes

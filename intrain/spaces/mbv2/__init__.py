@@ -1,12 +1,12 @@
 """A MobileNetV2-style ImageNet space for evolutionary search under a FLOPs budget (search only:
 no benchmark table). The arch string is the spec's canonical JSON, its own canonical form.
 
-- :mod:`.encoding` specs, parsing, analytic FLOPs and parameter counts (no torch);
-- :mod:`.network` the network (torch);
-- :mod:`.search` mutation under a budget, :class:`.search.BudgetedSpace` for Algorithm 1.
+- :mod:`.encoding` specs, parsing, analytic FLOPs and parameter counts, and mutation under a
+  budget (:class:`.encoding.BudgetedSpace`, the Algorithm 1 problem); no torch;
+- :mod:`.network` the network (torch).
 
-Names of all three are importable from here (``mbv2.build_model``, ``mbv2.BudgetedSpace``); those
-of :mod:`.network` import torch on first use. ``intrain.spaces.mobilenetv2`` is this package.
+Names of both are importable from here (``mbv2.build_model``, ``mbv2.BudgetedSpace``); those of
+:mod:`.network` import torch on first use. ``intrain.spaces.mobilenetv2`` is this package.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ from typing import Any, Mapping
 
 from ..base import Space, SpaceError
 from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
-from .encoding import DATASETS, flops, normalize_arch, params, parse_spec
-from .search import BudgetedSpace, mutate, mutate_once  # noqa: F401  (numpy only)
+from .encoding import DATASETS, BudgetedSpace, flops, normalize_arch, params, parse_spec
 
 _NETWORK_NAMES = ("hooked_flops", "conv_bn", "InvertedResidual", "MobileNetV2Like", "build_model", "build_network")
 

@@ -1,13 +1,22 @@
-"""NAS-Bench-201 (NATS-Bench topology search space): arch strings, cells and their canonical form.
+"""NAS-Bench-201 (NATS-Bench topology search space): arch strings, cells, networks.
 
 Architecture strings use the benchmark's encoding ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``:
 group ``i`` (1-based) lists the edges into cell node ``i``, each ``op~j`` naming the operation
 applied to node ``j``. Node 0 is the cell input, node 3 the cell output.
 
+The network follows the benchmark's reference model (AutoDL ``tiny_network``): a 3x3 stem conv
++ BN, three stages of N=5 cells (C, 2C, 4C channels) joined by residual reduction blocks, a
+final BN + ReLU, global average pooling and a linear head. Operations are ReLU -> Conv(bias
+False) -> BN(affine) as in the benchmark (not the SamsungLabs copy, which differs).
+
 Dead computation. An edge whose input is identically zero (its source node receives only
-``none`` edges) or whose output never reaches the cell output does no useful work
-(:func:`live_edges`); isomorphic cells (same :func:`canonical_form`) compute the same function.
-The network (:mod:`.network`) is the only part that needs torch; this module does not import it.
+``none`` edges) or whose output never reaches the cell output does no useful work. With
+``prune=True`` (the default) such edges are not instantiated at all; the cell computes the same
+function at initialisation and its per-layer statistics are those of the live graph. This is
+also what makes isomorphic cells (same :func:`canonical_form`) equal in distribution.
+
+This module holds the encoding (arch strings, cells, canonical form) and does not import torch;
+the network is in :mod:`.network`.
 
 >>> normalize_arch(" |nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2| ")
 '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'

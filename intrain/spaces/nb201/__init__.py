@@ -15,7 +15,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..base import Space
+from ..base import Space, SpaceError
 from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
 from .encoding import DATASETS, canonical_form, normalize_arch
 
@@ -49,7 +49,7 @@ class NB201Space(Space):
 
     def search_problem(self, budget: float | None = None):
         if budget is not None:
-            raise ValueError("NB201 has no FLOPs budget; leave --budget out")
+            raise SpaceError("NB201 has no FLOPs budget; leave --budget out")
         from .search import NB201Edges
 
         return NB201Edges()

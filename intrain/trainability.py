@@ -17,7 +17,7 @@ numpy only: analysis (:mod:`intrain.io`, :mod:`intrain.studies`) imports this wi
 on-device reductions the probe runs to get the statistics are in :mod:`intrain.moments`.
 
 >>> round(combine(gamma=4.0, o=1.0, n_layers=2), 6)
-7.281778
+7.281914
 """
 
 from __future__ import annotations

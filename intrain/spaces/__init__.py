@@ -70,6 +70,13 @@ def load_plugin(target: str) -> Space:
 
     A module that fails to import, a missing attribute or an object that is not a space is a
     :class:`SpaceError` (an :class:`~intrain.errors.InputError`) naming the module and the reason.
+
+    >>> load_plugin("intrain.spaces.nb101:NB101Space").benchmark
+    'nb101_2500'
+    >>> load_plugin("json:dumps")
+    Traceback (most recent call last):
+    ...
+    intrain.spaces.base.SpaceError: space plugin 'json:dumps' is not a space: expected a subclass of intrain.spaces.Space, got function
     """
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
@@ -91,9 +98,8 @@ def load_plugin(target: str) -> Space:
 def register_space(name: str, target: str) -> None:
     """Make ``get_space(name)`` load the space ``target`` (``module:Class``) names, checked now.
 
-    >>> register_space("nb201_again", "intrain.spaces.nb201:NB201Space")
-    >>> get_space("nb201_again").name
-    'nb201_again'
+    ``register_space("nb201_again", "intrain.spaces.nb201:NB201Space")`` makes
+    ``get_space("nb201_again")`` an NB201 space named ``nb201_again``.
     """
     load_plugin(target)
     _registered[name] = target

@@ -263,8 +263,8 @@ def test_a_plugin_space_in_the_workflow_config_dry_runs(tmp_path, mirror):
     cfg.write_text(f"spaces:\n  nb201: {{enabled: false}}\n  toy:\n    plugin: '{TOY}'\n"
                    f"    table: '{_toy_table(tmp_path / 'toy.csv')}'\n    shard_size: 2\n"
                    "studies: {enabled: false}\n")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "config/tiny.yaml",
-                           cfg, "--config", f"results={tmp_path}/r", f"mirror={mirror}", f"{tmp_path}/r/toy/toy10/scores.h5"],
+    proc = subprocess.run([sys.executable, "-m", "snakemake", f"{tmp_path}/r/toy/toy10/scores.h5", "-n", "--cores", "1",
+                           "--configfile", "config/tiny.yaml", cfg, "--config", f"results={tmp_path}/r", f"mirror={mirror}"],
                           cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     counts = {c[0]: int(c[1]) for c in (line.split() for line in proc.stdout.splitlines()) if len(c) == 2 and c[1].isdigit()}

@@ -105,13 +105,14 @@ def register_space(name: str, target: str) -> None:
     _registered[name] = target
 
 
-def _sources() -> dict[str, str | metadata.EntryPoint]:
-    return {**{k: v for k, v in _entry_points().items()}, **_from_env(), **_registered, **_builtin()}
+def _tables() -> tuple[dict, ...]:
+    """Name -> source tables in lookup order (built-ins win; entry points are scanned last)."""
+    return _builtin(), _registered, _from_env(), _entry_points()
 
 
 def list_spaces() -> list[str]:
     """Every space name :func:`get_space` accepts (built-in, registered, entry points), sorted."""
-    return sorted(_sources())
+    return sorted(set().union(*_tables()))
 
 
 def get_space(name: str) -> Space:
@@ -121,10 +122,11 @@ def get_space(name: str) -> Space:
     """
     if ":" in name:
         return _instance(name, name)
-    sources = _sources()
-    if name not in sources:
-        raise SpaceError(f"unknown search space {name!r}; available: {', '.join(sorted(sources))}")
-    return _instance(name, sources[name])
+    for table in (_builtin, lambda: _registered, _from_env, _entry_points):
+        source = table().get(name)
+        if source is not None:
+            return _instance(name, source)
+    raise SpaceError(f"unknown search space {name!r}; available: {', '.join(list_spaces())}")
 
 
 def _instance(name: str, source: str | metadata.EntryPoint) -> Space:

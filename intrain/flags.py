@@ -1,4 +1,12 @@
-"""Per-architecture condition bits stored with the scores (``/arch/flags``); no torch needed to read them."""
+"""Per-architecture condition bits stored with the scores (``/arch/flags``), without torch.
+
+The probe sets them; analysis (correlation tables, reports) counts them from artifacts.
+
+>>> Flag.NONFINITE | Flag.ZERO_GRAD
+<Flag.NONFINITE|ZERO_GRAD: 5>
+>>> bool(5 & Flag.COLLAPSED_LAYER)
+False
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,7 @@ __all__ = ["Flag"]
 
 
 class Flag(enum.IntFlag):
-    """Per-architecture condition bits stored with the scores (``/arch/flags``).
-
-    >>> Flag(3)
-    <Flag.NONFINITE|COLLAPSED_LAYER: 3>
-    """
+    """Per-architecture condition bits stored with the scores (``/arch/flags``)."""
 
     NONFINITE = 1  # a non-finite loss, activation statistic or gradient: score is NaN
     COLLAPSED_LAYER = 2  # some counted layer's activations were identically zero

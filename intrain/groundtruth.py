@@ -1,194 +1,65 @@
-"""Normalise benchmark tables into one ground-truth table per space.
+"""Normalise benchmark tables into one ground-truth table per space, and read them back.
 
 The normalised table (CSV) has one row per architecture: ``arch_index`` (the benchmark's own
 index), ``arch`` (canonical spelling), ``canonical`` (isomorphism-class key) and one
 ``acc_<dataset>`` column per dataset (test accuracy, %); ``valid_<dataset>`` where a validation
-table was given. Every later step reads this format only, so another benchmark export (or the
-full table of a larger benchmark) drops in by writing one more normaliser.
+table was given. Every later step reads this format only. Each space reads its own benchmark
+export (:meth:`intrain.spaces.Space.groundtruth`); this module dispatches to it by space name,
+so a new space (a plugin too) brings its reader with it.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
-from .spaces import nb101, nb201, nds
+from .spaces import get_space, list_spaces
+from .spaces.base import GroundTruthError
 
-NB201_TEST_COLUMNS = {
-    "cifar10": "CIFAR10TestAccuracy200Epochs",
-    "cifar100": "CIFAR100TestAccuracy200Epochs",
-    "ImageNet16-120": "ImageNetTestAccuracy200Epochs",
-}
+__all__ = ["GroundTruthError", "GroundTruths", "NORMALIZERS", "accuracy_column", "load_groundtruth_csv", "normalize"]
 
 
-class GroundTruthError(ValueError):
-    pass
+def normalize(space: str, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> pd.DataFrame:
+    """``table`` (the space's benchmark export) in the normalised format, by the space's own reader.
 
-
-def normalize_nb201(test_csv: str | Path, valid_csvs: dict[str, str | Path] | None = None) -> pd.DataFrame:
-    path = Path(test_csv)
-    if not path.exists():
-        raise FileNotFoundError(f"NB201 ground-truth file {path} does not exist (run the download step)")
-    raw = pd.read_csv(path)
-    missing = [c for c in [*NB201_TEST_COLUMNS.values(), "ArchitectureString"] if c not in raw.columns]
-    if missing:
-        raise GroundTruthError(f"{path}: missing columns {missing}")
-    table = pd.DataFrame({"arch_index": range(len(raw)),
-                          "arch": [nb201.normalize_arch(a) for a in raw["ArchitectureString"]]})
-    table["canonical"] = [nb201.canonical_form(a) for a in table["arch"]]
-    for ds, col in NB201_TEST_COLUMNS.items():
-        table[f"acc_{ds}"] = raw[col].astype(float)
-    for ds, vpath in (valid_csvs or {}).items():
-        v = pd.read_csv(vpath)
-        if "arch str" not in v.columns or "validation accuracy" not in v.columns:
-            raise GroundTruthError(f"{vpath}: expected columns 'arch str' and 'validation accuracy'")
-        valid = dict(zip((nb201.normalize_arch(a) for a in v["arch str"]), v["validation accuracy"].astype(float)))
-        table[f"valid_{ds}"] = table["arch"].map(valid)
-    return table
-
-
-def _mean(value) -> float:
-    """A single accuracy or the mean of several runs' (the benchmark has three per cell)."""
-    return float(np.mean(value)) if isinstance(value, (list, tuple)) else float(value)
-
-
-def _first(record: dict, *keys: str):
-    for key in keys:
-        if key in record:
-            return record[key]
-    return None
-
-
-def _nb101_rows_json(path: Path) -> list[dict]:
-    """Rows from a JSON export: ``[[[matrix, ops], test_acc], ...]`` (the mirrored 2,500-cell
-    sample) or a list of records with ``adjacency``/``module_adjacency``, ``operations``/
-    ``module_operations``, ``test_accuracy`` (or ``test_accuracy_runs``) and optional
-    ``validation_accuracy(_runs)`` and ``hash`` (what the nasbench API's
-    ``get_metrics_from_hash`` gives, flattened)."""
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise GroundTruthError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(raw, list) or not raw:
-        raise GroundTruthError(f"{path}: expected a non-empty JSON list of NB101 cells")
-    rows = []
-    for k, item in enumerate(raw):
-        if isinstance(item, dict):
-            matrix = _first(item, "adjacency", "module_adjacency", "matrix")
-            ops = _first(item, "operations", "module_operations", "ops")
-            test = _first(item, "test_accuracy", "test_accuracy_runs")
-            valid = _first(item, "validation_accuracy", "validation_accuracy_runs")
-            if matrix is None or ops is None or test is None:
-                raise GroundTruthError(f"{path}: record {k} lacks adjacency, operations or test accuracy")
-            rows.append({"matrix": matrix, "ops": ops, "test": _mean(test),
-                         "valid": None if valid is None else _mean(valid), "hash": item.get("hash")})
-        elif isinstance(item, list) and len(item) == 2 and isinstance(item[0], list) and len(item[0]) == 2:
-            (matrix, ops), test = item
-            rows.append({"matrix": matrix, "ops": ops, "test": _mean(test), "valid": None, "hash": None})
-        else:
-            raise GroundTruthError(f"{path}: record {k} is neither [[matrix, ops], accuracy] nor a dict")
-    return rows
-
-
-def _nb101_rows_tfrecord(path: Path) -> list[dict]:
-    """Rows from the official tfrecord: the 108-epoch runs of each cell, averaged."""
-    from .tfrecord import RecordError, iter_nasbench
-
-    runs: dict[str, dict] = {}
-    try:
-        for run in iter_nasbench(path, epochs=108):
-            entry = runs.setdefault(run["hash"], {"matrix": run["matrix"], "ops": run["ops"], "test": [],
-                                                  "valid": [], "hash": run["hash"]})
-            entry["test"].append(run["test_accuracy"])
-            entry["valid"].append(run["validation_accuracy"])
-    except RecordError as e:
-        raise GroundTruthError(str(e)) from None
-    return [{**r, "test": _mean(r["test"]), "valid": _mean(r["valid"])} for r in runs.values()]
-
-
-NB101_READERS: dict[str, Callable[[Path], list[dict]]] = {
-    ".json": _nb101_rows_json,
-    ".tfrecord": _nb101_rows_tfrecord,
-}
-
-
-def normalize_nb101(table: str | Path, valid_csvs: dict | None = None) -> pd.DataFrame:
-    """NB101 ground truth (CIFAR-10, accuracies in %) from any reader in :data:`NB101_READERS`.
-
-    Every cell is validated and hashed; a record that carries the benchmark's hash must agree with
-    ours, so a mis-parsed export fails here instead of silently pairing scores with wrong rows.
+    >>> normalize("nb201", "missing.csv")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: NB201 ground-truth file missing.csv does not exist (run the download step)
     """
-    path = Path(table)
-    if not path.exists():
-        raise FileNotFoundError(f"NB101 ground-truth file {path} does not exist (run the download step)")
-    if valid_csvs:
-        raise GroundTruthError("NB101 validation accuracies come from the table itself, not --valid files")
-    reader = NB101_READERS.get(path.suffix)
-    if reader is None:
-        raise GroundTruthError(f"{path}: no NB101 reader for {path.suffix!r} files; known: {sorted(NB101_READERS)}")
-    rows = reader(path)
-    archs, hashes = [], []
-    for k, row in enumerate(rows):
-        try:
-            spec = nb101.make_spec(row["matrix"], row["ops"])
-        except nb101.ArchSpecError as e:
-            raise GroundTruthError(f"{path}: record {k}: {e}") from None
-        h = nb101.module_hash(spec)
-        if row["hash"] is not None and row["hash"] != h:
-            raise GroundTruthError(f"{path}: record {k} says hash {row['hash']} but its cell hashes to {h}")
-        archs.append(spec.to_str())
-        hashes.append(h)
-    out = pd.DataFrame({"arch_index": range(len(rows)), "arch": archs, "canonical": hashes})
-    out["acc_cifar10"] = [100.0 * r["test"] for r in rows]
-    if any(r["valid"] is not None for r in rows):
-        out["valid_cifar10"] = [np.nan if r["valid"] is None else 100.0 * r["valid"] for r in rows]
-    return out
+    return get_space(space).groundtruth(table, valid)
 
 
-def normalize_nds(records: str | Path, valid_csvs: dict | None = None) -> pd.DataFrame:
-    """NDS ground truth: one row per record of a design space's JSON list.
+class _Readers(Mapping[str, Callable[..., pd.DataFrame]]):
+    """Space name -> ground-truth reader, for every space the registry knows (plugins included)."""
 
-    Accuracy = 100 - the final ``test_ep_top1`` (the records store top-1 *error* per epoch); the
-    best-epoch value and the records' ``params``/``flops`` (at 224x224) are kept alongside. Every
-    ``net`` is validated, so an unknown op or a malformed genotype fails here, naming the record.
-    """
-    path = Path(records)
-    if not path.exists():
-        raise FileNotFoundError(f"NDS ground-truth file {path} does not exist (run the download step)")
-    if valid_csvs:
-        raise GroundTruthError("NDS records have no separate validation accuracy; drop --valid")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise GroundTruthError(f"{path}: not JSON ({e})") from None
-    if isinstance(data, dict):  # some exports split the list into 'top' and 'mid' halves
-        data = [r for part in data.values() for r in part]
-    if not isinstance(data, list) or not data:
-        raise GroundTruthError(f"{path}: expected a non-empty JSON list of NDS records")
-    rows = []
-    for k, rec in enumerate(data):
-        try:
-            arch = nds.normalize_arch(rec["net"])
-            errors = rec["test_ep_top1"]
-            rows.append({"arch_index": k, "arch": arch, "canonical": arch,
-                         "acc_imagenet": 100.0 - float(errors[-1]), "best_acc_imagenet": 100.0 - float(min(errors)),
-                         "params": int(rec["params"]), "flops": int(rec["flops"])})
-        except nds.NDSRecordError as e:
-            raise GroundTruthError(f"{path}: record {k}: {e}") from None
-        except KeyError as e:
-            raise GroundTruthError(f"{path}: record {k} lacks a usable {e!s} field "
-                                   "(need net, test_ep_top1, params, flops)") from None
-        except (TypeError, IndexError, ValueError) as e:
-            raise GroundTruthError(f"{path}: record {k} has an unusable test_ep_top1/params/flops value ({e})") from None
-    return pd.DataFrame(rows)
+    def __getitem__(self, space: str) -> Callable[..., pd.DataFrame]:
+        if space not in list_spaces():
+            raise KeyError(space)
+        return get_space(space).groundtruth
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list_spaces())
+
+    def __len__(self) -> int:
+        return len(list_spaces())
 
 
-NORMALIZERS: dict[str, Callable[..., pd.DataFrame]] = {"nb201": normalize_nb201, "nb101": normalize_nb101}
-NORMALIZERS |= {name: normalize_nds for name in nds.DESIGN_SPACES}
+#: Read-only view of the registry's readers (``NORMALIZERS[space](table, valid)``), kept for the CLI.
+NORMALIZERS: Mapping[str, Callable[..., pd.DataFrame]] = _Readers()
+#: Readers under their names before the spaces moved into folders.
+_OLD_NAMES = {"normalize_nb201": "nb201", "normalize_nb101": "nb101", "normalize_nds": "nds"}
+
+
+def __getattr__(attr: str):
+    """``normalize_nb201`` and friends: the space's reader (``from intrain.groundtruth import ...``)."""
+    if attr in _OLD_NAMES:
+        import importlib
+
+        return importlib.import_module(f"intrain.spaces.{_OLD_NAMES[attr]}.groundtruth").read_groundtruth
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 def load_groundtruth_csv(path: str | Path) -> pd.DataFrame:

@@ -6,7 +6,7 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
                      settings JSON, seed, batch_size, resolution, device, versions)
     /arch/index      (N,)   benchmark index of each scored architecture
     /arch/arch       (N,)   arch string
-    /arch/flags      (N,)   :class:`intrain.probe.Flag` bits
+    /arch/flags      (N,)   :class:`intrain.flags.Flag` bits
     /arch/seconds    (N,)   wall time of build + probe + reductions
     /arch/pass_seconds (N,) forward + backward time alone (device-synchronised)
     /arch/loss       (N,)   synthetic cross-entropy loss
@@ -34,15 +34,17 @@ import json
 import os
 import platform
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import h5py
 import numpy as np
 import pandas as pd
 
 from . import __version__
-from .scoring import ArchRecord
 from .trainability import gradient_health, participation_ratio
+
+if TYPE_CHECKING:  # type-only: reading artifacts must not import torch (intrain.scoring does)
+    from .scoring import ArchRecord
 
 SCHEMA = "intrain.scores"
 SCHEMA_VERSION = 1

@@ -18,7 +18,8 @@ from torch import nn
 
 from .flags import Flag
 from .proxies.base import COLLECTORS, Collector
-from .trainability import COLLAPSE_TRACE, covariance_traces, grad_moments
+from .moments import covariance_traces, grad_moments
+from .trainability import COLLAPSE_TRACE
 
 #: Which module outputs count as "layers" for the geometric capacity (see README, "Layers").
 LAYER_SELECTORS: dict[str, tuple[type[nn.Module], ...]] = {

@@ -3,8 +3,8 @@
 * :func:`nb201_pick_table` is the paper's supplementary Table 1 protocol: sample N architectures,
   take each proxy's top one, report its test accuracy on each dataset, repeat over seeds. It
   reads stored score artifacts only (nothing is rescored), so N is at most what was scored.
-* :class:`NB201Edges` is NB201 as an Algorithm 1 problem (mutation = one edge's operation), so
-  the search loop is validated where ground truth exists.
+* :func:`make_problem` asks a space for its Algorithm 1 problem (:meth:`intrain.spaces.Space.search_problem`;
+  NB201's is :class:`intrain.spaces.nb201.search.NB201Edges`).
 * :func:`proxy_score` turns any registered proxy into the ``score(arch)`` callable of
   :func:`intrain.evolution.evolve`.
 """
@@ -20,7 +20,8 @@ from .correlate import proxy_columns
 from .groundtruth import GroundTruths
 from .io import read_population_rules, read_scores
 from .ranking import add_population_scores
-from .spaces import nb201
+from .spaces import get_space
+from .spaces.nb201.search import NB201Edges  # noqa: F401  (its home before the space folders)
 from .studies import truth_of
 
 #: Supplementary Table 1 (5,000 sampled NB201 architectures, 5 runs): mean top-1 of the pick.
@@ -84,22 +85,6 @@ def summarize_picks(picks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-class NB201Edges:
-    """NB201 for Algorithm 1: a random cell to start, one edge's operation changed per mutation."""
-
-    def start(self, rng: np.random.Generator) -> str:
-        return nb201.Cell(tuple(nb201.OPS[int(i)] for i in rng.integers(len(nb201.OPS), size=len(nb201.EDGES)))).to_str()
-
-    def mutate(self, arch: str, rng: np.random.Generator) -> str:
-        ops = list(nb201.parse_arch(arch).ops)
-        e = int(rng.integers(len(ops)))
-        ops[e] = str(rng.choice([op for op in nb201.OPS if op != ops[e]]))
-        return nb201.Cell(tuple(ops)).to_str()
-
-    def describe(self, arch: str) -> dict[str, float]:
-        return {}
-
-
 def proxy_score(space: str, dataset: str, settings, proxy: str = "intrain", device: str = "cpu",
                 ) -> Callable[[str], float]:
     """``score(arch)`` that builds and scores one network with a registered proxy's main value."""
@@ -120,18 +105,12 @@ def proxy_score(space: str, dataset: str, settings, proxy: str = "intrain", devi
 
 
 def make_problem(space: str, budget: float | None):
-    """The Algorithm 1 problem of a space (a registry entry; budgets apply to zennas only)."""
-    from .spaces import zennas
+    """The Algorithm 1 problem of a space: the space's own (budgets apply to the spaces that take one).
 
-    if space == "nb201":
-        if budget is not None:
-            raise ValueError("NB201 has no FLOPs budget; leave --budget out")
-        return NB201Edges()
-    if space == "zennas":
-        if budget is None:
-            raise ValueError("the zennas space needs --budget (Zen-NAS get_FLOPs at 224x224, e.g. 450e6)")
-        return zennas.ZenSearch(budget)
-    raise ValueError(f"no search problem for space {space!r}; available: nb201, zennas")
+    >>> type(make_problem("nb201", None)).__name__
+    'NB201Edges'
+    """
+    return get_space(space).search_problem(budget)
 
 
 def trajectory_plot(history: pd.DataFrame, out) -> None:

@@ -12,6 +12,12 @@ other couplings are recomputed from artifacts without running a network again.
 - Optimisation resilience  o = sum_params min(1, std(g)/max|g|). A parameter whose gradient is
   identically zero has health 0 (no stable update at all).
 - I = gamma * (1 + o) / log(L + 1), L the number of layers counted in gamma.
+
+numpy only: analysis (:mod:`intrain.io`, :mod:`intrain.studies`) imports this without torch. The
+on-device reductions the probe runs to get the statistics are in :mod:`intrain.moments`.
+
+>>> round(combine(gamma=4.0, o=1.0, n_layers=2), 6)
+7.281914
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ import math
 from typing import Literal
 
 import numpy as np
-import torch
 
 EPS = 1e-10
 #: A layer whose activation trace is at or below this is treated as collapsed (all zeros).
@@ -28,37 +33,6 @@ COLLAPSE_TRACE = 1e-30
 
 Coupling = Literal["multiplicative", "additive", "gamma", "o"]
 DepthNorm = Literal["log", "linear", "none"]
-
-
-def covariance_traces(acts: torch.Tensor) -> torch.Tensor:
-    """(tr C, tr C^2, D) of the channel covariance of ``acts`` as a float64 tensor of 3.
-
-    ``acts`` is (N, C, H, W) (reshaped to (N*H*W, C)) or (N, C). Centred, divided by the
-    number of rows. Stays on the device: no host sync, so many layers can be batched.
-    """
-    if acts.dim() == 4 and acts.is_contiguous():
-        # NCHW: the Gram matrix as a sum of per-sample (C, HW) products, no transposed copy
-        blocks = acts.detach().reshape(acts.shape[0], acts.shape[1], -1).float()
-        m = blocks.shape[0] * blocks.shape[2]
-        mean = (blocks.sum(dim=(0, 2)) / m).unsqueeze(0)
-        gram = torch.bmm(blocks, blocks.transpose(1, 2)).sum(0) / m
-    else:
-        if acts.dim() == 4:
-            # (N, H, W, C) rows: a free view for channels-last tensors
-            rows = acts.detach().permute(0, 2, 3, 1).reshape(-1, acts.shape[1])
-        elif acts.dim() == 2:
-            rows = acts.detach()
-        else:
-            raise ValueError(f"activations must be 2-D or 4-D, got shape {tuple(acts.shape)}")
-        rows = rows.float()
-        m = rows.shape[0]
-        mean = rows.mean(dim=0, keepdim=True)
-        gram = rows.t() @ rows / m
-    cov = (gram - mean.t() @ mean).double()
-    tr = torch.diagonal(cov).sum()
-    tr_sq = (cov * cov).sum()  # tr(C^2) = ||C||_F^2 for symmetric C
-    dim = torch.tensor(float(cov.shape[0]), dtype=torch.float64, device=cov.device)
-    return torch.stack([tr, tr_sq, dim])
 
 
 def participation_ratio(trace: np.ndarray | float, trace_sq: np.ndarray | float,
@@ -81,12 +55,6 @@ def gradient_health(std: np.ndarray | float, maxabs: np.ndarray | float) -> np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(maxabs > 0, std / maxabs, 0.0)
     return np.minimum(1.0, ratio)
-
-
-def grad_moments(grad: torch.Tensor) -> torch.Tensor:
-    """(std, max|g|) of a gradient tensor (population std), on its device."""
-    g = grad.detach().reshape(-1).double()
-    return torch.stack([g.std(correction=0), g.abs().max()])
 
 
 def combine(gamma: float, o: float, n_layers: int, coupling: Coupling = "multiplicative",
@@ -130,3 +98,12 @@ def intrain_from_stats(trace: np.ndarray, trace_sq: np.ndarray, dim: np.ndarray,
     if not (np.all(np.isfinite(log_pr)) and np.all(np.isfinite(health))):
         score = float("nan")
     return {"score": score, "gamma": gamma, "o": o, "n_layers": float(n_layers)}
+
+
+def __getattr__(attr: str):
+    """``covariance_traces`` and ``grad_moments`` moved to the torch module :mod:`intrain.moments`."""
+    if attr in ("covariance_traces", "grad_moments"):
+        from . import moments
+
+        return getattr(moments, attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

@@ -88,6 +88,8 @@ def proxy_class(name: str) -> "type[Proxy]":
     if name in BUILTIN:
         importlib.import_module(f"{__name__}.{BUILTIN[name]}")
         return REGISTRY[name]
+    if name in REGISTRY:  # a plugin class already imported (and registered) in this process
+        return REGISTRY[name]
     path = _entry_points().get(name, name if ":" in name else None)
     if path is None:
         raise InputError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())} "

@@ -10,6 +10,7 @@ import sys
 from snakemake.utils import validate
 
 from intrain.download import catalog as benchmark_catalog
+from intrain.spaces import PLUGIN_ENV, get_space
 
 # Rules call the `intrain` CLI of the environment Snakemake itself runs in, so a virtual
 # environment (scripts/setup.sh makes .venv) works without being activated.
@@ -38,18 +39,29 @@ def check_proxies(config):
 check_proxies(config)
 
 RESULTS = config["results"]
+# Plugin spaces (`spaces.<name>.plugin: module:Class`) reach every CLI job of the run through the
+# environment, which jobs inherit (cluster jobs re-parse this file and set it again).
+SPACE_PLUGINS = {name: spec["plugin"] for name, spec in config["spaces"].items() if spec.get("plugin")}
+if SPACE_PLUGINS:
+    _inherited = os.environ.get(PLUGIN_ENV, "")
+    os.environ[PLUGIN_ENV] = ";".join([_inherited, *(f"{n}={t}" for n, t in sorted(SPACE_PLUGINS.items()))]).strip(";")
 # Spaces switched off with `enabled: false` (overlay configs do this) are not part of the run.
 SPACES = {name: spec for name, spec in config["spaces"].items() if spec["enabled"]}
 if not SPACES:
     raise ValueError("every space in `spaces` has enabled: false; nothing to score")
+# Each space's protocol object (intrain.spaces.Space): an unknown name or a broken plugin stops the
+# run here, before any job starts, with an error naming the space or the plugin module.
+SPACE = {name: get_space(name) for name in SPACES}
+for _name, _spec in SPACES.items():
+    _spec.setdefault("datasets", list(SPACE[_name].datasets))
+    _unknown = sorted(set(_spec["datasets"]) - set(SPACE[_name].datasets))
+    if _unknown:
+        raise ValueError(f"spaces.{_name}.datasets: {_unknown} not in the space's {sorted(SPACE[_name].datasets)}")
 STUDIES = config["studies"]
 SEARCH = config["search"]
 # The batch-size and seed studies run on NAS-Bench-201 (the paper's setting).
 STUDY_SPACE = "nb201"
 CATALOG = benchmark_catalog()
-# The benchmark file (a key of intrain/data/benchmarks.yaml, whose `space` field names the space)
-# each space's ground truth is built from, unless the space's config names a local `table`.
-GROUNDTRUTH_FILE = {entry.space: key for key, entry in CATALOG.items() if entry.space}
 
 
 def benchmark_path(key):
@@ -65,18 +77,26 @@ def valid_sources(wildcards):
 
 
 def groundtruth_source(wildcards):
-    spec = SPACES[wildcards.space]
-    return spec.get("table") or benchmark_path(GROUNDTRUTH_FILE[wildcards.space])
-
-
-def space_size(space):
-    """Architectures in the space's ground truth (fixes the shard count of `sample: all`)."""
-    spec = SPACES[space]
+    """The space's local `table`, else the catalog file its `benchmark` names (downloaded)."""
+    spec, key = SPACES[wildcards.space], SPACE[wildcards.space].benchmark
     if spec.get("table"):
-        if not spec.get("table_rows"):
-            raise ValueError(f"spaces.{space}: `sample: all` with a local table needs `table_rows` (its row count)")
-        return spec["table_rows"]
-    return CATALOG[GROUNDTRUTH_FILE[space]].rows
+        return spec["table"]
+    if key is None:
+        raise ValueError(f"spaces.{wildcards.space}: the space has no benchmark in the download catalog; "
+                         "give its ground truth as a local `table`")
+    return benchmark_path(key)
+
+
+@functools.lru_cache(maxsize=None)
+def space_size(space):
+    """Architectures in the space's ground truth (fixes the shard count of `sample: all`): the
+    catalog's row count, else `table_rows`, else the rows the space's reader finds in `table`."""
+    spec, key = SPACES[space], SPACE[space].benchmark
+    if spec.get("table"):
+        return spec.get("table_rows") or len(SPACE[space].groundtruth(spec["table"]))
+    if key is None or CATALOG[key].rows is None:
+        raise ValueError(f"spaces.{space}: `sample: all` needs a local `table` or a catalog entry with `rows`")
+    return CATALOG[key].rows
 
 
 wildcard_constraints:

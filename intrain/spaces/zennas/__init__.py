@@ -9,7 +9,10 @@ mutation as an Algorithm 1 problem), :mod:`.published` (the model-zoo strings).
 
 from __future__ import annotations
 
-from ..nb201 import DatasetSpec
+from pathlib import Path
+from typing import Mapping
+
+from ..base import DatasetSpec, Space, SpaceError
 from .flops import RESOLUTION, budget_flops, macs, params
 from .grammar import Structure, ZenStructureError, format_structure, parse_structure
 from .mutation import INITIAL, ZenSearch, max_layers
@@ -17,8 +20,9 @@ from .mutation import INITIAL, ZenSearch, max_layers
 NUM_CLASSES = 1000
 DATASETS: dict[str, DatasetSpec] = {"imagenet": DatasetSpec("imagenet", NUM_CLASSES, RESOLUTION)}
 
-__all__ = ["DATASETS", "INITIAL", "Structure", "ZenSearch", "ZenStructureError", "budget_flops", "build_network",
-           "canonical_form", "format_structure", "macs", "max_layers", "normalize_arch", "params", "parse_structure"]
+__all__ = ["DATASETS", "INITIAL", "Structure", "ZenNASSpace", "ZenSearch", "ZenStructureError", "budget_flops",
+           "build_network", "canonical_form", "format_structure", "macs", "max_layers", "normalize_arch", "params",
+           "parse_structure"]
 
 
 def normalize_arch(arch: str) -> str:
@@ -34,9 +38,8 @@ def normalize_arch(arch: str) -> str:
 canonical_form = normalize_arch
 
 
-def build_network(arch: str, dataset: str = "imagenet", prune: bool = True, fast_pool: bool = True,
-                  se: bool = False):
-    """The untrained network (no SE, as searched). ``prune``/``fast_pool`` are NB201 settings, unused here.
+def build_network(arch: str, dataset: str = "imagenet", se: bool = False):
+    """The untrained network (no SE, as searched; ``se=True`` as trained).
 
     >>> build_network(INITIAL, "imagenet").classifier.in_features
     2048
@@ -44,5 +47,35 @@ def build_network(arch: str, dataset: str = "imagenet", prune: bool = True, fast
     from .network import build_model
 
     if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r} for the zennas space; expected one of {sorted(DATASETS)}")
+        raise SpaceError(f"unknown dataset {dataset!r} for the zennas space; expected one of {sorted(DATASETS)}")
     return build_model(arch, DATASETS[dataset].num_classes, se=se)
+
+
+class ZenNASSpace(Space):
+    """The ImageNet space Zen-NAS, ZiCo and AZ-NAS search (search only: no benchmark table).
+
+    >>> from intrain.spaces import get_space
+    >>> get_space("zennas").search_problem(450e6).start(None) == INITIAL
+    True
+    """
+
+    name = "zennas"
+    datasets = DATASETS
+
+    def normalize(self, arch: str) -> str:
+        return normalize_arch(arch)
+
+    def network(self, arch: str, dataset: str):
+        return build_network(arch, dataset)
+
+    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None):
+        raise SpaceError("the zennas space is search-only: it has no benchmark table")
+
+    def search_problem(self, budget: float | None = None) -> ZenSearch:
+        if budget is None:
+            raise SpaceError("the zennas space needs a FLOPs budget (Zen-NAS get_FLOPs at 224x224, e.g. 450e6)")
+        return ZenSearch(budget)
+
+    def describe(self, arch: str) -> dict[str, float]:
+        """Budget FLOPs and MACs at 224x224, parameters without and with SE, and layers."""
+        return ZenSearch(float("inf")).describe(arch)

@@ -14,6 +14,14 @@ Dead computation. An edge whose input is identically zero (its source node recei
 ``prune=True`` (the default) such edges are not instantiated at all; the cell computes the same
 function at initialisation and its per-layer statistics are those of the live graph. This is
 also what makes isomorphic cells (same :func:`canonical_form`) equal in distribution.
+
+This module holds the encoding (arch strings, cells, canonical form) and does not import torch;
+the network is in :mod:`.network`.
+
+>>> normalize_arch(" |nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2| ")
+'|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
+>>> canonical_form("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+'x'
 """
 
 from __future__ import annotations
@@ -22,22 +30,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import torch
-from torch import nn
+from ...errors import InputError
+from ..base import DatasetSpec, SpaceError
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_NODES = 4  # node 0 = input, node 3 = output
 EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for i in range(1, NUM_NODES) for j in range(i))
 NUM_ARCHS = len(OPS) ** len(EDGES)  # 15,625
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """What a NB201 dataset fixes about the network: number of classes and input size."""
-
-    name: str
-    num_classes: int
-    resolution: int
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -47,7 +46,7 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 
-class ArchStringError(ValueError):
+class ArchStringError(InputError):
     """A NB201 architecture string that does not follow the benchmark's encoding."""
 
 
@@ -55,7 +54,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(
+        raise SpaceError(
             f"unknown NB201 dataset {name!r}; expected one of {sorted(DATASETS)}"
         ) from None
 
@@ -215,146 +214,6 @@ def canonical_form(arch: str | Cell) -> str:
         terms[i] = sorted(node_terms)
     out = terms[NUM_NODES - 1]
     return "+".join(out) if out else "0"
-
-
-# ----------------------------------------------------------------------------- modules
-
-
-class ReLUConvBN(nn.Sequential):
-    """ReLU -> Conv2d(bias=False) -> BatchNorm2d, the benchmark's conv op."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int):
-        super().__init__(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out),
-        )
-
-
-class FastAvgPool3x3(nn.Module):
-    """3x3 stride-1 average over the valid neighbours (``count_include_pad=False``).
-
-    The same function as ``nn.AvgPool2d(3, 1, 1, count_include_pad=False)``, computed as a
-    fixed depthwise box filter times a precomputed 1/count map: about 5x faster forward +
-    backward on CPU, equal to it within float32 rounding (~1e-7). It has no parameters.
-    """
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.channels = channels
-        self.register_buffer("box", torch.ones(channels, 1, 3, 3), persistent=False)
-        self._inv_count: dict[tuple[int, int, torch.device, torch.dtype], torch.Tensor] = {}
-
-    def _inverse_count(self, x: torch.Tensor) -> torch.Tensor:
-        key = (x.shape[-2], x.shape[-1], x.device, x.dtype)
-        inv = self._inv_count.get(key)
-        if inv is None:
-            ones = torch.ones(1, 1, *key[:2], device=x.device, dtype=x.dtype)
-            count = nn.functional.conv2d(ones, torch.ones(1, 1, 3, 3, device=x.device, dtype=x.dtype), padding=1)
-            inv = self._inv_count[key] = 1.0 / count
-        return inv
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        box = self.box.to(dtype=x.dtype)
-        return nn.functional.conv2d(x, box, padding=1, groups=self.channels) * self._inverse_count(x)
-
-
-def make_op(op: str, channels: int, fast_pool: bool = True) -> nn.Module:
-    if op == "skip_connect":
-        return nn.Identity()
-    if op == "nor_conv_1x1":
-        return ReLUConvBN(channels, channels, 1, 1, 0)
-    if op == "nor_conv_3x3":
-        return ReLUConvBN(channels, channels, 3, 1, 1)
-    if op == "avg_pool_3x3":
-        if fast_pool:
-            return FastAvgPool3x3(channels)
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-    raise ValueError(f"operation {op!r} has no module (none edges are not instantiated)")
-
-
-class SearchCell(nn.Module):
-    """One NB201 cell; ``none`` edges (and, with ``prune``, dead edges) are not instantiated."""
-
-    def __init__(self, cell: Cell, channels: int, prune: bool = True, fast_pool: bool = True):
-        super().__init__()
-        edges = live_edges(cell) if prune else tuple(e for e in EDGES if cell.op(*e) != "none")
-        self.edges = edges
-        self.edge_ops = nn.ModuleList(make_op(cell.op(i, j), channels, fast_pool) for (i, j) in edges)
-        self._by_target: list[list[tuple[int, int]]] = [[] for _ in range(NUM_NODES)]
-        for k, (i, j) in enumerate(edges):
-            self._by_target[i].append((k, j))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes: list[torch.Tensor | None] = [x]
-        for i in range(1, NUM_NODES):
-            acc: torch.Tensor | None = None
-            for k, j in self._by_target[i]:
-                src = nodes[j]
-                if src is None:
-                    continue
-                y = self.edge_ops[k](src)
-                acc = y if acc is None else acc + y
-            nodes.append(acc)
-        out = nodes[-1]
-        # The zero cell: keep the graph connected so shapes and autograd behave as the benchmark's.
-        return out if out is not None else x * 0.0
-
-
-class ResidualReduction(nn.Module):
-    """The benchmark's ResNet basic block between stages (stride 2, channel doubling)."""
-
-    def __init__(self, c_in: int, c_out: int):
-        super().__init__()
-        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
-        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
-        self.downsample = nn.Sequential(
-            nn.AvgPool2d(2, stride=2, padding=0),
-            nn.Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.downsample(x) + self.conv_b(self.conv_a(x))
-
-
-class NB201Network(nn.Module):
-    """The NB201 'tiny network' for one cell genotype."""
-
-    def __init__(self, arch: str | Cell, num_classes: int, channels: int = 16, cells_per_stage: int = 5,
-                 prune: bool = True, fast_pool: bool = True):
-        super().__init__()
-        cell = arch if isinstance(arch, Cell) else parse_arch(arch)
-        self.arch = cell.to_str()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
-        )
-        layers: list[nn.Module] = []
-        c = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(c, 2 * c))
-                c *= 2
-            layers.extend(SearchCell(cell, c, prune=prune, fast_pool=fast_pool) for _ in range(cells_per_stage))
-        self.cells = nn.Sequential(*layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c, num_classes)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The feature map before global pooling (Zen-NAS's measurement point)."""
-        return self.lastact(self.cells(self.stem(x)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(self.forward_features(x)).flatten(1))
-
-    def feature_modules(self) -> list[nn.Module]:
-        """Stem and every cell / reduction block, whose outputs AZ-NAS compares."""
-        return [self.stem, *self.cells]
-
-
-def build_network(arch: str, dataset: str, prune: bool = True, fast_pool: bool = True) -> NB201Network:
-    spec = dataset_spec(dataset)
-    return NB201Network(arch, spec.num_classes, prune=prune, fast_pool=fast_pool)
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,4 @@
-"""NAS-Bench-101: cell specs, pruning, the benchmark's module hash, and the network in PyTorch.
+"""NAS-Bench-101: cell specs, pruning and the benchmark's module hash (no torch; the network is in :mod:`.network`).
 
 A cell is a DAG of at most 7 vertices (input, up to 5 operations, output) and at most 9 edges,
 given as an upper-triangular 0/1 adjacency matrix and one operation per vertex. The benchmark
@@ -19,10 +19,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-
-from .nb201 import DatasetSpec
+from ...errors import InputError
+from ..base import DatasetSpec, SpaceError
 
 INPUT, OUTPUT = "input", "output"
 #: The benchmark's operation names, in the order its hash labels them (0, 1, 2).
@@ -38,7 +36,7 @@ CELLS_PER_STACK = 3
 DATASETS: dict[str, DatasetSpec] = {"cifar10": DatasetSpec("cifar10", 10, 32)}
 
 
-class ArchSpecError(ValueError):
+class ArchSpecError(InputError):
     """A NAS-Bench-101 cell that the benchmark would not accept, with the reason."""
 
 
@@ -201,120 +199,8 @@ def vertex_channels(c_in: int, c_out: int, matrix) -> list[int]:
     return channels
 
 
-# ----------------------------------------------------------------------------- modules
-
-
-class ConvBNReLU(nn.Sequential):
-    """Conv(bias=False, same padding) -> BN -> ReLU, the benchmark's conv op and projection."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int):
-        super().__init__(
-            nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False),
-            # TF's defaults in the benchmark: decay 0.997, epsilon 1e-5.
-            nn.BatchNorm2d(c_out, eps=1e-5, momentum=0.003),
-            nn.ReLU(inplace=False),
-        )
-
-
-def make_op(op: str, channels: int) -> nn.Module:
-    if op == "conv3x3-bn-relu":
-        return ConvBNReLU(channels, channels, 3)
-    if op == "conv1x1-bn-relu":
-        return ConvBNReLU(channels, channels, 1)
-    if op == "maxpool3x3":
-        return nn.MaxPool2d(3, stride=1, padding=1)
-    raise ArchSpecError(f"unknown operation {op!r}")
-
-
-class Cell(nn.Module):
-    """One pruned NB101 cell.
-
-    Vertex t sums its predecessors' outputs (truncated to its width) and, if the input feeds it,
-    a 1x1 projection of the cell input; the output concatenates the vertices that feed it and
-    adds a 1x1 projection of the input when the input feeds the output directly.
-    """
-
-    def __init__(self, spec: CellSpec, c_in: int, c_out: int):
-        super().__init__()
-        n = spec.num_vertices
-        self.n = n
-        self.matrix = spec.matrix
-        self.channels = vertex_channels(c_in, c_out, spec.matrix)
-        self.ops = nn.ModuleDict()
-        self.projections = nn.ModuleDict()
-        for t in range(1, n - 1):
-            self.ops[str(t)] = make_op(spec.ops[t], self.channels[t])
-            if spec.matrix[0][t]:
-                self.projections[str(t)] = ConvBNReLU(c_in, self.channels[t], 1)
-        if spec.matrix[0][n - 1]:
-            self.projections[str(n - 1)] = ConvBNReLU(c_in, c_out, 1)
-        self.sources = [[s for s in range(1, t) if spec.matrix[s][t]] for t in range(n)]
-        self.into_output = [t for t in range(1, n - 1) if spec.matrix[t][n - 1]]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        values: list[torch.Tensor] = [x]
-        for t in range(1, self.n - 1):
-            c = self.channels[t]
-            terms = [values[s][:, :c] for s in self.sources[t]]
-            if str(t) in self.projections:
-                terms.append(self.projections[str(t)](x))
-            total = terms[0]
-            for term in terms[1:]:
-                total = total + term
-            values.append(self.ops[str(t)](total))
-        out = None
-        if self.into_output:
-            parts = [values[t] for t in self.into_output]
-            out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        key = str(self.n - 1)
-        if key in self.projections:
-            proj = self.projections[key](x)
-            out = proj if out is None else out + proj
-        return out
-
-
-class NB101Network(nn.Module):
-    """Stem conv(128) -> 3 stacks of 3 cells (2x2 max-pool and channel doubling between) -> pool -> linear."""
-
-    def __init__(self, arch: str | CellSpec, num_classes: int, stem_channels: int = STEM_CHANNELS):
-        super().__init__()
-        spec = arch if isinstance(arch, CellSpec) else parse_arch(arch)
-        self.arch = spec.to_str()
-        pruned = prune(spec)
-        self.stem = ConvBNReLU(3, stem_channels, 3)
-        blocks: list[nn.Module] = []
-        c_in = c_out = stem_channels
-        for stack in range(NUM_STACKS):
-            if stack > 0:
-                blocks.append(nn.MaxPool2d(2, stride=2))
-                c_out *= 2
-            for _ in range(CELLS_PER_STACK):
-                blocks.append(Cell(pruned, c_in, c_out))
-                c_in = c_out
-        self.cells = nn.Sequential(*blocks)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_out, num_classes)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The feature map before global pooling (Zen-NAS's measurement point)."""
-        return self.cells(self.stem(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.pool(self.forward_features(x)).flatten(1))
-
-    def feature_modules(self) -> list[nn.Module]:
-        """Stem and every cell, whose outputs AZ-NAS compares (the parameter-free pools are skipped)."""
-        return [self.stem, *(b for b in self.cells if isinstance(b, Cell))]
-
-
 def dataset_spec(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise ValueError(f"unknown NB101 dataset {name!r}; expected one of {sorted(DATASETS)}") from None
-
-
-def build_network(arch: str, dataset: str, prune: bool = True, fast_pool: bool = True) -> NB101Network:
-    """The benchmark network. ``prune``/``fast_pool`` are NB201 settings: NB101 always builds the
-    pruned cell (that is the network the benchmark trained) and has no average pool."""
-    return NB101Network(arch, dataset_spec(dataset).num_classes)
+        raise SpaceError(f"unknown NB101 dataset {name!r}; expected one of {sorted(DATASETS)}") from None

@@ -1,0 +1,138 @@
+"""The search-space protocol: what the workflow, scorer and analysis need from a space.
+
+A space turns architecture strings into networks and benchmark tables into the normalised
+ground truth. Subclass :class:`Space` and implement four methods; everything else has a default::
+
+    class MySpace(Space):
+        name = "my_space"
+        datasets = {"cifar10": DatasetSpec("cifar10", 10, 32)}
+
+        def normalize(self, arch): ...        # validate, return the canonical spelling
+        def network(self, arch, dataset): ... # the torch.nn.Module (import torch inside)
+        def groundtruth(self, table, valid=None): ...  # DataFrame: arch_index, arch, canonical, acc_<ds>
+
+Register it with the entry-point group ``intrain.spaces`` or name it in the workflow config as
+``spaces.my_space.plugin: my_package.module:MySpace``.
+
+Keep the module that defines a space free of a module-level ``import torch``: the workflow and
+the analysis commands normalise architectures and read ground truth without torch; only
+:meth:`Space.network` needs it.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+
+from ..errors import InputError
+
+if TYPE_CHECKING:  # type-only: importing a space must not import torch or pandas
+    import pandas as pd
+    from torch import nn
+
+    from ..evolution import SearchProblem
+
+__all__ = ["DatasetSpec", "GroundTruthError", "Space", "SpaceError"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What a dataset fixes about a space's network: number of classes and native input side."""
+
+    name: str
+    num_classes: int
+    resolution: int
+
+
+class SpaceError(InputError):
+    """A space, dataset or option that does not exist, or a plugin that is not a space."""
+
+
+class GroundTruthError(InputError):
+    """A benchmark table a space's ground-truth reader cannot use; the message names the record."""
+
+
+class Space(abc.ABC):
+    """One search space. Subclasses set :attr:`name` and :attr:`datasets` and implement
+    :meth:`normalize`, :meth:`network` and :meth:`groundtruth`.
+
+    >>> from intrain.spaces import get_space
+    >>> space = get_space("nb201")
+    >>> space.normalize("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+    '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
+    >>> space.dataset("cifar100").num_classes
+    100
+    """
+
+    #: The name the config, artifacts and CLI use. A space registered under another name takes that one.
+    name: ClassVar[str] = ""
+    #: Dataset name -> :class:`DatasetSpec`; the network's classifier and native input side follow it.
+    datasets: ClassVar[Mapping[str, DatasetSpec]] = {}
+    #: Key of the download catalog (``intrain/data/benchmarks.yaml``) holding the default ground
+    #: truth, or None (then the workflow config names a local ``table``).
+    benchmark: str | None = None
+    #: Scoring settings :meth:`network` takes as keyword arguments (NB201: ``prune``, ``fast_pool``);
+    #: :meth:`build` passes on these and drops every other setting, so other spaces never see them.
+    options: ClassVar[tuple[str, ...]] = ()
+
+    # ------------------------------------------------------------------ to implement
+
+    @abc.abstractmethod
+    def normalize(self, arch: str) -> str:
+        """``arch`` validated, in canonical spelling; raises a :class:`~intrain.errors.InputError`
+        subclass that says what is wrong."""
+
+    @abc.abstractmethod
+    def network(self, arch: str, dataset: str, **options: Any) -> "nn.Module":
+        """The untrained network of ``arch`` for ``dataset`` (only the settings in :attr:`options`)."""
+
+    @abc.abstractmethod
+    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> "pd.DataFrame":
+        """The benchmark ``table`` normalised: ``arch_index``, ``arch`` (as :meth:`normalize` spells
+        it), ``canonical`` (:meth:`canonical`) and ``acc_<dataset>`` (test accuracy, %) per dataset;
+        ``valid_<dataset>`` from ``valid`` files where the space has them."""
+
+    # ------------------------------------------------------------------ defaults
+
+    def canonical(self, arch: str) -> str:
+        """A key equal for architectures that compute the same function (default: the spelling)."""
+        return self.normalize(arch)
+
+    def build(self, arch: str, dataset: str, **settings: Any) -> "nn.Module":
+        """:meth:`network` for a known dataset, given only the settings this space declares in
+        :attr:`options` (callers may pass all scoring settings)."""
+        self.dataset(dataset)
+        return self.network(arch, dataset, **{k: v for k, v in settings.items() if k in self.options})
+
+    def dataset(self, name: str) -> DatasetSpec:
+        """The dataset's spec; an unknown name is a :class:`SpaceError` listing the known ones."""
+        if name not in self.datasets:
+            raise SpaceError(f"space {self.name!r} has no dataset {name!r}; expected one of {sorted(self.datasets)}")
+        return self.datasets[name]
+
+    def search_problem(self, budget: float | None = None) -> "SearchProblem":
+        """The Algorithm 1 problem (:mod:`intrain.evolution`) of this space, if it has one."""
+        raise SpaceError(f"space {self.name!r} has no search problem")
+
+    def describe(self, arch: str) -> dict[str, float]:
+        """Numbers worth reporting beside a searched architecture (FLOPs, parameters, ...)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def check_space(obj: object, origin: str) -> Space:
+    """``obj`` as a space instance: a :class:`Space` subclass is instantiated; anything else is a
+    :class:`SpaceError` naming ``origin`` (the plugin's ``module:Class``)."""
+    if isinstance(obj, type) and issubclass(obj, Space):
+        if getattr(obj, "__abstractmethods__", None):
+            raise SpaceError(f"{origin}: space class {obj.__name__} does not implement "
+                             f"{sorted(obj.__abstractmethods__)}")
+        obj = obj()
+    if not isinstance(obj, Space):
+        raise SpaceError(f"{origin} is not a space: expected a subclass of intrain.spaces.Space, "
+                         f"got {type(obj).__name__ if not isinstance(obj, type) else obj.__name__}")
+    return obj

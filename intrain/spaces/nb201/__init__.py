@@ -1,0 +1,62 @@
+"""NAS-Bench-201: the space (:class:`NB201Space`) and its parts, one module each.
+
+- :mod:`.encoding` arch strings, cells, canonical form (no torch);
+- :mod:`.network` the benchmark's network (torch), with NB201's own ``prune``/``fast_pool`` options;
+- :mod:`.groundtruth` the benchmark table normalised;
+- :mod:`.search` the edge-mutation problem of Algorithm 1.
+
+The names of :mod:`.encoding` are importable from here (``nb201.normalize_arch``); those of
+:mod:`.network` too, importing torch on first use (``nb201.build_network``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..base import Space, SpaceError
+from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
+from .encoding import DATASETS, canonical_form, normalize_arch
+
+_NETWORK_NAMES = ("ReLUConvBN", "FastAvgPool3x3", "make_op", "SearchCell", "ResidualReduction", "NB201Network",
+                  "build_network")
+
+
+class NB201Space(Space):
+    """NAS-Bench-201 on CIFAR-10, CIFAR-100 and ImageNet16-120 (15,625 cells, 6,466 classes)."""
+
+    name = "nb201"
+    datasets = DATASETS
+    benchmark = "nb201_test"
+    options = ("prune", "fast_pool")
+
+    def normalize(self, arch: str) -> str:
+        return normalize_arch(arch)
+
+    def canonical(self, arch: str) -> str:
+        return canonical_form(arch)
+
+    def network(self, arch: str, dataset: str, prune: bool = True, fast_pool: bool = True):
+        from .network import build_network
+
+        return build_network(arch, dataset, prune=prune, fast_pool=fast_pool)
+
+    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None):
+        from .groundtruth import read_groundtruth
+
+        return read_groundtruth(table, valid)
+
+    def search_problem(self, budget: float | None = None):
+        if budget is not None:
+            raise SpaceError("NB201 has no FLOPs budget; leave --budget out")
+        from .search import NB201Edges
+
+        return NB201Edges()
+
+
+def __getattr__(attr: str) -> Any:
+    """Network names on first use (so importing the space does not import torch)."""
+    if attr in _NETWORK_NAMES:
+        return getattr(importlib.import_module(f"{__name__}.network"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

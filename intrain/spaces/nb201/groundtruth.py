@@ -1,0 +1,45 @@
+"""NB201 ground truth: the NATS-Bench topology table (and optional validation tables) normalised."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from ..base import GroundTruthError
+from .encoding import canonical_form, normalize_arch
+
+#: Dataset -> the test-accuracy column of the benchmark export (200-epoch runs).
+TEST_COLUMNS = {
+    "cifar10": "CIFAR10TestAccuracy200Epochs",
+    "cifar100": "CIFAR100TestAccuracy200Epochs",
+    "ImageNet16-120": "ImageNetTestAccuracy200Epochs",
+}
+
+
+def read_groundtruth(test_csv: str | Path, valid_csvs: Mapping[str, str | Path] | None = None) -> pd.DataFrame:
+    """The benchmark CSV in the normalised format (benchmark row order = ``arch_index``).
+
+    ``valid_csvs`` maps a dataset to a NASGraph-style table (``arch str``, ``validation accuracy``)
+    whose values become ``valid_<dataset>``.
+    """
+    path = Path(test_csv)
+    if not path.exists():
+        raise FileNotFoundError(f"NB201 ground-truth file {path} does not exist (run the download step)")
+    raw = pd.read_csv(path)
+    missing = [c for c in [*TEST_COLUMNS.values(), "ArchitectureString"] if c not in raw.columns]
+    if missing:
+        raise GroundTruthError(f"{path}: missing columns {missing}")
+    table = pd.DataFrame({"arch_index": range(len(raw)),
+                          "arch": [normalize_arch(a) for a in raw["ArchitectureString"]]})
+    table["canonical"] = [canonical_form(a) for a in table["arch"]]
+    for ds, col in TEST_COLUMNS.items():
+        table[f"acc_{ds}"] = raw[col].astype(float)
+    for ds, vpath in (valid_csvs or {}).items():
+        v = pd.read_csv(vpath)
+        if "arch str" not in v.columns or "validation accuracy" not in v.columns:
+            raise GroundTruthError(f"{vpath}: expected columns 'arch str' and 'validation accuracy'")
+        valid = dict(zip((normalize_arch(a) for a in v["arch str"]), v["validation accuracy"].astype(float)))
+        table[f"valid_{ds}"] = table["arch"].map(valid)
+    return table

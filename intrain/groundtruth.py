@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .spaces import nb101, nb201, nds
+from .errors import InputError
 
 NB201_TEST_COLUMNS = {
     "cifar10": "CIFAR10TestAccuracy200Epochs",
@@ -25,28 +26,59 @@ NB201_TEST_COLUMNS = {
 }
 
 
-class GroundTruthError(ValueError):
-    pass
+class GroundTruthError(InputError):
+    """A benchmark or ground-truth table that cannot be read or has unusable rows."""
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV table, with parse failures (binary junk, bad quoting, no columns) as GroundTruthError."""
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OverflowError) as e:
+        raise GroundTruthError(f"{path}: not a readable CSV table ({type(e).__name__}: {e})") from None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+        raise GroundTruthError(f"{path}: not valid JSON ({type(e).__name__}: {e})") from None
+
+
+def _float_column(path: Path, raw: pd.DataFrame, col: str) -> pd.Series:
+    try:
+        return pd.to_numeric(raw[col], errors="raise").astype(float)
+    except (ValueError, TypeError) as e:
+        raise GroundTruthError(f"{path}: column {col!r} must hold numbers ({e})") from None
+
+
+def _nb201_archs(path: Path, values) -> list[str]:
+    out = []
+    for k, a in enumerate(values):
+        try:
+            out.append(nb201.normalize_arch(a))
+        except nb201.ArchStringError as e:
+            raise GroundTruthError(f"{path}: row {k}: {e}") from None
+    return out
 
 
 def normalize_nb201(test_csv: str | Path, valid_csvs: dict[str, str | Path] | None = None) -> pd.DataFrame:
     path = Path(test_csv)
     if not path.exists():
         raise FileNotFoundError(f"NB201 ground-truth file {path} does not exist (run the download step)")
-    raw = pd.read_csv(path)
+    raw = _read_csv(path)
     missing = [c for c in [*NB201_TEST_COLUMNS.values(), "ArchitectureString"] if c not in raw.columns]
     if missing:
         raise GroundTruthError(f"{path}: missing columns {missing}")
-    table = pd.DataFrame({"arch_index": range(len(raw)),
-                          "arch": [nb201.normalize_arch(a) for a in raw["ArchitectureString"]]})
+    table = pd.DataFrame({"arch_index": range(len(raw)), "arch": _nb201_archs(path, raw["ArchitectureString"])})
     table["canonical"] = [nb201.canonical_form(a) for a in table["arch"]]
     for ds, col in NB201_TEST_COLUMNS.items():
-        table[f"acc_{ds}"] = raw[col].astype(float)
+        table[f"acc_{ds}"] = _float_column(path, raw, col)
     for ds, vpath in (valid_csvs or {}).items():
-        v = pd.read_csv(vpath)
+        v = _read_csv(Path(vpath))
         if "arch str" not in v.columns or "validation accuracy" not in v.columns:
             raise GroundTruthError(f"{vpath}: expected columns 'arch str' and 'validation accuracy'")
-        valid = dict(zip((nb201.normalize_arch(a) for a in v["arch str"]), v["validation accuracy"].astype(float)))
+        valid = dict(zip(_nb201_archs(Path(vpath), v["arch str"]), _float_column(Path(vpath), v, "validation accuracy")))
         table[f"valid_{ds}"] = table["arch"].map(valid)
     return table
 
@@ -69,10 +101,7 @@ def _nb101_rows_json(path: Path) -> list[dict]:
     ``module_operations``, ``test_accuracy`` (or ``test_accuracy_runs``) and optional
     ``validation_accuracy(_runs)`` and ``hash`` (what the nasbench API's
     ``get_metrics_from_hash`` gives, flattened)."""
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise GroundTruthError(f"{path}: not valid JSON ({e})") from None
+    raw = _read_json(path)
     if not isinstance(raw, list) or not raw:
         raise GroundTruthError(f"{path}: expected a non-empty JSON list of NB101 cells")
     rows = []
@@ -161,10 +190,7 @@ def normalize_nds(records: str | Path, valid_csvs: dict | None = None) -> pd.Dat
         raise FileNotFoundError(f"NDS ground-truth file {path} does not exist (run the download step)")
     if valid_csvs:
         raise GroundTruthError("NDS records have no separate validation accuracy; drop --valid")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise GroundTruthError(f"{path}: not JSON ({e})") from None
+    data = _read_json(path)
     if isinstance(data, dict):  # some exports split the list into 'top' and 'mid' halves
         data = [r for part in data.values() for r in part]
     if not isinstance(data, list) or not data:
@@ -195,7 +221,7 @@ def load_groundtruth_csv(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"ground-truth table {path} does not exist")
-    df = pd.read_csv(path)
+    df = _read_csv(path)
     for col in ("arch_index", "arch", "canonical"):
         if col not in df.columns:
             raise GroundTruthError(f"{path}: not a normalised ground-truth table (no {col!r} column)")

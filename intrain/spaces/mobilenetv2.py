@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .nb201 import DatasetSpec
+from ..errors import InputError
 
 KERNELS = (3, 5, 7)
 EXPANSIONS = (1, 2, 4, 6)
@@ -38,7 +39,7 @@ NUM_CLASSES = 1000
 DATASETS: dict[str, DatasetSpec] = {"imagenet": DatasetSpec("imagenet", NUM_CLASSES, RESOLUTION)}
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A spec that cannot be built, with the reason."""
 
 

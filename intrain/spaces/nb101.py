@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .nb201 import DatasetSpec
+from ..errors import InputError
 
 INPUT, OUTPUT = "input", "output"
 #: The benchmark's operation names, in the order its hash labels them (0, 1, 2).
@@ -38,7 +39,7 @@ CELLS_PER_STACK = 3
 DATASETS: dict[str, DatasetSpec] = {"cifar10": DatasetSpec("cifar10", 10, 32)}
 
 
-class ArchSpecError(ValueError):
+class ArchSpecError(InputError):
     """A NAS-Bench-101 cell that the benchmark would not accept, with the reason."""
 
 
@@ -111,7 +112,10 @@ def parse_arch(arch: str) -> CellSpec:
     if any(not r or set(r) - {"0", "1"} for r in rows):
         raise ArchSpecError(f"matrix rows must be 0/1 digits joined by '-', got {rows_part!r}")
     ops = [o for o in ops_part.split(",")] if ops_part else []
-    return make_spec([[int(c) for c in r] for r in rows], [INPUT, *ops, OUTPUT])
+    try:
+        return make_spec([[int(c) for c in r] for r in rows], [INPUT, *ops, OUTPUT])
+    except ArchSpecError as e:
+        raise ArchSpecError(f"{arch!r}: {e}") from None
 
 
 def normalize_arch(arch: str) -> str:

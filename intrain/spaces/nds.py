@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from .nb201 import DatasetSpec
+from ..errors import InputError
 
 #: Seven ImageNet design spaces: space name -> download catalog key of its records.
 DESIGN_SPACES: dict[str, str] = {
@@ -54,7 +55,7 @@ DATASETS: dict[str, DatasetSpec] = {"imagenet": DatasetSpec("imagenet", NUM_CLAS
 RESNEXT_STEM = ((3, 32), (32, 64), (64, 64))  # (in, out) of the three 3x3 stride-2 stem convs
 
 
-class NDSRecordError(ValueError):
+class NDSRecordError(InputError):
     """An NDS ``net`` record this builder cannot turn into a network, with the reason."""
 
 

@@ -8,9 +8,12 @@ import shlex
 
 from snakemake.utils import validate
 
+from intrain.configcheck import check_config
 from intrain.download import catalog as benchmark_catalog
 
 
+# In words first (which key, which edge/op, the fix); snakemake's validation then fills in defaults.
+check_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 RESULTS = config["results"]

@@ -33,6 +33,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from . import sealed
 from .errors import IntrainError
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,12 @@ def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
         return SearchLogError(f"search log {path} is corrupt ({what}); delete it to start over")
 
     try:
+        problem = sealed.verify(path)  # before HDF5 reads it: a damaged file can hang the library
+    except OSError as e:
+        raise SearchLogError(f"search log {path} cannot be read ({e})") from None
+    if problem:
+        raise bad(problem)
+    try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("schema") != SCHEMA:
                 raise SearchLogError(f"{path} is not a search log (schema {f.attrs.get('schema')!r})")
@@ -108,7 +115,8 @@ def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
                 if not isinstance(ds, h5py.Dataset) or ds.ndim != 1:
                     raise bad(f"/{name} is not a 1-D dataset")
                 is_str = h5py.check_string_dtype(ds.dtype) is not None
-                if (name == "arch") != is_str or (not is_str and ds.dtype.kind not in "biuf"):
+                kinds = "iu" if name in ("iteration", "new") else "biuf"
+                if (name == "arch") != is_str or (not is_str and ds.dtype.kind not in kinds):
                     raise bad(f"/{name} has dtype {ds.dtype}")
                 if ds.shape[0] < n:
                     raise bad(f"n_done is {n} but /{name} has {ds.shape[0]} rows")
@@ -156,7 +164,7 @@ class SearchLog:
         old = self.load() if self.path.exists() else pd.DataFrame({c: [] for c in cols})
         n = len(old)
         buffer = io.BytesIO()
-        with h5py.File(buffer, "w", track_order=True) as f:
+        with h5py.File(buffer, "w", track_order=True, userblock_size=sealed.USERBLOCK) as f:
             f.attrs["schema"] = SCHEMA
             f.attrs["meta"] = json.dumps(self.meta, sort_keys=True)
             for c in cols:
@@ -169,7 +177,7 @@ class SearchLog:
         tmp = self.path.parent / f".{self.path.name}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as out:
-                out.write(buffer.getbuffer())
+                out.write(sealed.seal(buffer.getbuffer()))
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.path)

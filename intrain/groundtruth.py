@@ -70,6 +70,8 @@ def normalize_nb201(test_csv: str | Path, valid_csvs: dict[str, str | Path] | No
     missing = [c for c in [*NB201_TEST_COLUMNS.values(), "ArchitectureString"] if c not in raw.columns]
     if missing:
         raise GroundTruthError(f"{path}: missing columns {missing}")
+    if raw.empty:
+        raise GroundTruthError(f"{path}: the table has a header but no architectures")
     table = pd.DataFrame({"arch_index": range(len(raw)), "arch": _nb201_archs(path, raw["ArchitectureString"])})
     table["canonical"] = [nb201.canonical_form(a) for a in table["arch"]]
     for ds, col in NB201_TEST_COLUMNS.items():
@@ -85,7 +87,10 @@ def normalize_nb201(test_csv: str | Path, valid_csvs: dict[str, str | Path] | No
 
 def _mean(value) -> float:
     """A single accuracy or the mean of several runs' (the benchmark has three per cell)."""
-    return float(np.mean(value)) if isinstance(value, (list, tuple)) else float(value)
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if not values or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+        raise GroundTruthError(f"an accuracy must be a number or a non-empty list of numbers, got {value!r:.80}")
+    return float(np.mean(values))
 
 
 def _first(record: dict, *keys: str):
@@ -107,17 +112,25 @@ def _nb101_rows_json(path: Path) -> list[dict]:
     rows = []
     for k, item in enumerate(raw):
         if isinstance(item, dict):
+            if not isinstance(item.get("hash", ""), (str, type(None))):
+                raise GroundTruthError(f"{path}: record {k}: 'hash' must be a string")
             matrix = _first(item, "adjacency", "module_adjacency", "matrix")
             ops = _first(item, "operations", "module_operations", "ops")
             test = _first(item, "test_accuracy", "test_accuracy_runs")
             valid = _first(item, "validation_accuracy", "validation_accuracy_runs")
             if matrix is None or ops is None or test is None:
                 raise GroundTruthError(f"{path}: record {k} lacks adjacency, operations or test accuracy")
-            rows.append({"matrix": matrix, "ops": ops, "test": _mean(test),
-                         "valid": None if valid is None else _mean(valid), "hash": item.get("hash")})
+            try:
+                rows.append({"matrix": matrix, "ops": ops, "test": _mean(test),
+                             "valid": None if valid is None else _mean(valid), "hash": item.get("hash")})
+            except GroundTruthError as e:
+                raise GroundTruthError(f"{path}: record {k}: {e}") from None
         elif isinstance(item, list) and len(item) == 2 and isinstance(item[0], list) and len(item[0]) == 2:
             (matrix, ops), test = item
-            rows.append({"matrix": matrix, "ops": ops, "test": _mean(test), "valid": None, "hash": None})
+            try:
+                rows.append({"matrix": matrix, "ops": ops, "test": _mean(test), "valid": None, "hash": None})
+            except GroundTruthError as e:
+                raise GroundTruthError(f"{path}: record {k}: {e}") from None
         else:
             raise GroundTruthError(f"{path}: record {k} is neither [[matrix, ops], accuracy] nor a dict")
     return rows
@@ -192,6 +205,8 @@ def normalize_nds(records: str | Path, valid_csvs: dict | None = None) -> pd.Dat
         raise GroundTruthError("NDS records have no separate validation accuracy; drop --valid")
     data = _read_json(path)
     if isinstance(data, dict):  # some exports split the list into 'top' and 'mid' halves
+        if not all(isinstance(part, list) for part in data.values()):
+            raise GroundTruthError(f"{path}: a JSON object of NDS records must map each part to a list of records")
         data = [r for part in data.values() for r in part]
     if not isinstance(data, list) or not data:
         raise GroundTruthError(f"{path}: expected a non-empty JSON list of NDS records")

@@ -20,7 +20,8 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
     /members/index, /members/representative   (merged files only) every selected architecture
                      and the scored isomorphism-class representative whose values it takes
 
-Files are built in memory, written to a temporary name in the destination folder and renamed
+Files are built in memory, sealed (a sha256 of the file in its 512-byte HDF5 user block, checked
+before HDF5 reads it: :mod:`intrain.sealed`), written to a temporary name in the destination folder and renamed
 into place, so a killed job or a full disk never leaves a file that looks complete. ``track_times=False`` and no wall-clock
 attributes keep files byte-reproducible for equal inputs.
 """
@@ -40,7 +41,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, sealed
 from .scoring import ArchRecord
 from .trainability import gradient_health, participation_ratio
 from .errors import IntrainError
@@ -83,12 +84,12 @@ def atomic_h5(dest: str | os.PathLike) -> Iterator[h5py.File]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)  # left by a killed writer of this same file
     buffer = io.BytesIO()
-    with h5py.File(buffer, "w", track_order=True) as f:
+    with h5py.File(buffer, "w", track_order=True, userblock_size=sealed.USERBLOCK) as f:
         yield f
     tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as out:
-            out.write(buffer.getbuffer())
+            out.write(sealed.seal(buffer.getbuffer()))
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dest)
@@ -196,6 +197,9 @@ def open_artifact(path: str | os.PathLike, check: bool = True) -> h5py.File:
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path}: no such artifact")
+    problem = sealed.verify(path)  # before HDF5 sees the bytes: a damaged file can hang the library
+    if problem:
+        raise ArtifactError(f"{path}: corrupt or truncated HDF5 file ({problem}); delete it and rerun its job")
     try:
         f = h5py.File(path, "r")
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:

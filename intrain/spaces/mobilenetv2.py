@@ -19,6 +19,7 @@ every conv and the classifier at the given resolution, counted analytically
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
@@ -82,26 +83,33 @@ class Spec:
 
 def parse_spec(text: str | dict) -> Spec:
     try:
-        raw = json.loads(text) if isinstance(text, str) else dict(text)
-    except json.JSONDecodeError as e:
+        raw = json.loads(text) if isinstance(text, str) else text
+    except (json.JSONDecodeError, RecursionError) as e:
         raise SpecError(f"spec is not valid JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"a spec is a JSON object with 'stages' (and optional 'stem', 'head'), got {type(raw).__name__}")
     unknown = set(raw) - {"stem", "head", "stages"}
     if unknown:
-        raise SpecError(f"unknown spec keys {sorted(unknown)}")
-    if not raw.get("stages"):
-        raise SpecError("spec needs a non-empty list of stages")
+        raise SpecError(f"unknown spec keys {sorted(map(str, unknown))}; a spec has 'stages', 'stem', 'head'")
+    if not isinstance(raw.get("stages"), list) or not raw["stages"]:
+        raise SpecError(f"field 'stages': a spec needs a non-empty list of stages, got {raw.get('stages')!r:.80}")
     stages = []
+    fields = [f.name for f in dataclasses.fields(Stage)]
     for i, s in enumerate(raw["stages"]):
-        try:
-            stage = Stage(**s)
-        except TypeError as e:
-            raise SpecError(f"stage {i}: {e}") from None
+        if not isinstance(s, dict) or set(s) != set(fields):
+            got = sorted(map(str, s)) if isinstance(s, dict) else type(s).__name__
+            raise SpecError(f"stage {i}: must be an object with exactly the fields {fields}, got {got}")
+        for name in fields:
+            if isinstance(s[name], bool) or not isinstance(s[name], int):
+                raise SpecError(f"stage {i}: field {name!r} must be an integer, got {s[name]!r:.40}")
+        stage = Stage(**s)
         stage.check(f"stage {i}")
         stages.append(stage)
     spec = Spec(tuple(stages), stem=raw.get("stem", 16), head=raw.get("head", 1280))
     for name in ("stem", "head"):
-        if not isinstance(getattr(spec, name), int) or getattr(spec, name) < 1:
-            raise SpecError(f"{name} must be a positive integer")
+        value = getattr(spec, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(f"field {name!r} must be a positive integer, got {value!r:.40}")
     return spec
 
 

@@ -3,7 +3,7 @@
     PYTHONPATH=$PWD INTRAIN_MIRROR=/work/shared/benchmarks nice python benchmarks/kill_trials.py \
         --trials 10 --search-trials 10 --seed 0 --out benchmarks/kill_trials.csv
 
-Workflow trials: one uninterrupted run of ``config/tiny.yaml`` is the reference. Each trial starts
+Workflow trials: one uninterrupted run of ``config/tiny.yaml`` (studies off) is the reference. Each trial starts
 the same run in a fresh results folder, kills its whole process group with SIGKILL after a
 seeded random delay (uniform over the reference's duration), runs ``snakemake --unlock`` and the
 run again, and compares every file with the reference:
@@ -11,7 +11,9 @@ run again, and compares every file with the reference:
 - lost: in the reference, missing after the resume;
 - corrupt: an HDF5 artifact intrain refuses to open, or a CSV pandas cannot read;
 - different: an HDF5 artifact whose content differs (every dataset and attribute except wall
-  times: ``/arch/seconds``, ``pass_seconds``, ``cost_*``), or a CSV whose non-timing columns differ;
+  times: ``/arch/seconds``, ``pass_seconds``, ``cost_*``), a CSV whose non-timing columns differ,
+  or a downloaded benchmark file whose bytes differ (snakemake's ``benchmarks/timing`` files hold
+  wall times and are only checked to exist);
 - stray: a file the reference does not have (a temporary or partial file left behind).
 
 Search trials: ``intrain evolve`` (NB201, 30 iterations, checkpoint every 3) killed at a random
@@ -41,7 +43,7 @@ sys.path.insert(0, str(REPO))
 from tests.test_faults import _smk  # noqa: E402  (the fault tests' snakemake helper)
 
 TIMING = ("seconds", "pass_seconds", "threads")
-NOSTUDY = ""  # the tiny config as is (studies included); _smk reads this overlay file
+NOSTUDY = "studies:\n  enabled: false\n"  # the tiny config without its studies (the _smk overlay file)
 
 
 def _env() -> dict:
@@ -113,6 +115,8 @@ def compare(ref: Path, got: Path) -> dict:
             if cb != csv_content(pa):
                 counts["different"] += 1
                 counts["details"].append(f"different {rel}")
+        elif rel.startswith("benchmarks/timing/"):
+            continue  # snakemake's per-job timings: wall times, different every run
         elif rel.startswith("benchmarks/") and pa.read_bytes() != pb.read_bytes():
             counts["different"] += 1
             counts["details"].append(f"different {rel}")

@@ -5,7 +5,8 @@
 
 Workflow trials: one uninterrupted run of ``config/tiny.yaml`` (studies off) is the reference. Each trial starts
 the same run in a fresh results folder, kills its whole process group with SIGKILL after a
-seeded random delay (uniform over the reference's duration), runs ``snakemake --unlock`` and the
+seeded random delay (uniform over 0.5 s to 80% of the reference's duration; a run that finishes
+before its kill is recorded but not counted, and another trial is drawn), runs ``snakemake --unlock`` and the
 run again, and compares every file with the reference:
 
 - lost: in the reference, missing after the resume;
@@ -229,11 +230,14 @@ def main() -> int:
     if args.trials:
         ref, seconds = reference_run(work / "ref", mirror)
         print(f"reference workflow run: {seconds:.1f} s, {len(snapshot(ref))} files", flush=True)
-        for i in range(args.trials):
-            delay = float(rng.uniform(0.5, 0.95 * seconds))
+        killed, i = 0, 0
+        while killed < args.trials and i < 2 * args.trials:  # a run that ends before its kill does not count
+            delay = float(rng.uniform(0.5, 0.8 * seconds))
             r = workflow_trial(work / f"wf{i}", mirror, ref, delay)
             rows.append({"kind": "workflow", "trial": i, **{k: v for k, v in r.items() if k != "details"}})
             print(rows[-1], *r["details"][:5], sep="\n  ", flush=True)
+            killed += not r["finished_before_kill"]
+            i += 1
     if args.search_trials:
         ref_log, seconds = search_reference(work / "search_ref")
         print(f"reference search: {seconds:.1f} s", flush=True)

@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import IntrainError
+
 log = logging.getLogger("intrain")
 
 
@@ -123,6 +125,11 @@ def cmd_score(args: argparse.Namespace) -> None:
     datasets = args.dataset
     if len(args.out) != len(datasets):
         raise ValueError(f"--out needs one file per --dataset: got {len(datasets)} datasets and {len(args.out)} outputs")
+    from .device import resolve_device
+    from .resources import check_scoring
+
+    check_scoring(args.space, datasets, settings, resolve_device(args.device),
+                  [arch for _, arch in items[:1]])  # refuses before any batch or network is allocated
     if len(datasets) > 1:
         scorer = SharedForwardScorer(args.space, datasets, settings, device=args.device)
         first = scorer.scorers[0]
@@ -443,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     setup(args.verbose)
     try:
         args.func(args)
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as e:
+    except (IntrainError, ValueError, KeyError, FileNotFoundError, RuntimeError) as e:
         log.error("%s", e)
         return 1
     except OSError as e:

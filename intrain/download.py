@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -23,11 +24,13 @@ from pathlib import Path
 
 import yaml
 
+from .errors import InputError, IntrainError
+
 log = logging.getLogger(__name__)
 CHUNK = 1 << 16
 
 
-class DownloadError(RuntimeError):
+class DownloadError(IntrainError, RuntimeError):
     pass
 
 
@@ -48,9 +51,57 @@ class BenchmarkFile:
         return Path(self.mirror_path).suffix
 
 
+class CatalogError(InputError):
+    """A benchmark catalog (``benchmarks.yaml``) entry that is missing a field or has a bad value."""
+
+
+_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_FIELDS = {"url": str, "mirror_path": str, "sha256": str, "description": str, "size": int, "rows": int, "space": str}
+_REQUIRED = ("url", "mirror_path", "sha256")
+
+
+def parse_catalog(text: str | bytes, source: str = "benchmarks.yaml") -> dict[str, BenchmarkFile]:
+    """The catalog's entries, each checked field by field (YAML read with the safe loader)."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise CatalogError(f"{source}: not valid YAML ({e})") from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CatalogError(f"{source}: not readable text ({e})") from None
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogError(f"{source}: expected a mapping of file keys to entries, got {type(raw).__name__}")
+    out: dict[str, BenchmarkFile] = {}
+    for key, entry in raw.items():
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise CatalogError(f"{source}: file key {key!r} must be letters, digits, '_' or '-'")
+        if not isinstance(entry, dict):
+            raise CatalogError(f"{source}: {key}: expected a mapping of fields, got {type(entry).__name__}")
+        for field_name, value in entry.items():
+            want = _FIELDS.get(field_name) if isinstance(field_name, str) else None
+            if want is None:
+                raise CatalogError(f"{source}: {key}: unknown field {field_name!r}; known: {sorted(_FIELDS)}")
+            if want is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise CatalogError(f"{source}: {key}.{field_name} must be a non-negative integer, got {value!r}")
+            if want is str and not isinstance(value, str):
+                raise CatalogError(f"{source}: {key}.{field_name} must be a string, got {value!r}")
+        missing = [f for f in _REQUIRED if f not in entry]
+        if missing:
+            raise CatalogError(f"{source}: {key}: missing field(s) {missing}")
+        if not _SHA256.match(entry["sha256"]):
+            raise CatalogError(f"{source}: {key}.sha256 must be 64 lowercase hex digits, got {entry['sha256']!r}")
+        mp = entry["mirror_path"]
+        if not mp or mp.startswith("/") or ".." in Path(mp).parts or "\0" in mp:
+            raise CatalogError(f"{source}: {key}.mirror_path {mp!r} must be a relative path inside the mirror")
+        if not entry["url"].startswith(("http://", "https://")):
+            raise CatalogError(f"{source}: {key}.url must be an http(s) URL, got {entry['url']!r}")
+        out[key] = BenchmarkFile(key=key, **entry)
+    return out
+
+
 def catalog() -> dict[str, BenchmarkFile]:
     text = resources.files("intrain.data").joinpath("benchmarks.yaml").read_text()
-    return {k: BenchmarkFile(key=k, **v) for k, v in yaml.safe_load(text).items()}
+    return parse_catalog(text)
 
 
 def get_file(key: str) -> BenchmarkFile:

@@ -12,12 +12,15 @@ cached score is logged with ``new = 0``), so ``n_evaluated`` counts distinct net
 Log layout (``schema = "intrain.search"``): 1-D datasets ``iteration``, ``arch`` (string),
 ``score``, ``new`` and one per :meth:`describe` key (``flops``, ``params`` ...); attributes
 ``meta`` (JSON: everything that defines the search; a resumed run must match it) and ``n_done``
-(rows that are complete; written last at each checkpoint, so a killed run loses at most one
-checkpoint's iterations, which are recomputed identically).
+(rows that are complete). Each checkpoint rewrites the whole log in memory and renames it into
+place, so a killed run loses at most one checkpoint's iterations, which are recomputed identically;
+the log on disk is always a complete earlier one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import math
@@ -30,12 +33,15 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from . import sealed
+from .errors import IntrainError
+
 log = logging.getLogger(__name__)
 SCHEMA = "intrain.search"
 _STR = h5py.string_dtype("utf-8")
 
 
-class SearchLogError(RuntimeError):
+class SearchLogError(IntrainError, RuntimeError):
     """A search log that is corrupt or was written by a different search."""
 
 
@@ -68,17 +74,61 @@ def top_k(scores: list[float], k: int) -> list[int]:
 
 
 def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
-    """A search log's meta and its complete rows (``n_done`` of them), every dataset a column."""
+    """A search log's meta and its complete rows (``n_done`` of them), every dataset a column.
+
+    The layout is checked first: ``meta`` a JSON object, ``n_done`` a non-negative integer no
+    larger than any column, ``iteration``/``arch``/``score``/``new`` present, every column 1-D
+    with a number or string dtype. Anything else is a :class:`SearchLogError` naming what.
+    """
+    def bad(what: str) -> SearchLogError:
+        return SearchLogError(f"search log {path} is corrupt ({what}); delete it to start over")
+
+    try:
+        problem = sealed.verify(path)  # before HDF5 reads it: a damaged file can hang the library
+    except OSError as e:
+        raise SearchLogError(f"search log {path} cannot be read ({e})") from None
+    if problem:
+        raise bad(problem)
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("schema") != SCHEMA:
                 raise SearchLogError(f"{path} is not a search log (schema {f.attrs.get('schema')!r})")
-            n = int(f.attrs["n_done"])
-            meta = json.loads(f.attrs["meta"])
-            data = {name: f[name][:n] for name in f}
-    except (OSError, KeyError) as e:
+            if "n_done" not in f.attrs or "meta" not in f.attrs:
+                raise bad("attribute n_done or meta is missing")
+            n_done = f.attrs["n_done"]
+            if isinstance(n_done, np.ndarray) and n_done.shape == ():
+                n_done = n_done.item()
+            if isinstance(n_done, (bool, np.bool_)) or not isinstance(n_done, (int, np.integer)) or n_done < 0:
+                raise bad(f"n_done {n_done!r} is not a non-negative integer")
+            n = int(n_done)
+            try:
+                meta = json.loads(f.attrs["meta"])
+            except (TypeError, ValueError) as e:
+                raise bad(f"meta is not JSON: {e}") from None
+            if not isinstance(meta, dict):
+                raise bad(f"meta is a JSON {type(meta).__name__}, not an object")
+            missing = {"iteration", "arch", "score", "new"} - set(f)
+            if missing:
+                raise bad(f"no {sorted(missing)}")
+            data = {}
+            for name, ds in f.items():
+                if not isinstance(ds, h5py.Dataset) or ds.ndim != 1:
+                    raise bad(f"/{name} is not a 1-D dataset")
+                is_str = h5py.check_string_dtype(ds.dtype) is not None
+                kinds = "iu" if name in ("iteration", "new") else "biuf"
+                if (name == "arch") != is_str or (not is_str and ds.dtype.kind not in kinds):
+                    raise bad(f"/{name} has dtype {ds.dtype}")
+                if ds.shape[0] < n:
+                    raise bad(f"n_done is {n} but /{name} has {ds.shape[0]} rows")
+                data[name] = ds[:n]
+    except SearchLogError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
         raise SearchLogError(f"search log {path} is corrupt ({e}); delete it to start over") from None
-    data["arch"] = [a.decode() if isinstance(a, bytes) else a for a in data["arch"]]
+    try:
+        data["arch"] = [a.decode() if isinstance(a, bytes) else str(a) for a in data["arch"]]
+    except UnicodeDecodeError as e:
+        raise bad(f"/arch is not UTF-8: {e}") from None
     return meta, pd.DataFrame(data)
 
 
@@ -106,26 +156,35 @@ class SearchLog:
         return rows[cols]
 
     def append(self, rows: list[dict]) -> None:
+        """Add rows: the whole log is rebuilt in memory and renamed into place (never edited in
+        place), so a run killed at any moment leaves the previous complete log or the new one."""
         if not rows:
             return
         cols = ["iteration", "arch", "score", "new", *self.columns]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with h5py.File(self.path, "a") as f:
-            if "schema" not in f.attrs:
-                f.attrs["schema"] = SCHEMA
-                f.attrs["meta"] = json.dumps(self.meta, sort_keys=True)
-                f.attrs["n_done"] = 0
-                for c in cols:
-                    dtype = _STR if c == "arch" else ("i8" if c in ("iteration", "new") else "f8")
-                    f.create_dataset(c, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1024,))
-            n = int(f.attrs["n_done"])
+        old = self.load() if self.path.exists() else pd.DataFrame({c: [] for c in cols})
+        n = len(old)
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w", track_order=True, userblock_size=sealed.USERBLOCK) as f:
+            f.attrs["schema"] = SCHEMA
+            f.attrs["meta"] = json.dumps(self.meta, sort_keys=True)
             for c in cols:
-                ds = f[c]
-                ds.resize((n + len(rows),))
-                ds[n:] = [r[c] for r in rows]
-            f.flush()
+                dtype = _STR if c == "arch" else ("i8" if c in ("iteration", "new") else "f8")
+                values = list(old[c]) + [r[c] for r in rows]
+                f.create_dataset(c, data=np.asarray(values, dtype=object if c == "arch" else dtype), dtype=dtype,
+                                 maxshape=(None,), chunks=(1024,), track_times=False)
             f.attrs["n_done"] = n + len(rows)
-            f.flush()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.parent / f".{self.path.name}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as out:
+                out.write(sealed.seal(buffer.getbuffer()))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
 
 
 def evolve(problem: SearchProblem, score: Callable[[str], float], iterations: int, k: int = 10, seed: int = 0,

@@ -21,3 +21,4 @@ class Flag(enum.IntFlag):
     NONFINITE = 1  # a non-finite loss, activation statistic or gradient: score is NaN
     COLLAPSED_LAYER = 2  # some counted layer's activations were identically zero
     ZERO_GRAD = 4  # some counted parameter's gradient was identically zero
+    OUT_OF_MEMORY = 8  # the device ran out of memory scoring it: scores are NaN (set with NONFINITE)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .spaces import get_space, list_spaces
 from .spaces.base import GroundTruthError
+from .spaces.tables import read_csv
 
 __all__ = ["GroundTruthError", "GroundTruths", "NORMALIZERS", "accuracy_column", "load_groundtruth_csv", "normalize"]
 
@@ -66,7 +67,7 @@ def load_groundtruth_csv(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"ground-truth table {path} does not exist")
-    df = pd.read_csv(path)
+    df = read_csv(path)
     for col in ("arch_index", "arch", "canonical"):
         if col not in df.columns:
             raise GroundTruthError(f"{path}: not a normalised ground-truth table (no {col!r} column)")

@@ -6,8 +6,11 @@ instead, and the artifact's ``input`` attribute says which was used. Supported f
 downloaded here):
 
 - a CIFAR-10/100 python batch (``data_batch_1``, ``train``): a pickle with ``data`` (N, 3072)
-  uint8 and ``labels`` or ``fine_labels``;
-- an ``.npz`` with ``x`` (N, 3, H, W) or (N, H, W, 3) and integer ``y``.
+  uint8 and ``labels`` or ``fine_labels``, read by :mod:`intrain.safepickle` (plain data only: a
+  file that names any other global is refused with :class:`~intrain.errors.UnsafeInputError`,
+  before anything in it runs);
+- an ``.npz`` with ``x`` (N, 3, H, W) or (N, H, W, 3) and integer ``y`` (read with
+  ``allow_pickle=False``: object arrays are refused).
 
 Images are scaled to [0, 1], standardised per channel with the file's own statistics and resized
 (bilinear) to the scoring resolution when it differs.
@@ -16,14 +19,18 @@ Images are scaled to [0, 1], standardised per channel with the file's own statis
 from __future__ import annotations
 
 import hashlib
-import pickle
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import safepickle
+from .errors import InputError, UnsafeInputError
 
-class DataError(ValueError):
+
+class DataError(InputError):
     """A data file that is missing or not in a supported layout."""
 
 
@@ -36,33 +43,86 @@ def gaussian_batch(batch_size: int, num_classes: int, resolution: int, seed: int
     return x, y
 
 
-def _load_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    if path.suffix == ".npz":
-        with np.load(path) as z:
-            if "x" not in z or "y" not in z:
+def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        # allow_pickle=False: an object array in the archive is refused, never unpickled
+        with np.load(path, allow_pickle=False) as z:
+            if "x" not in z.files or "y" not in z.files:
                 raise DataError(f"{path}: an .npz batch needs arrays 'x' and 'y', found {sorted(z.files)}")
             x, y = z["x"], z["y"]
-        if x.ndim != 4:
-            raise DataError(f"{path}: 'x' must be 4-D (N, C, H, W) or (N, H, W, C), got shape {x.shape}")
-        if x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
-            x = x.transpose(0, 3, 1, 2)
-        return x, y
+    except DataError:
+        raise
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise UnsafeInputError(f"{path}: holds an object array, which would need unpickling; "
+                                   "save 'x' and 'y' as plain numeric arrays") from None
+        raise DataError(f"{path}: not a readable .npz archive ({e})") from None
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, MemoryError) as e:
+        raise DataError(f"{path}: not a readable .npz archive ({type(e).__name__}: {e})") from None
+    if x.ndim != 4:
+        raise DataError(f"{path}: 'x' must be 4-D (N, C, H, W) or (N, H, W, C), got shape {x.shape}")
+    if x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+        x = x.transpose(0, 3, 1, 2)
+    return x, y
+
+
+def _load_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if path.suffix == ".npz":
+        x, y = _load_npz(path)
+    else:
+        x, y = _load_cifar(path)
+    _check_arrays(path, x, y)
+    return x, y
+
+
+def _load_cifar(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with path.open("rb") as fh:
-            d = pickle.load(fh, encoding="bytes")
-    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
-        raise DataError(f"{path}: not a CIFAR python batch or .npz file ({e})") from e
+        # restricted unpickler: a crafted file cannot run code (intrain.safepickle)
+        d = safepickle.load(path, name=str(path), encoding="bytes")
+    except UnsafeInputError:
+        raise
+    except InputError as e:
+        raise DataError(f"not a CIFAR python batch or .npz file ({e})") from None
     if not isinstance(d, dict):
         raise DataError(f"{path}: a CIFAR python batch is a dict, got {type(d).__name__}")
-    d = {(k.decode() if isinstance(k, bytes) else k): v for k, v in d.items()}
+    d = {(k.decode("utf-8", "replace") if isinstance(k, bytes) else k): v for k, v in d.items()}
     labels = d.get("labels", d.get("fine_labels"))
     if "data" not in d or labels is None:
-        raise DataError(f"{path}: CIFAR batch without 'data' and 'labels'/'fine_labels' (keys {sorted(d)})")
-    data = np.asarray(d["data"])
-    if data.ndim != 2 or data.shape[1] % 3:
+        keys = sorted(map(str, d))
+        raise DataError(f"{path}: CIFAR batch without 'data' and 'labels'/'fine_labels' (keys {keys})")
+    data = _numeric(path, "data", d["data"])
+    if data.ndim != 2 or data.shape[1] % 3 or data.shape[1] == 0:
         raise DataError(f"{path}: 'data' must be (N, 3*H*W), got shape {data.shape}")
     side = int(round((data.shape[1] // 3) ** 0.5))
-    return data.reshape(-1, 3, side, side), np.asarray(labels)
+    if 3 * side * side != data.shape[1]:
+        raise DataError(f"{path}: 'data' rows of {data.shape[1]} values are not 3 square channels")
+    return data.reshape(-1, 3, side, side), _numeric(path, "labels", labels)
+
+
+def _numeric(path: Path, name: str, value) -> np.ndarray:
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise DataError(f"{path}: '{name}' is not an array ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise DataError(f"{path}: '{name}' must hold numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def _check_arrays(path: Path, x: np.ndarray, y: np.ndarray) -> None:
+    """Dtypes, shapes and values a batch must have before any tensor is built from it."""
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{path}: images 'x' must be numeric, got dtype {x.dtype}")
+    if y.dtype.kind not in "biu":
+        raise DataError(f"{path}: labels 'y' must be integers, got dtype {y.dtype}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise DataError(f"{path}: labels must be 1-D with one per image ({len(x)}), got shape {y.shape}")
+    if x.shape[1] != 3 or min(x.shape[2:]) < 1:
+        raise DataError(f"{path}: images must have 3 channels and a non-empty side, got shape {x.shape}")
+    if len(y) and y.min() < 0:
+        raise DataError(f"{path}: negative label {int(y.min())}")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise DataError(f"{path}: images contain NaN or infinite values")
 
 
 def image_batch(path: str | Path, batch_size: int, num_classes: int, resolution: int,
@@ -77,7 +137,7 @@ def image_batch(path: str | Path, batch_size: int, num_classes: int, resolution:
     if y.max(initial=0) >= num_classes:
         raise DataError(f"{path}: label {int(y.max())} is out of range for {num_classes} classes")
     pick = np.random.default_rng(seed).choice(len(x), size=batch_size, replace=False)
-    xb = torch.as_tensor(x[np.sort(pick)], dtype=torch.float32)
+    xb = torch.as_tensor(np.asarray(x[np.sort(pick)], dtype=np.float32))
     if x.dtype == np.uint8:
         xb = xb / 255.0
     mean = xb.mean(dim=(0, 2, 3), keepdim=True)

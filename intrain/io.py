@@ -20,7 +20,8 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
     /members/index, /members/representative   (merged files only) every selected architecture
                      and the scored isomorphism-class representative whose values it takes
 
-Files are built in memory, written to a temporary name in the destination folder and renamed
+Files are built in memory, sealed (a sha256 of the file in its 512-byte HDF5 user block, checked
+before HDF5 reads it: :mod:`intrain.sealed`), written to a temporary name in the destination folder and renamed
 into place, so a killed job or a full disk never leaves a file that looks complete. ``track_times=False`` and no wall-clock
 attributes keep files byte-reproducible for equal inputs.
 """
@@ -40,8 +41,9 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, sealed
 from .trainability import gradient_health, participation_ratio
+from .errors import IntrainError
 
 if TYPE_CHECKING:  # type-only: reading artifacts must not import torch (intrain.scoring does)
     from .scoring import ArchRecord
@@ -52,7 +54,7 @@ _COMPRESS = dict(compression="gzip", compression_opts=4, shuffle=True)
 _STR = h5py.string_dtype("utf-8")
 
 
-class ArtifactError(RuntimeError):
+class ArtifactError(IntrainError, RuntimeError):
     """An artifact that is missing, corrupt, truncated or inconsistent with the config."""
 
 
@@ -84,12 +86,12 @@ def atomic_h5(dest: str | os.PathLike) -> Iterator[h5py.File]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)  # left by a killed writer of this same file
     buffer = io.BytesIO()
-    with h5py.File(buffer, "w", track_order=True) as f:
+    with h5py.File(buffer, "w", track_order=True, userblock_size=sealed.USERBLOCK) as f:
         yield f
     tmp = dest.parent / f".{dest.name}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as out:
-            out.write(buffer.getbuffer())
+            out.write(sealed.seal(buffer.getbuffer()))
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dest)
@@ -188,28 +190,132 @@ def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[st
 # ----------------------------------------------------------------------------- reading
 
 
-def open_artifact(path: str | os.PathLike) -> h5py.File:
-    """Open an artifact for reading, with an error naming the file when it is unusable."""
+def open_artifact(path: str | os.PathLike, check: bool = True) -> h5py.File:
+    """Open an artifact for reading, with an error naming the file when it is unusable.
+
+    With ``check`` (the default) the layout is checked against the schema in the module
+    docstring before anything is read from it (:func:`check_layout`).
+    """
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path}: no such artifact")
+    problem = sealed.verify(path)  # before HDF5 sees the bytes: a damaged file can hang the library
+    if problem:
+        raise ArtifactError(f"{path}: corrupt or truncated HDF5 file ({problem}); delete it and rerun its job")
     try:
         f = h5py.File(path, "r")
-    except OSError as e:
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
         raise ArtifactError(f"{path}: corrupt or truncated HDF5 file ({e}); delete it and rerun its job") from e
-    if f.attrs.get("schema") != SCHEMA:
+    try:
+        schema = f.attrs.get("schema")
+        version = f.attrs.get("schema_version", -1)
+        if schema != SCHEMA:
+            raise ArtifactError(f"{path}: not an intrain score artifact (schema attribute missing)")
+        try:
+            version_ok = int(version) == SCHEMA_VERSION
+        except (TypeError, ValueError):
+            version_ok = False
+        if not version_ok:
+            raise ArtifactError(f"{path}: schema_version {version} is not the supported {SCHEMA_VERSION}")
+        if check:
+            check_layout(f, path)
+    except ArtifactError:
         f.close()
-        raise ArtifactError(f"{path}: not an intrain score artifact (schema attribute missing)")
-    if int(f.attrs.get("schema_version", -1)) != SCHEMA_VERSION:
-        v = f.attrs.get("schema_version")
+        raise
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         f.close()
-        raise ArtifactError(f"{path}: schema_version {v} is not the supported {SCHEMA_VERSION}")
+        raise ArtifactError(f"{path}: corrupt artifact ({type(e).__name__}: {e}); delete it and rerun its job") from e
     return f
 
 
-def read_attrs(path: str | os.PathLike) -> dict:
+_INT, _FLOAT = "iu", "f"
+
+
+def check_layout(f: h5py.File, path: str | os.PathLike) -> None:
+    """Refuse an artifact whose datasets are missing, mistyped, misshapen or inconsistent.
+
+    Checks every dataset the readers use: kinds (integer, float, string), shapes (one row per
+    architecture, layer or parameter), the CSR offsets (start at 0, non-decreasing, end at the
+    row count) and the string-table codes (in range). Raises :class:`ArtifactError` naming the
+    dataset and what is wrong; the data itself (values, NaN scores) is not judged here.
+    """
+
+    def ds(name: str, kind: str, rows: int | None, width: int | None = None, optional: bool = False):
+        obj = f.get(name)
+        if obj is None:
+            if optional:
+                return None
+            raise ArtifactError(f"{path}: dataset /{name} is missing; delete the file and rerun its job")
+        if not isinstance(obj, h5py.Dataset):
+            raise ArtifactError(f"{path}: /{name} is not a dataset")
+        is_str = h5py.check_string_dtype(obj.dtype) is not None
+        ok = is_str if kind == "str" else (not is_str and obj.dtype.kind in kind)
+        if not ok:
+            want = {"str": "strings", _INT: "integers", _FLOAT: "floats"}[kind]
+            raise ArtifactError(f"{path}: /{name} must hold {want}, has dtype {obj.dtype}")
+        shape = (rows,) if width is None else (rows, width)
+        if len(obj.shape) != len(shape) or (rows is not None and obj.shape[0] != rows) or \
+                (width is not None and obj.shape[1] != width):
+            want = "x".join("?" if d is None else str(d) for d in shape)
+            raise ArtifactError(f"{path}: /{name} has shape {obj.shape}, expected ({want})")
+        return obj
+
+    n = ds("arch/index", _INT, None).shape[0]
+    ds("arch/arch", "str", n)
+    ds("arch/flags", _INT, n)
+    for name in ("seconds", "loss"):
+        ds(f"arch/{name}", _FLOAT, n)
+    ds("arch/pass_seconds", _FLOAT, n, optional=True)
+    arch = f["arch"]
+    for name in arch:
+        if name.startswith("cost_"):
+            ds(f"arch/{name}", _FLOAT, n)
+    for group, ptr_name, float_cols in (("layer", "layer_ptr", ("trace", "trace_sq", "dim", "pr")),
+                                        ("param", "param_ptr", ("std", "maxabs", "health"))):
+        ptr = ds(f"arch/{ptr_name}", _INT, n + 1)[()]
+        rows = ds(f"{group}/name", _INT, None).shape[0]
+        if ptr[0] != 0 or np.any(np.diff(ptr) < 0) or ptr[-1] != rows:
+            raise ArtifactError(f"{path}: /arch/{ptr_name} is not a valid offset array (must start at 0, never "
+                                f"decrease and end at the {rows} rows of /{group})")
+        for name in ("name", "kind"):
+            codes = ds(f"{group}/{name}", _INT, rows)[()]
+            table = ds(f"{group}/{name}_table", "str", None)
+            if len(codes) and (codes.min() < 0 or codes.max() >= table.shape[0]):
+                raise ArtifactError(f"{path}: /{group}/{name} has codes outside its {table.shape[0]}-entry table")
+        for name in float_cols:
+            ds(f"{group}/{name}", _FLOAT, rows)
+        if group == "layer":
+            ds("layer/shape", _INT, rows, 3)
+        else:
+            ds("param/numel", _INT, rows)
+    proxy = f.get("proxy")
+    if not isinstance(proxy, h5py.Group):
+        raise ArtifactError(f"{path}: group /proxy is missing")
+    for pname, g in proxy.items():
+        if not isinstance(g, h5py.Group):
+            raise ArtifactError(f"{path}: /proxy/{pname} is not a group")
+        for comp in g:
+            ds(f"proxy/{pname}/{comp}", _FLOAT, n)
+    if "members" in f:
+        m = ds("members/index", _INT, None).shape[0]
+        ds("members/arch", "str", m)
+        rep = ds("members/representative", _INT, m)[()]
+        if not np.isin(rep, f["arch/index"][()]).all():
+            raise ArtifactError(f"{path}: /members/representative names architectures that were not scored")
+
+
+def _reading(path, fn, *args):
+    """Run a reader; I/O or decoding failures inside the file become :class:`ArtifactError`."""
     with open_artifact(path) as f:
-        return {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+        try:
+            return fn(f, *args)
+        except (OSError, RuntimeError, ValueError, TypeError, IndexError, UnicodeDecodeError) as e:
+            raise ArtifactError(f"{path}: corrupt artifact ({type(e).__name__}: {e}); "
+                                "delete it and rerun its job") from e
+
+
+def read_attrs(path: str | os.PathLike) -> dict:
+    return _reading(path, lambda f: {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()})
 
 
 def _str_list(ds: h5py.Dataset) -> list[str]:
@@ -222,29 +328,32 @@ def read_scores(path: str | os.PathLike, expand: bool = True) -> pd.DataFrame:
     With ``expand`` (merged files), every selected architecture gets a row with the values of
     its scored representative (column ``representative``).
     """
-    with open_artifact(path) as f:
-        df = pd.DataFrame({
-            "arch_index": f["arch/index"][()],
-            "arch": _str_list(f["arch/arch"]),
-            "flags": f["arch/flags"][()],
-            "seconds": f["arch/seconds"][()],
-            # optional: files written before it existed read as NaN
-            "pass_seconds": f["arch/pass_seconds"][()] if "arch/pass_seconds" in f
-            else np.full(len(f["arch/index"]), np.nan),
-            "loss": f["arch/loss"][()],
-        })
-        for pname, g in f["proxy"].items():
-            for comp, ds in g.items():
-                df[pname if comp == "score" else f"{pname}.{comp}"] = ds[()]
-        if expand and "members" in f:
-            members = pd.DataFrame({"arch_index": f["members/index"][()],
-                                    "representative": f["members/representative"][()]})
-            scored = df.rename(columns={"arch_index": "representative", "arch": "representative_arch"})
-            df = members.merge(scored, on="representative", how="left")
-            arch_of = dict(zip(f["members/index"][()], _str_list(f["members/arch"])))
-            df.insert(1, "arch", df["arch_index"].map(arch_of))
-        elif expand:
-            df["representative"] = df["arch_index"]
+    return _reading(path, _read_scores, expand)
+
+
+def _read_scores(f: h5py.File, expand: bool) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "arch_index": f["arch/index"][()],
+        "arch": _str_list(f["arch/arch"]),
+        "flags": f["arch/flags"][()],
+        "seconds": f["arch/seconds"][()],
+        # optional: files written before it existed read as NaN
+        "pass_seconds": f["arch/pass_seconds"][()] if "arch/pass_seconds" in f
+        else np.full(len(f["arch/index"]), np.nan),
+        "loss": f["arch/loss"][()],
+    })
+    for pname, g in f["proxy"].items():
+        for comp, ds in g.items():
+            df[pname if comp == "score" else f"{pname}.{comp}"] = ds[()]
+    if expand and "members" in f:
+        members = pd.DataFrame({"arch_index": f["members/index"][()],
+                                "representative": f["members/representative"][()]})
+        scored = df.rename(columns={"arch_index": "representative", "arch": "representative_arch"})
+        df = members.merge(scored, on="representative", how="left")
+        arch_of = dict(zip(f["members/index"][()], _str_list(f["members/arch"])))
+        df.insert(1, "arch", df["arch_index"].map(arch_of))
+    elif expand:
+        df["representative"] = df["arch_index"]
     return df
 
 
@@ -302,15 +411,13 @@ def read_layers(path: str | os.PathLike, index: int | None = None) -> pd.DataFra
     """Per-layer statistics (all architectures, or the one with benchmark ``index``)."""
     cols = {"name": "name", "kind": "kind", "shape": "shape", "pr": "pr", "trace": "trace",
             "trace_sq": "trace_sq", "dim": "dim"}
-    with open_artifact(path) as f:
-        return _ragged(f, "layer", "layer_ptr", index, cols)
+    return _reading(path, _ragged, "layer", "layer_ptr", index, cols)
 
 
 def read_params(path: str | os.PathLike, index: int | None = None) -> pd.DataFrame:
     """Per-parameter gradient statistics (all architectures, or one)."""
     cols = {"name": "name", "kind": "kind", "numel": "numel", "std": "std", "maxabs": "maxabs", "health": "health"}
-    with open_artifact(path) as f:
-        return _ragged(f, "param", "param_ptr", index, cols)
+    return _reading(path, _ragged, "param", "param_ptr", index, cols)
 
 
 # ----------------------------------------------------------------------------- merging
@@ -341,7 +448,7 @@ def merge_shards(shards: Sequence[str | os.PathLike], dest: str | os.PathLike,
                 raise ArtifactError(f"{path}: config hash {h} differs from {shards[0]}'s {ref_attrs.get('config_hash')}")
             try:
                 parts.append(_load_all(f))
-            except (OSError, KeyError, ValueError) as e:
+            except (OSError, KeyError, ValueError, RuntimeError, TypeError) as e:
                 raise ArtifactError(f"{path}: corrupt shard ({e}); delete it and rerun its job") from e
     assert ref_attrs is not None
     records = _concat(parts)

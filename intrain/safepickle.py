@@ -38,7 +38,14 @@ ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset(
        ("_codecs", "encode"), ("codecs", "encode")]
 )
 _ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError,
-           AttributeError, OverflowError, MemoryError, UnicodeDecodeError, RecursionError, ImportError)
+           AttributeError, OverflowError, MemoryError, UnicodeError, RecursionError, ImportError, LookupError)
+
+
+def _latin1_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+    """``codecs.encode`` as protocol-2 pickles of bytes call it: text to latin-1, nothing else."""
+    if not isinstance(obj, str) or str(encoding).lower().replace("_", "-") not in ("latin1", "latin-1", "iso-8859-1"):
+        raise pickle.UnpicklingError(f"codecs.encode is only loaded for latin-1 text, got encoding {encoding!r}")
+    return obj.encode("latin-1", "strict")
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -53,6 +60,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
                 "numbers, strings, bytes and numpy arrays are loaded)")
         if module.startswith("numpy"):
             import numpy as np  # noqa: F401  (numpy is a dependency; imported only when a file needs it)
+        if name == "encode":  # pickles of bytes (protocol < 3) use codecs.encode(text, "latin1") only
+            return _latin1_encode
         return super().find_class(module, name)
 
     def persistent_load(self, pid: Any) -> Any:

@@ -17,6 +17,7 @@ import torch
 
 from .inputs import gaussian_batch, image_batch
 from .device import resolve_device
+from .flags import Flag
 from .probe import ProbeResult, run_probe, run_probe_shared
 from .proxies import check_proxy_names, get_proxy
 from .proxies.base import COLLECTORS, PASSES, PassContext, Proxy, count_params
@@ -133,6 +134,10 @@ class Scorer:
         self.resolution = settings.resolution or self.spec.resolution
         self.proxies = [get_proxy(p) for p in settings.proxies]
         self.collectors, self.passes = plan(self.proxies)
+        from .resources import Estimate, check_fits
+
+        check_fits(Estimate(settings.batch_size * 3 * self.resolution ** 2 * 4, 0, 0), self.device,
+                   f"the {settings.batch_size}-image scoring batch at side {self.resolution}")
         self.x, self.y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device)
         if settings.channels_last:
             self.x = self.x.contiguous(memory_format=torch.channels_last)
@@ -147,15 +152,40 @@ class Scorer:
         return model
 
     def score(self, index: int, arch: str) -> ArchRecord:
+        """One architecture's record; out of GPU memory gives a flagged record with NaN scores."""
         start = time.perf_counter()
-        probe, values = evaluate(lambda: self.build(arch), self.x, self.y, self.spec.num_classes, self.proxies,
-                                 layers=self.settings.layers, params=self.settings.params, seed=self.settings.seed,
-                                 options=self.settings.pass_options(), device=self.device)
+        try:
+            probe, values = evaluate(lambda: self.build(arch), self.x, self.y, self.spec.num_classes, self.proxies,
+                                     layers=self.settings.layers, params=self.settings.params,
+                                     seed=self.settings.seed, options=self.settings.pass_options(), device=self.device)
+        except torch.cuda.OutOfMemoryError as e:
+            log.warning("architecture %d (%s): out of memory on %s, recorded with NaN scores (%s)",
+                        index, arch, self.device, str(e).splitlines()[0] if str(e) else "")
+            return out_of_memory_record(index, arch, self.proxies, self.passes, time.perf_counter() - start,
+                                        self.device)
         return ArchRecord(index, arch, probe, values, time.perf_counter() - start)
 
     def score_many(self, items: Iterable[tuple[int, str]]) -> Iterator[ArchRecord]:
         for index, arch in items:
             yield self.score(index, arch)
+
+
+def out_of_memory_record(index: int, arch: str, proxies: Sequence[Proxy], passes: Sequence[str], seconds: float,
+                         device: torch.device) -> ArchRecord:
+    """The record of an architecture the device had no memory for: no layers, NaN everywhere,
+    flags OUT_OF_MEMORY | NONFINITE (so correlations exclude it and count it)."""
+    import numpy as np
+
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    nan = float("nan")
+    probe = ProbeResult(layer_names=[], layer_kinds=[], layer_shapes=np.zeros((0, 3), np.int32),
+                        layer_stats=np.zeros((0, 3)), param_names=[], param_kinds=[],
+                        param_numel=np.zeros(0, np.int64), param_stats=np.zeros((0, 2)), loss=nan,
+                        flags=int(Flag.OUT_OF_MEMORY | Flag.NONFINITE),
+                        extras={"pass_seconds": nan, "params": nan, **{f"cost_{n}": nan for n in passes}})
+    values = {p.name: {c: nan for c in p.components} for p in proxies}
+    return ArchRecord(index, arch, probe, values, seconds)
 
 
 #: The module every space's network ends in; datasets whose networks differ only there share a body.
@@ -188,8 +218,16 @@ class SharedForwardScorer:
                                  f"({tuple(first.x.shape)} vs {tuple(s.x.shape)}); they cannot share a forward")
 
     def score(self, index: int, arch: str) -> list[ArchRecord]:
-        """One record per dataset, in the order of ``datasets``."""
+        """One record per dataset, in the order of ``datasets`` (flagged records when out of memory)."""
         start = time.perf_counter()
+        try:
+            return self._score(index, arch, start)
+        except torch.cuda.OutOfMemoryError:
+            log.warning("architecture %d (%s): out of memory, recorded with NaN scores", index, arch)
+            seconds = time.perf_counter() - start
+            return [out_of_memory_record(index, arch, s.proxies, s.passes, seconds, s.device) for s in self.scorers]
+
+    def _score(self, index: int, arch: str, start: float) -> list[ArchRecord]:
         models = [s.build(arch) for s in self.scorers]
         probes = run_probe_shared(models, self.scorers[0].x, [s.y for s in self.scorers], head=HEAD,
                                   layers=self.settings.layers, params=self.settings.params)

@@ -18,8 +18,10 @@ import struct
 from pathlib import Path
 from typing import Iterator
 
+from .errors import InputError
 
-class RecordError(ValueError):
+
+class RecordError(InputError):
     pass
 
 

@@ -129,3 +129,32 @@ def test_truncated_shard_is_named_at_merge_and_regenerated(tmp_path, mirror):
     _smk(results, mirror, str(shard))
     _smk(results, mirror, str(merged))
     assert merged.exists()
+
+
+def _kill_trials():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kill_trials", REPO / "benchmarks" / "kill_trials.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_kill_trial_loses_nothing(tmp_path, mirror):
+    """One seeded trial of benchmarks/kill_trials.py: kill the tiny run mid-way, resume, compare."""
+    kt = _kill_trials()
+    ref, seconds = kt.reference_run(tmp_path / "ref", mirror)
+    delay = float(np.random.default_rng(7).uniform(0.3, 0.6) * seconds)
+    r = kt.workflow_trial(tmp_path / "trial", mirror, ref, delay)
+    assert not r["finished_before_kill"], "the kill came after the run had finished"
+    assert r["files"] > 10 and (r["lost"], r["corrupt"], r["different"], r["stray"]) == (0, 0, 0, 0), r["details"]
+
+
+@pytest.mark.slow
+def test_search_killed_mid_write_resumes_to_the_same_log(tmp_path):
+    kt = _kill_trials()
+    ref_log, seconds = kt.search_reference(tmp_path / "ref")
+    r = kt.search_trial(tmp_path / "trial", ref_log, float(np.random.default_rng(3).uniform(0.4, 0.7) * seconds))
+    assert 0 < r["rows_at_kill"] < 30, "the kill did not land mid-search"
+    assert (r["lost"], r["corrupt"], r["different"], r["stray"]) == (0, 0, 0, 0), r["details"]

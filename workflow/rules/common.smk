@@ -9,6 +9,7 @@ import sys
 
 from snakemake.utils import validate
 
+from intrain.configcheck import check_config
 from intrain.download import catalog as benchmark_catalog
 from intrain.spaces import PLUGIN_ENV, get_space
 
@@ -16,6 +17,8 @@ from intrain.spaces import PLUGIN_ENV, get_space
 # environment (scripts/setup.sh makes .venv) works without being activated.
 os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
 
+# In words first (which key, which edge/op, the fix); snakemake's validation then fills in defaults.
+check_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 

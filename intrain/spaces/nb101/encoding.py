@@ -63,11 +63,17 @@ class CellSpec:
         return rows + "|" + ",".join(LONG_TO_SHORT[op] for op in self.ops[1:-1])
 
 
+def _bit(v) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, str)) or (isinstance(v, str) and v not in ("0", "1")):
+        raise ValueError(v)
+    return int(v)
+
+
 def make_spec(matrix, ops) -> CellSpec:
     """Validate a (matrix, ops) pair as the benchmark does; ``ops`` may use long or short names."""
     try:
-        rows = [[int(v) for v in row] for row in matrix]
-    except (TypeError, ValueError):
+        rows = [[_bit(v) for v in row] for row in matrix]
+    except (TypeError, ValueError, OverflowError):
         raise ArchSpecError(f"adjacency must be a square 0/1 matrix, got {matrix!r}") from None
     n = len(rows)
     if any(len(r) != n for r in rows):
@@ -80,6 +86,8 @@ def make_spec(matrix, ops) -> CellSpec:
     if below:
         raise ArchSpecError(
             f"adjacency must be strictly upper-triangular (a DAG in vertex order); edge(s) {below[:3]} are not")
+    if not isinstance(ops, (list, tuple)) or not all(isinstance(op, str) for op in ops):
+        raise ArchSpecError(f"operations must be a list of names, got {ops!r:.120}")
     ops = list(ops)
     if len(ops) != n:
         raise ArchSpecError(f"{n} vertices but {len(ops)} operations")
@@ -109,7 +117,10 @@ def parse_arch(arch: str) -> CellSpec:
     if any(not r or set(r) - {"0", "1"} for r in rows):
         raise ArchSpecError(f"matrix rows must be 0/1 digits joined by '-', got {rows_part!r}")
     ops = [o for o in ops_part.split(",")] if ops_part else []
-    return make_spec([[int(c) for c in r] for r in rows], [INPUT, *ops, OUTPUT])
+    try:
+        return make_spec([[int(c) for c in r] for r in rows], [INPUT, *ops, OUTPUT])
+    except ArchSpecError as e:
+        raise ArchSpecError(f"{arch!r}: {e}") from None
 
 
 def normalize_arch(arch: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -10,12 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ..base import GroundTruthError
+from ..tables import mean_accuracy as _mean
+from ..tables import read_json
 from .encoding import ArchSpecError, make_spec, module_hash
-
-
-def _mean(value) -> float:
-    """A single accuracy or the mean of several runs' (the benchmark has three per cell)."""
-    return float(np.mean(value)) if isinstance(value, (list, tuple)) else float(value)
 
 
 def _first(record: dict, *keys: str):
@@ -31,26 +27,31 @@ def _nb101_rows_json(path: Path) -> list[dict]:
     ``module_operations``, ``test_accuracy`` (or ``test_accuracy_runs``) and optional
     ``validation_accuracy(_runs)`` and ``hash`` (what the nasbench API's
     ``get_metrics_from_hash`` gives, flattened)."""
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise GroundTruthError(f"{path}: not valid JSON ({e})") from None
+    raw = read_json(path)
     if not isinstance(raw, list) or not raw:
         raise GroundTruthError(f"{path}: expected a non-empty JSON list of NB101 cells")
     rows = []
     for k, item in enumerate(raw):
         if isinstance(item, dict):
+            if not isinstance(item.get("hash", ""), (str, type(None))):
+                raise GroundTruthError(f"{path}: record {k}: 'hash' must be a string")
             matrix = _first(item, "adjacency", "module_adjacency", "matrix")
             ops = _first(item, "operations", "module_operations", "ops")
             test = _first(item, "test_accuracy", "test_accuracy_runs")
             valid = _first(item, "validation_accuracy", "validation_accuracy_runs")
             if matrix is None or ops is None or test is None:
                 raise GroundTruthError(f"{path}: record {k} lacks adjacency, operations or test accuracy")
-            rows.append({"matrix": matrix, "ops": ops, "test": _mean(test),
-                         "valid": None if valid is None else _mean(valid), "hash": item.get("hash")})
+            try:
+                rows.append({"matrix": matrix, "ops": ops, "test": _mean(test),
+                             "valid": None if valid is None else _mean(valid), "hash": item.get("hash")})
+            except GroundTruthError as e:
+                raise GroundTruthError(f"{path}: record {k}: {e}") from None
         elif isinstance(item, list) and len(item) == 2 and isinstance(item[0], list) and len(item[0]) == 2:
             (matrix, ops), test = item
-            rows.append({"matrix": matrix, "ops": ops, "test": _mean(test), "valid": None, "hash": None})
+            try:
+                rows.append({"matrix": matrix, "ops": ops, "test": _mean(test), "valid": None, "hash": None})
+            except GroundTruthError as e:
+                raise GroundTruthError(f"{path}: record {k}: {e}") from None
         else:
             raise GroundTruthError(f"{path}: record {k} is neither [[matrix, ops], accuracy] nor a dict")
     return rows

@@ -33,6 +33,8 @@ from functools import lru_cache
 from ...errors import InputError
 from ..base import DatasetSpec, SpaceError
 
+from ..errors import InputError
+
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_NODES = 4  # node 0 = input, node 3 = output
 EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for i in range(1, NUM_NODES) for j in range(i))
@@ -102,36 +104,52 @@ class Cell:
         return cls(tuple(ops))
 
 
+EXAMPLE_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
+_FORMAT = (f"an NB201 arch string is 3 '+'-joined node groups |op~j|...| where group i lists the edges into "
+           f"node i from nodes j = 0..i-1, e.g. {EXAMPLE_ARCH!r}")
+
+
 def parse_arch(arch: str) -> Cell:
-    """Parse an arch string, raising :class:`ArchStringError` that says what is wrong."""
+    """Parse an arch string, raising :class:`ArchStringError` that says which edge or op is wrong.
+
+    >>> parse_arch("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    Traceback (most recent call last):
+    ...
+    intrain.spaces.nb201.ArchStringError: '|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|': edge 1 of node 1 (node 0 -> node 1): unknown operation 'conv'; allowed: none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3
+    """
     if not isinstance(arch, str):
-        raise ArchStringError(f"arch string must be str, got {type(arch).__name__}")
+        raise ArchStringError(f"arch string must be str, got {type(arch).__name__}; {_FORMAT}")
+    shown = arch if len(arch) <= 200 else arch[:200] + "..."
     groups = arch.strip().split("+")
     if len(groups) != NUM_NODES - 1:
-        raise ArchStringError(
-            f"{arch!r}: expected {NUM_NODES - 1} '+'-separated node groups, got {len(groups)}"
-        )
+        raise ArchStringError(f"{shown!r}: expected {NUM_NODES - 1} '+'-separated node groups, got {len(groups)}; {_FORMAT}")
     ops: dict[tuple[int, int], str] = {}
     for i, group in enumerate(groups, start=1):
         m = _NODE_RE.match(group)
         if not m:
-            raise ArchStringError(f"{arch!r}: node group {i} {group!r} must look like |op~j|...|")
+            raise ArchStringError(f"{shown!r}: node group {i} {group[:80]!r} must look like |op~j|...| "
+                                  f"(start and end with '|'); {_FORMAT}")
         items = m.group(1).split("|")
         if len(items) != i:
             raise ArchStringError(
-                f"{arch!r}: node {i} must have exactly {i} incoming edges, got {len(items)}"
-            )
-        for item in items:
+                f"{shown!r}: node {i} must have exactly {i} incoming edges (one from each of nodes "
+                f"{', '.join(map(str, range(i)))}), got {len(items)}")
+        for k, item in enumerate(items, start=1):
+            where = f"edge {k} of node {i}"
             op, sep, src = item.partition("~")
-            if not sep or not src.isdigit():
-                raise ArchStringError(f"{arch!r}: edge {item!r} must look like op~j")
-            if op not in OPS:
-                raise ArchStringError(f"{arch!r}: unknown operation {op!r}; expected one of {OPS}")
+            if not sep or not (src.isascii() and src.isdigit()):
+                raise ArchStringError(f"{shown!r}: {where} is {item[:80]!r}, must look like op~j "
+                                      f"(an operation, '~', the source node number)")
             j = int(src)
             if j >= i:
-                raise ArchStringError(f"{arch!r}: edge {item!r} into node {i} must come from a node < {i}")
+                raise ArchStringError(f"{shown!r}: {where} ({item!r}) comes from node {j}; "
+                                      f"an edge into node {i} must come from a node < {i}")
+            if op not in OPS:
+                raise ArchStringError(f"{shown!r}: {where} (node {j} -> node {i}): unknown operation {op[:80]!r}; "
+                                      f"allowed: {', '.join(OPS)}")
             if (i, j) in ops:
-                raise ArchStringError(f"{arch!r}: duplicate edge from node {j} into node {i}")
+                raise ArchStringError(f"{shown!r}: {where}: duplicate edge from node {j} into node {i}; "
+                                      "each source node appears once per group")
             ops[(i, j)] = op
     return Cell(tuple(ops[e] for e in EDGES))
 

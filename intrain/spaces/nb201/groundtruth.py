@@ -8,7 +8,8 @@ from typing import Mapping
 import pandas as pd
 
 from ..base import GroundTruthError
-from .encoding import canonical_form, normalize_arch
+from ..tables import float_column, read_csv
+from .encoding import ArchStringError, canonical_form, normalize_arch
 
 #: Dataset -> the test-accuracy column of the benchmark export (200-epoch runs).
 TEST_COLUMNS = {
@@ -16,6 +17,17 @@ TEST_COLUMNS = {
     "cifar100": "CIFAR100TestAccuracy200Epochs",
     "ImageNet16-120": "ImageNetTestAccuracy200Epochs",
 }
+
+
+def _archs(path: Path, values) -> list[str]:
+    """Every arch string normalised; a bad one is refused naming its row."""
+    out = []
+    for k, a in enumerate(values):
+        try:
+            out.append(normalize_arch(a))
+        except ArchStringError as e:
+            raise GroundTruthError(f"{path}: row {k}: {e}") from None
+    return out
 
 
 def read_groundtruth(test_csv: str | Path, valid_csvs: Mapping[str, str | Path] | None = None) -> pd.DataFrame:
@@ -27,19 +39,20 @@ def read_groundtruth(test_csv: str | Path, valid_csvs: Mapping[str, str | Path] 
     path = Path(test_csv)
     if not path.exists():
         raise FileNotFoundError(f"NB201 ground-truth file {path} does not exist (run the download step)")
-    raw = pd.read_csv(path)
+    raw = read_csv(path)
     missing = [c for c in [*TEST_COLUMNS.values(), "ArchitectureString"] if c not in raw.columns]
     if missing:
         raise GroundTruthError(f"{path}: missing columns {missing}")
-    table = pd.DataFrame({"arch_index": range(len(raw)),
-                          "arch": [normalize_arch(a) for a in raw["ArchitectureString"]]})
+    if raw.empty:
+        raise GroundTruthError(f"{path}: the table has a header but no architectures")
+    table = pd.DataFrame({"arch_index": range(len(raw)), "arch": _archs(path, raw["ArchitectureString"])})
     table["canonical"] = [canonical_form(a) for a in table["arch"]]
     for ds, col in TEST_COLUMNS.items():
-        table[f"acc_{ds}"] = raw[col].astype(float)
+        table[f"acc_{ds}"] = float_column(path, raw, col)
     for ds, vpath in (valid_csvs or {}).items():
-        v = pd.read_csv(vpath)
+        v = read_csv(Path(vpath))
         if "arch str" not in v.columns or "validation accuracy" not in v.columns:
             raise GroundTruthError(f"{vpath}: expected columns 'arch str' and 'validation accuracy'")
-        valid = dict(zip((normalize_arch(a) for a in v["arch str"]), v["validation accuracy"].astype(float)))
+        valid = dict(zip(_archs(Path(vpath), v["arch str"]), float_column(Path(vpath), v, "validation accuracy")))
         table[f"valid_{ds}"] = table["arch"].map(valid)
     return table

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from ..base import GroundTruthError
+from ..tables import read_json
 from .encoding import NDSRecordError, normalize_arch
 
 
@@ -23,11 +23,10 @@ def read_groundtruth(records: str | Path, valid_csvs: dict | None = None) -> pd.
         raise FileNotFoundError(f"NDS ground-truth file {path} does not exist (run the download step)")
     if valid_csvs:
         raise GroundTruthError("NDS records have no separate validation accuracy; drop --valid")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise GroundTruthError(f"{path}: not JSON ({e})") from None
+    data = read_json(path)
     if isinstance(data, dict):  # some exports split the list into 'top' and 'mid' halves
+        if not all(isinstance(part, list) for part in data.values()):
+            raise GroundTruthError(f"{path}: a JSON object of NDS records must map each part to a list of records")
         data = [r for part in data.values() for r in part]
     if not isinstance(data, list) or not data:
         raise GroundTruthError(f"{path}: expected a non-empty JSON list of NDS records")

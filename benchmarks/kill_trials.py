@@ -1,0 +1,262 @@
+"""Kill trials: SIGKILL a tiny workflow run (and a search) at seeded random moments, resume, compare.
+
+    PYTHONPATH=$PWD INTRAIN_MIRROR=/work/shared/benchmarks nice python benchmarks/kill_trials.py \
+        --trials 10 --search-trials 10 --seed 0 --out benchmarks/kill_trials.csv
+
+Workflow trials: one uninterrupted run of ``config/tiny.yaml`` (studies off) is the reference. Each trial starts
+the same run in a fresh results folder, kills its whole process group with SIGKILL after a
+seeded random delay (uniform over 0.5 s to 80% of the reference's duration; a run that finishes
+before its kill is recorded but not counted, and another trial is drawn), runs ``snakemake --unlock`` and the
+run again, and compares every file with the reference:
+
+- lost: in the reference, missing after the resume;
+- corrupt: an HDF5 artifact intrain refuses to open, or a CSV pandas cannot read;
+- different: an HDF5 artifact whose content differs (every dataset and attribute except wall
+  times: ``/arch/seconds``, ``pass_seconds``, ``cost_*``), a CSV whose non-timing columns differ,
+  or a downloaded benchmark file whose bytes differ (snakemake's ``benchmarks/timing`` files hold
+  wall times and are only checked to exist);
+- stray: a file the reference does not have (a temporary or partial file left behind).
+
+Search trials: ``intrain evolve`` (NB201, 30 iterations, checkpoint every 3) killed at a random
+moment and resumed; its log must equal the uninterrupted log row for row.
+
+All counts must be 0. One trial of each kind runs in the test suite (tests/test_faults.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.test_faults import _smk  # noqa: E402  (the fault tests' snakemake helper)
+
+TIMING = ("seconds", "pass_seconds", "threads")
+NOSTUDY = "studies:\n  enabled: false\n"  # the tiny config without its studies (the _smk overlay file)
+
+
+def _env() -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def _is_timing(name: str) -> bool:
+    leaf = name.rsplit("/", 1)[-1]
+    return leaf in TIMING or leaf.startswith("cost_") or leaf.endswith("seconds")
+
+
+def h5_content(path: Path) -> dict:
+    """Every dataset and attribute except wall times, as comparable Python values."""
+    from intrain.io import open_artifact
+
+    out: dict = {}
+    with open_artifact(path) as f:
+        for k, v in f.attrs.items():
+            if not _is_timing(k) and k not in ("retain_freed_memory",):
+                out[f"@{k}"] = v.tolist() if hasattr(v, "tolist") else v
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and not _is_timing(name):
+                out[name] = obj[()].tolist()
+        f.visititems(visit)
+    return out
+
+
+def csv_content(path: Path) -> list:
+    df = pd.read_csv(path)
+    df = df[[c for c in df.columns if not _is_timing(str(c))]]
+    return df.round(9).astype(str).values.tolist()
+
+
+def snapshot(results: Path) -> dict[str, Path]:
+    return {str(p.relative_to(results)): p for p in results.rglob("*")
+            if p.is_file() and "logs" not in p.relative_to(results).parts[:1] and ".snakemake" not in p.parts}
+
+
+def compare(ref: Path, got: Path) -> dict:
+    """Counts of lost, corrupt, different and stray files of ``got`` against ``ref``."""
+    a, b = snapshot(ref), snapshot(got)
+    counts = {"files": len(a), "lost": 0, "corrupt": 0, "different": 0, "stray": 0, "details": []}
+    for rel, pa in a.items():
+        pb = b.get(rel)
+        if pb is None:
+            counts["lost"] += 1
+            counts["details"].append(f"lost {rel}")
+            continue
+        if rel.endswith(".h5"):
+            try:
+                cb = h5_content(pb)
+            except Exception as e:  # noqa: BLE001
+                counts["corrupt"] += 1
+                counts["details"].append(f"corrupt {rel}: {e}")
+                continue
+            if cb != h5_content(pa):
+                counts["different"] += 1
+                counts["details"].append(f"different {rel}")
+        elif rel.endswith(".csv") and "benchmarks/" not in rel:
+            try:
+                cb = csv_content(pb)
+            except Exception as e:  # noqa: BLE001
+                counts["corrupt"] += 1
+                counts["details"].append(f"corrupt {rel}: {e}")
+                continue
+            if cb != csv_content(pa):
+                counts["different"] += 1
+                counts["details"].append(f"different {rel}")
+        elif rel.startswith("benchmarks/timing/"):
+            continue  # snakemake's per-job timings: wall times, different every run
+        elif rel.startswith("benchmarks/") and pa.read_bytes() != pb.read_bytes():
+            counts["different"] += 1
+            counts["details"].append(f"different {rel}")
+    for rel in set(b) - set(a):
+        counts["stray"] += 1
+        counts["details"].append(f"stray {rel}")
+    return counts
+
+
+def _popen_smk(results: Path, mirror: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml",
+           str(results.parent / "nostudy.yaml"), "--config", f"results={results}", f"mirror={mirror}"]
+    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env=_env())
+
+
+def reference_run(workdir: Path, mirror: Path) -> tuple[Path, float]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "nostudy.yaml").write_text(NOSTUDY)
+    results = workdir / "results"
+    start = time.perf_counter()
+    _smk(results, mirror)
+    return results, time.perf_counter() - start
+
+
+def workflow_trial(workdir: Path, mirror: Path, ref: Path, delay: float) -> dict:
+    """Kill a fresh run after ``delay`` seconds, unlock, resume, compare with ``ref``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "nostudy.yaml").write_text(NOSTUDY)
+    results = workdir / "results"
+    proc = _popen_smk(results, mirror)
+    time.sleep(delay)
+    finished_before_kill = proc.poll() is not None
+    if not finished_before_kill:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_at_kill = len(snapshot(results)) if results.exists() else 0
+    _smk(results, mirror, "--unlock")
+    _smk(results, mirror)
+    out = compare(ref, results)
+    out.update(delay=round(delay, 2), files_at_kill=done_at_kill, finished_before_kill=finished_before_kill)
+    return out
+
+
+# ----------------------------------------------------------------------------- search log
+
+
+def evolve_cmd(log: Path, out: Path, iterations: int = 30) -> list[str]:
+    return [sys.executable, "-m", "intrain", "evolve", "--space", "nb201", "--dataset", "cifar10",
+            "--iterations", str(iterations), "--k", "3", "--seed", "4", "--settings", '{"batch_size": 4}',
+            "--device", "cpu", "--log", str(log), "--out-dir", str(out), "--checkpoint-every", "3", "--no-progress"]
+
+
+def search_reference(workdir: Path) -> tuple[Path, float]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "straight.h5"
+    start = time.perf_counter()
+    subprocess.run(evolve_cmd(log, workdir / "a"), cwd=REPO, env=_env(), check=True, capture_output=True)
+    return log, time.perf_counter() - start
+
+
+def search_trial(workdir: Path, ref_log: Path, delay: float) -> dict:
+    from intrain.evolution import read_log
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / "killed.h5"
+    proc = subprocess.Popen(evolve_cmd(log, workdir / "b"), cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(delay)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    rows_at_kill, corrupt_at_kill = 0, 0
+    if log.exists():
+        try:
+            rows_at_kill = len(read_log(log)[1])
+        except Exception:  # noqa: BLE001
+            corrupt_at_kill = 1
+    stray = [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]
+    resumed = subprocess.run(evolve_cmd(log, workdir / "b"), cwd=REPO, env=_env(), capture_output=True, text=True)
+    counts = {"delay": round(delay, 2), "rows_at_kill": rows_at_kill, "lost": 0, "corrupt": corrupt_at_kill,
+              "different": 0, "stray": len(stray), "details": [f"stray {s}" for s in stray]}
+    if resumed.returncode != 0:
+        counts["corrupt"] += 1
+        counts["details"].append(resumed.stderr[-500:])
+        return counts
+    ref_meta, ref_rows = read_log(ref_log)
+    meta, rows = read_log(log)
+    counts["lost"] = max(0, len(ref_rows) - len(rows))
+    same = meta == ref_meta and len(rows) == len(ref_rows) and list(rows["iteration"]) == list(range(len(rows))) \
+        and list(rows["arch"]) == list(ref_rows["arch"]) and np.array_equal(rows["score"], ref_rows["score"])
+    counts["different"] = 0 if same else 1
+    return counts
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--search-trials", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workdir", default=None, help="default: a temporary folder")
+    ap.add_argument("--out", default="benchmarks/kill_trials.csv")
+    args = ap.parse_args()
+    import tempfile
+
+    mirror = Path(os.environ.get("INTRAIN_MIRROR", REPO.parent / "shared" / "benchmarks"))
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="kill_trials_"))
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    if args.trials:
+        ref, seconds = reference_run(work / "ref", mirror)
+        print(f"reference workflow run: {seconds:.1f} s, {len(snapshot(ref))} files", flush=True)
+        killed, i = 0, 0
+        while killed < args.trials and i < 2 * args.trials:  # a run that ends before its kill does not count
+            delay = float(rng.uniform(0.5, 0.8 * seconds))
+            r = workflow_trial(work / f"wf{i}", mirror, ref, delay)
+            rows.append({"kind": "workflow", "trial": i, **{k: v for k, v in r.items() if k != "details"}})
+            print(rows[-1], *r["details"][:5], sep="\n  ", flush=True)
+            killed += not r["finished_before_kill"]
+            i += 1
+    if args.search_trials:
+        ref_log, seconds = search_reference(work / "search_ref")
+        print(f"reference search: {seconds:.1f} s", flush=True)
+        for i in range(args.search_trials):
+            delay = float(rng.uniform(0.5, 0.95 * seconds))
+            r = search_trial(work / f"search{i}", ref_log, delay)
+            rows.append({"kind": "search", "trial": i, **{k: v for k, v in r.items() if k != "details"}})
+            print(rows[-1], *r["details"][:5], sep="\n  ", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    with out.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    bad = sum(r.get("lost", 0) + r.get("corrupt", 0) + r.get("different", 0) + r.get("stray", 0) for r in rows)
+    print(f"wrote {out}: {len(rows)} trials, {bad} lost/corrupt/different/stray files")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,13 +4,11 @@ out-of-memory in a proxy is flagged per architecture. Larger runs: benchmarks/fu
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pickle
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

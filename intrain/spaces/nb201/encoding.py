@@ -33,8 +33,6 @@ from functools import lru_cache
 from ...errors import InputError
 from ..base import DatasetSpec, SpaceError
 
-from ..errors import InputError
-
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_NODES = 4  # node 0 = input, node 3 = output
 EDGES: tuple[tuple[int, int], ...] = tuple((i, j) for i in range(1, NUM_NODES) for j in range(i))

@@ -186,20 +186,25 @@ def run_nb101(text, tmp):
     assert again == spec and module_hash(again) == module_hash(spec)
 
 
-# MobileNetV2 spec JSON ---------------------------------------------------------
+# Zen-NAS structure strings -----------------------------------------------------
+
+ZENNAS_SEED = ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE2K5(32,48,2,24,2)"
+               "SuperConvK1BNRELU(48,2048,1,1)")
 
 
-def _mbv2_seed() -> dict:
-    from intrain.spaces.mobilenetv2 import INITIAL
+def _zennas_structured():
+    block = st.sampled_from(["SuperConvK3BNRELU", "SuperResIDWE6K3", "SuperResIDWE1K7", "SuperResIDWE3K3",
+                             "SuperConvK1BNRELU", "SuperFoo", ""])
+    arg = st.one_of(st.integers(-2, 64).map(str), st.sampled_from(["", "x", "1.5", "s|3"]))
+    term = st.tuples(block, st.lists(arg, min_size=0, max_size=6)).map(lambda t: f"{t[0]}({','.join(t[1])})")
+    return st.lists(term, min_size=0, max_size=5).map("".join)
 
-    return json.loads(INITIAL.to_json())
 
+def run_zennas(text, tmp):
+    from intrain.spaces.zennas import format_structure, parse_structure
 
-def run_mbv2(value, tmp):
-    from intrain.spaces.mobilenetv2 import parse_spec
-
-    spec = parse_spec(value)
-    assert parse_spec(spec.to_json()) == spec and parse_spec(json.loads(spec.to_json())) == spec
+    structure = parse_structure(text)
+    assert parse_structure(format_structure(structure)) == structure
 
 
 # NDS records -------------------------------------------------------------------
@@ -562,7 +567,7 @@ def targets() -> dict[str, Target]:
     t = [
         Target("nb201_arch", lambda: st.one_of(mutated_text(NB201_SEED), _nb201_structured()), run_nb201),
         Target("nb101_arch", lambda: st.one_of(mutated_text(NB101_SEED), _nb101_structured()), run_nb101),
-        Target("mbv2_spec", lambda: _json_text(_mbv2_seed()), run_mbv2),
+        Target("zennas_arch", lambda: st.one_of(mutated_text(ZENNAS_SEED), _zennas_structured()), run_zennas),
         Target("nds_record", lambda: st.one_of(_json_text(NDS_CELL), _json_text(NDS_RESNEXT)), run_nds),
         Target("config_overlay", lambda: st.one_of(_config_structured(), mutated_text(base_yaml),
                                                    mutated_bytes(base_yaml.encode())), run_config),

@@ -46,7 +46,7 @@ def test_every_target_accepts_its_valid_seed():
     """The seeds round-trip, so a target that refuses everything would fail here, not pass silently."""
     from . import fuzz_targets as ft
 
-    seeds = {"nb201_arch": ft.NB201_SEED, "nb101_arch": ft.NB101_SEED, "mbv2_spec": json.dumps(ft._mbv2_seed()),
+    seeds = {"nb201_arch": ft.NB201_SEED, "nb101_arch": ft.NB101_SEED, "zennas_arch": ft.ZENNAS_SEED,
              "nds_record": ft.NDS_CELL, "config_overlay": "spaces:\n  nb201:\n    sample: 5\n",
              "catalog": (REPO / "intrain" / "data" / "benchmarks.yaml").read_text(), "download": ft.DOWNLOAD_SEED,
              "table_nb201": ft.NB201_TABLE_SEED, "table_nb101": ft.NB101_TABLE_SEED, "table_nds": ft.NDS_TABLE_SEED,
@@ -125,14 +125,12 @@ def test_nb201_error_names_the_edge_the_op_and_the_allowed_ops():
 
 
 def test_spec_errors_name_the_field():
-    from intrain.spaces import mobilenetv2, nb101, nds
+    from intrain.spaces import nb101, nds, zennas
 
     with pytest.raises(nb101.ArchSpecError, match="at most 9 edges"):
         nb101.parse_arch("0111111-0011111-0001111-0000111-0000011-0000001-0000000|conv3x3,conv3x3,conv3x3,conv3x3,conv3x3")
-    spec = json.loads(mobilenetv2.INITIAL.to_json())
-    spec["stages"][2]["kernel"] = "3"
-    with pytest.raises(mobilenetv2.SpecError, match="stage 2: field 'kernel' must be an integer"):
-        mobilenetv2.parse_spec(json.dumps(spec))
+    with pytest.raises(zennas.ZenStructureError, match="block 1 .*channel chain broken: in_channels 9"):
+        zennas.parse_structure("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(9,32,2,8,1)SuperConvK1BNRELU(32,64,1,1)")
     with pytest.raises(nds.NDSRecordError, match="reduce cell, entry 1: unknown operation 'conv_9x9'"):
         nds.parse_net({"width": 8, "depth": 1, "genotype": {
             "normal": [["none", 0], ["none", 1]], "normal_concat": [2],
@@ -182,7 +180,7 @@ def test_error_classes_keep_their_builtin_bases():
     from intrain.inputs import DataError
     from intrain.io import ArtifactError
     from intrain.resources import ResourceError
-    from intrain.spaces.mobilenetv2 import SpecError
+    from intrain.spaces.zennas import ZenStructureError as SpecError
     from intrain.spaces.nb101 import ArchSpecError
     from intrain.spaces.nb201 import ArchStringError
     from intrain.spaces.nds import NDSRecordError

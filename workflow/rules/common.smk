@@ -85,8 +85,10 @@ def groundtruth_source(wildcards):
     if spec.get("table"):
         return spec["table"]
     if key is None:
-        raise ValueError(f"spaces.{wildcards.space}: the space has no benchmark in the download catalog; "
-                         "give its ground truth as a local `table`")
+        raise ValueError(
+            f"spaces.{wildcards.space}: the space has no benchmark in the download catalog; "
+            "give its ground truth as a local `table`"
+        )
     return benchmark_path(key)
 
 

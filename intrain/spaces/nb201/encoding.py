@@ -113,7 +113,7 @@ def parse_arch(arch: str) -> Cell:
     >>> parse_arch("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|")
     Traceback (most recent call last):
     ...
-    intrain.spaces.nb201.ArchStringError: '|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|': edge 1 of node 1 (node 0 -> node 1): unknown operation 'conv'; allowed: none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3
+    intrain.spaces.nb201.encoding.ArchStringError: '|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|': edge 1 of node 1 (node 0 -> node 1): unknown operation 'conv'; allowed: none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3
     """
     if not isinstance(arch, str):
         raise ArchStringError(f"arch string must be str, got {type(arch).__name__}; {_FORMAT}")

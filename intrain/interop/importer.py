@@ -130,7 +130,8 @@ def write_artifact(dest: str | os.PathLike, table: PeerScores, index: np.ndarray
                 _dataset(g, name, np.zeros(0, np.int32), np.int32)
                 _strings(g, f"{name}_table", [])
             for col in cols:
-                _dataset(g, col, np.zeros((0, 3) if col == "shape" else 0), np.int32 if col == "shape" else np.float64)
+                dtype = np.int32 if col == "shape" else np.int64 if col == "numel" else np.float64
+                _dataset(g, col, np.zeros((0, 3) if col == "shape" else 0), dtype)
         proxy = f.create_group("proxy")
         for p, values in scores.items():
             g = proxy.create_group(p)

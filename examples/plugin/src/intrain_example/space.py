@@ -50,17 +50,9 @@ class ToyCNNSpace(Space):
         return "-".join(str(int(p)) for p in parts)
 
     def network(self, arch: str, dataset: str, **options: Any):
-        from torch import nn
+        from .network import ToyCNN
 
-        widths = [int(w) for w in self.normalize(arch).split("-")]
-        layers, c_in = [], 3
-        for i, w in enumerate(widths):
-            layers += [nn.Conv2d(c_in, w, 3, stride=1 if i == 0 else 2, padding=1, bias=False),
-                       nn.BatchNorm2d(w), nn.ReLU()]
-            c_in = w
-        net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        net.add_module("classifier", nn.Linear(c_in, self.dataset(dataset).num_classes))
-        return net
+        return ToyCNN([int(w) for w in self.normalize(arch).split("-")], self.dataset(dataset).num_classes)
 
     def groundtruth(self, table: str | Path | None = None, valid: Mapping[str, str | Path] | None = None):
         import pandas as pd

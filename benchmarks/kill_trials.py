@@ -196,8 +196,8 @@ def search_trial(workdir: Path, ref_log: Path, delay: float, iterations: int = 3
             rows_at_kill = len(read_log(log)[1])
         except Exception:  # noqa: BLE001
             corrupt_at_kill = 1
-    stray = [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]
     resumed = subprocess.run(evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=_env(), capture_output=True, text=True)
+    stray = [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]  # after the resume: none may be left
     counts = {"delay": round(delay, 2), "rows_at_kill": rows_at_kill, "lost": 0, "corrupt": corrupt_at_kill,
               "different": 0, "stray": len(stray), "details": [f"stray {s}" for s in stray]}
     if resumed.returncode != 0:

@@ -17,7 +17,7 @@ run again, and compares every file with the reference:
   wall times and are only checked to exist);
 - stray: a file the reference does not have (a temporary or partial file left behind).
 
-Search trials: ``intrain evolve`` (NB201, 30 iterations, checkpoint every 3) killed at a random
+Search trials: ``intrain evolve`` (NB201, --search-iterations, default 120, checkpoint every 3) killed at a random
 moment and resumed; its log must equal the uninterrupted log row for row.
 
 All counts must be 0. One trial of each kind runs in the test suite (tests/test_faults.py).
@@ -171,20 +171,20 @@ def evolve_cmd(log: Path, out: Path, iterations: int = 30) -> list[str]:
             "--device", "cpu", "--log", str(log), "--out-dir", str(out), "--checkpoint-every", "3", "--no-progress"]
 
 
-def search_reference(workdir: Path) -> tuple[Path, float]:
+def search_reference(workdir: Path, iterations: int = 30) -> tuple[Path, float]:
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "straight.h5"
     start = time.perf_counter()
-    subprocess.run(evolve_cmd(log, workdir / "a"), cwd=REPO, env=_env(), check=True, capture_output=True)
+    subprocess.run(evolve_cmd(log, workdir / "a", iterations), cwd=REPO, env=_env(), check=True, capture_output=True)
     return log, time.perf_counter() - start
 
 
-def search_trial(workdir: Path, ref_log: Path, delay: float) -> dict:
+def search_trial(workdir: Path, ref_log: Path, delay: float, iterations: int = 30) -> dict:
     from intrain.evolution import read_log
 
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "killed.h5"
-    proc = subprocess.Popen(evolve_cmd(log, workdir / "b"), cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(delay)
     if proc.poll() is None:
@@ -196,8 +196,8 @@ def search_trial(workdir: Path, ref_log: Path, delay: float) -> dict:
             rows_at_kill = len(read_log(log)[1])
         except Exception:  # noqa: BLE001
             corrupt_at_kill = 1
-    stray = [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]
-    resumed = subprocess.run(evolve_cmd(log, workdir / "b"), cwd=REPO, env=_env(), capture_output=True, text=True)
+    resumed = subprocess.run(evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=_env(), capture_output=True, text=True)
+    stray = [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]  # after the resume: none may be left
     counts = {"delay": round(delay, 2), "rows_at_kill": rows_at_kill, "lost": 0, "corrupt": corrupt_at_kill,
               "different": 0, "stray": len(stray), "details": [f"stray {s}" for s in stray]}
     if resumed.returncode != 0:
@@ -218,6 +218,7 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--search-trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--search-iterations", type=int, default=120, help="iterations of each search (checkpoint every 3)")
     ap.add_argument("--workdir", default=None, help="default: a temporary folder")
     ap.add_argument("--out", default="benchmarks/kill_trials.csv")
     args = ap.parse_args()
@@ -239,11 +240,11 @@ def main() -> int:
             killed += not r["finished_before_kill"]
             i += 1
     if args.search_trials:
-        ref_log, seconds = search_reference(work / "search_ref")
+        ref_log, seconds = search_reference(work / "search_ref", args.search_iterations)
         print(f"reference search: {seconds:.1f} s", flush=True)
         for i in range(args.search_trials):
             delay = float(rng.uniform(0.5, 0.95 * seconds))
-            r = search_trial(work / f"search{i}", ref_log, delay)
+            r = search_trial(work / f"search{i}", ref_log, delay, args.search_iterations)
             rows.append({"kind": "search", "trial": i, **{k: v for k, v in r.items() if k != "details"}})
             print(rows[-1], *r["details"][:5], sep="\n  ", flush=True)
     out = Path(args.out)

@@ -174,6 +174,9 @@ class SearchLog:
                                  maxshape=(None,), chunks=(1024,), track_times=False)
             f.attrs["n_done"] = n + len(rows)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()  # left by a writer of this log killed before its rename
         tmp = self.path.parent / f".{self.path.name}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as out:

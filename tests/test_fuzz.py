@@ -271,3 +271,14 @@ def test_out_of_memory_in_a_proxy_is_flagged_and_the_shard_goes_on(tmp_path, mon
     df = read_scores(tmp_path / "s.h5")
     assert list(df["flags"] & int(Flag.OUT_OF_MEMORY)) == [0, 8, 0]
     assert np.isnan(df["synflow"][1]) and np.isnan(df["intrain"][1]) and np.isfinite(df["intrain"][[0, 2]]).all()
+
+
+def test_search_log_write_clears_a_killed_writers_temp_file(tmp_path):
+    """A search killed between writing its next log and renaming it leaves .log.h5.<pid>.tmp; the
+    resumed search's first checkpoint removes it (seen in benchmarks/kill_trials.py)."""
+    from intrain.evolution import SearchLog, read_log
+
+    (tmp_path / ".log.h5.123.tmp").write_bytes(b"half a log")
+    SearchLog(tmp_path / "log.h5", {"a": 1}, []).append([{"iteration": 0, "arch": "x", "score": 1.0, "new": 1}])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.h5"]
+    assert list(read_log(tmp_path / "log.h5")[1]["arch"]) == ["x"]

@@ -1,0 +1,98 @@
+"""Commands that analyse stored artifacts: correlations, studies, the report (no torch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+
+from .common import pairs, write_csv
+
+log = logging.getLogger("intrain")
+
+
+def cmd_correlate(args: argparse.Namespace) -> None:
+    from ..correlate import correlation_table
+
+    table = correlation_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric,
+                              workers=args.workers)
+    write_csv(table, args.out)
+    cols = ["space", "dataset", "proxy", "n", "n_excluded", "kendall", "spearman", "paper_kendall"]
+    print(table[[c for c in cols if c in table.columns]].to_string(index=False, float_format="%.3f"))
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from ..report import build_report
+
+    studies = pairs(args.study, "--study", "NAME=CSV")
+    config = json.loads(args.config_json) if args.config_json else None
+    build_report(args.correlations, args.scores, args.groundtruth, args.out, studies=studies, config=config)
+    log.info("report -> %s", args.out)
+
+
+def cmd_render_check(args: argparse.Namespace) -> None:
+    from ..render import render_check
+
+    verdict = render_check(args.path, screenshot=args.screenshot)
+    print(json.dumps(verdict))
+    if verdict["status"] != "ok":
+        raise RuntimeError(f"{args.path}: " + "; ".join(verdict["problems"]))
+
+
+def cmd_study(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from . import studies
+
+    if args.study == "ablation":
+        table = studies.ablation(args.inputs, args.groundtruth, n_boot=args.n_boot)
+    elif args.study == "topk":
+        table = studies.topk(args.inputs, args.groundtruth)
+    elif args.study == "stability":
+        table = studies.stability(pd.read_csv(args.correlations))
+    elif args.study == "batch-size":
+        table = studies.batch_size(args.inputs, args.groundtruth)
+    else:
+        table = studies.seed_variance(args.inputs, args.groundtruth)
+    write_csv(table, args.out)
+    print(table.to_string(index=False, float_format="%.3f"))
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register this group's subcommands on the top-level parser."""
+    p = sub.add_parser("correlate", help="rank correlations of merged scores with ground truth")
+    p.add_argument("scores", nargs="+")
+    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV",
+                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--metric", choices=["test", "valid"], default="test")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes for the bootstrap (same table for any number)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_correlate)
+
+    p = sub.add_parser("report", help="HTML report with tables and plots")
+    p.add_argument("scores", nargs="+")
+    p.add_argument("--correlations", required=True)
+    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV",
+                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
+    p.add_argument("--study", action="append", metavar="NAME=CSV", help="a study table to include")
+    p.add_argument("--config-json", default=None, help="the workflow config, for the provenance block")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("render-check", help="render a report in headless Chromium and check it")
+    p.add_argument("path")
+    p.add_argument("--screenshot", default=None,
+                   help="also save full-page PNG screenshots: page.png -> page-1280.png, page-800.png")
+    p.set_defaults(func=cmd_render_check)
+
+    p = sub.add_parser("study", help="the paper's studies from stored artifacts")
+    p.add_argument("study", choices=["ablation", "topk", "stability", "batch-size", "seeds"])
+    p.add_argument("inputs", nargs="*", help="merged score artifacts (or study runs)")
+    p.add_argument("--groundtruth", action="append", default=None, metavar="[SPACE=]CSV",
+                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
+    p.add_argument("--correlations", default=None, help="correlations.csv (stability)")
+    p.add_argument("--n-boot", type=int, default=200)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_study)

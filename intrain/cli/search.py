@@ -1,0 +1,112 @@
+"""Commands of InTrain-NAS: Algorithm 1 searches and the NB201 pick-the-top table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+from .common import SETTINGS_HELP, settings_from, write_csv
+
+log = logging.getLogger("intrain")
+
+
+def cmd_evolve(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from ..evolution import evolve
+    from ..search import make_problem, proxy_score, trajectory_plot
+
+    settings = settings_from(args)
+    if args.space == "zennas" and settings.resolution is None:
+        settings = replace(settings, resolution=64)  # the paper's search resolution (budgets stay at 224)
+    problem = make_problem(args.space, args.budget)
+    meta = {"space": args.space, "dataset": args.dataset, "budget": args.budget, "proxy": args.proxy,
+            "settings": settings.as_dict()}
+    start = time.perf_counter()
+    result = evolve(problem, proxy_score(args.space, args.dataset, settings, args.proxy, args.device),
+                    args.iterations, k=args.k, seed=args.seed, log_path=args.log, meta=meta,
+                    checkpoint_every=args.checkpoint_every, progress=not args.no_progress)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = {
+        **meta, "k": args.k, "seed": args.seed, "iterations": result.iterations,
+        "n_evaluated": result.n_evaluated, "best_iteration": result.best_iteration,
+        "best_score": result.best_score, "best_arch": result.best_arch,
+        "log": str(args.log),
+        **problem.describe(result.best_arch), "seconds_this_run": round(time.perf_counter() - start, 1),
+    }
+    if args.space == "zennas":
+        summary["note"] = ("untrained: best_arch is a Zen-NAS structure string; write it to a file for the Zen-NAS/ZiCo "
+                           "training scripts (--plainnet_struct_txt, --use_se) or build it with "
+                           "intrain.spaces.zennas.network.build_model(best_arch, se=True)")
+    if args.groundtruth:
+        from ..groundtruth import GroundTruths, accuracy_column
+
+        gt = GroundTruths(args.groundtruth).table(args.space)
+        row = gt[gt["arch"] == result.best_arch]
+        acc = accuracy_column(args.dataset)
+        summary["best_accuracy"] = float(row[acc].iloc[0]) if len(row) else None
+        summary["space_best_accuracy"] = float(gt[acc].max())
+    (out / "best.json").write_text(json.dumps(summary, indent=1) + "\n")
+    trajectory_plot(result.history, out / "trajectory.png")
+    print(json.dumps(summary, indent=1))
+
+
+def cmd_search_table(args: argparse.Namespace) -> None:
+    from ..search import nb201_pick_table, summarize_picks
+
+    picks = nb201_pick_table(args.scores, args.groundtruth, args.n, args.seeds)
+    table = summarize_picks(picks)
+    write_csv(table, args.out)
+    print(table.to_string(index=False, float_format="%.2f"))
+
+
+def cmd_search_summary(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    rows = []
+    for path in args.best:
+        best = json.loads(Path(path).read_text())
+        arch = best["best_arch"]
+        rows.append({k: v for k, v in best.items() if not isinstance(v, (dict, list))}
+                    | {"best_arch": arch if isinstance(arch, str) else json.dumps(arch, sort_keys=True)})
+    table = pd.DataFrame(rows).drop(columns=["note", "settings"], errors="ignore")
+    write_csv(table, args.out)
+    print(table.drop(columns=["best_arch"]).to_string(index=False))
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register this group's subcommands on the top-level parser."""
+    p = sub.add_parser("evolve", help="Algorithm 1: evolutionary search with a proxy (resumable HDF5 log)")
+    p.add_argument("--space", required=True, choices=["nb201", "zennas"])
+    p.add_argument("--dataset", required=True, help="cifar10 / cifar100 / ImageNet16-120 (nb201), imagenet (zennas)")
+    p.add_argument("--budget", type=float, default=None, help="Zen-NAS get_FLOPs at 224x224 (zennas), e.g. 450e6")
+    p.add_argument("--iterations", type=int, default=100_000,
+                   help="T, architectures visited in total (default: the paper's 100,000)")
+    p.add_argument("--k", type=int, default=10, help="parents are drawn from the top k of the history")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--proxy", default="intrain")
+    p.add_argument("--settings", default=None, help=SETTINGS_HELP)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--log", required=True, help="HDF5 search log; an existing one is resumed")
+    p.add_argument("--checkpoint-every", type=int, default=25)
+    p.add_argument("--groundtruth", action="append", default=None, help="report the pick's accuracy (nb201)")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--out-dir", required=True, help="best.json and trajectory.png go here")
+    p.set_defaults(func=cmd_evolve)
+
+    p = sub.add_parser("search-table", help="NB201 pick-the-top protocol from stored scores")
+    p.add_argument("scores", nargs="+")
+    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV")
+    p.add_argument("--n", type=int, required=True, help="architectures sampled per seed (paper: 5,000)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_search_table)
+
+    p = sub.add_parser("search-summary", help="one CSV row per search (its best.json)")
+    p.add_argument("best", nargs="+")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_search_summary)

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .counting import WEIGHTED, conv_linear_macs, count_params, hooked_forward
 from .spaces import get_space
 
 
@@ -29,28 +30,21 @@ def _hooked_layers(model: nn.Module, resolution: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     names = {m: n for n, m in model.named_modules()}
 
-    def hook(m: nn.Module, _inp, out: torch.Tensor) -> None:
+    def visit(m: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> None:
+        macs = conv_linear_macs(m, inp, out)
         if isinstance(m, nn.Conv2d):
             h, w = out.shape[2], out.shape[3]
-            macs = m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups) * m.out_channels * h * w
-            bias = m.out_channels * h * w if m.bias is not None else 0
             rows.append({"layer": names[m], "type": "conv", "in": m.in_channels, "out": m.out_channels,
                          "kernel": m.kernel_size[0], "stride": m.stride[0], "groups": m.groups,
-                         "out_side": h, "macs": macs, "bias_ops": bias,
-                         "params": sum(p.numel() for p in m.parameters())})
+                         "out_side": h, "macs": macs, "bias_ops": m.out_channels * h * w if m.bias is not None else 0,
+                         "params": count_params(m)})
         else:
             rows.append({"layer": names[m], "type": "linear", "in": m.in_features, "out": m.out_features,
-                         "kernel": 1, "stride": 1, "groups": 1, "out_side": 1, "macs": m.in_features * m.out_features,
-                         "bias_ops": m.out_features if m.bias is not None else 0,
-                         "params": sum(p.numel() for p in m.parameters())})
+                         "kernel": 1, "stride": 1, "groups": 1, "out_side": 1, "macs": macs,
+                         "bias_ops": m.out_features if m.bias is not None else 0, "params": count_params(m)})
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, 3, resolution, resolution))
-    finally:
-        for h in handles:
-            h.remove()
+    hooked_forward(model, torch.zeros(1, 3, resolution, resolution), visit,
+                   modules=[m for m in model.modules() if isinstance(m, WEIGHTED)])
     return rows
 
 
@@ -84,7 +78,7 @@ def describe(space: str, arch: str, dataset: str | None = None) -> dict[str, Any
     torch.manual_seed(0)
     model = sp.build(arch, dataset, prune=False, fast_pool=False)
     rows = _hooked_layers(model, spec.resolution)
-    params = sum(p.numel() for p in model.parameters())
+    params = count_params(model)
     macs = sum(r["macs"] for r in rows)
     conventions: dict[str, float] = {
         "macs": float(macs),

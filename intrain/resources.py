@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .counting import count_params, hooked
+
 from .errors import IntrainError
 
 __all__ = ["ResourceError", "Estimate", "estimate", "available_bytes", "check_fits", "check_scoring"]
@@ -66,13 +68,9 @@ def estimate(build, batch_size: int, resolution: int, channels: int = 3,
     try:
         with torch.device("meta"):
             model = build()
-            handles = [m.register_forward_hook(hook) for m in model.modules() if not any(True for _ in m.children())]
-            try:
+            with hooked([m for m in model.modules() if not any(True for _ in m.children())], hook):
                 model(torch.empty(batch_size, channels, resolution, resolution, dtype=dtype))
-            finally:
-                for h in handles:
-                    h.remove()
-            params = sum(p.numel() for p in model.parameters())
+            params = count_params(model)
     except (RuntimeError, NotImplementedError, TypeError, ValueError):
         return None
     return Estimate(input_bytes, outputs[0] * elem, 2 * params * elem)

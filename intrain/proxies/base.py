@@ -18,9 +18,8 @@ pass or collector; the pure math is in :mod:`intrain.formulas`). A plugin proxy 
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 import numpy as np
 import torch
@@ -35,8 +34,8 @@ __all__ = ["Proxy", "register", "REGISTRY", "PassContext", "register_pass", "PAS
            "register_collector", "COLLECTORS", "hooked", "weighted_modules", "count_params", "count_macs",
            "kaiming_fanin_init", "gaussian_init", "WEIGHTED"]
 
-#: Layers whose weights the zero-cost-nas family sums over (its "prunable" layers).
-WEIGHTED = (nn.Conv2d, nn.Linear)
+from .. import counting
+from ..counting import WEIGHTED, count_macs, hooked  # noqa: F401  (re-exported for proxy families)
 
 
 # ----------------------------------------------------------------------------- proxies
@@ -233,61 +232,14 @@ def register_collector(cls: type[Collector]) -> type[Collector]:
 # ----------------------------------------------------------------------------- helpers
 
 
-@contextlib.contextmanager
-def hooked(modules: Iterable[nn.Module], hook: Callable, kind: str = "forward") -> Iterator[list]:
-    """Register ``hook`` on every module for the ``with`` block, removed on exit (also on errors)."""
-    register = {"forward": nn.Module.register_forward_hook,
-                "forward_pre": nn.Module.register_forward_pre_hook}[kind]
-    handles = [register(m, hook) for m in modules]
-    try:
-        yield handles
-    finally:
-        for h in handles:
-            h.remove()
-
-
 def weighted_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """(name, module) of every conv and linear layer, in registration order."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
 
 
 def count_params(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameter elements.
-
-    >>> count_params(nn.Linear(3, 2))
-    8
-    """
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
-@torch.no_grad()
-def count_macs(model: nn.Module, x: torch.Tensor) -> int:
-    """Multiply-accumulates of every conv and linear layer for one forward of ``x[:1]`` (eval mode).
-
-    Grouped convs count ``in/groups`` per output; modules that run twice count twice; BN,
-    activations and pooling count nothing (the benchmarks' own convention).
-
-    >>> count_macs(nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Flatten(), nn.Linear(8 * 4 * 4, 10)),
-    ...            torch.zeros(1, 3, 4, 4))
-    4736
-    """
-    total = [0]
-
-    def hook(module: nn.Module, inputs, out: torch.Tensor) -> None:
-        if isinstance(module, nn.Conv2d):
-            kh, kw = module.kernel_size
-            total[0] += out[0].numel() * (module.in_channels // module.groups) * kh * kw
-        else:
-            total[0] += out[0].numel() // module.out_features * module.in_features * module.out_features
-
-    was_training = model.training
-    model.eval()
-    try:
-        with hooked([m for _, m in weighted_modules(model)], hook):
-            model(x[:1])
-    finally:
-        model.train(was_training)
-    return int(total[0])
+    """Trainable parameter elements (the #Params proxy; :func:`intrain.counting.count_params`)."""
+    return counting.count_params(model, trainable_only=trainable_only)
 
 
 @torch.no_grad()

@@ -251,7 +251,9 @@ def build_network(arch: str, dataset: str) -> nn.Module:
 
 
 def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+    from ...counting import count_params as count
+
+    return count(model)
 
 
 def _conv_macs(m: nn.Conv2d, inp: torch.Tensor, out: torch.Tensor, ignore_dilation: bool) -> int:
@@ -309,22 +311,11 @@ def count_flops(model: nn.Module, resolution: int = RECORD_RESOLUTION) -> int:
     """FLOPs of one image in the records' convention (see :class:`FlopConvention`), from one
     forward pass of a zero image with hooks, on the model's device (a model on the meta device
     works too: shapes only, but about 5x slower than a real CPU pass)."""
+    from ...counting import hooked_forward
+
     convention = FLOP_CONVENTIONS[type(model)]
-    total = 0
-
-    def hook(m: nn.Module, inp, out) -> None:
-        nonlocal total
-        total += convention(m, inp[0], out)
-
+    total = [0]
     device = next(model.parameters()).device
-    was_training = model.training
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
-    try:
-        with torch.no_grad():
-            model.eval()(torch.zeros(1, 3, resolution, resolution, device=device))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    return total
-
+    hooked_forward(model, torch.zeros(1, 3, resolution, resolution, device=device),
+                   lambda m, inp, out: total.__setitem__(0, total[0] + convention(m, inp, out)))
+    return total[0]

@@ -23,7 +23,8 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
 Files are built in memory, sealed (a sha256 of the file in its 512-byte HDF5 user block, checked
 before HDF5 reads it: :mod:`intrain.sealed`), written to a temporary name in the destination folder and renamed
 into place, so a killed job or a full disk never leaves a file that looks complete. ``track_times=False`` and no wall-clock
-attributes keep files byte-reproducible for equal inputs.
+attributes keep every value but the measured times (``/arch/seconds``, ``pass_seconds``, ``cost_*``) identical for
+equal inputs; the kill trials (``benchmarks/kill_trials.py``) compare files on everything else.
 """
 
 from __future__ import annotations

@@ -22,3 +22,9 @@ rule all:
     input:
         f"{RESULTS}/correlations.csv",
         f"{RESULTS}/report/index.html",
+
+
+onsuccess:
+    shell(
+        "intrain headline --correlations {RESULTS}/correlations.csv --report {RESULTS}/report/index.html" " || true"
+    )

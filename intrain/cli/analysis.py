@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from pathlib import Path
 
 from .common import pairs, write_csv
 
@@ -42,7 +43,7 @@ def cmd_render_check(args: argparse.Namespace) -> None:
 def cmd_study(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from . import studies
+    from .. import studies
 
     if args.study == "ablation":
         table = studies.ablation(args.inputs, args.groundtruth, n_boot=args.n_boot)
@@ -56,6 +57,19 @@ def cmd_study(args: argparse.Namespace) -> None:
         table = studies.seed_variance(args.inputs, args.groundtruth)
     write_csv(table, args.out)
     print(table.to_string(index=False, float_format="%.3f"))
+
+
+def cmd_headline(args: argparse.Namespace) -> None:
+    """The report's headline as text: whether InTrain reproduces each benchmark's published τ."""
+    import pandas as pd
+
+    from ..report import headline
+
+    corr = pd.read_csv(args.correlations)
+    for verdict in headline(corr):
+        print(f"  {verdict['sentence']}")
+    if args.report:
+        print(f"Report: {Path(args.report).resolve()}")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -96,3 +110,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-boot", type=int, default=200)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("headline", help="print whether InTrain reproduces each benchmark (from correlations.csv)")
+    p.add_argument("--correlations", required=True)
+    p.add_argument("--report", default=None, help="the report page, to print where it is")
+    p.set_defaults(func=cmd_headline)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 
-from .inputs import gaussian_batch, image_batch
+from .inputs import gaussian_batch, image_batch, is_natural, natural_batch, natural_names
 from .device import resolve_device
 from .flags import Flag
 from .probe import ProbeResult, run_probe, run_probe_shared
@@ -39,7 +39,7 @@ class ScoreSettings:
     fast_pool: bool = True
     channels_last: bool = False  # NHWC: faster on CPU, another float32 rounding of the score (README)
     proxies: tuple[str, ...] = ("intrain",)
-    data: str | None = None  # None: Gaussian inputs; else a local image file (intrain.inputs)
+    data: str | None = None  # None: Gaussian inputs; "natural[:names]": bundled photographs; else a local image file (intrain.inputs)
     lga_steps: int = 10  # SGD steps before LGA's kernel alignment
     lr_samples: int = 1000  # inputs for TE-NAS's linear-region count
     lr_resolution: int = 4  # their side (4 is the smallest NB201 accepts)
@@ -81,10 +81,16 @@ class ArchRecord:
 
 
 def synthetic_batch(settings: ScoreSettings, num_classes: int, resolution: int,
-                    device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """The scoring batch: seeded Gaussian noise, or seeded real images when ``settings.data``."""
+                    device: torch.device, dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scoring batch: seeded Gaussian noise, seeded real images when ``settings.data`` names a
+    file, or seeded crops of bundled photographs (``natural``, normalised for ``dataset``)."""
     if settings.data is None:
         x, y = gaussian_batch(settings.batch_size, num_classes, resolution, settings.seed)
+    elif is_natural(settings.data):
+        if dataset is None:
+            raise ValueError("natural input is normalised with the dataset's mean/std: pass dataset")
+        x, y = natural_batch(settings.batch_size, num_classes, resolution, settings.seed, dataset,
+                             natural_names(settings.data))
     else:
         x, y = image_batch(settings.data, settings.batch_size, num_classes, resolution, settings.seed)
     return x.to(device), y.to(device)
@@ -138,7 +144,7 @@ class Scorer:
 
         check_fits(Estimate(settings.batch_size * 3 * self.resolution ** 2 * 4, 0, 0), self.device,
                    f"the {settings.batch_size}-image scoring batch at side {self.resolution}")
-        self.x, self.y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device)
+        self.x, self.y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device, dataset)
         if settings.channels_last:
             self.x = self.x.contiguous(memory_format=torch.channels_last)
 

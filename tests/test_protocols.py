@@ -96,3 +96,54 @@ def test_correlate_cli_prints_and_writes_the_pairs(tmp_path):
     corr = pd.read_csv(tmp_path / "c.csv").set_index("proxy")
     assert pairs.delta.iloc[0] == pytest.approx(corr.kendall["intrain"] - corr.kendall["intrain.gamma"])
     assert "tau_a" in proc.stdout
+
+
+# ----------------------------------------------------------------------------- natural input
+
+
+def test_natural_batch_is_seeded_and_normalised_per_dataset():
+    import torch
+
+    from intrain.inputs import DATASET_STATS, natural_batch
+
+    x1, y1 = natural_batch(16, 10, 32, seed=0, dataset="cifar10")
+    x2, y2 = natural_batch(16, 10, 32, seed=0, dataset="cifar10")
+    x3, _ = natural_batch(16, 10, 32, seed=1, dataset="cifar10")
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert not torch.equal(x1, x3)
+    assert x1.shape == (16, 3, 32, 32) and x1.dtype == torch.float32 and y1.max() < 10
+    # undoing the CIFAR-10 normalisation gives pixel values in [0, 1] on the 1/255 grid
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in DATASET_STATS["cifar10"])
+    pixels = x1 * std + mean
+    assert pixels.min() >= -1e-6 and pixels.max() <= 1 + 1e-6
+    assert torch.allclose(pixels * 255, (pixels * 255).round(), atol=1e-3)
+    # another dataset: the same pixels, its own constants
+    x16, _ = natural_batch(16, 120, 16, seed=0, dataset="ImageNet16-120")
+    assert x16.shape == (16, 3, 16, 16)
+    xc100, _ = natural_batch(16, 100, 32, seed=0, dataset="cifar100")
+    mean100, std100 = (torch.tensor(v).view(1, 3, 1, 1) for v in DATASET_STATS["cifar100"])
+    assert torch.allclose(xc100 * std100 + mean100, pixels, atol=1e-5)
+    # crops of one photograph are not noise: neighbouring pixels are strongly correlated
+    a, b = x1[..., :, :-1].flatten(), x1[..., :, 1:].flatten()
+    assert torch.corrcoef(torch.stack([a, b]))[0, 1] > 0.8
+
+
+def test_natural_provenance_names_the_photographs_and_the_batch_digest():
+    from intrain.inputs import DataError, describe_input, natural_batch, natural_names
+    from intrain.scoring import ScoreSettings, Scorer
+
+    s = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
+    again = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
+    other = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, seed=1, data="natural", proxies=("params",)),
+                   device="cpu")
+    d = describe_input("natural", s.x)
+    assert d.startswith("natural:grace_hopper.jpg:sha256=") and len(d.rsplit("=", 1)[1]) == 16
+    assert d == describe_input("natural", again.x) != describe_input("natural", other.x)
+    x, _ = natural_batch(4, 10, 32, 0, "cifar10", natural_names("natural:grace_hopper.jpg"))
+    assert describe_input("natural:grace_hopper.jpg", x) == d
+    with pytest.raises(DataError, match="not in matplotlib"):
+        natural_batch(4, 10, 32, 0, "cifar10", ("nope.jpg",))
+    with pytest.raises(DataError, match="directly in"):
+        natural_batch(4, 10, 32, 0, "cifar10", ("../../__init__.py",))
+    with pytest.raises(DataError, match="normalisation"):
+        natural_batch(4, 10, 32, 0, "mnist")

@@ -37,6 +37,18 @@ def source_suffix(attrs: dict, path: str) -> str:
     return "@" + Path(path).stem.replace(".", "_")
 
 
+def _settings_of(attrs: dict) -> dict:
+    settings = attrs.get("settings") or {}
+    if isinstance(settings, str):
+        import json
+
+        try:
+            settings = json.loads(settings)
+        except ValueError:
+            settings = {}
+    return settings if isinstance(settings, dict) else {}
+
+
 def _correlate_task(task: tuple[np.ndarray, np.ndarray, int, int]) -> Correlation:
     score, truth, n_boot, seed = task
     return correlate(score, truth, n_boot=n_boot, seed=seed)
@@ -76,6 +88,7 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
                 "paper_kendall": published(space, "kendall", col, dataset) if col == proxy and not suffix else None,
                 "paper_spearman": published(space, "spearman", col, dataset) if col == proxy and not suffix else None,
                 "batch_size": attrs.get("batch_size"), "seed": attrs.get("seed"), "device": attrs.get("device"),
+                "protocol": _settings_of(attrs).get("protocol", "uniform"), "input": attrs.get("input", "gaussian"),
             })
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(min(workers, len(tasks))) as pool:

@@ -174,8 +174,8 @@ class Scorer:
         """
         torch.manual_seed(self.settings.seed)
         options: dict[str, Any] = {"prune": self.settings.prune, "fast_pool": self.settings.fast_pool}
-        if self.settings.protocol == "reference":
-            options["reference"] = True
+        if self.settings.protocol != "uniform":  # a space without a reference network ignores it
+            options["protocol"] = self.settings.protocol
         model = self.space.build(arch, self.dataset, **options)
         if init == "kaiming":
             kaiming_fanin_init(model, torch.Generator().manual_seed(self.settings.seed * 1000 + 61))

@@ -287,7 +287,7 @@ def test_reference_protocol_definitions_and_inits():
         # ... and equal an independent computation on a Kaiming fan-in re-initialised reference network
         def kaiming_build(arch=arch):
             torch.manual_seed(0)
-            m = ref.space.build(arch, "cifar10", reference=True)
+            m = ref.space.build(arch, "cifar10", protocol="reference")
             kaiming_fanin_init(m, torch.Generator().manual_seed(61))
             return m
 

@@ -6,10 +6,10 @@ ReLU -> Conv(bias False) -> BN(affine) as in the benchmark (not the SamsungLabs 
 
 With ``prune=True`` (the default) dead edges (:func:`.encoding.live_edges`) are not instantiated:
 the cell computes the same function at initialisation and its per-layer statistics are those of
-the live graph, which is what makes isomorphic cells equal in distribution. ``prune`` and
-``fast_pool`` are NB201's own build options (:attr:`NB201Space.options`).
+the live graph, which is what makes isomorphic cells equal in distribution. ``prune``,
+``fast_pool`` and ``protocol`` are NB201's own build options (:attr:`NB201Space.options`).
 
-``reference=True`` builds the benchmark's own network (AutoDL ``InferCell``) instead: every
+``reference=True`` (``protocol: reference``) builds the benchmark's own network (AutoDL ``InferCell``) instead: every
 non-``none`` edge is instantiated and run, and an edge whose source node receives only ``none``
 edges computes on zeros (AutoDL's ``Zero`` op returns ``x.mul(0)``), so its ReLU, conv and BN
 run (BN statistics update, ReLU codes and FLOPs count) although they add nothing to the output.

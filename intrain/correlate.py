@@ -13,7 +13,7 @@ from .io import read_attrs, read_population_rules, read_scores
 from .flags import Flag
 from .ranking import add_population_scores
 from .published import published
-from .stats import Correlation, correlate
+from .stats import Correlation, correlate, paired_tau_difference
 
 _META_COLUMNS = {"arch_index", "arch", "representative", "representative_arch", "flags", "seconds", "pass_seconds", "loss"}
 
@@ -35,6 +35,18 @@ def source_suffix(attrs: dict, path: str) -> str:
     from pathlib import Path
 
     return "@" + Path(path).stem.replace(".", "_")
+
+
+def _settings_of(attrs: dict) -> dict:
+    settings = attrs.get("settings") or {}
+    if isinstance(settings, str):
+        import json
+
+        try:
+            settings = json.loads(settings)
+        except ValueError:
+            settings = {}
+    return settings if isinstance(settings, dict) else {}
 
 
 def _correlate_task(task: tuple[np.ndarray, np.ndarray, int, int]) -> Correlation:
@@ -76,6 +88,7 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
                 "paper_kendall": published(space, "kendall", col, dataset) if col == proxy and not suffix else None,
                 "paper_spearman": published(space, "spearman", col, dataset) if col == proxy and not suffix else None,
                 "batch_size": attrs.get("batch_size"), "seed": attrs.get("seed"), "device": attrs.get("device"),
+                "protocol": _settings_of(attrs).get("protocol", "uniform"), "input": attrs.get("input", "gaussian"),
             })
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
@@ -88,3 +101,53 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
     if not table.empty:
         table["diff_kendall"] = table["kendall"] - table["paper_kendall"].astype(float)
     return table
+
+
+def _artifact_frames(score_paths: Sequence[str], gts: GroundTruths, metric: str):
+    """(space, dataset, frame of every proxy column + the accuracy column, accuracy column) per artifact."""
+    for path in score_paths:
+        attrs = read_attrs(path)
+        space, dataset = attrs["space"], attrs["dataset"]
+        acc_col = accuracy_column(dataset, metric)
+        gt = gts.table(space)
+        if acc_col not in gt.columns:
+            raise ValueError(f"{gts.path(space)} has no column {acc_col!r} for {path}")
+        scores = add_population_scores(read_scores(path), read_population_rules(path))
+        suffix = source_suffix(attrs, path)
+        cols = proxy_columns(scores)
+        df = scores[["arch_index", *cols]].rename(columns={c: c + suffix for c in cols})
+        yield space, dataset, df.merge(gt[["arch_index", acc_col]], on="arch_index", how="left"), acc_col
+
+
+def pair_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
+               pairs: Sequence[tuple[str, str]], n_boot: int = 1000, metric: str = "test",
+               seed: int = 0) -> pd.DataFrame:
+    """Paired Δτ = τ(a) − τ(b) with a bootstrap CI for every (a, b) in ``pairs`` and every
+    (space, dataset) whose artifacts hold both, over the architectures both scored.
+
+    Proxy labels are those of :func:`correlation_table` (``az_nas``, ``intrain.gamma``,
+    ``synflow@<file>`` for imported scores); artifacts of one (space, dataset) are joined on
+    ``arch_index``.
+    """
+    gts = GroundTruths.of(groundtruth)
+    merged: dict[tuple[str, str], pd.DataFrame] = {}
+    acc: dict[tuple[str, str], str] = {}
+    for space, dataset, df, acc_col in _artifact_frames(score_paths, gts, metric):
+        key = (space, dataset)
+        if key in merged:
+            old = merged[key]
+            new = [c for c in df.columns if c not in old.columns]
+            df = old.merge(df[["arch_index", *new]], on="arch_index", how="inner")
+        merged[key], acc[key] = df, acc_col
+    rows = []
+    for (space, dataset), df in merged.items():
+        for a, b in pairs:
+            if a not in df.columns or b not in df.columns:
+                continue
+            d = paired_tau_difference(df[a].to_numpy(), df[b].to_numpy(), df[acc[(space, dataset)]].to_numpy(),
+                                      n_boot=n_boot, seed=seed)
+            rows.append({"space": space, "dataset": dataset, "a": a, "b": b, "metric": metric, **d.as_dict()})
+    missing = [f"{a}:{b}" for a, b in pairs if not any(r["a"] == a and r["b"] == b for r in rows)]
+    if missing:
+        raise ValueError(f"no artifact holds both proxies of {missing}; labels are those of the correlation table")
+    return pd.DataFrame(rows)

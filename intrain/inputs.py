@@ -14,6 +14,15 @@ downloaded here):
 
 Images are scaled to [0, 1], standardised per channel with the file's own statistics and resized
 (bilinear) to the scoring resolution when it differs.
+
+``data: natural`` (or ``natural:<name>,<name>``) needs no file: :func:`natural_batch` cuts seeded
+square crops (random side and position, random horizontal flip) out of the photographs that ship
+inside installed wheels (matplotlib's ``sample_data``; by default its one photograph,
+``grace_hopper.jpg``), resizes them to the scoring side and normalises them with the dataset's
+training mean/std (:data:`DATASET_STATS`, the constants of AutoDL-Projects
+``xautodl/datasets/get_dataset_with_transform.py``). Labels are uniform random (the photographs
+have no CIFAR class). These are natural-image statistics, not CIFAR images: the artifact's
+``input`` attribute says ``natural:<names>:sha256=<batch digest>``.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import hashlib
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -148,9 +158,100 @@ def image_batch(path: str | Path, batch_size: int, num_classes: int, resolution:
     return xb.contiguous(), torch.as_tensor(y[np.sort(pick)], dtype=torch.long)
 
 
-def describe_input(path: str | Path | None) -> str:
-    """``gaussian`` or ``file:<name>:sha256=<first 16 hex>`` for the artifact's provenance."""
+#: Per-channel (mean, std) of each dataset's training images in [0, 1] (AutoDL-Projects
+#: get_dataset_with_transform.py: CIFAR-10/100 and ImageNet16 from x/255, ImageNet-1k as torchvision).
+DATASET_STATS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "cifar10": (tuple(v / 255 for v in (125.3, 123.0, 113.9)), tuple(v / 255 for v in (63.0, 62.1, 66.7))),
+    "cifar100": (tuple(v / 255 for v in (129.3, 124.1, 112.4)), tuple(v / 255 for v in (68.2, 65.4, 70.4))),
+    "ImageNet16-120": (tuple(v / 255 for v in (122.68, 116.66, 104.01)), tuple(v / 255 for v in (63.22, 61.26, 65.09))),
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+}
+
+#: The photographs ``data: natural`` uses when it names none (matplotlib's only photograph).
+NATURAL_DEFAULT = ("grace_hopper.jpg",)
+#: Smallest crop side as a fraction of the photograph's shorter side.
+NATURAL_MIN_CROP = 0.3
+
+
+def is_natural(data: str | None) -> bool:
+    return data is not None and (data == "natural" or data.startswith("natural:"))
+
+
+def natural_names(data: str) -> tuple[str, ...]:
+    """The photographs ``natural`` or ``natural:a.jpg,b.png`` names (files of matplotlib's sample data)."""
+    if data == "natural":
+        return NATURAL_DEFAULT
+    names = tuple(n.strip() for n in data.split(":", 1)[1].split(",") if n.strip())
+    if not names:
+        raise DataError(f"{data!r}: name at least one image after 'natural:'")
+    return names
+
+
+def dataset_stats(dataset: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    if dataset in DATASET_STATS:
+        return DATASET_STATS[dataset]
+    if dataset.lower().startswith("imagenet"):
+        return DATASET_STATS["imagenet"]
+    raise DataError(f"no normalisation constants for dataset {dataset!r} (known: {sorted(DATASET_STATS)} "
+                    "and imagenet*); natural images are normalised with the dataset's training mean/std")
+
+
+def _sample_image(name: str) -> np.ndarray:
+    """An RGB uint8 array (H, W, 3) of one file of matplotlib's ``mpl-data/sample_data``."""
+    import matplotlib
+    from PIL import Image
+
+    root = (Path(matplotlib.get_data_path()) / "sample_data").resolve()
+    path = (root / name).resolve()
+    if path.parent != root or path.suffix.lower() not in (".jpg", ".jpeg", ".png"):
+        raise DataError(f"natural image {name!r}: name a .jpg/.png file directly in {root}")
+    if not path.is_file():
+        have = sorted(p.name for p in root.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        raise DataError(f"natural image {name!r} is not in matplotlib's sample data (it has {have})")
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def natural_batch(batch_size: int, num_classes: int, resolution: int, seed: int, dataset: str,
+                  names: Sequence[str] = NATURAL_DEFAULT) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded crops/flips of bundled photographs, resized to ``resolution`` and normalised with
+    ``dataset``'s mean/std, and uniform random labels: a batch of natural-image statistics."""
+    from PIL import Image
+
+    mean, std = dataset_stats(dataset)
+    photos = [_sample_image(n) for n in names]
+    rng = np.random.default_rng(seed)
+    out = np.empty((batch_size, resolution, resolution, 3), dtype=np.uint8)
+    for k in range(batch_size):
+        img = photos[int(rng.integers(len(photos)))]
+        h, w = img.shape[:2]
+        side = int(round(rng.uniform(NATURAL_MIN_CROP, 1.0) * min(h, w)))
+        top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        crop = img[top:top + side, left:left + side]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        out[k] = np.asarray(Image.fromarray(np.ascontiguousarray(crop)).resize((resolution, resolution),
+                                                                                 Image.BILINEAR))
+    y = rng.integers(0, num_classes, batch_size)
+    x = torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255.0
+    x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    return x.contiguous(), torch.as_tensor(y, dtype=torch.long)
+
+
+def batch_digest(x: torch.Tensor) -> str:
+    """First 16 hex of the sha256 of the batch's float32 bytes (C order)."""
+    arr = np.ascontiguousarray(x.detach().cpu().numpy().astype(np.float32, copy=False))
+    return hashlib.sha256(arr.tobytes()).hexdigest()[:16]
+
+
+def describe_input(path: str | Path | None, x: torch.Tensor | None = None) -> str:
+    """``gaussian``, ``file:<name>:sha256=<first 16 hex>`` (of the file) or, for ``natural``,
+    ``natural:<names>:sha256=<first 16 hex of the batch>`` for the artifact's provenance."""
     if path is None:
         return "gaussian"
+    if is_natural(str(path)):
+        if x is None:
+            raise ValueError("a natural batch is described by its digest: pass the batch")
+        return f"natural:{','.join(natural_names(str(path)))}:sha256={batch_digest(x)}"
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
     return f"file:{Path(path).name}:sha256={digest}"

@@ -15,15 +15,19 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 
-from .inputs import gaussian_batch, image_batch
+from .inputs import gaussian_batch, image_batch, is_natural, natural_batch, natural_names
 from .device import resolve_device
 from .flags import Flag
 from .probe import ProbeResult, run_probe, run_probe_shared
 from .proxies import check_proxy_names, get_proxy
-from .proxies.base import COLLECTORS, PASSES, PassContext, Proxy, count_params
+from .proxies.base import COLLECTORS, PASSES, PassContext, Proxy, count_params, kaiming_fanin_init
 from .spaces import get_space
 
 log = logging.getLogger(__name__)
+
+
+#: The scoring protocols (:attr:`ScoreSettings.protocol`).
+PROTOCOLS = ("uniform", "reference")
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,14 @@ class ScoreSettings:
     fast_pool: bool = True
     channels_last: bool = False  # NHWC: faster on CPU, another float32 rounding of the score (README)
     proxies: tuple[str, ...] = ("intrain",)
-    data: str | None = None  # None: Gaussian inputs; else a local image file (intrain.inputs)
+    data: str | None = None  # None: Gaussian inputs; "natural[:names]": bundled photographs; else a local image file (intrain.inputs)
     lga_steps: int = 10  # SGD steps before LGA's kernel alignment
     lr_samples: int = 1000  # inputs for TE-NAS's linear-region count
     lr_resolution: int = 4  # their side (4 is the smallest NB201 accepts)
+    #: "uniform": one network, init and input for every proxy (a same-conditions comparison);
+    #: "reference": each proxy as its published NB201 number was computed where this project
+    #: implements it (the space's reference network, the proxy's reference init and definition).
+    protocol: str = "uniform"
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -50,6 +58,8 @@ class ScoreSettings:
         if self.resolution is not None and self.resolution < 1:
             raise ValueError(f"resolution must be >= 1, got {self.resolution}")
         check_proxy_names(self.proxies)  # unknown names and broken plugins fail here, in words
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
         if self.lga_steps < 0 or self.lr_samples < 2 or self.lr_resolution < 1:
             raise ValueError("lga_steps must be >= 0, lr_samples >= 2 and lr_resolution >= 1")
 
@@ -81,10 +91,16 @@ class ArchRecord:
 
 
 def synthetic_batch(settings: ScoreSettings, num_classes: int, resolution: int,
-                    device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """The scoring batch: seeded Gaussian noise, or seeded real images when ``settings.data``."""
+                    device: torch.device, dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scoring batch: seeded Gaussian noise, seeded real images when ``settings.data`` names a
+    file, or seeded crops of bundled photographs (``natural``, normalised for ``dataset``)."""
     if settings.data is None:
         x, y = gaussian_batch(settings.batch_size, num_classes, resolution, settings.seed)
+    elif is_natural(settings.data):
+        if dataset is None:
+            raise ValueError("natural input is normalised with the dataset's mean/std: pass dataset")
+        x, y = natural_batch(settings.batch_size, num_classes, resolution, settings.seed, dataset,
+                             natural_names(settings.data))
     else:
         x, y = image_batch(settings.data, settings.batch_size, num_classes, resolution, settings.seed)
     return x.to(device), y.to(device)
@@ -133,20 +149,39 @@ class Scorer:
         self.device = resolve_device(device)
         self.resolution = settings.resolution or self.spec.resolution
         self.proxies = [get_proxy(p) for p in settings.proxies]
+        for p in self.proxies:
+            p.protocol = settings.protocol
         self.collectors, self.passes = plan(self.proxies)
+        #: (init, proxies) scored on one network each: one group under the uniform protocol; under
+        #: the reference protocol one per reference init, the as-built group first.
+        self.groups: list[tuple[str | None, list[Proxy]]] = [(None, self.proxies)]
+        if settings.protocol == "reference":
+            inits = sorted({p.reference_init for p in self.proxies}, key=lambda i: (i is not None, str(i)))
+            self.groups = [(i, [p for p in self.proxies if p.reference_init == i]) for i in inits]
         from .resources import Estimate, check_fits
 
         check_fits(Estimate(settings.batch_size * 3 * self.resolution ** 2 * 4, 0, 0), self.device,
                    f"the {settings.batch_size}-image scoring batch at side {self.resolution}")
-        self.x, self.y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device)
+        self.x, self.y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device, dataset)
         if settings.channels_last:
             self.x = self.x.contiguous(memory_format=torch.channels_last)
 
-    def build(self, arch: str) -> torch.nn.Module:
-        """A freshly initialised network: the same weights for the same (arch, seed) every call."""
+    def build(self, arch: str, init: str | None = None) -> torch.nn.Module:
+        """A freshly initialised network: the same weights for the same (arch, seed, init) every call.
+
+        Under the reference protocol the space's ``reference`` network (where it declares that
+        option) and, with ``init="kaiming"``, a seeded Kaiming fan-in re-init on the CPU.
+        """
         torch.manual_seed(self.settings.seed)
-        model = self.space.build(arch, self.dataset, prune=self.settings.prune,
-                                 fast_pool=self.settings.fast_pool).to(self.device)
+        options: dict[str, Any] = {"prune": self.settings.prune, "fast_pool": self.settings.fast_pool}
+        if self.settings.protocol != "uniform":  # a space without a reference network ignores it
+            options["protocol"] = self.settings.protocol
+        model = self.space.build(arch, self.dataset, **options)
+        if init == "kaiming":
+            kaiming_fanin_init(model, torch.Generator().manual_seed(self.settings.seed * 1000 + 61))
+        elif init is not None:
+            raise ValueError(f"unknown init {init!r}")
+        model = model.to(self.device)
         if self.settings.channels_last:
             model = model.to(memory_format=torch.channels_last)
         return model
@@ -155,9 +190,19 @@ class Scorer:
         """One architecture's record; out of GPU memory gives a flagged record with NaN scores."""
         start = time.perf_counter()
         try:
-            probe, values = evaluate(lambda: self.build(arch), self.x, self.y, self.spec.num_classes, self.proxies,
-                                     layers=self.settings.layers, params=self.settings.params,
-                                     seed=self.settings.seed, options=self.settings.pass_options(), device=self.device)
+            probe, values = None, {}
+            for init, proxies in self.groups:
+                p, v = evaluate(lambda init=init: self.build(arch, init), self.x, self.y, self.spec.num_classes, proxies,
+                                layers=self.settings.layers, params=self.settings.params,
+                                seed=self.settings.seed, options=self.settings.pass_options(), device=self.device)
+                values.update(v)
+                if probe is None:  # the first group's probe is stored (as built when any proxy needs that)
+                    probe = p
+                else:
+                    for key, cost in p.extras.items():
+                        if key.startswith("cost_"):
+                            probe.extras[key] = probe.extras.get(key, 0.0) + cost
+            values = {q.name: values[q.name] for q in self.proxies}
         except torch.cuda.OutOfMemoryError as e:
             log.warning("architecture %d (%s): out of memory on %s, recorded with NaN scores (%s)",
                         index, arch, self.device, str(e).splitlines()[0] if str(e) else "")

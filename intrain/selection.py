@@ -20,8 +20,15 @@ from .spaces import get_space
 
 
 def settings_hash(space: str, dataset: str, settings: ScoreSettings) -> str:
-    """sha256 over everything that changes a score; shards under another hash are refused."""
-    blob = json.dumps({"space": space, "dataset": dataset, "settings": settings.as_dict()}, sort_keys=True)
+    """sha256 over everything that changes a score; shards under another hash are refused.
+
+    ``protocol`` enters only when it is not the default "uniform", so artifacts written before
+    the setting existed keep their hash (their scores are the uniform protocol's, bit for bit).
+    """
+    d = settings.as_dict()
+    if d.get("protocol") == "uniform":
+        del d["protocol"]
+    blob = json.dumps({"space": space, "dataset": dataset, "settings": d}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -61,3 +61,51 @@ def correlate(score: np.ndarray, truth: np.ndarray, higher_is_better: bool = Tru
         out.kendall_lo, out.kendall_hi = (float(v) for v in np.nanquantile(kt, [a, 1 - a]))
         out.spearman_lo, out.spearman_hi = (float(v) for v in np.nanquantile(sr, [a, 1 - a]))
     return out
+
+
+@dataclass
+class TauDifference:
+    """Kendall τ(a) − τ(b) over the same architectures, with a paired percentile bootstrap CI."""
+
+    n: int
+    n_excluded: int
+    tau_a: float
+    tau_b: float
+    delta: float
+    lo: float = float("nan")
+    hi: float = float("nan")
+    n_boot: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def paired_tau_difference(a: np.ndarray, b: np.ndarray, truth: np.ndarray, n_boot: int = 1000,
+                          seed: int = 0, ci: float = 0.95) -> TauDifference:
+    """Δτ = τ(a, truth) − τ(b, truth) and its ``ci`` percentile bootstrap interval.
+
+    Each bootstrap replicate draws one set of architectures (with replacement) and computes both
+    taus on it, so the interval accounts for the correlation between the two proxies' errors:
+    a claim "a beats b" holds at that level when the interval excludes 0. Architectures where
+    either score or the truth is non-finite are excluded from both (``n_excluded``).
+    """
+    a, b, truth = (np.asarray(v, dtype=np.float64) for v in (a, b, truth))
+    if not (a.shape == b.shape == truth.shape):
+        raise ValueError(f"a, b and truth differ in shape: {a.shape}, {b.shape}, {truth.shape}")
+    ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(truth)
+    a, b, t = a[ok], b[ok], truth[ok]
+    n = int(ok.sum())
+    if n < 3:
+        nan = float("nan")
+        return TauDifference(n, int((~ok).sum()), nan, nan, nan)
+    ta, tb = kendall(a, t), kendall(b, t)
+    out = TauDifference(n, int((~ok).sum()), ta, tb, ta - tb, n_boot=int(n_boot))
+    if n_boot > 0:
+        rng = np.random.default_rng(seed)
+        d = np.empty(n_boot)
+        for k in range(n_boot):
+            i = rng.integers(0, n, n)
+            d[k] = kendall(a[i], t[i]) - kendall(b[i], t[i])
+        q = (1 - ci) / 2
+        out.lo, out.hi = (float(v) for v in np.nanquantile(d, [q, 1 - q]))
+    return out

@@ -58,7 +58,7 @@ def test_the_registry_lists_every_builtin_space():
         space = get_space(name)
         assert isinstance(space, Space) and space.name == name
         assert space.datasets and all(isinstance(d, DatasetSpec) and d.name == k for k, d in space.datasets.items())
-        assert set(space.options) <= {"prune", "fast_pool", "batch_size", "resolution", "seed"}
+        assert set(space.options) <= {"prune", "fast_pool", "batch_size", "resolution", "seed", "protocol"}
 
 
 def test_each_space_names_its_catalog_benchmark_and_the_catalog_agrees():

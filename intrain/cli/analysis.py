@@ -20,6 +20,21 @@ def cmd_correlate(args: argparse.Namespace) -> None:
     write_csv(table, args.out)
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "kendall", "spearman", "paper_kendall"]
     print(table[[c for c in cols if c in table.columns]].to_string(index=False, float_format="%.3f"))
+    if args.pairs:
+        from ..correlate import pair_table
+
+        pairs = []
+        for spec in args.pairs:
+            a, sep, b = spec.partition(":")
+            if not sep or not a or not b:
+                raise ValueError(f"--pairs takes A:B (two proxy labels), got {spec!r}")
+            pairs.append((a, b))
+        diffs = pair_table(args.scores, args.groundtruth, pairs, n_boot=args.n_boot, metric=args.metric)
+        if args.pairs_out:
+            write_csv(diffs, args.pairs_out)
+        print()
+        print(diffs[["space", "dataset", "a", "b", "n", "tau_a", "tau_b", "delta", "lo", "hi"]]
+              .to_string(index=False, float_format="%.3f"))
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -82,6 +97,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", choices=["test", "valid"], default="test")
     p.add_argument("--workers", type=int, default=1,
                    help="processes for the bootstrap (same table for any number)")
+    p.add_argument("--pairs", nargs="+", default=None, metavar="A:B",
+                   help="also a paired bootstrap of tau(A) - tau(B) over the same architectures")
+    p.add_argument("--pairs-out", default=None, help="CSV for the --pairs table")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_correlate)
 

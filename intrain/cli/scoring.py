@@ -67,7 +67,7 @@ def cmd_score(args: argparse.Namespace) -> None:
             "config_hash": settings_hash(args.space, dataset, settings),
             "settings": settings.as_dict(), "seed": settings.seed, "batch_size": settings.batch_size,
             "resolution": first.resolution, "device": describe(first.device),
-            "threads": torch.get_num_threads(), "input": describe_input(settings.data),
+            "threads": torch.get_num_threads(), "input": describe_input(settings.data, first.x),
             "passes": list(first.passes), "collectors": sorted(first.collectors),
             "shared_forward": list(datasets) if len(datasets) > 1 else [],
             "retain_freed_memory": retained,

@@ -17,7 +17,7 @@ True
 >>> check_proxy_names(["intrain", "nope"])
 Traceback (most recent call last):
 ...
-intrain.errors.InputError: unknown proxy 'nope'; available: az_nas, flops, grad_norm, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, naswot, params, snip, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
+intrain.errors.InputError: unknown proxy 'nope'; available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, naswot, params, snip, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "list_proxies", "get_proxy", "proxy_c
 BUILTIN: dict[str, str] = {
     "intrain": "intrain",
     "params": "cost", "flops": "cost",
-    "grad_norm": "gradient", "snip": "gradient", "grasp": "gradient",
+    "grad_norm": "gradient", "grad_norm_layers": "gradient", "snip": "gradient", "grasp": "gradient",
     "synflow": "synflow",
     "naswot": "activation", "jacov": "activation",
     "zen": "zen",

@@ -61,6 +61,7 @@ class Jacov(Proxy):
     """Eigenvalue score of the correlation of per-sample input Jacobians (Mellor et al. v1)."""
 
     name = "jacov"
+    reference_init = "kaiming"  # AZ-NAS/VKDNW NB201 ports re-init before scoring
     needs = frozenset({"input_jacobian"})
     reference_input = "real"
 
@@ -73,6 +74,7 @@ class Naswot(Proxy):
     """log|K| of the ReLU binary-code agreement kernel (NASWOT)."""
 
     name = "naswot"
+    reference_init = "kaiming"  # AZ-NAS/VKDNW NB201 ports re-init before scoring
     needs = frozenset({"relu_kernel"})
     reference_input = "real"
 

@@ -64,11 +64,22 @@ class Proxy:
     #: Set for proxies whose score ranks each network within a population (TE-NAS, AZ-NAS):
     #: the components are stored per network and combined at analysis time by this rule.
     population: ClassVar[PopulationRule | None] = None
+    #: Under ``protocol: reference``, the initialisation the published code applies before scoring:
+    #: "kaiming" (Kaiming-normal fan-in conv/linear, BN 1/0, as AZ-NAS's and VKDNW's NB201 ports
+    #: call it) or None (the network as built).
+    reference_init: ClassVar[str | None] = None
+    #: Under ``protocol: reference``, (need, key) of the published definition where it differs
+    #: from ``score_from`` (``need`` joins ``needs``).
+    reference_from: ClassVar[tuple[str, str] | None] = None
+    #: "uniform" or "reference"; the scorer sets it on its instances.
+    protocol: str = "uniform"
 
     def compute(self, probe: "ProbeResult") -> dict[str, float]:
         if self.score_from is None:
             raise NotImplementedError(f"proxy {self.name!r} defines neither compute nor score_from")
         need, key = self.score_from
+        if self.protocol == "reference" and self.reference_from is not None:
+            need, key = self.reference_from
         return {"score": output(probe, need)[key]}
 
     @classmethod
@@ -89,6 +100,10 @@ def register(cls: type[Proxy]) -> type[Proxy]:
         raise ValueError(f"proxy {name!r} registered twice ({REGISTRY[name].__module__} and {cls.__module__})")
     if cls.score_from is not None:
         cls.needs = cls.needs | {cls.score_from[0]}
+    if cls.reference_from is not None:
+        cls.needs = cls.needs | {cls.reference_from[0]}
+    if cls.reference_init not in (None, "kaiming"):
+        raise ValueError(f"proxy {name!r}: reference_init must be None or 'kaiming', got {cls.reference_init!r}")
     if cls.population is not None and cls.components != cls.population.components:
         raise ValueError(f"proxy {name!r}: population components {cls.population.components} "
                          f"differ from its components {cls.components}")

@@ -15,9 +15,12 @@ class GradSums(Collector):
     """Sum of per-layer gradient norms and sum |w * g| over conv/linear weights, after the probe's backward."""
 
     name = "grad_sums"
-    description = "sum of per-layer gradient norms and sum |w * g| over conv/linear weights"
+    description = ("sum of per-layer gradient norms and sum |w * g| over conv/linear weights; "
+                   "the global gradient norm over all parameters")
 
     def after_backward(self) -> None:
+        squares = [p.grad.detach().double().pow(2).sum() for p in self.model.parameters() if p.grad is not None]
+        global_norm = float(torch.stack(squares).sum().sqrt()) if squares else 0.0
         norms, saliency = [], []
         for _, m in weighted_modules(self.model):
             if m.weight.grad is not None:
@@ -25,10 +28,10 @@ class GradSums(Collector):
                 norms.append(torch.linalg.vector_norm(g.double()))
                 saliency.append((m.weight.detach().double() * g.double()).abs().sum())
         if not norms:
-            self._out = {"grad_norm": 0.0, "snip": 0.0}
+            self._out = {"grad_norm": 0.0, "snip": 0.0, "grad_norm_global": global_norm}
             return
         packed = torch.stack([torch.stack(norms).sum(), torch.stack(saliency).sum()]).cpu()
-        self._out = {"grad_norm": float(packed[0]), "snip": float(packed[1])}
+        self._out = {"grad_norm": float(packed[0]), "snip": float(packed[1]), "grad_norm_global": global_norm}
 
     def result(self) -> dict[str, float]:
         return self._out
@@ -36,9 +39,22 @@ class GradSums(Collector):
 
 @register
 class GradNorm(Proxy):
-    """Sum over conv/linear layers of |dL/dW|_2 (zero-cost-nas)."""
+    """Sum over conv/linear layers of |dL/dW|_2 (zero-cost-nas); under the reference protocol
+    the published NB201 number's definition: one L2 norm over the gradients of all parameters
+    (BN and biases included) after a Kaiming fan-in re-init (AZ-NAS compute_gradnorm_score.py)."""
 
     name = "grad_norm"
+    reference_input = "real"
+    score_from = ("grad_sums", "grad_norm")
+    reference_from = ("grad_sums", "grad_norm_global")
+    reference_init = "kaiming"
+
+
+@register
+class GradNormLayers(Proxy):
+    """Sum over conv/linear layers of |dL/dW|_2 (zero-cost-nas grad_norm.py), under both protocols."""
+
+    name = "grad_norm_layers"
     reference_input = "real"
     score_from = ("grad_sums", "grad_norm")
 
@@ -50,6 +66,7 @@ class Snip(Proxy):
     name = "snip"
     reference_input = "real"
     score_from = ("grad_sums", "snip")
+    reference_init = "kaiming"
 
 
 @register_pass("grasp")
@@ -74,3 +91,4 @@ class Grasp(Proxy):
     name = "grasp"
     reference_input = "real"
     score_from = ("grasp", "score")
+    reference_init = "kaiming"

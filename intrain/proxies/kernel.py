@@ -125,6 +125,7 @@ class TeNas(Proxy):
     """NTK condition number (lower is better) and linear-region count; score = rank sum."""
 
     name = "tenas"
+    reference_init = "kaiming"  # AZ-NAS/VKDNW NB201 ports re-init before scoring
     needs = frozenset({"per_sample", "linear_regions"})
     components = ("ntk_cond", "linear_regions")
     reference_input = "real"

@@ -35,4 +35,5 @@ class Synflow(Proxy):
     """sum |w * dR/dw|, R the output sum of the |weight| network on an all-ones input."""
 
     name = "synflow"
+    reference_init = "kaiming"  # AZ-NAS/VKDNW NB201 ports re-init before scoring
     score_from = ("synflow", "score")

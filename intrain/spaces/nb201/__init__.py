@@ -29,7 +29,7 @@ class NB201Space(Space):
     name = "nb201"
     datasets = DATASETS
     benchmark = "nb201_test"
-    options = ("prune", "fast_pool")
+    options = ("prune", "fast_pool", "protocol")
 
     def normalize(self, arch: str) -> str:
         return normalize_arch(arch)
@@ -37,10 +37,14 @@ class NB201Space(Space):
     def canonical(self, arch: str) -> str:
         return canonical_form(arch)
 
-    def network(self, arch: str, dataset: str, prune: bool = True, fast_pool: bool = True):
+    def network(self, arch: str, dataset: str, prune: bool = True, fast_pool: bool = True,
+                protocol: str = "uniform"):
+        """``protocol="reference"``: AutoDL's network, every non-``none`` edge run (``prune`` ignored)."""
         from .network import build_network
 
-        return build_network(arch, dataset, prune=prune, fast_pool=fast_pool)
+        if protocol not in ("uniform", "reference"):
+            raise SpaceError(f"unknown protocol {protocol!r}; expected 'uniform' or 'reference'")
+        return build_network(arch, dataset, prune=prune, fast_pool=fast_pool, reference=protocol == "reference")
 
     def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None):
         from .groundtruth import read_groundtruth

@@ -239,3 +239,28 @@ def canonical_classes() -> dict[str, list[str]]:
     for cell in all_cells():
         classes.setdefault(canonical_form(cell), []).append(cell.to_str())
     return classes
+
+
+def conv_macs(arch: str | Cell, dataset: str, reference: bool = True, channels: int = 16,
+              cells_per_stage: int = 5) -> int:
+    """Multiply-accumulates of the conv and linear layers for one image, counted analytically
+    (torch-free, the convention of :func:`intrain.proxies.base.count_macs`; AutoDL's
+    ``flop_benchmark`` adds the classifier bias, ``num_classes`` more).
+
+    ``reference=True``: the benchmark's network, every non-``none`` conv edge counted (dead
+    ones too, as its cost API does); ``False``: the pruned network (live edges only).
+    """
+    cell = arch if isinstance(arch, Cell) else parse_arch(arch)
+    spec = dataset_spec(dataset)
+    edges = [e for e in EDGES if cell.op(*e) != "none"] if reference else list(live_edges(cell))
+    k2 = {"nor_conv_3x3": 9, "nor_conv_1x1": 1}
+    per_cell = sum(k2.get(cell.op(*e), 0) for e in edges)  # x C^2 x side^2
+    side, c = spec.resolution, channels
+    total = 3 * c * 9 * side * side  # stem
+    for stage in range(3):
+        if stage > 0:
+            side = (side + 1) // 2
+            total += c * 2 * c * 9 * side * side + (2 * c) ** 2 * 9 * side * side + c * 2 * c * side * side
+            c *= 2
+        total += cells_per_stage * per_cell * c * c * side * side
+    return total + c * spec.num_classes

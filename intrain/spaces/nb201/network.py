@@ -6,8 +6,14 @@ ReLU -> Conv(bias False) -> BN(affine) as in the benchmark (not the SamsungLabs 
 
 With ``prune=True`` (the default) dead edges (:func:`.encoding.live_edges`) are not instantiated:
 the cell computes the same function at initialisation and its per-layer statistics are those of
-the live graph, which is what makes isomorphic cells equal in distribution. ``prune`` and
-``fast_pool`` are NB201's own build options (:attr:`NB201Space.options`).
+the live graph, which is what makes isomorphic cells equal in distribution. ``prune``,
+``fast_pool`` and ``protocol`` are NB201's own build options (:attr:`NB201Space.options`).
+
+``reference=True`` (``protocol: reference``) builds the benchmark's own network (AutoDL ``InferCell``) instead: every
+non-``none`` edge is instantiated and run, and an edge whose source node receives only ``none``
+edges computes on zeros (AutoDL's ``Zero`` op returns ``x.mul(0)``), so its ReLU, conv and BN
+run (BN statistics update, ReLU codes and FLOPs count) although they add nothing to the output.
+``prune: false`` is not that network: it skips edges whose source node is empty.
 """
 
 from __future__ import annotations
@@ -72,12 +78,17 @@ def make_op(op: str, channels: int, fast_pool: bool = True) -> nn.Module:
 
 
 class SearchCell(nn.Module):
-    """One NB201 cell; ``none`` edges (and, with ``prune``, dead edges) are not instantiated."""
+    """One NB201 cell; ``none`` edges (and, with ``prune``, dead edges) are not instantiated.
 
-    def __init__(self, cell: Cell, channels: int, prune: bool = True, fast_pool: bool = True):
+    With ``reference`` every non-``none`` edge is instantiated and run, empty nodes as zeros.
+    """
+
+    def __init__(self, cell: Cell, channels: int, prune: bool = True, fast_pool: bool = True,
+                 reference: bool = False):
         super().__init__()
-        edges = live_edges(cell) if prune else tuple(e for e in EDGES if cell.op(*e) != "none")
+        edges = live_edges(cell) if prune and not reference else tuple(e for e in EDGES if cell.op(*e) != "none")
         self.edges = edges
+        self.reference = reference
         self.edge_ops = nn.ModuleList(make_op(cell.op(i, j), channels, fast_pool) for (i, j) in edges)
         self._by_target: list[list[tuple[int, int]]] = [[] for _ in range(NUM_NODES)]
         for k, (i, j) in enumerate(edges):
@@ -90,7 +101,9 @@ class SearchCell(nn.Module):
             for k, j in self._by_target[i]:
                 src = nodes[j]
                 if src is None:
-                    continue
+                    if not self.reference:
+                        continue
+                    src = x * 0.0  # AutoDL: a node fed only by `none` edges holds x.mul(0)
                 y = self.edge_ops[k](src)
                 acc = y if acc is None else acc + y
             nodes.append(acc)
@@ -119,7 +132,7 @@ class NB201Network(nn.Module):
     """The NB201 'tiny network' for one cell genotype."""
 
     def __init__(self, arch: str | Cell, num_classes: int, channels: int = 16, cells_per_stage: int = 5,
-                 prune: bool = True, fast_pool: bool = True):
+                 prune: bool = True, fast_pool: bool = True, reference: bool = False):
         super().__init__()
         cell = arch if isinstance(arch, Cell) else parse_arch(arch)
         self.arch = cell.to_str()
@@ -132,7 +145,7 @@ class NB201Network(nn.Module):
             if stage > 0:
                 layers.append(ResidualReduction(c, 2 * c))
                 c *= 2
-            layers.extend(SearchCell(cell, c, prune=prune, fast_pool=fast_pool) for _ in range(cells_per_stage))
+            layers.extend(SearchCell(cell, c, prune=prune, fast_pool=fast_pool, reference=reference) for _ in range(cells_per_stage))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -150,6 +163,7 @@ class NB201Network(nn.Module):
         return [self.stem, *self.cells]
 
 
-def build_network(arch: str, dataset: str, prune: bool = True, fast_pool: bool = True) -> NB201Network:
+def build_network(arch: str, dataset: str, prune: bool = True, fast_pool: bool = True,
+                  reference: bool = False) -> NB201Network:
     spec = dataset_spec(dataset)
-    return NB201Network(arch, spec.num_classes, prune=prune, fast_pool=fast_pool)
+    return NB201Network(arch, spec.num_classes, prune=prune, fast_pool=fast_pool, reference=reference)

@@ -1,0 +1,304 @@
+"""Issue 19: paired Δτ bootstrap, natural-image input, the reference protocol (network, init,
+definitions) next to the uniform one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from intrain.stats import kendall, paired_tau_difference
+
+
+# ----------------------------------------------------------------------------- paired Δτ
+
+
+def test_identical_proxies_differ_by_exactly_zero():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=50)
+    a = truth + rng.normal(size=50)
+    d = paired_tau_difference(a, a.copy(), truth, n_boot=200, seed=1)
+    assert d.delta == 0.0 and d.lo == 0.0 and d.hi == 0.0 and d.n == 50
+
+
+def test_truth_beats_noise_and_the_interval_excludes_zero():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=200)
+    noisy = truth + 2.0 * rng.normal(size=200)
+    d = paired_tau_difference(truth, noisy, truth, n_boot=300, seed=2)
+    assert d.tau_a == pytest.approx(1.0)
+    assert d.delta == pytest.approx(1.0 - kendall(noisy, truth))
+    assert 0 < d.lo <= d.delta <= d.hi
+    swapped = paired_tau_difference(noisy, truth, truth, n_boot=300, seed=2)
+    assert swapped.delta == pytest.approx(-d.delta) and swapped.hi < 0
+
+
+def test_hand_checkable_case_and_exclusions():
+    # truth 1..4; a ranks all 4 right (τ = 1); b swaps the first two: 5 concordant, 1 discordant -> τ = 4/6
+    truth = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    a = np.array([1.0, 2.0, 3.0, 4.0, np.nan])  # the NaN row is excluded from both proxies
+    b = np.array([2.0, 1.0, 3.0, 4.0, 0.0])
+    d = paired_tau_difference(a, b, truth, n_boot=0)
+    assert (d.n, d.n_excluded) == (4, 1)
+    assert d.tau_a == pytest.approx(1.0) and d.tau_b == pytest.approx(4 / 6)
+    assert d.delta == pytest.approx(2 / 6) and np.isnan(d.lo)
+
+
+def test_interval_is_reproducible_per_seed_and_paired():
+    rng = np.random.default_rng(3)
+    truth = rng.normal(size=80)
+    a = truth + rng.normal(size=80)
+    b = a + 0.05 * rng.normal(size=80)  # nearly the same ranking as a: the paired CI is narrow
+    d1 = paired_tau_difference(a, b, truth, n_boot=200, seed=5)
+    d2 = paired_tau_difference(a, b, truth, n_boot=200, seed=5)
+    assert (d1.lo, d1.hi) == (d2.lo, d2.hi)
+    from intrain.stats import correlate
+
+    ca = correlate(a, truth, n_boot=200, seed=5)
+    # the unpaired intervals overlap almost entirely; the paired one is much narrower than either
+    assert (d1.hi - d1.lo) < 0.5 * (ca.kendall_hi - ca.kendall_lo)
+
+
+def _fake_scores(tmp_path, n=12):
+    from intrain.groundtruth import accuracy_column
+    from tests.helpers import fake_artifact, ladder
+
+    path = fake_artifact(tmp_path / "a.h5", ladder(n, np.random.default_rng(0)))
+    gt = pd.DataFrame({"arch_index": range(n), "arch": [f"arch{i}" for i in range(n)],
+                       "canonical": [f"arch{i}" for i in range(n)],
+                       accuracy_column("cifar10", "test"): np.linspace(50, 90, n)})
+    gt.to_csv(tmp_path / "gt.csv", index=False)
+    return str(path), str(tmp_path / "gt.csv")
+
+
+def test_pair_table_over_an_artifact(tmp_path):
+    from intrain.correlate import pair_table
+
+    path, gt = _fake_scores(tmp_path)
+    table = pair_table([path], gt, [("intrain", "intrain")], n_boot=50)
+    row = table.iloc[0]
+    assert row.n == 12 and row.delta == 0 and row.lo == 0 and row.hi == 0
+    with pytest.raises(ValueError, match="nope"):
+        pair_table([path], gt, [("intrain", "nope")], n_boot=10)
+
+
+def test_correlate_cli_prints_and_writes_the_pairs(tmp_path):
+    import subprocess
+    import sys
+
+    path, gt = _fake_scores(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "intrain", "correlate", "--groundtruth", gt, "--n-boot", "20",
+                           "--out", str(tmp_path / "c.csv"), "--pairs", "intrain:intrain.gamma",
+                           "--pairs-out", str(tmp_path / "p.csv"), path], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    pairs = pd.read_csv(tmp_path / "p.csv")
+    assert list(pairs[["a", "b"]].iloc[0]) == ["intrain", "intrain.gamma"]
+    corr = pd.read_csv(tmp_path / "c.csv").set_index("proxy")
+    assert pairs.delta.iloc[0] == pytest.approx(corr.kendall["intrain"] - corr.kendall["intrain.gamma"])
+    assert "tau_a" in proc.stdout
+
+
+# ----------------------------------------------------------------------------- natural input
+
+
+def test_natural_batch_is_seeded_and_normalised_per_dataset():
+    import torch
+
+    from intrain.inputs import DATASET_STATS, natural_batch
+
+    x1, y1 = natural_batch(16, 10, 32, seed=0, dataset="cifar10")
+    x2, y2 = natural_batch(16, 10, 32, seed=0, dataset="cifar10")
+    x3, _ = natural_batch(16, 10, 32, seed=1, dataset="cifar10")
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert not torch.equal(x1, x3)
+    assert x1.shape == (16, 3, 32, 32) and x1.dtype == torch.float32 and y1.max() < 10
+    # undoing the CIFAR-10 normalisation gives pixel values in [0, 1] on the 1/255 grid
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in DATASET_STATS["cifar10"])
+    pixels = x1 * std + mean
+    assert pixels.min() >= -1e-6 and pixels.max() <= 1 + 1e-6
+    assert torch.allclose(pixels * 255, (pixels * 255).round(), atol=1e-3)
+    # another dataset: the same pixels, its own constants
+    x16, _ = natural_batch(16, 120, 16, seed=0, dataset="ImageNet16-120")
+    assert x16.shape == (16, 3, 16, 16)
+    xc100, _ = natural_batch(16, 100, 32, seed=0, dataset="cifar100")
+    mean100, std100 = (torch.tensor(v).view(1, 3, 1, 1) for v in DATASET_STATS["cifar100"])
+    assert torch.allclose(xc100 * std100 + mean100, pixels, atol=1e-5)
+    # crops of one photograph are not noise: neighbouring pixels are strongly correlated
+    a, b = x1[..., :, :-1].flatten(), x1[..., :, 1:].flatten()
+    assert torch.corrcoef(torch.stack([a, b]))[0, 1] > 0.8
+
+
+def test_natural_provenance_names_the_photographs_and_the_batch_digest():
+    from intrain.inputs import DataError, describe_input, natural_batch, natural_names
+    from intrain.scoring import ScoreSettings, Scorer
+
+    s = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
+    again = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
+    other = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, seed=1, data="natural", proxies=("params",)),
+                   device="cpu")
+    d = describe_input("natural", s.x)
+    assert d.startswith("natural:grace_hopper.jpg:sha256=") and len(d.rsplit("=", 1)[1]) == 16
+    assert d == describe_input("natural", again.x) != describe_input("natural", other.x)
+    x, _ = natural_batch(4, 10, 32, 0, "cifar10", natural_names("natural:grace_hopper.jpg"))
+    assert describe_input("natural:grace_hopper.jpg", x) == d
+    with pytest.raises(DataError, match="not in matplotlib"):
+        natural_batch(4, 10, 32, 0, "cifar10", ("nope.jpg",))
+    with pytest.raises(DataError, match="directly in"):
+        natural_batch(4, 10, 32, 0, "cifar10", ("../../__init__.py",))
+    with pytest.raises(DataError, match="normalisation"):
+        natural_batch(4, 10, 32, 0, "mnist")
+
+
+# ----------------------------------------------------------------------------- reference network
+
+DEAD = "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|"  # 3<-2 conv3x3 is dead
+LIVE = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+
+
+def _hand_params(k2_edges: list[int], num_classes: int = 10, c: int = 16) -> int:
+    """Parameters of the NB201 tiny network whose cells hold conv edges with these k*k, by hand."""
+    total = 3 * c * 9 + 2 * c  # stem conv + BN
+    for stage in range(3):
+        if stage > 0:
+            total += 9 * c * 2 * c + 2 * 2 * c + 9 * (2 * c) ** 2 + 2 * 2 * c + c * 2 * c  # conv_a, conv_b, downsample
+            c *= 2
+        total += 5 * sum(k2 * c * c + 2 * c for k2 in k2_edges)  # ReLU-Conv-BN edges
+    return total + 2 * c + c * num_classes + num_classes  # lastact BN, classifier
+
+
+def _hand_macs(k2_edges: list[int], side: int = 32, num_classes: int = 10, c: int = 16) -> int:
+    total = 3 * c * 9 * side * side
+    for stage in range(3):
+        if stage > 0:
+            side //= 2
+            total += (9 * c * 2 * c + 9 * (2 * c) ** 2 + c * 2 * c) * side * side
+            c *= 2
+        total += 5 * sum(k2 * c * c for k2 in k2_edges) * side * side
+    return total + c * num_classes
+
+
+def test_reference_cell_runs_dead_edges_on_zeros():
+    import torch
+
+    from intrain.proxies.base import count_macs, count_params
+    from intrain.spaces.nb201.encoding import conv_macs
+    from intrain.spaces.nb201.network import build_network
+
+    ref, pruned = build_network(DEAD, "cifar10", reference=True), build_network(DEAD, "cifar10")
+    n_convs = lambda m: sum(isinstance(x, torch.nn.Conv2d) for x in m.modules())  # noqa: E731
+    assert n_convs(ref) == 1 + 15 * 4 + 2 * 3 and n_convs(pruned) == 1 + 15 * 3 + 2 * 3
+    assert count_params(ref) == _hand_params([9, 9, 1, 9]) and count_params(pruned) == _hand_params([9, 9, 1])
+    x = torch.randn(4, 3, 32, 32)
+    assert count_macs(ref, x) == _hand_macs([9, 9, 1, 9]) == conv_macs(DEAD, "cifar10", reference=True)
+    assert count_macs(pruned, x) == _hand_macs([9, 9, 1]) == conv_macs(DEAD, "cifar10", reference=False)
+    # prune=False instantiates the dead edge but never runs it: not the reference network
+    unpruned = build_network(DEAD, "cifar10", prune=False)
+    assert count_params(unpruned) == count_params(ref) and count_macs(unpruned, x) == count_macs(pruned, x)
+    # the dead edge (node 2 -> node 3) of the first cell: its input is all zeros, its BN updates
+    cell = ref.cells[0]
+    dead = cell.edge_ops[cell.edges.index((3, 2))]
+    seen = []
+    dead[0].register_forward_hook(lambda _m, inp, _out: seen.append(inp[0]))
+    ref.train()(x)
+    assert len(seen) == 1 and seen[0].shape == (4, 16, 32, 32) and not seen[0].any()
+    assert int(dead[2].num_batches_tracked) == 1
+    # default build options are untouched: the pruned network has no such edge
+    assert (3, 2) not in pruned.cells[0].edges
+
+
+def test_reference_and_pruned_networks_coincide_without_dead_edges():
+    import torch
+
+    from intrain.spaces.nb201.network import build_network
+
+    torch.manual_seed(0)
+    a = build_network(LIVE, "cifar100", reference=True)
+    torch.manual_seed(0)
+    b = build_network(LIVE, "cifar100")
+    x = torch.randn(4, 3, 32, 32)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert torch.equal(a(x), b(x))
+
+
+# ----------------------------------------------------------------------------- protocol setting
+
+GRAD_PROXIES = ("intrain", "grad_norm", "grad_norm_layers", "snip", "synflow", "naswot", "jacov", "flops", "params")
+
+
+def _scorer(protocol: str, proxies=GRAD_PROXIES, dataset="cifar10"):
+    from intrain.scoring import Scorer, ScoreSettings
+
+    return Scorer("nb201", dataset, ScoreSettings(batch_size=8, proxies=proxies, protocol=protocol), device="cpu")
+
+
+def test_uniform_protocol_is_todays_scoring_bit_for_bit():
+    import torch
+
+    from intrain.scoring import ScoreSettings, evaluate
+    from intrain.selection import settings_hash
+
+    s = _scorer("uniform")
+    rec = s.score(0, DEAD)
+
+    def todays_build():  # the build path before the protocol setting existed
+        torch.manual_seed(0)
+        return s.space.build(DEAD, "cifar10", prune=True, fast_pool=True)
+
+    _, values = evaluate(todays_build, s.x, s.y, 10, s.proxies, seed=0, options=ScoreSettings().pass_options())
+    assert rec.proxies == values
+    # the default's hash is the one artifacts written before the setting carry
+    import hashlib
+    import json
+
+    d = ScoreSettings().as_dict()
+    assert d["protocol"] == "uniform"
+    del d["protocol"]
+    old = hashlib.sha256(json.dumps({"space": "nb201", "dataset": "cifar10", "settings": d},
+                                    sort_keys=True).encode()).hexdigest()
+    assert settings_hash("nb201", "cifar10", ScoreSettings()) == old
+    assert settings_hash("nb201", "cifar10", ScoreSettings(protocol="reference")) != old
+    with pytest.raises(ValueError, match="protocol"):
+        ScoreSettings(protocol="published")
+
+
+def test_reference_protocol_definitions_and_inits():
+    import torch
+
+    from intrain.proxies.base import kaiming_fanin_init
+    from intrain.scoring import evaluate
+    from intrain.spaces.nb201.encoding import conv_macs
+
+    uni, ref = _scorer("uniform"), _scorer("reference")
+    assert [i for i, _ in ref.groups] == [None, "kaiming"]
+    for arch in (DEAD, LIVE):
+        u, r = uni.score(0, arch).proxies, ref.score(0, arch).proxies
+        # FLOPs: the unpruned network's under reference; they differ exactly when a conv edge is dead
+        assert r["flops"]["score"] == conv_macs(arch, "cifar10", reference=True)
+        assert u["flops"]["score"] == conv_macs(arch, "cifar10", reference=False)
+        # grad_norm_layers keeps its definition and the as-built init: with no dead edge the
+        # networks coincide and so do its scores (and InTrain's); with one they differ
+        same = arch == LIVE
+        for name in ("grad_norm_layers", "intrain", "params", "flops"):
+            assert (u[name] == r[name]) is same, name
+        # the Kaiming proxies differ from uniform on both cells (another init)
+        for name in ("grad_norm", "snip", "synflow", "naswot", "jacov"):
+            assert u[name]["score"] != r[name]["score"], name
+
+        # ... and equal an independent computation on a Kaiming fan-in re-initialised reference network
+        def kaiming_build(arch=arch):
+            torch.manual_seed(0)
+            m = ref.space.build(arch, "cifar10", protocol="reference")
+            kaiming_fanin_init(m, torch.Generator().manual_seed(61))
+            return m
+
+        kaiming = [p for p in ref.proxies if p.reference_init == "kaiming"]
+        _, v = evaluate(kaiming_build, ref.x, ref.y, 10, kaiming, seed=0, options=ref.settings.pass_options())
+        assert {k: r[k] for k in v} == v
+        # grad_norm under reference: one L2 norm over every parameter's gradient (BN, bias included)
+        m = kaiming_build()
+        torch.nn.functional.cross_entropy(m.train()(ref.x), ref.y).backward()
+        total = torch.sqrt(sum(p.grad.double().pow(2).sum() for p in m.parameters() if p.grad is not None))
+        assert r["grad_norm"]["score"] == pytest.approx(float(total), rel=1e-6)
+        layers = sum(torch.linalg.vector_norm(mod.weight.grad.double()) for mod in m.modules()
+                     if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)))
+        assert r["grad_norm"]["score"] < float(layers)  # sqrt of a sum of squares < sum of the norms

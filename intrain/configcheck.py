@@ -108,8 +108,8 @@ def _parsers() -> dict[str, Callable[[str], Any]]:
 
 
 FIXES = {
-    "nb201": "write it as |op~0|+|op~0|op~1|+|op~0|op~1|op~2| (see README, 'Spaces')",
-    "nb101": "write it as ROW-ROW-...|op,op,... (see README, 'Spaces')",
+    "nb201": "write it as |op~0|+|op~0|op~1|+|op~0|op~1|op~2| (docs/implementation.md)",
+    "nb101": "write it as ROW-ROW-...|op,op,... (docs/implementation.md)",
 }
 
 

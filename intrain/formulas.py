@@ -100,7 +100,7 @@ def gradalign_gram_logdet(gram: torch.Tensor, eps: float = 1e-8) -> float:
     The determinant is 1 for mutually orthogonal per-sample gradients (every sample's loss can
     be lowered without raising another's) and tends to 0 as gradients become redundant or
     conflicting. GradAlign publishes no code; the literal "Gram determinant" is scored, on the
-    log scale (README, "Proxies", records that the negated reading ranked inversely).
+    log scale (docs/protocols.md, records that the negated reading ranked inversely).
     """
     c = gram_cosine(gram)
     c = c + eps * torch.eye(c.shape[0], dtype=c.dtype, device=c.device)

@@ -21,7 +21,7 @@ from .proxies.base import COLLECTORS, Collector
 from .moments import covariance_traces, grad_moments
 from .trainability import COLLAPSE_TRACE
 
-#: Which module outputs count as "layers" for the geometric capacity (see README, "Layers").
+#: Which module outputs count as "layers" for the geometric capacity (docs/reproduce.md, "Layer choice").
 LAYER_SELECTORS: dict[str, tuple[type[nn.Module], ...]] = {
     "conv": (nn.Conv2d, nn.Linear),
     "bn": (nn.BatchNorm2d, nn.Linear),

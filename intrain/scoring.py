@@ -41,7 +41,7 @@ class ScoreSettings:
     params: str = "all"
     prune: bool = True
     fast_pool: bool = True
-    channels_last: bool = False  # NHWC: faster on CPU, another float32 rounding of the score (README)
+    channels_last: bool = False  # NHWC: faster on CPU, another float32 rounding of the score (docs/reproduce.md)
     proxies: tuple[str, ...] = ("intrain",)
     data: str | None = None  # None: Gaussian inputs; "natural[:names]": bundled photographs; else a local image file (intrain.inputs)
     lga_steps: int = 10  # SGD steps before LGA's kernel alignment

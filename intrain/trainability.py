@@ -8,7 +8,7 @@ other couplings are recomputed from artifacts without running a network again.
   to C (eps = 1e-10, as in the paper). A layer whose activations are identically zero has no
   dimension at all; with eps*I its PR would be D (the maximum), rewarding collapse, so such a
   layer is *collapsed* and contributes PR = 1 (log PR = 0) and a flag. This is our choice,
-  documented in the README; it only affects degenerate networks.
+  documented in docs/implementation.md; it only affects degenerate networks.
 - Optimisation resilience  o = sum_params min(1, std(g)/max|g|). A parameter whose gradient is
   identically zero has health 0 (no stable update at all).
 - I = gamma * (1 + o) / log(L + 1), L the number of layers counted in gamma.

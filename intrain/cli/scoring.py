@@ -94,7 +94,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("score", help="score one shard into an HDF5 file")
     p.add_argument("--space", required=True)
     p.add_argument("--dataset", required=True, nargs="+",
-                   help="one dataset, or several whose networks share a body (one forward each, see README)")
+                   help="one dataset, or several whose networks share a body (one forward each, see docs/implementation.md)")
     p.add_argument("--selection", required=True)
     p.add_argument("--shard", type=int, required=True)
     p.add_argument("--settings", default=None, help=SETTINGS_HELP)

@@ -55,7 +55,7 @@ class Proxy:
     needs: ClassVar[frozenset[str]] = frozenset()
     #: Names of the values :meth:`compute` returns (stored as /proxy/<name>/<component>).
     components: ClassVar[tuple[str, ...]] = ("score",)
-    #: What the authors fed the network: "gaussian" or "real" images (README, "Proxies").
+    #: What the authors fed the network: "gaussian" or "real" images (docs/protocols.md).
     reference_input: ClassVar[str] = "gaussian"
     version: ClassVar[int] = 1
     #: (need, key): the score is that value of a pass's output, as is (``need`` joins ``needs``);

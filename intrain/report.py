@@ -414,7 +414,7 @@ def heatmap_table(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
         rows.append(f'<tr{" class=own" if p == proxy else ""}>' + "".join(cells) + "</tr>")
     ramp = ", ".join(_colour(t)[0] for t in np.linspace(-1, 1, 9))
     legend = (f'<p class="legend"><span>τ: −1<span class="ramp" style="background:linear-gradient(to right, {ramp})">'
-              f'</span>+1</span><span>small print: the published τ and the difference (InTrain − paper)</span>'
+              f'</span>+1</span><span>small print: the published τ and the difference (measured − paper)</span>'
               f'<span>✓ published value inside the 95 % bootstrap CI; ✗ outside it</span>'
               f'<span>– not scored or undefined; hover a cell for its CI and n</span></p>')
     return (f'<div class="scroll"><table class="heatmap sortable" id="heatmap">'

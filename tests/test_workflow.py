@@ -27,7 +27,7 @@ def test_lint_is_clean():
 
 
 @pytest.mark.parametrize("configfiles, n_score_jobs, n_shared_jobs, n_set_jobs", [
-    ((), 6, 4, 14),  # NB201: ImageNet16-120 alone, CIFAR-10 + CIFAR-100 shared; NB101 alone
+    ((), 4, 2, 8),  # first run: NB201 (2 shards) IN16 alone, CIFAR-10 + CIFAR-100 shared; NB101 and NDS-DARTS alone
     (("config/full.yaml",), 20, 20, 0),  # InTrain only
     (("config/nb101_full.yaml",), 50, 0, 50),  # NB201 and the studies off
     (("config/nds.yaml",), 49, 0, 49),  # seven NDS spaces, shards of 20

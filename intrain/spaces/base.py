@@ -136,3 +136,34 @@ def check_space(obj: object, origin: str) -> Space:
         raise SpaceError(f"{origin} is not a space: expected a subclass of intrain.spaces.Space, "
                          f"got {type(obj).__name__ if not isinstance(obj, type) else obj.__name__}")
     return obj
+
+
+class PackagedSpace(Space):
+    """A space whose package holds ``network.build_network(arch, dataset, **options)`` and
+    ``groundtruth.read_groundtruth(table, valid)``, as the built-in ones do; each module is
+    imported on first use, so parsing architectures never imports torch."""
+
+    def _part(self, module: str) -> Any:
+        import importlib
+
+        return importlib.import_module(f"{type(self).__module__}.{module}")
+
+    def network(self, arch: str, dataset: str, **options: Any) -> "nn.Module":
+        return self._part("network").build_network(arch, dataset, **options)
+
+    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> "pd.DataFrame":
+        return self._part("groundtruth").read_groundtruth(table, valid)
+
+
+def lazy_names(package: str, module: str, names: tuple[str, ...]):
+    """A module-level ``__getattr__`` for ``package`` that loads ``names`` from its ``module`` on first
+    use (a space package re-exports its network's names without importing torch up front)."""
+
+    def __getattr__(attr: str) -> Any:
+        if attr in names:
+            import importlib
+
+            return getattr(importlib.import_module(f"{package}.{module}"), attr)
+        raise AttributeError(f"module {package!r} has no attribute {attr!r}")
+
+    return __getattr__

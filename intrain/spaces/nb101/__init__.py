@@ -10,18 +10,15 @@ The names of :mod:`.encoding` are importable from here (``nb101.module_hash``); 
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-from typing import Any, Mapping
 
-from ..base import Space
+from ..base import PackagedSpace, lazy_names
 from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
 from .encoding import DATASETS, module_hash, normalize_arch
 
 _NETWORK_NAMES = ("ConvBNReLU", "make_op", "Cell", "NB101Network", "build_network")
 
 
-class NB101Space(Space):
+class NB101Space(PackagedSpace):
     """NAS-Bench-101 on CIFAR-10; the canonical form is the benchmark's module hash."""
 
     name = "nb101"
@@ -34,19 +31,5 @@ class NB101Space(Space):
     def canonical(self, arch: str) -> str:
         return module_hash(arch)
 
-    def network(self, arch: str, dataset: str):
-        from .network import build_network
 
-        return build_network(arch, dataset)
-
-    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None):
-        from .groundtruth import read_groundtruth
-
-        return read_groundtruth(table, valid)
-
-
-def __getattr__(attr: str) -> Any:
-    """Network names on first use (so importing the space does not import torch)."""
-    if attr in _NETWORK_NAMES:
-        return getattr(importlib.import_module(f"{__name__}.network"), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+__getattr__ = lazy_names(__name__, "network", _NETWORK_NAMES)

@@ -11,11 +11,8 @@ The names of :mod:`.encoding` are importable from here (``nb201.normalize_arch``
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-from typing import Any, Mapping
 
-from ..base import Space, SpaceError
+from ..base import PackagedSpace, SpaceError, lazy_names
 from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
 from .encoding import DATASETS, canonical_form, normalize_arch
 
@@ -23,7 +20,7 @@ _NETWORK_NAMES = ("ReLUConvBN", "FastAvgPool3x3", "make_op", "SearchCell", "Resi
                   "build_network")
 
 
-class NB201Space(Space):
+class NB201Space(PackagedSpace):
     """NAS-Bench-201 on CIFAR-10, CIFAR-100 and ImageNet16-120 (15,625 cells, 6,466 classes)."""
 
     name = "nb201"
@@ -46,10 +43,6 @@ class NB201Space(Space):
             raise SpaceError(f"unknown protocol {protocol!r}; expected 'uniform' or 'reference'")
         return build_network(arch, dataset, prune=prune, fast_pool=fast_pool, reference=protocol == "reference")
 
-    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None):
-        from .groundtruth import read_groundtruth
-
-        return read_groundtruth(table, valid)
 
     def search_problem(self, budget: float | None = None):
         if budget is not None:
@@ -59,8 +52,4 @@ class NB201Space(Space):
         return NB201Edges()
 
 
-def __getattr__(attr: str) -> Any:
-    """Network names on first use (so importing the space does not import torch)."""
-    if attr in _NETWORK_NAMES:
-        return getattr(importlib.import_module(f"{__name__}.network"), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+__getattr__ = lazy_names(__name__, "network", _NETWORK_NAMES)

@@ -14,11 +14,8 @@ The names of :mod:`.encoding` are importable from here (``nds.normalize_arch``);
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-from typing import Any, Mapping
 
-from ..base import Space
+from ..base import PackagedSpace, lazy_names
 from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
 from .encoding import DATASETS, DESIGN_SPACES, normalize_arch
 
@@ -27,7 +24,7 @@ _NETWORK_NAMES = ("Zero", "FactorizedReduce", "relu_conv_bn", "separable", "fact
                   "count_params", "FlopConvention", "FLOP_CONVENTIONS", "count_flops")
 
 
-class NDSSpace(Space):
+class NDSSpace(PackagedSpace):
     """One NDS ImageNet design space; ``name`` (set by the registry) picks its records.
 
     No isomorphism reduction: every record is its own class.
@@ -43,19 +40,5 @@ class NDSSpace(Space):
     def normalize(self, arch: str) -> str:
         return normalize_arch(arch)
 
-    def network(self, arch: str, dataset: str):
-        from .network import build_network
 
-        return build_network(arch, dataset)
-
-    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None):
-        from .groundtruth import read_groundtruth
-
-        return read_groundtruth(table, valid)
-
-
-def __getattr__(attr: str) -> Any:
-    """Network names on first use (so importing the space does not import torch)."""
-    if attr in _NETWORK_NAMES:
-        return getattr(importlib.import_module(f"{__name__}.network"), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+__getattr__ = lazy_names(__name__, "network", _NETWORK_NAMES)

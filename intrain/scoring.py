@@ -20,7 +20,8 @@ from .device import resolve_device
 from .flags import Flag
 from .probe import ProbeResult, run_probe, run_probe_shared
 from .proxies import check_proxy_names, get_proxy
-from .proxies.base import COLLECTORS, PASSES, PassContext, Proxy, count_params, kaiming_fanin_init
+from .proxies.base import (COLLECTORS, PASSES, PassContext, Proxy, count_params, kaiming_fanin_init,
+                           seeded_generator)
 from .spaces import get_space
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class Scorer:
             options["protocol"] = self.settings.protocol
         model = self.space.build(arch, self.dataset, **options)
         if init == "kaiming":
-            kaiming_fanin_init(model, torch.Generator().manual_seed(self.settings.seed * 1000 + 61))
+            kaiming_fanin_init(model, seeded_generator(self.settings.seed, 61))
         elif init is not None:
             raise ValueError(f"unknown init {init!r}")
         model = model.to(self.device)

@@ -229,6 +229,7 @@ def test_calibrated_bn_uses_the_batch_statistics():
 
 
 def test_plan_runs_each_pass_once(monkeypatch):
+    load_all()  # the families register their passes when imported
     calls: dict[str, int] = {}
     for name in ("per_sample", "linear_regions", "flops", "az_nas"):
         real = PASSES[name]

@@ -122,6 +122,12 @@ def output(probe: "ProbeResult", need: str) -> Any:
 # ----------------------------------------------------------------------------- passes
 
 
+def seeded_generator(seed: int, offset: int) -> torch.Generator:
+    """A CPU generator for one consumer's own draws (``offset`` tells consumers apart), independent
+    of the global RNG, so a score never depends on what ran before it."""
+    return torch.Generator().manual_seed(seed * 1000 + offset)
+
+
 @dataclass
 class PassContext:
     """What every pass may use: a factory for fresh seeded copies and the scoring batch.
@@ -141,7 +147,7 @@ class PassContext:
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """A CPU generator for a pass's own random draws, independent of the global RNG."""
-        return torch.Generator().manual_seed(self.seed * 1000 + offset)
+        return seeded_generator(self.seed, offset)
 
     def features(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """The network's feature map before global pooling (Zen-NAS scores its response)."""

@@ -20,18 +20,21 @@ class GradSums(Collector):
 
     def after_backward(self) -> None:
         squares = [p.grad.detach().double().pow(2).sum() for p in self.model.parameters() if p.grad is not None]
-        global_norm = float(torch.stack(squares).sum().sqrt()) if squares else 0.0
+        zero = torch.zeros((), dtype=torch.float64)
         norms, saliency = [], []
         for _, m in weighted_modules(self.model):
             if m.weight.grad is not None:
                 g = m.weight.grad.detach()
                 norms.append(torch.linalg.vector_norm(g.double()))
                 saliency.append((m.weight.detach().double() * g.double()).abs().sum())
-        if not norms:
-            self._out = {"grad_norm": 0.0, "snip": 0.0, "grad_norm_global": global_norm}
-            return
-        packed = torch.stack([torch.stack(norms).sum(), torch.stack(saliency).sum()]).cpu()
-        self._out = {"grad_norm": float(packed[0]), "snip": float(packed[1]), "grad_norm_global": global_norm}
+        # one copy to the host for all three sums (no sync per value on a GPU)
+        packed = torch.stack([torch.stack(t).sum() if t else zero.to(self._device())
+                              for t in (norms, saliency, squares)]).cpu()
+        self._out = {"grad_norm": float(packed[0]), "snip": float(packed[1]),
+                     "grad_norm_global": float(packed[2].sqrt())}
+
+    def _device(self) -> torch.device:
+        return next((p.device for p in self.model.parameters()), torch.device("cpu"))
 
     def result(self) -> dict[str, float]:
         return self._out

@@ -99,12 +99,15 @@ def check_schema(config: Any, schema_path: str | Path | None = None) -> None:
     raise ConfigError(f"config key {_key(err.absolute_path)}: {_words(err)}")
 
 
-def _parsers() -> dict[str, Callable[[str], Any]]:
-    from .spaces import nb101, nb201, nds  # torch: only imported when a config lists architectures
+def _parser(space: str) -> Callable[[str], Any] | None:
+    """The space's own ``normalize`` (built-in spaces need no torch for it); None for a space the
+    registry does not know yet (a plugin named later in the config), which the workflow reports."""
+    from .spaces import SpaceError, get_space
 
-    out: dict[str, Callable[[str], Any]] = {"nb201": nb201.parse_arch, "nb101": nb101.parse_arch}
-    out |= {name: nds.parse_net for name in nds.DESIGN_SPACES}
-    return out
+    try:
+        return get_space(space).normalize
+    except SpaceError:
+        return None
 
 
 FIXES = {
@@ -122,9 +125,8 @@ def check_archs(config: dict) -> None:
               if isinstance(spec, dict) and isinstance(spec.get("archs"), list)}
     if not listed:
         return
-    parsers = _parsers()
     for name, archs in listed.items():
-        parse = parsers.get(name)
+        parse = _parser(name)
         if parse is None:
             continue
         for k, arch in enumerate(archs):

@@ -98,12 +98,3 @@ def intrain_from_stats(trace: np.ndarray, trace_sq: np.ndarray, dim: np.ndarray,
     if not (np.all(np.isfinite(log_pr)) and np.all(np.isfinite(health))):
         score = float("nan")
     return {"score": score, "gamma": gamma, "o": o, "n_layers": float(n_layers)}
-
-
-def __getattr__(attr: str):
-    """``covariance_traces`` and ``grad_moments`` moved to the torch module :mod:`intrain.moments`."""
-    if attr in ("covariance_traces", "grad_moments"):
-        from . import moments
-
-        return getattr(moments, attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .groundtruth import GroundTruths, accuracy_column
-from .io import read_attrs, read_population_rules, read_scores
+from .io import read_attrs, read_population_rules, read_proxy_inputs, read_scores
 from .flags import Flag
 from .ranking import add_population_scores
 from .published import published
@@ -29,12 +29,24 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
 
 def source_suffix(attrs: dict, path: str) -> str:
     """``@<file stem>`` for an imported artifact (``intrain import``), so its rows never share a
-    proxy label with intrain's own scores of the same dataset; empty otherwise."""
+    proxy label with intrain's own scores of the same dataset; for intrain's own artifacts the
+    variant they were scored under (:func:`variant_suffix`); empty for the default settings."""
     if not str(attrs.get("provenance", "")).startswith("imported:"):
-        return ""
+        return variant_suffix(attrs)
     from pathlib import Path
 
     return "@" + Path(path).stem.replace(".", "_")
+
+
+def variant_suffix(attrs: dict) -> str:
+    """``@reference``, ``@relu``, ``@reference+relu``…: the protocol and layer choice of an artifact
+    scored under other than the default ones, so that one run can hold the same proxy under both
+    (the protocol comparison, the layer-choice study) without their rows sharing a label."""
+    settings = _settings_of(attrs)
+    parts = [settings["protocol"]] if settings.get("protocol", "uniform") != "uniform" else []
+    if settings.get("layers", "conv") != "conv":
+        parts.append(settings["layers"])
+    return "@" + "+".join(parts) if parts else ""
 
 
 def _settings_of(attrs: dict) -> dict:
@@ -79,16 +91,19 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
         n_flagged = int((df["flags"] != 0).sum())
         n_nonfinite = int(((df["flags"].to_numpy() & int(Flag.NONFINITE)) != 0).sum())
         suffix = source_suffix(attrs, path)
+        imported = bool(suffix) and not suffix == variant_suffix(attrs)
+        inputs = read_proxy_inputs(path)
         for col in columns:
             proxy = col.split(".")[0]
             tasks.append((df[col].to_numpy(), df[acc_col].to_numpy(), n_boot, seed))
             rows.append({
                 "space": space, "dataset": dataset, "proxy": col + suffix, "metric": metric,
                 "n_flagged": n_flagged, "n_nonfinite": n_nonfinite,
-                "paper_kendall": published(space, "kendall", col, dataset) if col == proxy and not suffix else None,
-                "paper_spearman": published(space, "spearman", col, dataset) if col == proxy and not suffix else None,
+                "paper_kendall": published(space, "kendall", col, dataset) if col == proxy and not imported else None,
+                "paper_spearman": published(space, "spearman", col, dataset) if col == proxy and not imported else None,
                 "batch_size": attrs.get("batch_size"), "seed": attrs.get("seed"), "device": attrs.get("device"),
-                "protocol": _settings_of(attrs).get("protocol", "uniform"), "input": attrs.get("input", "gaussian"),
+                "protocol": _settings_of(attrs).get("protocol", "uniform"),
+                "input": inputs.get(proxy, attrs.get("input", "gaussian")),
             })
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(min(workers, len(tasks))) as pool:

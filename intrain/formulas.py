@@ -9,6 +9,7 @@ GradAlign and Label-Gradient Alignment.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Sequence
 
 import torch
@@ -67,6 +68,24 @@ def condition_number(gram: torch.Tensor) -> float:
     """lambda_max / lambda_min of a symmetric PSD matrix (TE-NAS's NTK condition number)."""
     v = torch.linalg.eigvalsh(gram.double())
     return float(v[-1] / v[0]) if float(v[0]) > 0 else float("inf")
+
+
+def condition_number_reference(gram: torch.Tensor) -> float:
+    """TE-NAS's condition number as its AZ-NAS/VKDNW ports compute it: ``eigh`` in the kernel's own
+    precision (float32 there), lambda_max / lambda_min as they come out (a rounding-negative
+    lambda_min gives a negative ratio), NaN replaced by 1e5 and ±inf by ±the largest float, as
+    ``np.nan_to_num(..., nan=100000.0)`` does.
+
+    >>> condition_number_reference(torch.diag(torch.tensor([1.0, 4.0])))
+    4.0
+    >>> condition_number_reference(torch.zeros(2, 2))
+    100000.0
+    """
+    v = torch.linalg.eigvalsh(gram)
+    ratio = float(v[-1] / v[0])
+    if math.isnan(ratio):
+        return 100000.0
+    return math.copysign(sys.float_info.max, ratio) if math.isinf(ratio) else ratio
 
 
 def gram_cosine(gram: torch.Tensor) -> torch.Tensor:

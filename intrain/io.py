@@ -408,6 +408,21 @@ def read_population_rules(path: str | os.PathLike) -> dict:
     return rules
 
 
+def read_proxy_inputs(path: str | os.PathLike) -> dict[str, str]:
+    """The input each proxy of the artifact was scored on (``gaussian``, ``natural:…``, ``file:…``),
+    where the scorer recorded it per proxy (the reference protocol mixes inputs in one artifact);
+    files written before fall back to the artifact-wide ``input`` attribute."""
+    with open_artifact(path) as f:
+        default = _text(f.attrs.get("input", "gaussian"))
+        if "proxy" not in f:
+            return {}
+        return {name: _text(group.attrs.get("input", default)) for name, group in f["proxy"].items()}
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def read_layers(path: str | os.PathLike, index: int | None = None) -> pd.DataFrame:
     """Per-layer statistics (all architectures, or the one with benchmark ``index``)."""
     cols = {"name": "name", "kind": "kind", "shape": "shape", "pr": "pr", "trace": "trace",

@@ -26,6 +26,8 @@ LAYER_SELECTORS: dict[str, tuple[type[nn.Module], ...]] = {
     "conv": (nn.Conv2d, nn.Linear),
     "bn": (nn.BatchNorm2d, nn.Linear),
     "conv+bn": (nn.Conv2d, nn.BatchNorm2d, nn.Linear),
+    # post-activation features (the paper's supplementary A): every ReLU call's output, and the logits
+    "relu": (nn.ReLU, nn.Linear),
 }
 
 #: Which parameters count for the optimisation resilience.

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 
-from .inputs import gaussian_batch, image_batch, is_natural, natural_batch, natural_names
+from .inputs import describe_input, gaussian_batch, image_batch, is_natural, natural_batch, natural_names
 from .device import resolve_device
 from .flags import Flag
 from .probe import ProbeResult, run_probe, run_probe_shared
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: The scoring protocols (:attr:`ScoreSettings.protocol`).
 PROTOCOLS = ("uniform", "reference")
+#: Seed offset of further scoring batches (:meth:`Scorer.batch` with k >= 1).
+MORE_BATCH_SEED = 1_000_003
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def synthetic_batch(settings: ScoreSettings, num_classes: int, resolution: int,
 
 def plan(proxies: Iterable[Proxy]) -> tuple[frozenset[str], tuple[str, ...]]:
     """(probe collectors, separate passes) that serve every proxy, each named once."""
-    needs = set().union(*(p.needs for p in proxies)) if proxies else set()
+    needs = set().union(*(p.active_needs for p in proxies)) if proxies else set()
     unknown = needs - set(COLLECTORS) - set(PASSES)
     if unknown:
         raise ValueError(f"proxies need unknown passes {sorted(unknown)}")
@@ -118,8 +120,9 @@ def plan(proxies: Iterable[Proxy]) -> tuple[frozenset[str], tuple[str, ...]]:
 
 def evaluate(build: Callable[[], torch.nn.Module], x: torch.Tensor, y: torch.Tensor, num_classes: int,
              proxies: Sequence[Proxy], *, layers: str = "conv", params: str = "all", seed: int = 0,
-             options: dict[str, Any] | None = None,
-             device: torch.device | None = None) -> tuple[ProbeResult, dict[str, dict[str, float]]]:
+             options: dict[str, Any] | None = None, device: torch.device | None = None,
+             more: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
+             ) -> tuple[ProbeResult, dict[str, dict[str, float]]]:
     """Score one network with every proxy: the probe pass with its collectors, each separate pass
     once, then each proxy's reduction. ``build()`` must return a fresh network each call (the
     probe trains it one step in place; passes re-initialise or modify their own copies).
@@ -129,7 +132,8 @@ def evaluate(build: Callable[[], torch.nn.Module], x: torch.Tensor, y: torch.Ten
     probe = run_probe(model, x, y, layers=layers, params=params, collect=collectors)
     probe.extras["params"] = float(count_params(model))
     del model
-    ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=dict(options or {}))
+    ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=dict(options or {}),
+                      more=more)
     for name in passes:
         t0 = time.perf_counter()
         probe.outputs[name] = PASSES[name](ctx)
@@ -153,19 +157,46 @@ class Scorer:
         for p in self.proxies:
             p.protocol = settings.protocol
         self.collectors, self.passes = plan(self.proxies)
-        #: (init, proxies) scored on one network each: one group under the uniform protocol; under
-        #: the reference protocol one per reference init, the as-built group first.
-        self.groups: list[tuple[str | None, list[Proxy]]] = [(None, self.proxies)]
-        if settings.protocol == "reference":
-            inits = sorted({p.reference_init for p in self.proxies}, key=lambda i: (i is not None, str(i)))
-            self.groups = [(i, [p for p in self.proxies if p.reference_init == i]) for i in inits]
         from .resources import Estimate, check_fits
 
         check_fits(Estimate(settings.batch_size * 3 * self.resolution ** 2 * 4, 0, 0), self.device,
                    f"the {settings.batch_size}-image scoring batch at side {self.resolution}")
-        self.x, self.y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device, dataset)
-        if settings.channels_last:
-            self.x = self.x.contiguous(memory_format=torch.channels_last)
+        self._batches: dict[tuple[str | None, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        self.x, self.y = self.batch(settings.data)
+        #: (init, input, proxies) scored on one network and batch each: one group under the uniform
+        #: protocol; under the reference protocol one per (reference init, reference input), the
+        #: as-built Gaussian group first.
+        self.groups: list[tuple[str | None, str | None, list[Proxy]]] = [(None, settings.data, self.proxies)]
+        if settings.protocol == "reference":
+            keys = sorted({(p.reference_init, self.data_of(p)) for p in self.proxies},
+                          key=lambda k: (k[0] is not None, str(k[0]), k[1] is not None, str(k[1])))
+            self.groups = [(i, d, [p for p in self.proxies if (p.reference_init, self.data_of(p)) == (i, d)])
+                           for i, d in keys]
+        #: Each proxy's input as artifacts record it (``gaussian``, ``natural:<names>:sha256=…``, ``file:…``).
+        self.input_of = {p.name: describe_input(self.data_of(p), self.batch(self.data_of(p))[0])
+                         for p in self.proxies}
+
+    def data_of(self, proxy: Proxy) -> str | None:
+        """The input a proxy is scored on: ``scoring.data`` under the uniform protocol; under the
+        reference protocol Gaussian noise for proxies whose published run used it, and the
+        real-image stand-in (``scoring.data``, else the bundled photographs) for the others."""
+        if self.settings.protocol != "reference":
+            return self.settings.data
+        if proxy.reference_input == "gaussian":
+            return None
+        return self.settings.data if self.settings.data is not None else "natural"
+
+    def batch(self, data: str | None, k: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``k`` of input ``data`` (0: the scoring batch; k >= 1: further batches of the same
+        kind and size, drawn with another seed, for passes that read more than one)."""
+        key = (data, k)
+        if key not in self._batches:
+            settings = replace(self.settings, data=data, seed=self.settings.seed + MORE_BATCH_SEED * k)
+            x, y = synthetic_batch(settings, self.spec.num_classes, self.resolution, self.device, self.dataset)
+            if self.settings.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            self._batches[key] = (x, y)
+        return self._batches[key]
 
     def build(self, arch: str, init: str | None = None) -> torch.nn.Module:
         """A freshly initialised network: the same weights for the same (arch, seed, init) every call.
@@ -192,10 +223,12 @@ class Scorer:
         start = time.perf_counter()
         try:
             probe, values = None, {}
-            for init, proxies in self.groups:
-                p, v = evaluate(lambda init=init: self.build(arch, init), self.x, self.y, self.spec.num_classes, proxies,
+            for init, data, proxies in self.groups:
+                x, y = self.batch(data)
+                p, v = evaluate(lambda init=init: self.build(arch, init), x, y, self.spec.num_classes, proxies,
                                 layers=self.settings.layers, params=self.settings.params,
-                                seed=self.settings.seed, options=self.settings.pass_options(), device=self.device)
+                                seed=self.settings.seed, options=self.settings.pass_options(), device=self.device,
+                                more=lambda k, data=data: self.batch(data, k))
                 values.update(v)
                 if probe is None:  # the first group's probe is stored (as built when any proxy needs that)
                     probe = p

@@ -269,17 +269,23 @@ def test_reference_protocol_definitions_and_inits():
     from intrain.spaces.nb201.encoding import conv_macs
 
     uni, ref = _scorer("uniform"), _scorer("reference")
-    assert [i for i, _ in ref.groups] == [None, "kaiming"]
+    # one network per (init, input): the as-built Gaussian group first; real-image proxies on the stand-in
+    assert [(i, d) for i, d, _ in ref.groups] == [(None, None), (None, "natural"), ("kaiming", None),
+                                                  ("kaiming", "natural")]
+    assert ref.input_of["snip"].startswith("natural:") and ref.input_of["grad_norm"] == "gaussian"
+    assert set(uni.input_of.values()) == {"gaussian"}
     for arch in (DEAD, LIVE):
         u, r = uni.score(0, arch).proxies, ref.score(0, arch).proxies
         # FLOPs: the unpruned network's under reference; they differ exactly when a conv edge is dead
         assert r["flops"]["score"] == conv_macs(arch, "cifar10", reference=True)
         assert u["flops"]["score"] == conv_macs(arch, "cifar10", reference=False)
-        # grad_norm_layers keeps its definition and the as-built init: with no dead edge the
-        # networks coincide and so do its scores (and InTrain's); with one they differ
+        # InTrain, #Params and FLOPs keep the as-built init and Gaussian input: with no dead edge the
+        # networks coincide and so do their scores; with one they differ
         same = arch == LIVE
-        for name in ("grad_norm_layers", "intrain", "params", "flops"):
+        for name in ("intrain", "params", "flops"):
             assert (u[name] == r[name]) is same, name
+        # grad_norm_layers keeps its definition and init but its published run read real images
+        assert u["grad_norm_layers"] != r["grad_norm_layers"]
         # the Kaiming proxies differ from uniform on both cells (another init)
         for name in ("grad_norm", "snip", "synflow", "naswot", "jacov"):
             assert u[name]["score"] != r[name]["score"], name
@@ -291,9 +297,11 @@ def test_reference_protocol_definitions_and_inits():
             kaiming_fanin_init(m, torch.Generator().manual_seed(61))
             return m
 
-        kaiming = [p for p in ref.proxies if p.reference_init == "kaiming"]
-        _, v = evaluate(kaiming_build, ref.x, ref.y, 10, kaiming, seed=0, options=ref.settings.pass_options())
-        assert {k: r[k] for k in v} == v
+        for data in (None, "natural"):
+            kaiming = [p for p in ref.proxies if p.reference_init == "kaiming" and ref.data_of(p) == data]
+            x, y = ref.batch(data)
+            _, v = evaluate(kaiming_build, x, y, 10, kaiming, seed=0, options=ref.settings.pass_options())
+            assert v and {k: r[k] for k in v} == v
         # grad_norm under reference: one L2 norm over every parameter's gradient (BN, bias included)
         m = kaiming_build()
         torch.nn.functional.cross_entropy(m.train()(ref.x), ref.y).backward()

@@ -59,6 +59,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     wall = time.perf_counter() - start
     meta = {cls.name: {"higher_is_better": cls.higher_is_better, "version": cls.version,
                        "components": list(cls.components), "reference_input": cls.reference_input,
+                       "input": first.input_of[cls.name],
                        **({"population": cls.population.to_json()} if cls.population else {})}
             for cls in map(proxy_class, settings.proxies)}
     for dataset, bucket, out in zip(datasets, records, args.out):

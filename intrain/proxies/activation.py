@@ -76,7 +76,7 @@ class Naswot(Proxy):
     name = "naswot"
     reference_init = "kaiming"  # AZ-NAS/VKDNW NB201 ports re-init before scoring
     needs = frozenset({"relu_kernel"})
-    reference_input = "real"
+    reference_input = "gaussian"  # the VKDNW run (the published number) fed it noise, not images
 
     def compute(self, probe: "ProbeResult") -> dict[str, float]:
         k: Any = output(probe, "relu_kernel")

@@ -55,7 +55,9 @@ class Proxy:
     needs: ClassVar[frozenset[str]] = frozenset()
     #: Names of the values :meth:`compute` returns (stored as /proxy/<name>/<component>).
     components: ClassVar[tuple[str, ...]] = ("score",)
-    #: What the authors fed the network: "gaussian" or "real" images (docs/protocols.md).
+    #: What the published number's run fed the network: "gaussian" or "real" images
+    #: (docs/protocols.md). Under ``protocol: reference`` a "real" proxy is scored on the real-image
+    #: stand-in (``scoring.data``, else the bundled photographs) and a "gaussian" one on noise.
     reference_input: ClassVar[str] = "gaussian"
     version: ClassVar[int] = 1
     #: (need, key): the score is that value of a pass's output, as is (``need`` joins ``needs``);
@@ -69,8 +71,11 @@ class Proxy:
     #: call it) or None (the network as built).
     reference_init: ClassVar[str | None] = None
     #: Under ``protocol: reference``, (need, key) of the published definition where it differs
-    #: from ``score_from`` (``need`` joins ``needs``).
+    #: from ``score_from`` (``need`` joins ``reference_needs``).
     reference_from: ClassVar[tuple[str, str] | None] = None
+    #: Under ``protocol: reference``, what the proxy reads instead of ``needs`` (None: ``needs``),
+    #: for a published definition computed by other passes (TE-NAS's train-mode NTK).
+    reference_needs: ClassVar[frozenset[str] | None] = None
     #: "uniform" or "reference"; the scorer sets it on its instances.
     protocol: str = "uniform"
 
@@ -81,6 +86,13 @@ class Proxy:
         if self.protocol == "reference" and self.reference_from is not None:
             need, key = self.reference_from
         return {"score": output(probe, need)[key]}
+
+    @property
+    def active_needs(self) -> frozenset[str]:
+        """The passes and collectors this instance reads under its protocol (the scorer runs these)."""
+        if self.protocol == "reference" and self.reference_needs is not None:
+            return self.reference_needs
+        return self.needs
 
     @classmethod
     def population_score(cls, components: Mapping[str, np.ndarray]) -> np.ndarray | None:
@@ -100,8 +112,12 @@ def register(cls: type[Proxy]) -> type[Proxy]:
         raise ValueError(f"proxy {name!r} registered twice ({REGISTRY[name].__module__} and {cls.__module__})")
     if cls.score_from is not None:
         cls.needs = cls.needs | {cls.score_from[0]}
-    if cls.reference_from is not None:
-        cls.needs = cls.needs | {cls.reference_from[0]}
+    if cls.reference_from is not None and cls.reference_needs is None:
+        # the reference definition replaces score_from's pass (when it is another one), not joins it
+        replaced = {cls.score_from[0]} - {cls.reference_from[0]} if cls.score_from is not None else set()
+        cls.reference_needs = (cls.needs - replaced) | {cls.reference_from[0]}
+    if cls.reference_input not in ("gaussian", "real"):
+        raise ValueError(f"proxy {name!r}: reference_input must be 'gaussian' or 'real', got {cls.reference_input!r}")
     if cls.reference_init not in (None, "kaiming"):
         raise ValueError(f"proxy {name!r}: reference_init must be None or 'kaiming', got {cls.reference_init!r}")
     if cls.population is not None and cls.components != cls.population.components:
@@ -144,6 +160,17 @@ class PassContext:
     num_classes: int
     seed: int
     options: dict[str, Any] = field(default_factory=dict)
+    #: ``batch(k)``: the k-th further batch of the same kind as (x, y) (k >= 1), for passes whose
+    #: reference reads more than one batch (ZiCo's two); None: passes use (x, y) only.
+    more: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def batch(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``k`` of the scoring input: 0 is (x, y); k >= 1 another batch of the same kind and size."""
+        if k == 0:
+            return self.x, self.y
+        if self.more is None:
+            raise RuntimeError("this pass needs more than one scoring batch; the caller gave PassContext no `more`")
+        return self.more(k)
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """A CPU generator for a pass's own random draws, independent of the global RNG."""

@@ -34,10 +34,12 @@ def _split_params(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, 
 def calibrate_bn(model: nn.Module, x: torch.Tensor) -> nn.Module:
     """Set every BN's running statistics to those of ``x``, then switch to eval mode.
 
-    TE-NAS's ``recal_bn``: in eval mode each sample's gradient is its own, and calibrated
-    statistics keep activations normalised as in training. Uncalibrated eval mode at init
-    (mean 0, variance 1) lets NB201's residual sums grow until the softmax saturates and some
-    per-sample cross-entropy gradients are exactly zero.
+    This project's choice for the uniform protocol, not TE-NAS's: TENAS's ``get_ntk_n`` has a
+    ``recal_bn`` helper but its call is commented out, and the AZ-NAS/VKDNW ports score in train
+    mode (:func:`train_mode_ntk`, the reference protocol). In eval mode each sample's gradient is
+    its own, and calibrated statistics keep activations normalised as in training; uncalibrated
+    eval mode at init (mean 0, variance 1) lets NB201's residual sums grow until the softmax
+    saturates and some per-sample cross-entropy gradients are exactly zero.
     """
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for m in bns:
@@ -78,6 +80,53 @@ def per_sample_pass(ctx: PassContext) -> dict[str, Any]:
     model = ctx.build()
     ntk, ce_gram = per_sample_grams(model, ctx.x, ctx.y)
     return {"ntk": ntk, "ce_gram": ce_gram}
+
+
+def train_mode_ntk(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """TE-NAS's NTK as the AZ-NAS/VKDNW NB201 ports compute it (``get_ntk_n(train_mode=True)``).
+
+    One train-mode forward of the whole batch (BN normalises with the batch's statistics, so
+    each sample's gradient also flows through the others'), then the gradient of each sample's
+    summed logits with respect to every parameter whose name contains ``weight`` (conv, linear
+    and BN γ), stacked and multiplied in float32. Returns the (B, B) float32 kernel.
+    """
+    model.train()
+    named = [(n, p) for n, p in model.named_parameters() if "weight" in n and p.requires_grad]
+    params = [p for _, p in named]
+    logits = model(x)
+    rows = []
+    for i in range(x.shape[0]):  # one backward per sample, as the reference (a batched vmap was 2.7x slower on CPU)
+        grads = torch.autograd.grad(logits[i].sum(), params, retain_graph=True, allow_unused=True)
+        rows.append(torch.cat([g.reshape(-1) for g in grads if g is not None]))
+    g = torch.stack(rows).float()
+    return g @ g.t()
+
+
+@register_pass("ntk_train")
+def ntk_train_pass(ctx: PassContext) -> dict[str, Any]:
+    """TE-NAS's reference NTK (:func:`train_mode_ntk`) on a fresh network."""
+    return {"ntk": train_mode_ntk(ctx.build(), ctx.x)}
+
+
+@register_pass("linear_regions_batch")
+def linear_regions_batch_pass(ctx: PassContext) -> dict[str, Any]:
+    """TE-NAS's linear regions as the AZ-NAS/VKDNW NB201 ports count them: distinct ReLU sign
+    patterns over B Gaussian inputs of the scoring batch's own shape (3 channels, full side), in
+    train mode. At NB201's sizes nearly every input gets its own pattern, so the count sits at
+    (or next to) B: the reference TE-NAS ranks almost by its NTK alone."""
+    model = ctx.build().train()
+    x = torch.randn(tuple(ctx.x.shape), generator=ctx.generator(22)).to(ctx.x.device)
+    codes: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, inputs, out: torch.Tensor) -> None:
+        if out.dim() == 4:
+            codes.append((out.detach() > 0).reshape(out.shape[0], -1))
+
+    with hooked([m for m in model.modules() if isinstance(m, nn.ReLU)], hook), torch.no_grad():
+        model(x)
+    if not codes:
+        return {"regions": 1.0}
+    return {"regions": float(torch.unique(torch.cat(codes, dim=1), dim=0).shape[0])}
 
 
 @register_pass("lga")
@@ -125,13 +174,20 @@ class TeNas(Proxy):
     """NTK condition number (lower is better) and linear-region count; score = rank sum."""
 
     name = "tenas"
-    reference_init = "kaiming"  # AZ-NAS/VKDNW NB201 ports re-init before scoring
+    # The VKDNW run scores TE-NAS last on one network instance, after proxies that re-init it Kaiming
+    # fan-in (its NB201 tss_general_.py); the uniform protocol scores the network as built.
+    reference_init = "kaiming"
     needs = frozenset({"per_sample", "linear_regions"})
+    #: Reference: train-mode NTK over every ``*weight`` in float32, regions over B full-size inputs.
+    reference_needs = frozenset({"ntk_train", "linear_regions_batch"})
     components = ("ntk_cond", "linear_regions")
     reference_input = "real"
     population = PopulationRule("rank_sum", ("ntk_cond", "linear_regions"), (-1, 1))
 
     def compute(self, probe: "ProbeResult") -> dict[str, float]:
+        if self.protocol == "reference":
+            return {"ntk_cond": formulas.condition_number_reference(output(probe, "ntk_train")["ntk"]),
+                    "linear_regions": output(probe, "linear_regions_batch")["regions"]}
         return {"ntk_cond": formulas.condition_number(output(probe, "per_sample")["ntk"]),
                 "linear_regions": output(probe, "linear_regions")["regions"]}
 

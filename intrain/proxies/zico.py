@@ -27,10 +27,32 @@ def zico_pass(ctx: PassContext) -> dict[str, Any]:
     return {"score": formulas.zico_score([torch.stack(g) for g in per_layer])}
 
 
+@register_pass("zico_batches")
+def zico_batches_pass(ctx: PassContext) -> dict[str, Any]:
+    """ZiCo as its AZ-NAS/VKDNW NB201 ports run it: the CE gradients of two whole batches of B
+    images (the loader's first two), conv/linear weights, train mode."""
+    model = ctx.build().train()
+    mods = weighted_modules(model)
+    per_layer: list[list[torch.Tensor]] = [[] for _ in mods]
+    for k in (0, 1):
+        x, y = ctx.batch(k)
+        model.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x), y).backward()
+        for j, (_, m) in enumerate(mods):
+            g = m.weight.grad
+            per_layer[j].append(torch.zeros_like(m.weight).reshape(-1) if g is None else g.detach().reshape(-1))
+    return {"score": formulas.zico_score([torch.stack(g) for g in per_layer])}
+
+
 @register
 class Zico(Proxy):
-    """sum_l log sum mean|g|/std(g) of gradients over two half-batches (ZiCo)."""
+    """sum_l log sum mean|g|/std(g) of gradients over two half-batches (ZiCo); under the
+    reference protocol over two whole batches of B real images."""
 
     name = "zico"
     reference_input = "real"
+    # The VKDNW run scores ZiCo on the network instance the proxies before it re-initialised
+    # Kaiming fan-in (jacov, az_nas); ZiCo itself re-initialises nothing.
+    reference_init = "kaiming"
     score_from = ("zico", "score")
+    reference_from = ("zico_batches", "score")

@@ -51,3 +51,20 @@ rule select:
     shell:
         "intrain select --space {wildcards.space} --groundtruth {input} {params.choice} --seed {params.seed}"
         " --n-shards {params.n_shards} {params.dedup} --out {output} > {log} 2>&1"
+
+
+# A baseline set's own seeded sub-sample of the space's selection (`baselines.sets.<name>.sample`):
+# the selection is read as the table to sample from, so the sub-sample is always a subset of it.
+use rule select as select_set with:
+    input:
+        f"{RESULTS}/{{space}}/selection.csv",
+    output:
+        f"{RESULTS}/{{space}}/sets/{{set}}/selection.csv",
+    log:
+        f"{RESULTS}/logs/select/{{space}}-set-{{set}}.log",
+    params:
+        choice=lambda wc: f"--sample {set_sample(wc.set, wc.space)}",
+        seed=lambda wc: SPACES[wc.space]["sample_seed"],
+        n_shards=lambda wc: len(set_shard_ids(wc.set, wc.space)),
+        dedup=lambda wc: "" if SPACES[wc.space]["dedup"] else "--no-dedup",
+

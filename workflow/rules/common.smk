@@ -152,7 +152,7 @@ def space_overrides(space):
 
 
 def space_settings_json(space, **overrides):
-    return settings_json(**space_overrides(space), **overrides)
+    return settings_json(**{**space_overrides(space), **overrides})
 
 
 @functools.lru_cache(maxsize=None)
@@ -271,11 +271,36 @@ BASELINE_SETS = {
 }
 
 
+#: Keys of a baseline set that override the scoring settings for that set only (null: inherit).
+SET_SETTINGS = ("protocol", "layers", "resolution")
+
+
 def set_settings_json(name, space):
     """Scoring settings of one baseline proxy set in one space: the space's settings with the set's
-    proxies and data."""
+    proxies, data and the overrides it names."""
     spec = BASELINE_SETS[name]
-    return space_settings_json(space, proxies=spec["proxies"], data=spec.get("data"))
+    overrides = {k: spec[k] for k in SET_SETTINGS if spec.get(k) is not None}
+    return space_settings_json(space, proxies=spec["proxies"], data=spec.get("data"), **overrides)
+
+
+def set_sample(name, space):
+    """Architectures the set scores in the space: its own sub-sample size, else the space's sample."""
+    wanted = BASELINE_SETS[name].get("sample")
+    return sample_size(space) if wanted is None else min(int(wanted), sample_size(space))
+
+
+def set_selection(name, space):
+    """The set's selection file: the space's, or its seeded sub-sample of it (rule select_set)."""
+    if BASELINE_SETS[name].get("sample") is None and BASELINE_SETS[name].get("shard_size") is None:
+        return f"{RESULTS}/{space}/selection.csv"
+    return f"{RESULTS}/{space}/sets/{name}/selection.csv"
+
+
+def set_shard_ids(name, space):
+    if set_selection(name, space) == f"{RESULTS}/{space}/selection.csv":
+        return shard_ids(space)
+    size = BASELINE_SETS[name].get("shard_size") or SPACES[space]["shard_size"]
+    return [f"{i:03d}" for i in range(max(1, math.ceil(set_sample(name, space) / size)))]
 
 
 def merged_scores():
@@ -287,7 +312,23 @@ def merged_scores():
         for name in BASELINE_SETS
         for space, spec in SPACES.items()
         for dataset in spec["datasets"]
+        if set_scores(name, space, dataset)
     ]
+
+
+for _name, _spec in BASELINE_SETS.items():
+    for _key, _known in (("spaces", set(SPACES)), ("datasets", {d for sp in SPACES.values() for d in sp["datasets"]})):
+        _unknown = sorted(set(_spec.get(_key) or ()) - _known)
+        if _unknown and _key == "datasets":
+            raise ValueError(f"baselines.sets.{_name}.datasets: {_unknown} is not a dataset of any space in this run")
+
+
+def set_scores(name, space, dataset):
+    """Whether baseline set `name` is scored on (space, dataset) (its `spaces` and `datasets` keys)."""
+    spec = BASELINE_SETS[name]
+    return (spec.get("spaces") is None or space in spec["spaces"]) and (
+        spec.get("datasets") is None or dataset in spec["datasets"]
+    )
 
 
 def groundtruth_tables():

@@ -52,8 +52,11 @@ use rule score as score_shared with:
         outs=lambda wc, output: " ".join(shlex.quote(f"{output[0]}/{d}.h5") for d in wc.group.split("+")),
 
 
-# Baseline proxy sets: the same jobs, one artifact family per set (config `baselines.sets`).
+# Baseline proxy sets: the same jobs, one artifact family per set (config `baselines.sets`). A set
+# with its own `sample` scores a seeded sub-sample of the space's selection (rule select_set).
 use rule score as score_set with:
+    input:
+        lambda wc: set_selection(wc.set, wc.space),
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/sets/{{set}}/shard-{{shard}}.h5",
     log:
@@ -93,10 +96,10 @@ rule merge:
 
 use rule merge as merge_set with:
     input:
-        selection=f"{RESULTS}/{{space}}/selection.csv",
+        selection=lambda wc: set_selection(wc.set, wc.space),
         shards=lambda wc: expand(
             f"{RESULTS}/{wc.space}/{wc.dataset}/sets/{wc.set}/shard-{{shard}}.h5",
-            shard=shard_ids(wc.space),
+            shard=set_shard_ids(wc.set, wc.space),
         ),
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/set-{{set}}.h5",

@@ -24,6 +24,7 @@ class NB101Space(PackagedSpace):
     name = "nb101"
     datasets = DATASETS
     benchmark = "nb101_2500"
+    options = ("protocol",)
 
     def normalize(self, arch: str) -> str:
         return normalize_arch(arch)

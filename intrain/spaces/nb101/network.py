@@ -112,6 +112,22 @@ class NB101Network(nn.Module):
         return [self.stem, *(b for b in self.cells if isinstance(b, Cell))]
 
 
-def build_network(arch: str, dataset: str) -> NB101Network:
-    """The benchmark network: always the pruned cell (that is the network the benchmark trained)."""
-    return NB101Network(arch, dataset_spec(dataset).num_classes)
+#: BN momentum of the PyTorch NB101 models that published proxies were scored on (zero-cost-nas
+#: ``nasbench1_ops.ConvBnRelu``: ``nn.BatchNorm2d`` defaults); the benchmark itself trained with 0.003.
+REFERENCE_BN_MOMENTUM = 0.1
+
+
+def build_network(arch: str, dataset: str, protocol: str = "uniform") -> NB101Network:
+    """The benchmark network: always the pruned cell (that is the network the benchmark trained).
+
+    ``protocol="reference"``: the same network with the PyTorch ports' BN momentum (0.1 instead of
+    TF's 0.003), which only proxies reading running statistics after a forward (Zen) can see.
+    """
+    if protocol not in ("uniform", "reference"):
+        raise ArchSpecError(f"unknown protocol {protocol!r}; expected 'uniform' or 'reference'")
+    model = NB101Network(arch, dataset_spec(dataset).num_classes)
+    if protocol == "reference":
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.momentum = REFERENCE_BN_MOMENTUM
+    return model

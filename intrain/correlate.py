@@ -152,7 +152,10 @@ def pair_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | Gr
         if key in merged:
             old = merged[key]
             new = [c for c in df.columns if c not in old.columns]
-            df = old.merge(df[["arch_index", *new]], on="arch_index", how="inner")
+            # outer: artifacts of one dataset may cover different sub-samples (a heavy set scores
+            # fewer networks); each pair is then compared where both have scores
+            df = old.merge(df[["arch_index", acc_col, *new]], on="arch_index", how="outer", suffixes=("", "@new"))
+            df[acc_col] = df[acc_col].fillna(df.pop(acc_col + "@new"))
         merged[key], acc[key] = df, acc_col
     rows = []
     for (space, dataset), df in merged.items():

@@ -169,6 +169,13 @@ STUDIES: dict[str, tuple[str, str]] = {
                   "Per proxy in both an imported peer file (a) and intrain's own artifact (b): Spearman ρ between "
                   "the two implementations over the architectures both scored, and each one's Kendall τ against "
                   "accuracy (column metric) on that same set (intrain agreement; docs/interop.md)."),
+    "protocols": ("Protocols: uniform vs reference vs published",
+                  "Each proxy under the uniform protocol (one network, init and input for all) and under its "
+                  "variants: reference = as its published number was computed (AutoDL's network with every "
+                  "non-none edge run, the published init, definition and input; input 'natural' is the "
+                  "bundled-photograph stand-in for CIFAR), relu = InTrain on post-activation layers. "
+                  "Differences are paired bootstraps over the architectures both scored; a CI that excludes "
+                  "0 is a difference these architectures support (intrain protocol-table; docs/protocols.md)."),
     "topk": ("Top-k quality",
              "Mean test accuracy of each proxy's top-10 and top-1 % architectures, the accuracy of its "
              "top-1 pick, and the rank it gives the truly best architecture of the sample."),
@@ -493,6 +500,8 @@ def benchmark_label(corr: pd.DataFrame) -> pd.Series:
 def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
     df = corr.copy()
     df["dataset"] = benchmark_label(df)
+    # two proxy sets may score the same proxy under the same settings: one bar per label
+    df = df.drop_duplicates(["dataset", "proxy"])
     # wide enough for the bars, capped so that many benchmarks do not make a 60-inch strip
     fig, ax = plt.subplots(figsize=(min(18, max(6, 0.9 * df["proxy"].nunique() * df["dataset"].nunique())), 4.2))
     datasets = list(dict.fromkeys(df["dataset"]))
@@ -580,6 +589,28 @@ def _img(src: str, alt: str) -> str:
     return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}" loading="eager">'
 
 
+def compact_protocol_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The protocol table (:func:`intrain.comparison.comparison_table`) with each value and its CI in one cell."""
+    def ci(v, lo, hi, signed=False):
+        if pd.isna(v):
+            return ""
+        f = "{:+.3f}" if signed else "{:.3f}"
+        return f.format(v) + ("" if pd.isna(lo) else f" [{f.format(lo)}, {f.format(hi)}]")
+
+    rows = []
+    for r in table.itertuples(index=False):
+        rows.append({"space": r.space, "dataset": r.dataset, "proxy": r.proxy, "variant": r.variant,
+                     "input": str(r.input).split(":sha256=")[0], "n": r.n,
+                     "τ uniform": ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi) if r.variant != "uniform"
+                     else ci(r.tau, r.tau_lo, r.tau_hi),
+                     "τ variant": "" if r.variant == "uniform" else ci(r.tau, r.tau_lo, r.tau_hi),
+                     "published": "" if pd.isna(r.published) else f"{r.published:.3f}",
+                     "variant − published": ci(r.minus_published, float("nan"), float("nan"), True),
+                     "variant − uniform": ci(r.minus_uniform, r.minus_uniform_lo, r.minus_uniform_hi, True),
+                     "InTrain − proxy": ci(r.intrain_minus, r.intrain_minus_lo, r.intrain_minus_hi, True)})
+    return pd.DataFrame(rows)
+
+
 def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
                  out_html: str, studies: dict[str, str] | None = None, config: dict | None = None) -> Path:
     """``groundtruth``: one table path, ``SPACE=CSV`` values, or :class:`GroundTruths`.
@@ -625,6 +656,8 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
         title, note = STUDIES[key]
         table = pd.read_csv(path)
         table.to_csv(out.parent / f"{key}.csv", index=False)
+        if key == "protocols" and not table.empty:
+            table = compact_protocol_table(table)
         body = f"<p class='note'>{html.escape(note)} Full precision in <a href='{key}.csv'>{key}.csv</a>.</p>"
         body += html_table(table) if not table.empty else "<p class='note'>(no rows in this run)</p>"
         if key in figures and not table.empty:

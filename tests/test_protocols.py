@@ -310,3 +310,211 @@ def test_reference_protocol_definitions_and_inits():
         layers = sum(torch.linalg.vector_norm(mod.weight.grad.double()) for mod in m.modules()
                      if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)))
         assert r["grad_norm"]["score"] < float(layers)  # sqrt of a sum of squares < sum of the norms
+
+
+def _tiny_bn_net():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+
+def _tiny_mlp():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(12, 5), nn.ReLU(), nn.Linear(5, 3))
+
+
+def test_tenas_reference_ntk_is_train_mode_over_every_weight():
+    """Reference NTK: one train-mode forward, a backward per sample of its summed logits, every
+    ``*weight`` (BN γ included), float32. Checked against a loop written from the definition;
+    it differs from the uniform NTK (calibrated eval-mode BN, conv/linear weights) on a BN network
+    and agrees with it where neither BN nor the parameter choice can matter (an MLP)."""
+    import torch
+
+    from intrain.proxies.kernel import per_sample_grams, train_mode_ntk
+
+    x = torch.randn(6, 3, 2, 2, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    net = _tiny_bn_net()
+    ntk = train_mode_ntk(net, x)
+    assert ntk.dtype == torch.float32 and ntk.shape == (6, 6)
+    m = _tiny_bn_net().train()
+    out = m(x)
+    rows = []
+    for i in range(6):
+        m.zero_grad()
+        out[i].sum().backward(retain_graph=True)
+        rows.append(torch.cat([p.grad.reshape(-1) for n, p in m.named_parameters() if "weight" in n]))
+    g = torch.stack(rows)
+    assert g.shape[1] == 4 * 27 + 4 + 3 * 4  # conv, BN γ, linear weights
+    torch.testing.assert_close(ntk, g @ g.t())
+    uniform, _ = per_sample_grams(_tiny_bn_net(), x, y)
+    assert not torch.allclose(uniform.float(), ntk, rtol=1e-3)
+    mlp_ref = train_mode_ntk(_tiny_mlp(), x)
+    mlp_uni, _ = per_sample_grams(_tiny_mlp(), x, y)
+    torch.testing.assert_close(mlp_ref.double(), mlp_uni, rtol=1e-5, atol=1e-6)
+
+
+def test_tenas_reads_other_passes_under_the_reference_protocol():
+    from intrain.proxies import get_proxy
+    from intrain.scoring import plan
+
+    uni, ref = get_proxy("tenas"), get_proxy("tenas")
+    ref.protocol = "reference"
+    assert plan([uni])[1] == ("linear_regions", "per_sample")
+    assert plan([ref])[1] == ("linear_regions_batch", "ntk_train")
+    zico = get_proxy("zico")
+    zico.protocol = "reference"
+    assert plan([zico])[1] == ("zico_batches",)  # the reference pass replaces the half-batch one
+
+
+def test_linear_regions_over_the_batch_saturate_at_its_size():
+    import torch
+
+    from intrain.proxies.base import PassContext
+    from intrain.proxies.kernel import linear_regions_batch_pass
+
+    x = torch.zeros(16, 3, 8, 8)
+    ctx = PassContext(build=_tiny_bn_net, x=x, y=torch.zeros(16, dtype=torch.long), num_classes=3, seed=0)
+    assert linear_regions_batch_pass(ctx)["regions"] == 16.0  # 256 ReLU units: every input its own pattern
+    ctx = PassContext(build=_tiny_mlp, x=torch.zeros(16, 3, 2, 2), y=ctx.y, num_classes=3, seed=0)
+    assert linear_regions_batch_pass(ctx)["regions"] == 1.0  # no 4-d ReLU output: nothing to count
+
+
+def test_zico_reference_reads_two_whole_batches():
+    import torch
+
+    from intrain import formulas
+    from intrain.proxies.base import PassContext
+    from intrain.proxies.zico import zico_batches_pass, zico_pass
+
+    gen = torch.Generator().manual_seed(2)
+    batches = [(torch.randn(8, 3, 4, 4, generator=gen), torch.randint(0, 3, (8,), generator=gen)) for _ in range(2)]
+    ctx = PassContext(build=_tiny_bn_net, x=batches[0][0], y=batches[0][1], num_classes=3, seed=0,
+                      more=lambda k: batches[k])
+    got = zico_batches_pass(ctx)["score"]
+    m = _tiny_bn_net().train()
+    grads = {"0": [], "5": []}
+    for x, y in batches:
+        m.zero_grad()
+        torch.nn.functional.cross_entropy(m(x), y).backward()
+        for name in grads:
+            grads[name].append(m.get_submodule(name).weight.grad.reshape(-1).clone())
+    assert got == pytest.approx(formulas.zico_score([torch.stack(g) for g in grads.values()]))
+    assert got != zico_pass(ctx)["score"]  # the uniform pass halves the first batch instead
+    with pytest.raises(RuntimeError, match="more than one scoring batch"):
+        zico_batches_pass(PassContext(build=_tiny_bn_net, x=ctx.x, y=ctx.y, num_classes=3, seed=0))
+
+
+def test_nb101_reference_bn_momentum_moves_zen_and_nothing_else():
+    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.spaces.nb101.network import REFERENCE_BN_MOMENTUM
+
+    arch = "0110-0001-0001-0000|conv3x3,maxpool3x3"
+    settings = dict(batch_size=4, resolution=8, proxies=("intrain", "zen", "params"))
+    uni = Scorer("nb101", "cifar10", ScoreSettings(**settings), device="cpu")
+    ref = Scorer("nb101", "cifar10", ScoreSettings(protocol="reference", **settings), device="cpu")
+    bns = [m for m in ref.build(arch).modules() if m.__class__.__name__ == "BatchNorm2d"]
+    assert bns and {m.momentum for m in bns} == {REFERENCE_BN_MOMENTUM}
+    u, r = uni.score(0, arch).proxies, ref.score(0, arch).proxies
+    assert u["intrain"] == r["intrain"] and u["params"] == r["params"]  # batch statistics, not running ones
+    assert u["zen"]["delta"] == r["zen"]["delta"]  # the feature response reads batch statistics too
+    assert r["zen"]["bn_log_scale"] > u["zen"]["bn_log_scale"]  # running variances move 33x faster
+
+
+def test_natural_input_per_proxy_is_deterministic_and_recorded():
+    import torch
+
+    from intrain.scoring import Scorer, ScoreSettings
+
+    def scorer(seed=0):
+        return Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, proxies=("snip", "synflow", "zico"),
+                                                         protocol="reference", seed=seed), device="cpu")
+
+    a, b, c = scorer(), scorer(), scorer(seed=1)
+    assert a.input_of == b.input_of and a.input_of["synflow"] == "gaussian"
+    assert a.input_of["snip"] == a.input_of["zico"] and a.input_of["snip"].startswith("natural:")
+    assert c.input_of["snip"] != a.input_of["snip"]  # another seed, other crops, another digest
+    x1, _ = a.batch("natural", 1)
+    assert x1.shape == a.batch("natural")[0].shape and not torch.equal(x1, a.batch("natural")[0])
+    assert torch.equal(x1, b.batch("natural", 1)[0])
+
+
+def test_variant_labels_keep_one_run_s_variants_apart():
+    from intrain.correlate import variant_suffix
+
+    assert variant_suffix({"settings": {"protocol": "uniform", "layers": "conv"}}) == ""
+    assert variant_suffix({"settings": {"protocol": "reference", "layers": "conv"}}) == "@reference"
+    assert variant_suffix({"settings": '{"protocol": "reference", "layers": "relu"}'}) == "@reference+relu"
+    assert variant_suffix({}) == ""  # artifacts written before the settings were recorded
+
+
+# ----------------------------------------------------------------------------- the workflow and the table
+
+
+@pytest.mark.slow
+def test_protocol_sets_and_table_through_the_workflow(tmp_path, mirror):
+    """Baseline sets under the reference protocol, on their own sub-sample and datasets, and the
+    post-activation InTrain variant, end to end: the sub-sample is a subset of the space's
+    selection, each proxy's input is recorded, and the protocol table pairs every variant with
+    its uniform scores on the architectures both scored."""
+    import subprocess
+    import sys
+
+    import pandas as pd
+    import yaml
+
+    from intrain.io import read_proxy_inputs, read_scores
+
+    from .conftest import REPO
+
+    results = tmp_path / "results"
+    light = ["grad_norm", "snip", "synflow", "flops"]
+    cfg = {"results": str(results), "mirror": str(mirror),
+           "spaces": {"nb201": {"sample": 8, "shard_size": 4}},
+           "studies": {"enabled": False}, "correlation": {"n_boot": 20},
+           "baselines": {"sets": {
+               "zc": {"proxies": ["synflow"]},  # the same proxy in two sets: one bar, one table row
+               "light": {"proxies": light, "datasets": ["cifar10"]},
+               "light_ref": {"proxies": light, "protocol": "reference", "datasets": ["cifar10"]},
+               "heavy_ref": {"proxies": ["zico"], "protocol": "reference", "sample": 4, "shard_size": 2,
+                             "datasets": ["cifar10"]},
+               "relu": {"proxies": ["intrain"], "layers": "relu", "datasets": ["cifar10"]}}}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml",
+                           str(tmp_path / "c.yaml")], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    main = pd.read_csv(results / "nb201" / "selection.csv")
+    sub = pd.read_csv(results / "nb201" / "sets" / "heavy_ref" / "selection.csv")
+    assert len(sub) == 4 and set(sub.arch_index) <= set(main.arch_index)
+    assert not (results / "nb201" / "ImageNet16-120" / "set-heavy_ref.h5").exists()
+    heavy = read_scores(results / "nb201" / "cifar10" / "set-heavy_ref.h5")
+    assert set(heavy.arch_index) == set(sub.arch_index)
+    inputs = read_proxy_inputs(results / "nb201" / "cifar10" / "set-light_ref.h5")
+    assert inputs["grad_norm"] == "gaussian" and inputs["snip"].startswith("natural:grace_hopper")
+    assert set(read_proxy_inputs(results / "nb201" / "cifar10" / "set-light.h5").values()) == {"gaussian"}
+
+    corr = pd.read_csv(results / "correlations.csv")
+    assert {"snip", "snip@reference", "zico@reference", "intrain@relu"} <= set(corr.proxy)
+    row = corr[(corr.proxy == "snip@reference") & (corr.dataset == "cifar10")].iloc[0]
+    assert row.protocol == "reference" and row.input.startswith("natural:") and row.paper_kendall == 0.431
+
+    table = pd.read_csv(results / "protocols.csv")
+    c10 = table[table.dataset == "cifar10"].set_index(["proxy", "variant"])
+    assert {("snip", "reference"), ("grad_norm", "reference"), ("intrain", "relu")} <= set(c10.index)
+    # zico has a reference variant but no uniform scores in this run: no paired difference
+    assert c10.loc[("zico", "reference"), "n"] == 4 and pd.isna(c10.loc[("zico", "reference"), "minus_uniform"])
+    snip = c10.loc[("snip", "reference")]
+    assert snip.n == snip.n_uniform == snip.n_paired == 8
+    assert snip.minus_uniform == pytest.approx(snip.tau - snip.tau_uniform)
+    assert snip.minus_published == pytest.approx(snip.tau - 0.431)
+    assert snip.intrain_minus_lo <= snip.intrain_minus <= snip.intrain_minus_hi
+    # FLOPs (no dead edge is re-initialised; the unpruned count) and the published value of every row
+    assert c10.loc[("flops", "reference"), "published"] == 0.623
+    assert "### nb201 / cifar10" in (results / "protocols.md").read_text()
+    assert "Protocols: uniform vs reference" in (results / "report" / "index.html").read_text()

@@ -37,6 +37,22 @@ def cmd_correlate(args: argparse.Namespace) -> None:
               .to_string(index=False, float_format="%.3f"))
 
 
+def cmd_protocol_table(args: argparse.Namespace) -> None:
+    from ..comparison import comparison_table, render_markdown
+
+    table = comparison_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric)
+    if table.empty:
+        raise ValueError("no proxy is scored both under the default settings and under a variant "
+                         "(protocol: reference, layers: relu), and none has a published value")
+    write_csv(table, args.out)
+    text = render_markdown(table)
+    if args.markdown:
+        from pathlib import Path
+
+        Path(args.markdown).write_text(text)
+    print(text)
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from ..report import build_report
 
@@ -102,6 +118,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pairs-out", default=None, help="CSV for the --pairs table")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_correlate)
+
+    p = sub.add_parser("protocol-table", help="uniform vs reference (and other variants) vs published, paired CIs")
+    p.add_argument("scores", nargs="+", help="merged artifacts: the default-settings ones and their variants")
+    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV",
+                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--metric", choices=["test", "valid"], default="test")
+    p.add_argument("--out", required=True, help="the table as CSV")
+    p.add_argument("--markdown", default=None, help="also write it as Markdown here")
+    p.set_defaults(func=cmd_protocol_table)
 
     p = sub.add_parser("report", help="HTML report with tables and plots")
     p.add_argument("scores", nargs="+")

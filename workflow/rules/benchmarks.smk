@@ -67,4 +67,3 @@ use rule select as select_set with:
         seed=lambda wc: SPACES[wc.space]["sample_seed"],
         n_shards=lambda wc: len(set_shard_ids(wc.set, wc.space)),
         dedup=lambda wc: "" if SPACES[wc.space]["dedup"] else "--no-dedup",
-

@@ -241,10 +241,11 @@ def search_tables():
 def study_tables(wildcards=None):
     """Study, search and agreement CSVs the report includes (name -> path)."""
     if not STUDIES["enabled"] or STUDY_SPACE not in SPACES:
-        return search_tables() | agreement_tables()
+        return search_tables() | agreement_tables() | protocol_tables()
     return (
         search_tables()
         | agreement_tables()
+        | protocol_tables()
         | {
             "ablation": f"{RESULTS}/studies/ablation.csv",
             "batch_size": f"{RESULTS}/studies/batch_size.csv",
@@ -253,6 +254,17 @@ def study_tables(wildcards=None):
             "topk": f"{RESULTS}/studies/topk.csv",
         }
     )
+
+
+def protocol_tables():
+    """The protocol comparison (rule protocol_table) when some baseline set scores a variant:
+    another protocol or layer choice than the run's own."""
+    variant = any(
+        (spec.get("protocol") or config["scoring"]["protocol"]) != config["scoring"]["protocol"]
+        or (spec.get("layers") or config["scoring"]["layers"]) != config["scoring"]["layers"]
+        for spec in BASELINE_SETS.values()
+    )
+    return {"protocols": f"{RESULTS}/protocols.csv"} if variant else {}
 
 
 def study_args(wildcards, input):

@@ -27,6 +27,28 @@ rule correlate:
         " --metric {params.metric} --workers {threads} --out {output} {input.scores} > {log} 2>&1"
 
 
+# Uniform vs reference (and other variants) vs published, with paired CIs (docs/protocols.md).
+rule protocol_table:
+    input:
+        scores=merged_scores(),
+        groundtruth=list(groundtruth_tables().values()),
+    output:
+        csv=f"{RESULTS}/protocols.csv",
+        markdown=f"{RESULTS}/protocols.md",
+    log:
+        f"{RESULTS}/logs/protocol_table.log",
+    localrule: True
+    conda:
+        "../../envs/intrain.yaml"
+    params:
+        groundtruth=groundtruth_args,
+        n_boot=config["correlation"]["n_boot"],
+        metric=config["correlation"]["metric"],
+    shell:
+        "intrain protocol-table {params.groundtruth} --n-boot {params.n_boot} --metric {params.metric}"
+        " --out {output.csv} --markdown {output.markdown} {input.scores} > {log} 2>&1"
+
+
 rule report:
     input:
         unpack(study_tables),

@@ -24,6 +24,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import emit  # noqa: E402  (benchmarks/common.py, next to this script)
+
 from intrain.spaces.nb201.encoding import conv_macs, live_edges, parse_arch  # noqa: E402
 from intrain.stats import kendall  # noqa: E402
 
@@ -83,10 +85,7 @@ def main() -> None:
         acc = gt[col].to_numpy(dtype=np.float64)
         ref, pruned = counts[dataset][True], counts[dataset][False]
         lines.append(f"| {dataset} | {kendall(ref, acc):.3f} | {kendall(pruned, acc):.3f} | {PUBLISHED[dataset]:.3f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -257,7 +257,7 @@ def study_tables(wildcards=None):
 
 
 def protocol_tables():
-    """The protocol comparison (rule protocol_table) when some baseline set scores a variant:
+    """The protocol comparison (the protocol_table step) when some baseline set scores a variant:
     another protocol or layer choice than the run's own."""
     variant = any(
         (spec.get("protocol") or config["scoring"]["protocol"]) != config["scoring"]["protocol"]
@@ -302,7 +302,7 @@ def set_sample(name, space):
 
 
 def set_selection(name, space):
-    """The set's selection file: the space's, or its seeded sub-sample of it (rule select_set)."""
+    """The set's selection file: the space's, or its seeded sub-sample of it (made by select_set)."""
     if BASELINE_SETS[name].get("sample") is None and BASELINE_SETS[name].get("shard_size") is None:
         return f"{RESULTS}/{space}/selection.csv"
     return f"{RESULTS}/{space}/sets/{name}/selection.csv"

@@ -407,6 +407,10 @@ def test_zico_reference_reads_two_whole_batches():
             grads[name].append(m.get_submodule(name).weight.grad.reshape(-1).clone())
     assert got == pytest.approx(formulas.zico_score([torch.stack(g) for g in grads.values()]))
     assert got != zico_pass(ctx)["score"]  # the uniform pass halves the first batch instead
+    # ... and agrees when its one batch is the two reference batches end to end
+    both = PassContext(build=_tiny_bn_net, x=torch.cat([batches[0][0], batches[1][0]]),
+                       y=torch.cat([batches[0][1], batches[1][1]]), num_classes=3, seed=0)
+    assert zico_pass(both)["score"] == pytest.approx(got, rel=1e-12)
     with pytest.raises(RuntimeError, match="more than one scoring batch"):
         zico_batches_pass(PassContext(build=_tiny_bn_net, x=ctx.x, y=ctx.y, num_classes=3, seed=0))
 

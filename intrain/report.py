@@ -144,7 +144,9 @@ _TABLE_JS = """<script>
 STUDIES: dict[str, tuple[str, str]] = {
     "ablation": ("Ablation (components and couplings)",
                  "Recomputed from the per-layer and per-parameter statistics stored in the main run's "
-                 "artifacts; no network was rerun. Paper: NB201 ablation table."),
+                 "artifacts; no network was rerun. minus_shipped: τ(variant) − τ(shipped score "
+                 "γ(1+o)/log(L+1)) with a paired bootstrap CI over the same architectures. "
+                 "Paper: NB201 ablation table."),
     "batch_size": ("Batch-size sensitivity",
                    "Mean ± std over seeds; latency is the median forward + backward time of one "
                    "architecture on this run's device (the paper's is an RTX 4090). Paper: supplementary Table 2."),

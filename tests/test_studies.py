@@ -49,6 +49,9 @@ def test_ablation_table_has_every_variant_and_paper_values(tmp_path, gt_csv):
             "gamma * (1 + o) / log(L + 1)"} <= set(table["variant"])
     row = table[table.variant == "gamma * (1 + o) / log(L + 1)"].iloc[0]
     assert row.paper_kendall == 0.67 and row.n == 6
+    assert row.minus_shipped == 0.0  # the shipped score against itself
+    other = table.set_index("variant").loc["gamma only"]
+    assert other.minus_shipped == pytest.approx(other.kendall - row.kendall)
 
 
 def test_topk_hand_case(tmp_path, gt_csv):

@@ -39,6 +39,8 @@ def arch_string(record: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", required=True, help="nb101_30archs_3runs.json")
+    ap.add_argument("--settings", nargs="+", default=[f"{r}:{lay}" for r, lay in SETTINGS], metavar="R:LAYERS",
+                    help="resolution:layers pairs to score (the first is the baseline of the Δ column)")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -52,21 +54,22 @@ def main() -> None:
     runs = np.array([r["test_accuracy_runs"] for r in records], dtype=float)  # (cells, 3)
     mean = runs.mean(axis=1)
     scores, walls = {}, {}
-    for res, layers in SETTINGS:
+    settings = [(int(r), lay) for r, _, lay in (spec.partition(":") for spec in args.settings)]
+    for res, layers in settings:
         s = Scorer("nb101", "cifar10", ScoreSettings(resolution=res, layers=layers), device="cpu")
         t0 = time.perf_counter()
         scores[(res, layers)] = np.array([s.score(i, a).proxies["intrain"]["score"] for i, a in enumerate(archs)])
         walls[(res, layers)] = time.perf_counter() - t0
-    base = scores[(32, "conv")]
+    base = scores[settings[0]]
     lines = [f"# InTrain on {len(archs)} NAS-Bench-101 cells with three training runs each "
              "(B = 64, Gaussian input, 1 CPU thread)", "",
-             "| R | layers | wall | τ vs 3-run mean [95% CI] | τ vs run 1 / 2 / 3 | Δ vs R=32 conv, paired (mean) [CI] |",
+             f"| R | layers | wall | τ vs 3-run mean [95% CI] | τ vs run 1 / 2 / 3 | Δ vs R={settings[0][0]} {settings[0][1]}, paired (mean) [CI] |",
              "|---|---|---|---|---|---|"]
     for (res, layers), v in scores.items():
         c = correlate(v, mean, n_boot=args.n_boot)
         singles = " / ".join(f"{kendall(v, runs[:, k]):.3f}" for k in range(3))
         d = paired_tau_difference(v, base, mean, n_boot=args.n_boot)
-        delta = "–" if (res, layers) == (32, "conv") else f"{d.delta:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]"
+        delta = "–" if (res, layers) == settings[0] else f"{d.delta:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]"
         lines.append(f"| {res} | {layers} | {walls[(res, layers)]:.0f} s | {c.kendall:.3f} "
                      f"[{c.kendall_lo:.3f}, {c.kendall_hi:.3f}] | {singles} | {delta} |")
     between = [kendall(runs[:, a], runs[:, b]) for a, b in ((0, 1), (0, 2), (1, 2))]

@@ -78,12 +78,15 @@ def grasp_pass(ctx: PassContext) -> dict[str, Any]:
     model = ctx.build().train()
     weights = [m.weight for _, m in weighted_modules(model)]
     loss = nn.functional.cross_entropy(model(ctx.x), ctx.y)
-    g = [t.detach() for t in torch.autograd.grad(loss, weights)]
+    # allow_unused: in the reference network a conv whose output only feeds `none` edges is run but
+    # unused (AutoDL's x.mul(0) keeps it in the graph with a zero gradient): its terms are 0
+    g = [None if t is None else t.detach() for t in torch.autograd.grad(loss, weights, allow_unused=True)]
     loss = nn.functional.cross_entropy(model(ctx.x), ctx.y)
-    grads = torch.autograd.grad(loss, weights, create_graph=True)
-    z = sum((gi * ci).sum() for gi, ci in zip(grads, g))
-    hg = torch.autograd.grad(z, weights)
-    score = sum(float((-w.detach() * h).sum()) for w, h in zip(weights, hg))
+    grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
+    used = [k for k, (gi, ci) in enumerate(zip(grads, g)) if gi is not None and ci is not None]
+    z = sum((grads[k] * g[k]).sum() for k in used)
+    hg = torch.autograd.grad(z, [weights[k] for k in used], allow_unused=True)
+    score = sum(float((-weights[k].detach() * h).sum()) for k, h in zip(used, hg) if h is not None)
     return {"score": score}
 
 

@@ -8,6 +8,7 @@ under at least one variant (or that has a published value), one row per variant:
 - the published τ (``intrain/data/published.yaml``) and variant − published;
 - variant − uniform as a *paired* difference over the architectures both scored
   (:func:`intrain.stats.paired_tau_difference`): the CI says whether the protocol moved the τ;
+  ``tau_uniform_paired`` is the uniform τ on those same architectures (a sub-sample's own τ);
 - InTrain − proxy under the variant, paired the same way: the CI says whether "InTrain beats it"
   holds on these architectures.
 
@@ -115,7 +116,8 @@ def comparison_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
                     u = _tau(uni.values, acc, n_boot, seed)
                     d = _paired(cur.values, uni.values, acc, n_boot, seed)
                     row.update(n_uniform=u.n, tau_uniform=u.kendall, tau_uniform_lo=u.kendall_lo,
-                               tau_uniform_hi=u.kendall_hi, n_paired=d.n, minus_uniform=d.delta,
+                               tau_uniform_hi=u.kendall_hi, n_paired=d.n, tau_uniform_paired=d.tau_b,
+                               minus_uniform=d.delta,
                                minus_uniform_lo=d.lo, minus_uniform_hi=d.hi)
                 if baseline is not None and proxy != BASELINE:
                     d = _paired(baseline.values, cur.values, acc, n_boot, seed)
@@ -124,7 +126,7 @@ def comparison_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
                 rows.append(row)
     columns = ["space", "dataset", "proxy", "variant", "input", "n", "tau", "tau_lo", "tau_hi", "published",
                "minus_published", "n_uniform", "tau_uniform", "tau_uniform_lo", "tau_uniform_hi", "n_paired",
-               "minus_uniform", "minus_uniform_lo", "minus_uniform_hi", "n_vs_intrain", "intrain_minus",
+               "tau_uniform_paired", "minus_uniform", "minus_uniform_lo", "minus_uniform_hi", "n_vs_intrain", "intrain_minus",
                "intrain_minus_lo", "intrain_minus_hi"]
     return pd.DataFrame(rows, columns=columns)
 

@@ -516,6 +516,7 @@ def test_protocol_sets_and_table_through_the_workflow(tmp_path, mirror):
     snip = c10.loc[("snip", "reference")]
     assert snip.n == snip.n_uniform == snip.n_paired == 8
     assert snip.minus_uniform == pytest.approx(snip.tau - snip.tau_uniform)
+    assert snip.tau_uniform_paired == pytest.approx(snip.tau_uniform)  # the same 8 architectures
     assert snip.minus_published == pytest.approx(snip.tau - 0.431)
     assert snip.intrain_minus_lo <= snip.intrain_minus <= snip.intrain_minus_hi
     # FLOPs (no dead edge is re-initialised; the unpruned count) and the published value of every row

@@ -28,14 +28,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .correlate import _artifact_frames
+from .correlate import _artifact_frames, is_imported
 from .groundtruth import GroundTruths
 from .io import read_attrs, read_proxy_inputs
-from .correlate import source_suffix
 from .published import published
 from .stats import correlate, paired_tau_difference
 
-__all__ = ["split_label", "comparison_table", "render_markdown", "UNIFORM"]
+__all__ = ["split_label", "comparison_table", "display_rows", "render_markdown", "UNIFORM"]
 
 #: The variant name of scores under the default settings.
 UNIFORM = "uniform"
@@ -59,24 +58,17 @@ def _collect(score_paths: Sequence[str], gts: GroundTruths, metric: str):
     """{(space, dataset): ({(proxy, variant): _Scores}, accuracy by arch_index)} over main scores only
     (components and imported files are left out)."""
     out: dict[tuple[str, str], tuple[dict[tuple[str, str], _Scores], pd.Series]] = {}
-    frames = _artifact_frames(score_paths, gts, metric)
-    for path, (space, dataset, df, acc_col) in zip(score_paths, frames):
-        attrs = read_attrs(path)
-        suffix = source_suffix(attrs, path)
-        if str(attrs.get("provenance", "")).startswith("imported:"):
-            continue
+    own = [path for path in score_paths if not is_imported(read_attrs(path))]
+    for path, (space, dataset, df, acc_col) in zip(own, _artifact_frames(own, gts, metric)):
         inputs = read_proxy_inputs(path)
         scores, acc = out.setdefault((space, dataset), ({}, pd.Series(dtype=float)))
         df = df.set_index("arch_index")
         acc = pd.concat([acc, df[acc_col]])
         acc = acc[~acc.index.duplicated()]
         for col in df.columns:
-            if col == acc_col or "." in col.split("@")[0]:
-                continue
             proxy, variant = split_label(col)
-            if suffix and not variant:
-                continue
-            scores[(proxy, variant or UNIFORM)] = _Scores(df[col], inputs.get(proxy, "gaussian"))
+            if col != acc_col and "." not in proxy:
+                scores[(proxy, variant or UNIFORM)] = _Scores(df[col], inputs.get(proxy, "gaussian"))
         out[(space, dataset)] = (scores, acc)
     return out
 
@@ -105,15 +97,15 @@ def comparison_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
             if not variants and paper is None:
                 continue
             uni = scores.get((proxy, UNIFORM))
+            u = _tau(uni.values, acc, n_boot, seed) if uni is not None and variants else None
             for variant in variants or [UNIFORM]:
-                cur = scores[(proxy, variant)] if variant != UNIFORM else uni
+                cur = scores[(proxy, variant)]
                 row = {"space": space, "dataset": dataset, "proxy": proxy, "variant": variant,
                        "input": cur.input, "published": paper}
                 c = _tau(cur.values, acc, n_boot, seed)
                 row.update(n=c.n, tau=c.kendall, tau_lo=c.kendall_lo, tau_hi=c.kendall_hi,
                            minus_published=(c.kendall - paper) if paper is not None else np.nan)
-                if uni is not None and variant != UNIFORM:
-                    u = _tau(uni.values, acc, n_boot, seed)
+                if u is not None:
                     d = _paired(cur.values, uni.values, acc, n_boot, seed)
                     row.update(n_uniform=u.n, tau_uniform=u.kendall, tau_uniform_lo=u.kendall_lo,
                                tau_uniform_hi=u.kendall_hi, n_paired=d.n, tau_uniform_paired=d.tau_b,
@@ -143,24 +135,33 @@ def _input_label(text: str) -> str:
     return text.split(":sha256=")[0]
 
 
+#: The displayed columns of :func:`display_rows`, after space and dataset.
+DISPLAY_COLUMNS = ("proxy", "variant", "input", "n", "τ uniform [95% CI]", "τ variant [95% CI]", "published",
+                   "variant − published", "variant − uniform, paired [CI]", "InTrain − proxy, paired [CI]")
+
+
+def display_rows(table: pd.DataFrame) -> list[dict[str, str]]:
+    """The table's rows as display text (each value with its CI in one cell), for Markdown and HTML."""
+    rows = []
+    for r in table.itertuples(index=False):
+        uniform = r.variant == UNIFORM
+        cells = [r.proxy, r.variant, _input_label(r.input), str(r.n),
+                 _ci(r.tau, r.tau_lo, r.tau_hi) if uniform else _ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi),
+                 "–" if uniform else _ci(r.tau, r.tau_lo, r.tau_hi),
+                 "–" if pd.isna(r.published) else f"{r.published:.3f}",
+                 _ci(r.minus_published, np.nan, np.nan, signed=True),
+                 "–" if uniform else _ci(r.minus_uniform, r.minus_uniform_lo, r.minus_uniform_hi, signed=True),
+                 _ci(r.intrain_minus, r.intrain_minus_lo, r.intrain_minus_hi, signed=True)]
+        rows.append({"space": r.space, "dataset": r.dataset, **dict(zip(DISPLAY_COLUMNS, cells))})
+    return rows
+
+
 def render_markdown(table: pd.DataFrame) -> str:
     """The comparison as one Markdown table per (space, dataset)."""
     out = []
     for (space, dataset), part in table.groupby(["space", "dataset"], sort=False):
-        out += [f"### {space} / {dataset}", "",
-                "| proxy | variant | input | n | τ uniform [95% CI] | τ variant [95% CI] | published | "
-                "variant − published | variant − uniform, paired [CI] | InTrain − proxy, paired [CI] |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
-        for r in part.itertuples(index=False):
-            uniform = r.variant == UNIFORM
-            out.append("| " + " | ".join([
-                r.proxy, r.variant, _input_label(r.input), str(r.n),
-                _ci(r.tau, r.tau_lo, r.tau_hi) if uniform else _ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi),
-                "–" if uniform else _ci(r.tau, r.tau_lo, r.tau_hi),
-                "–" if pd.isna(r.published) else f"{r.published:.3f}",
-                _ci(r.minus_published, np.nan, np.nan, signed=True),
-                "–" if uniform else _ci(r.minus_uniform, r.minus_uniform_lo, r.minus_uniform_hi, signed=True),
-                _ci(r.intrain_minus, r.intrain_minus_lo, r.intrain_minus_hi, signed=True),
-            ]) + " |")
+        out += [f"### {space} / {dataset}", "", "| " + " | ".join(DISPLAY_COLUMNS) + " |",
+                "|" + "---|" * len(DISPLAY_COLUMNS)]
+        out += ["| " + " | ".join(row[c] for c in DISPLAY_COLUMNS) + " |" for row in display_rows(part)]
         out.append("")
     return "\n".join(out)

@@ -27,11 +27,16 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
     return [c for c in scores.columns if c not in _META_COLUMNS]
 
 
+def is_imported(attrs: dict) -> bool:
+    """True for an artifact written by ``intrain import`` (a peer's score file)."""
+    return str(attrs.get("provenance", "")).startswith("imported:")
+
+
 def source_suffix(attrs: dict, path: str) -> str:
     """``@<file stem>`` for an imported artifact (``intrain import``), so its rows never share a
     proxy label with intrain's own scores of the same dataset; for intrain's own artifacts the
     variant they were scored under (:func:`variant_suffix`); empty for the default settings."""
-    if not str(attrs.get("provenance", "")).startswith("imported:"):
+    if not is_imported(attrs):
         return variant_suffix(attrs)
     from pathlib import Path
 
@@ -91,7 +96,7 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
         n_flagged = int((df["flags"] != 0).sum())
         n_nonfinite = int(((df["flags"].to_numpy() & int(Flag.NONFINITE)) != 0).sum())
         suffix = source_suffix(attrs, path)
-        imported = bool(suffix) and not suffix == variant_suffix(attrs)
+        imported = is_imported(attrs)
         inputs = read_proxy_inputs(path)
         for col in columns:
             proxy = col.split(".")[0]

@@ -591,28 +591,6 @@ def _img(src: str, alt: str) -> str:
     return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}" loading="eager">'
 
 
-def compact_protocol_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The protocol table (:func:`intrain.comparison.comparison_table`) with each value and its CI in one cell."""
-    def ci(v, lo, hi, signed=False):
-        if pd.isna(v):
-            return ""
-        f = "{:+.3f}" if signed else "{:.3f}"
-        return f.format(v) + ("" if pd.isna(lo) else f" [{f.format(lo)}, {f.format(hi)}]")
-
-    rows = []
-    for r in table.itertuples(index=False):
-        rows.append({"space": r.space, "dataset": r.dataset, "proxy": r.proxy, "variant": r.variant,
-                     "input": str(r.input).split(":sha256=")[0], "n": r.n,
-                     "τ uniform": ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi) if r.variant != "uniform"
-                     else ci(r.tau, r.tau_lo, r.tau_hi),
-                     "τ variant": "" if r.variant == "uniform" else ci(r.tau, r.tau_lo, r.tau_hi),
-                     "published": "" if pd.isna(r.published) else f"{r.published:.3f}",
-                     "variant − published": ci(r.minus_published, float("nan"), float("nan"), True),
-                     "variant − uniform": ci(r.minus_uniform, r.minus_uniform_lo, r.minus_uniform_hi, True),
-                     "InTrain − proxy": ci(r.intrain_minus, r.intrain_minus_lo, r.intrain_minus_hi, True)})
-    return pd.DataFrame(rows)
-
-
 def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
                  out_html: str, studies: dict[str, str] | None = None, config: dict | None = None) -> Path:
     """``groundtruth``: one table path, ``SPACE=CSV`` values, or :class:`GroundTruths`.
@@ -658,8 +636,10 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
         title, note = STUDIES[key]
         table = pd.read_csv(path)
         table.to_csv(out.parent / f"{key}.csv", index=False)
-        if key == "protocols" and not table.empty:
-            table = compact_protocol_table(table)
+        if key == "protocols" and not table.empty:  # each value with its CI in one cell
+            from .comparison import display_rows
+
+            table = pd.DataFrame(display_rows(table))
         body = f"<p class='note'>{html.escape(note)} Full precision in <a href='{key}.csv'>{key}.csv</a>.</p>"
         body += html_table(table) if not table.empty else "<p class='note'>(no rows in this run)</p>"
         if key in figures and not table.empty:

@@ -168,10 +168,9 @@ class Scorer:
         #: as-built Gaussian group first.
         self.groups: list[tuple[str | None, str | None, list[Proxy]]] = [(None, settings.data, self.proxies)]
         if settings.protocol == "reference":
-            keys = sorted({(p.reference_init, self.data_of(p)) for p in self.proxies},
-                          key=lambda k: (k[0] is not None, str(k[0]), k[1] is not None, str(k[1])))
-            self.groups = [(i, d, [p for p in self.proxies if (p.reference_init, self.data_of(p)) == (i, d)])
-                           for i, d in keys]
+            key_of = {p.name: (p.reference_init, self.data_of(p)) for p in self.proxies}
+            keys = sorted(set(key_of.values()), key=lambda k: (k[0] is not None, str(k[0]), k[1] is not None, str(k[1])))
+            self.groups = [(i, d, [p for p in self.proxies if key_of[p.name] == (i, d)]) for i, d in keys]
         #: Each proxy's input as artifacts record it (``gaussian``, ``natural:<names>:sha256=…``, ``file:…``).
         self.input_of = {p.name: describe_input(self.data_of(p), self.batch(self.data_of(p))[0])
                          for p in self.proxies}

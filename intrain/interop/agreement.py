@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..correlate import is_imported
 from ..stats import kendall, spearman
 
 __all__ = ["agreement", "agreement_from_artifacts", "agreement_table", "label_of", "is_imported"]
@@ -56,16 +57,10 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame, truth: pd.DataFrame | None = Non
                         if truth is not None and acc is not None else ["proxy", "n_shared", "spearman_ab"])
 
 
-def is_imported(attrs: dict) -> bool:
-    """True for an artifact written by ``intrain import``."""
-    return str(attrs.get("provenance", "")).startswith("imported:")
-
-
 def label_of(attrs: dict, path: str) -> str:
     """What an artifact is, for the table: its import provenance or ``intrain:<file>``."""
-    prov = attrs.get("provenance")
-    if isinstance(prov, str) and prov.startswith("imported:"):
-        return prov.split(" ")[0]
+    if is_imported(attrs):
+        return str(attrs["provenance"]).split(" ")[0]
     return f"intrain:{Path(path).name}"
 
 

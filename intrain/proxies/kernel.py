@@ -114,19 +114,9 @@ def linear_regions_batch_pass(ctx: PassContext) -> dict[str, Any]:
     patterns over B Gaussian inputs of the scoring batch's own shape (3 channels, full side), in
     train mode. At NB201's sizes nearly every input gets its own pattern, so the count sits at
     (or next to) B: the reference TE-NAS ranks almost by its NTK alone."""
-    model = ctx.build().train()
     x = torch.randn(tuple(ctx.x.shape), generator=ctx.generator(22)).to(ctx.x.device)
-    codes: list[torch.Tensor] = []
-
-    def hook(module: nn.Module, inputs, out: torch.Tensor) -> None:
-        if out.dim() == 4:
-            codes.append((out.detach() > 0).reshape(out.shape[0], -1))
-
-    with hooked([m for m in model.modules() if isinstance(m, nn.ReLU)], hook), torch.no_grad():
-        model(x)
-    if not codes:
-        return {"regions": 1.0}
-    return {"regions": float(torch.unique(torch.cat(codes, dim=1), dim=0).shape[0])}
+    # TE-NAS's hook keeps only ReLUs applied to 4-d (feature map) inputs
+    return {"regions": count_activation_patterns(ctx.build().train(), x, spatial_only=True)}
 
 
 @register_pass("lga")
@@ -150,23 +140,27 @@ def linear_regions_pass(ctx: PassContext) -> dict[str, Any]:
     The count saturates at ``lr_samples`` when every input gets its own pattern; TE-NAS keeps
     inputs tiny (one channel, 3x3) so that it does not. NB201 needs at least 4x4.
     """
-    model = ctx.build().train()
     n = int(ctx.options.get("lr_samples", 1000))
     res = int(ctx.options.get("lr_resolution", 4))
     # One channel broadcast to all: TE-NAS counts regions of a one-channel input (RandChannel(1)).
     x = torch.randn((n, 1, res, res), generator=ctx.generator(21)).expand(n, ctx.x.shape[1], res, res)
-    x = x.contiguous().to(ctx.x.device)
+    return {"regions": count_activation_patterns(ctx.build().train(), x.contiguous().to(ctx.x.device))}
+
+
+def count_activation_patterns(model: nn.Module, x: torch.Tensor, spatial_only: bool = False) -> float:
+    """Distinct ReLU sign patterns over the inputs ``x`` (TE-NAS's linear regions); 1 when the
+    network has no (counted) ReLU. ``spatial_only`` counts only ReLUs with 4-d outputs."""
     codes: list[torch.Tensor] = []
 
     def hook(module: nn.Module, inputs, out: torch.Tensor) -> None:
-        codes.append((out.detach() > 0).reshape(n, -1))
+        if not spatial_only or out.dim() == 4:
+            codes.append((out.detach() > 0).reshape(out.shape[0], -1))
 
     with hooked([m for m in model.modules() if isinstance(m, nn.ReLU)], hook), torch.no_grad():
         model(x)
     if not codes:
-        return {"regions": 1.0}
-    patterns = torch.cat(codes, dim=1)
-    return {"regions": float(torch.unique(patterns, dim=0).shape[0])}
+        return 1.0
+    return float(torch.unique(torch.cat(codes, dim=1), dim=0).shape[0])
 
 
 @register

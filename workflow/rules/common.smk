@@ -124,12 +124,17 @@ def sample_size(space):
     return space_size(space) if s == "all" else int(s)
 
 
+def shard_labels(n_archs, shard_size):
+    """Shard file labels for n_archs architectures in jobs of shard_size (at least one shard)."""
+    return [f"{i:03d}" for i in range(max(1, math.ceil(n_archs / shard_size)))]
+
+
 def n_shards(space):
-    return max(1, math.ceil(sample_size(space) / SPACES[space]["shard_size"]))
+    return len(shard_ids(space))
 
 
 def shard_ids(space):
-    return [f"{i:03d}" for i in range(n_shards(space))]
+    return shard_labels(sample_size(space), SPACES[space]["shard_size"])
 
 
 def select_args(wildcards):
@@ -301,18 +306,24 @@ def set_sample(name, space):
     return sample_size(space) if wanted is None else min(int(wanted), sample_size(space))
 
 
+def set_has_own_selection(name):
+    """A set with its own sample or shard size gets its own selection (made by select_set)."""
+    spec = BASELINE_SETS[name]
+    return spec.get("sample") is not None or spec.get("shard_size") is not None
+
+
 def set_selection(name, space):
-    """The set's selection file: the space's, or its seeded sub-sample of it (made by select_set)."""
-    if BASELINE_SETS[name].get("sample") is None and BASELINE_SETS[name].get("shard_size") is None:
+    """The set's selection file: the space's, or its seeded sub-sample of it."""
+    if not set_has_own_selection(name):
         return f"{RESULTS}/{space}/selection.csv"
     return f"{RESULTS}/{space}/sets/{name}/selection.csv"
 
 
 def set_shard_ids(name, space):
-    if set_selection(name, space) == f"{RESULTS}/{space}/selection.csv":
+    if not set_has_own_selection(name):
         return shard_ids(space)
     size = BASELINE_SETS[name].get("shard_size") or SPACES[space]["shard_size"]
-    return [f"{i:03d}" for i in range(max(1, math.ceil(set_sample(name, space) / size)))]
+    return shard_labels(set_sample(name, space), size)
 
 
 def merged_scores():
@@ -328,11 +339,11 @@ def merged_scores():
     ]
 
 
+# A set's `spaces` may name spaces an overlay switched off; its `datasets` must exist in this run.
 for _name, _spec in BASELINE_SETS.items():
-    for _key, _known in (("spaces", set(SPACES)), ("datasets", {d for sp in SPACES.values() for d in sp["datasets"]})):
-        _unknown = sorted(set(_spec.get(_key) or ()) - _known)
-        if _unknown and _key == "datasets":
-            raise ValueError(f"baselines.sets.{_name}.datasets: {_unknown} is not a dataset of any space in this run")
+    _unknown = sorted(set(_spec.get("datasets") or ()) - {d for sp in SPACES.values() for d in sp["datasets"]})
+    if _unknown:
+        raise ValueError(f"baselines.sets.{_name}.datasets: {_unknown} is not a dataset of any space in this run")
 
 
 def set_scores(name, space, dataset):

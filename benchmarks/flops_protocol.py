@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import emit  # noqa: E402  (benchmarks/common.py, next to this script)
 
 from intrain.spaces.nb201.encoding import conv_macs, live_edges, parse_arch  # noqa: E402
-from intrain.stats import kendall  # noqa: E402
+from intrain.analysis.stats import kendall  # noqa: E402
 
 COLUMNS = {"cifar10": "CIFAR10TestAccuracy200Epochs", "cifar100": "CIFAR100TestAccuracy200Epochs",
            "ImageNet16-120": "ImageNetTestAccuracy200Epochs"}

@@ -60,7 +60,7 @@ def _is_timing(name: str) -> bool:
 
 def h5_content(path: Path) -> dict:
     """Every dataset and attribute except wall times, as comparable Python values."""
-    from intrain.io import open_artifact
+    from intrain.core.artifacts import open_artifact
 
     out: dict = {}
     with open_artifact(path) as f:
@@ -180,7 +180,7 @@ def search_reference(workdir: Path, iterations: int = 30) -> tuple[Path, float]:
 
 
 def search_trial(workdir: Path, ref_log: Path, delay: float, iterations: int = 30) -> dict:
-    from intrain.evolution import read_log
+    from intrain.core.search_log import read_log
 
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "killed.h5"

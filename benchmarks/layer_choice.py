@@ -16,9 +16,10 @@ import pandas as pd
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from intrain.groundtruth import load_groundtruth_csv
-from intrain.scoring import Scorer, ScoreSettings
-from intrain.trainability import intrain_from_stats
+from intrain.analysis.groundtruth import load_groundtruth_csv
+from intrain.scoring.scorer import Scorer
+from intrain.core.records import ScoreSettings
+from intrain.core.trainability import intrain_from_stats
 
 LAYER_KINDS = {"conv": {"Conv2d", "Linear"}, "bn": {"BatchNorm2d", "Linear"},
                "conv+bn": {"Conv2d", "BatchNorm2d", "Linear"}}

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import emit  # noqa: E402  (benchmarks/common.py, next to this script)
 
-from intrain.stats import correlate, kendall, paired_tau_difference  # noqa: E402
+from intrain.analysis.stats import correlate, kendall, paired_tau_difference  # noqa: E402
 
 SETTINGS = ((32, "conv"), (32, "relu"), (64, "conv"), (64, "relu"))
 
@@ -46,7 +46,9 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.scoring.scorer import Scorer
+
+    from intrain.core.records import ScoreSettings
 
     torch.set_num_threads(1)
     records = json.loads(Path(args.records).read_text())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from intrain.io import read_scores
+from intrain.core.artifacts import read_scores
 
 SPACES = ["nds_amoeba", "nds_darts", "nds_enas", "nds_nasnet", "nds_pnas", "nds_resnext_a", "nds_resnext_b"]
 ORDER = ["intrain", "gradalign_ii", "gradalign_i", "zico", "zen", "naswot", "synflow", "snip", "grad_norm",

@@ -18,7 +18,8 @@ import pandas as pd
 import torch
 
 from intrain.proxies import list_proxies
-from intrain.scoring import Scorer, ScoreSettings
+from intrain.scoring.scorer import Scorer
+from intrain.core.records import ScoreSettings
 from intrain.spaces.nb201 import all_cells
 
 

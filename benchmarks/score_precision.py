@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from intrain.inputs import gaussian_batch
-from intrain.probe import run_probe
+from intrain.engine.inputs import gaussian_batch
+from intrain.engine.probe import run_probe
 from intrain.spaces.nb201 import build_network, canonical_classes, dataset_spec
-from intrain.trainability import intrain_from_stats
+from intrain.core.trainability import intrain_from_stats
 
 STRUCTURAL_ZERO = 1e-12  # float64 max|g| relative to the network's largest: zero in exact arithmetic
 

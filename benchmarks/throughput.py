@@ -5,8 +5,8 @@
   allocator;
 - optimised: what ``snakemake --configfile config/full.yaml`` runs -- one scoring per
   isomorphism class (4,930 of 15,625), CIFAR-10 and CIFAR-100 from one shared body forward
-  (:class:`intrain.scoring.SharedForwardScorer`), the settings of config/full.yaml (channels-
-  last), freed memory kept for reuse (:mod:`intrain.allocator`), and ``--workers`` processes
+  (:class:`intrain.scoring.scorer.SharedForwardScorer`), the settings of config/full.yaml (channels-
+  last), freed memory kept for reuse (:mod:`intrain.engine.allocator`), and ``--workers`` processes
   with one thread each.
 
 In one run on one machine it measures per dataset the seconds per architecture of each path on
@@ -59,13 +59,14 @@ import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
-from intrain.allocator import retain_freed_memory
-from intrain.groundtruth import accuracy_column, normalize_nb201
-from intrain.io import read_scores
-from intrain.probe import run_probe
+from intrain.engine.allocator import retain_freed_memory
+from intrain.analysis.groundtruth import accuracy_column, normalize_nb201
+from intrain.core.artifacts import read_scores
+from intrain.engine.probe import run_probe
 from intrain.proxies import get_proxy
-from intrain.stats import correlate
-from intrain.scoring import Scorer, ScoreSettings, SharedForwardScorer
+from intrain.analysis.stats import correlate
+from intrain.scoring.scorer import Scorer, SharedForwardScorer
+from intrain.core.records import ScoreSettings
 from intrain.spaces.nb201 import NUM_ARCHS, build_network, canonical_classes
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"

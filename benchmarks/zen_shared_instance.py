@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import emit  # noqa: E402  (benchmarks/common.py, next to this script)
 
-from intrain.stats import correlate, kendall, paired_tau_difference  # noqa: E402
+from intrain.analysis.stats import correlate, kendall, paired_tau_difference  # noqa: E402
 
 #: Train-mode forwards (batch size, count) of the proxies VKDNW runs before zen on one instance.
 PRIOR_FORWARDS = (("az_nas", 64, 1), ("jacov", 64, 1), ("gradsign", 1, 64), ("zico", 64, 2))

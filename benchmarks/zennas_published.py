@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 
 from intrain.proxies import add_population_scores
-from intrain.scoring import Scorer, ScoreSettings
+from intrain.scoring.scorer import Scorer
+from intrain.core.records import ScoreSettings
 from intrain.spaces.zennas import flops as zf
 from intrain.spaces.zennas.mutation import INITIAL, ZenSearch
-from intrain.spaces.zennas.published import PUBLISHED, budget_group
+from intrain.spaces.zennas.published_structures import PUBLISHED, budget_group
 
 PROXIES = ("intrain", "zico", "zen", "az_nas")
 
@@ -50,7 +51,7 @@ def score_published(settings: ScoreSettings, device: str = "cpu") -> pd.DataFram
 
 def time_steps(settings: ScoreSettings, steps: int, device: str = "cpu") -> pd.DataFrame:
     """Seconds per Algorithm 1 step (mutate within budget + InTrain score) from each budget's published start."""
-    from intrain.search import proxy_score
+    from intrain.search.problems import proxy_score
 
     score = proxy_score("zennas", "imagenet", settings, "intrain", device)
     rows = []

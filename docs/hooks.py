@@ -1,7 +1,7 @@
 """mkdocs hooks: generate the configuration and CLI references at build time.
 
 A page that contains the line ``<!-- generated: config-schema -->`` gets a table of every key of
-``workflow/schemas/config.schema.yaml`` (type, default, description) in its place; one with
+``intrain/data/config.schema.yaml`` (type, default, description) in its place; one with
 ``<!-- generated: cli -->`` gets the help of every ``intrain`` subcommand from
 ``intrain.cli.build_parser()``. Nothing is copied by hand, so the pages cannot drift from the
 schema or the parser; tests/test_docs.py checks both against their sources. A missing schema or
@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = ROOT / "intrain" / "data" / "config.schema.yaml"
 MARK_CONFIG = "<!-- generated: config-schema -->"
 MARK_CLI = "<!-- generated: cli -->"
 

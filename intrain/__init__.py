@@ -17,15 +17,15 @@ __version__ = "0.1.0"
 
 #: public name -> module that defines it
 _EXPORTS = {
-    "score": "api", "Result": "api", "rank_population": "api",
+    "score": "scoring.api", "Result": "scoring.api", "rank_population": "scoring.api",
     "list_proxies": "proxies", "get_proxy": "proxies",
     "Proxy": "proxies.base", "register_pass": "proxies.base", "register_collector": "proxies.base",
     "Collector": "proxies.base", "PassContext": "proxies.base",
     "get_space": "spaces", "list_spaces": "spaces",
-    "read_scores": "io", "read_layers": "io", "read_params": "io",
-    "correlation_table": "correlate",
-    "Flag": "flags",
-    "IntrainError": "errors", "InputError": "errors",
+    "read_scores": "core.artifacts", "read_layers": "core.artifacts", "read_params": "core.artifacts",
+    "correlation_table": "analysis.correlate",
+    "Flag": "core.flags",
+    "IntrainError": "core.errors", "InputError": "core.errors",
 }
 __all__ = ["__version__", *_EXPORTS]
 

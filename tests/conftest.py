@@ -38,7 +38,7 @@ def nb201_table(mirror):
 
 @pytest.fixture(scope="session")
 def groundtruth_csv(mirror, tmp_path_factory) -> Path:
-    from intrain.groundtruth import normalize_nb201
+    from intrain.analysis.groundtruth import normalize_nb201
 
     out = tmp_path_factory.mktemp("gt") / "nb201.csv"
     normalize_nb201(mirror / "nb201" / "nats_tss_200ep_test_acc.csv").to_csv(out, index=False)

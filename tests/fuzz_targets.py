@@ -6,7 +6,7 @@ overwrites of a valid seed file, and structured damage: wrong dtypes, shapes, fi
 
 - ``"valid"``: the loader returned an object, and it round-trips (written back and re-read, or
   re-parsed from its canonical form, it is equal);
-- ``"refused"``: an :class:`intrain.errors.IntrainError` with a non-empty message, and no output
+- ``"refused"``: an :class:`intrain.core.errors.IntrainError` with a non-empty message, and no output
   file (partial or temporary) left behind.
 
 Any other exception propagates: it is a bug (a "foreign" exception).
@@ -29,7 +29,7 @@ import pandas as pd
 import yaml
 from hypothesis import strategies as st
 
-from intrain.errors import IntrainError
+from intrain.core.errors import IntrainError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -260,7 +260,7 @@ def _config_structured():
 
 
 def run_config(text, tmp):
-    from intrain.configcheck import check_config, load_overlay, merge_overlay
+    from intrain.planning.configcheck import check_config, load_overlay, merge_overlay
 
     overlay = load_overlay(text, "overlay.yaml")
     config = merge_overlay(base_config(), overlay)
@@ -274,7 +274,7 @@ def run_config(text, tmp):
 
 
 def run_catalog(text, tmp):
-    from intrain.download import parse_catalog
+    from intrain.core.download import parse_catalog
 
     entries = parse_catalog(text)
     dumped = yaml.safe_dump({k: {f: getattr(e, f) for f in ("url", "mirror_path", "sha256", "description", "size",
@@ -290,7 +290,7 @@ def run_download(data: bytes, tmp: Path):
     """A mirror file with these bytes fetched against the seed's sha256: only the exact bytes land."""
     import hashlib
 
-    from intrain.download import BenchmarkFile, fetch
+    from intrain.core.download import BenchmarkFile, fetch
 
     (tmp / "mirror").mkdir()
     (tmp / "mirror" / "t.csv").write_bytes(data)
@@ -321,7 +321,7 @@ NDS_TABLE_SEED = json.dumps([
 
 def _table_run(normalize, suffix):
     def run(data: bytes, tmp: Path):
-        from intrain.groundtruth import load_groundtruth_csv
+        from intrain.analysis.groundtruth import load_groundtruth_csv
 
         path = tmp / f"table{suffix}"
         path.write_bytes(data)
@@ -334,17 +334,17 @@ def _table_run(normalize, suffix):
 
 
 def _nb201_table(path):
-    from intrain.groundtruth import normalize_nb201
+    from intrain.analysis.groundtruth import normalize_nb201
     return normalize_nb201(path)
 
 
 def _nb101_table(path):
-    from intrain.groundtruth import normalize_nb101
+    from intrain.analysis.groundtruth import normalize_nb101
     return normalize_nb101(path)
 
 
 def _nds_table(path):
-    from intrain.groundtruth import normalize_nds
+    from intrain.analysis.groundtruth import normalize_nds
     return normalize_nds(path)
 
 
@@ -373,7 +373,7 @@ def _cifar_structured():
 
 
 def _check_batch(path: Path):
-    from intrain.inputs import image_batch
+    from intrain.engine.inputs import image_batch
 
     x, y = image_batch(path, batch_size=2, num_classes=10, resolution=8, seed=0)
     x2, y2 = image_batch(path, batch_size=2, num_classes=10, resolution=8, seed=0)
@@ -474,8 +474,7 @@ def _restructure(data: bytes, name: str, action: str) -> bytes:
 def _reseal(data: bytes) -> bytes:
     """Structured damage as a writer would leave it: with a valid checksum (else every such file
     is refused by the checksum alone and the layout checks behind it go untested)."""
-    from intrain import sealed
-
+    from intrain.core import sealed
     return sealed.seal(data) if data.startswith(sealed.MAGIC) else data
 
 
@@ -503,7 +502,7 @@ def _attr_damage(seed: bytes) -> st.SearchStrategy[bytes]:
 
 
 def run_artifact(data: bytes, tmp: Path):
-    from intrain.io import merge_shards, read_attrs, read_layers, read_params, read_scores
+    from intrain.core.artifacts import merge_shards, read_attrs, read_layers, read_params, read_scores
 
     path = tmp / "shard-000.h5"
     path.write_bytes(data)
@@ -526,7 +525,7 @@ LOG_META = {"space": "nb201", "k": 3, "seed": 0}
 def searchlog_seed() -> bytes:
     global _LOG
     if _LOG is None:
-        from intrain.evolution import SearchLog
+        from intrain.core.search_log import SearchLog
 
         with tempfile.TemporaryDirectory() as d:
             log = SearchLog(Path(d) / "log.h5", LOG_META, ["flops"])
@@ -538,7 +537,7 @@ def searchlog_seed() -> bytes:
 
 
 def run_searchlog(data: bytes, tmp: Path):
-    from intrain.evolution import SearchLog, read_log
+    from intrain.core.search_log import SearchLog, read_log
 
     path = tmp / "log.h5"
     path.write_bytes(data)

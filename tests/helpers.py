@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from intrain.io import write_shard
-from intrain.probe import ProbeResult
-from intrain.scoring import ArchRecord
-from intrain.trainability import intrain_from_stats
+from intrain.core.artifacts import write_shard
+from intrain.engine.probe import ProbeResult
+from intrain.core.records import ArchRecord
+from intrain.core.trainability import intrain_from_stats
 
 
 def fake_record(index: int, layer_stats: list[tuple[float, float, float]],

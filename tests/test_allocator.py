@@ -7,15 +7,16 @@ import textwrap
 import pytest
 import torch
 
-from intrain.allocator import retain_freed_memory
-from intrain.scoring import Scorer, ScoreSettings
+from intrain.engine.allocator import retain_freed_memory
+from intrain.scoring.scorer import Scorer
+from intrain.core.records import ScoreSettings
 
 glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's (Linux)")
 
 # Allocate, touch and free buffers of a few MB the way a probe does; report the minor page faults.
 FAULTS = textwrap.dedent("""
     import resource, sys, torch
-    from intrain.allocator import retain_freed_memory
+    from intrain.engine.allocator import retain_freed_memory
     if sys.argv[1] == "1":
         assert retain_freed_memory()
     def faults():

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import intrain
-from intrain.errors import InputError
+from intrain.core.errors import InputError
 from intrain.proxies import list_proxies
 
 #: proxies whose value may be NaN on a network without the structure they read (documented in the README)
@@ -96,7 +96,8 @@ def test_num_classes_is_read_from_the_model():
 
 
 def test_same_score_as_the_workflow_scorer_on_a_benchmark_network():
-    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.scoring.scorer import Scorer
+    from intrain.core.records import ScoreSettings
 
     arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
     scorer = Scorer("nb201", "cifar10", ScoreSettings(batch_size=8, proxies=("intrain", "synflow", "naswot")),

@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from intrain.io import read_population_rules, read_scores, write_shard
-from intrain.ranking import BUILTIN_RULES, add_population_scores
+from intrain.core.artifacts import read_population_rules, read_scores, write_shard
+from intrain.core.ranking import BUILTIN_RULES, add_population_scores
 
 from .helpers import ladder
 

@@ -48,7 +48,7 @@ def test_inspect_shows_per_layer_statistics(pipeline):
 
 
 def test_score_shares_one_forward_between_cifar10_and_cifar100(pipeline):
-    from intrain.io import read_attrs, read_layers, read_params, read_scores
+    from intrain.core.artifacts import read_attrs, read_layers, read_params, read_scores
 
     d = pipeline
     run("score", "--space", "nb201", "--dataset", "cifar10", "cifar100", "--selection", d / "sel.csv",
@@ -65,7 +65,7 @@ def test_score_shares_one_forward_between_cifar10_and_cifar100(pipeline):
         attrs, ref = read_attrs(shared), read_attrs(alone)
         assert attrs["dataset"] == dataset and attrs["config_hash"] == ref["config_hash"]
         assert json.loads(attrs["shared_forward"]) == ["cifar10", "cifar100"] and json.loads(ref["shared_forward"]) == []
-        if sys.platform.startswith("linux"):  # glibc: the score command keeps freed buffers (intrain.allocator)
+        if sys.platform.startswith("linux"):  # glibc: the score command keeps freed buffers (intrain.engine.allocator)
             assert bool(attrs["retain_freed_memory"]) and bool(ref["retain_freed_memory"])
     proc = run("score", "--space", "nb201", "--dataset", "cifar10", "cifar100", "--selection", d / "sel.csv",
                "--shard", 0, "--no-progress", "--out", d / "only.h5", check=False)

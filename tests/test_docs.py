@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = REPO / "intrain" / "data" / "config.schema.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_cli_reference_lists_every_subcommand(site):
 
 def test_api_reference_renders_the_public_functions(site):
     page = (site / "reference" / "api" / "index.html").read_text()
-    for name in ["intrain.api.score", "intrain.api.Result", "intrain.api.rank_population",
+    for name in ["intrain.scoring.api.score", "intrain.scoring.api.Result", "intrain.scoring.api.rank_population",
                  "intrain.proxies.base.Proxy", "intrain.proxies.base.register_pass",
                  "intrain.proxies.base.register_collector", "intrain.proxies.base.PassContext"]:
         assert f'id="{name}"' in page, name

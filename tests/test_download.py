@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from intrain.download import DownloadError, fetch, get_file, sha256_of, source_for
+from intrain.core.download import DownloadError, fetch, get_file, sha256_of, source_for
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain.correlate import correlation_table
+from intrain.analysis.correlate import correlation_table
 
 from .conftest import REPO
 from .helpers import fake_artifact, fake_record, ladder

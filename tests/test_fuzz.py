@@ -15,7 +15,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 
-from intrain.errors import InputError, IntrainError, UnsafeInputError
+from intrain.core.errors import InputError, IntrainError, UnsafeInputError
 
 from .conftest import REPO
 from .fuzz_targets import outcome, targets
@@ -71,7 +71,7 @@ class _Marker:
 
 
 def test_crafted_cifar_batch_runs_no_code(tmp_path):
-    from intrain.inputs import image_batch
+    from intrain.engine.inputs import image_batch
 
     marker = tmp_path / "marker"
     evil = tmp_path / "data_batch_1"
@@ -85,7 +85,7 @@ def test_crafted_cifar_batch_runs_no_code(tmp_path):
 
 
 def test_npz_with_an_object_array_is_refused_unloaded(tmp_path):
-    from intrain.inputs import image_batch
+    from intrain.engine.inputs import image_batch
 
     marker = tmp_path / "marker"
     path = tmp_path / "batch.npz"
@@ -150,7 +150,7 @@ def test_spec_errors_name_the_field():
 def test_config_errors_name_the_key_and_the_fix(overlay, words):
     import yaml
 
-    from intrain.configcheck import ConfigError, check_config, merge_overlay
+    from intrain.planning.configcheck import ConfigError, check_config, merge_overlay
 
     base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     with pytest.raises(ConfigError) as e:
@@ -174,17 +174,17 @@ def test_workflow_reports_a_bad_arch_in_words(tmp_path):
 
 
 def test_error_classes_keep_their_builtin_bases():
-    from intrain.download import CatalogError, DownloadError
-    from intrain.evolution import SearchLogError
-    from intrain.groundtruth import GroundTruthError
-    from intrain.inputs import DataError
-    from intrain.io import ArtifactError
-    from intrain.resources import ResourceError
+    from intrain.core.download import CatalogError, DownloadError
+    from intrain.core.search_log import SearchLogError
+    from intrain.analysis.groundtruth import GroundTruthError
+    from intrain.engine.inputs import DataError
+    from intrain.core.artifacts import ArtifactError
+    from intrain.scoring.resources import ResourceError
     from intrain.spaces.zennas import ZenStructureError as SpecError
     from intrain.spaces.nb101 import ArchSpecError
     from intrain.spaces.nb201 import ArchStringError
     from intrain.spaces.nds import NDSRecordError
-    from intrain.tfrecord import RecordError
+    from intrain.spaces.nb101.tfrecord import RecordError
 
     for cls in (ArchStringError, ArchSpecError, SpecError, NDSRecordError, GroundTruthError, DataError, RecordError,
                 CatalogError):
@@ -197,7 +197,7 @@ def test_error_classes_keep_their_builtin_bases():
 
 
 def test_memory_estimate_grows_with_batch_and_resolution():
-    from intrain.resources import estimate
+    from intrain.scoring.resources import estimate
     from intrain.spaces.nb201 import build_network
 
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -212,8 +212,8 @@ def test_memory_estimate_grows_with_batch_and_resolution():
 
 
 def test_request_that_cannot_fit_is_refused_with_the_estimate(monkeypatch):
-    from intrain import resources
-    from intrain.scoring import ScoreSettings
+    from intrain.scoring import resources
+    from intrain.core.records import ScoreSettings
 
     monkeypatch.setattr(resources, "available_bytes", lambda device: 64 * 2**20)
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -239,9 +239,9 @@ def test_cli_refuses_a_huge_batch_before_allocating(tmp_path):
 
 
 def test_out_of_memory_in_a_proxy_is_flagged_and_the_shard_goes_on(tmp_path, monkeypatch):
-    from intrain import scoring
-    from intrain.flags import Flag
-    from intrain.io import read_scores, write_shard
+    from intrain.scoring import scorer as scoring
+    from intrain.core.flags import Flag
+    from intrain.core.artifacts import read_scores, write_shard
     from intrain.proxies.base import PASSES
 
     archs = ["|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|",
@@ -261,7 +261,9 @@ def test_out_of_memory_in_a_proxy_is_flagged_and_the_shard_goes_on(tmp_path, mon
         return real(ctx)
 
     monkeypatch.setitem(PASSES, "synflow", flaky)
-    settings = scoring.ScoreSettings(batch_size=2, proxies=("intrain", "synflow"))
+    from intrain.core.records import ScoreSettings
+
+    settings = ScoreSettings(batch_size=2, proxies=("intrain", "synflow"))
     scorer = scoring.Scorer("nb201", "ImageNet16-120", settings, device="cpu")
     records = list(scorer.score_many(enumerate(archs)))
     assert [r.probe.flags & Flag.OUT_OF_MEMORY for r in records] == [0, Flag.OUT_OF_MEMORY, 0]
@@ -276,7 +278,7 @@ def test_out_of_memory_in_a_proxy_is_flagged_and_the_shard_goes_on(tmp_path, mon
 def test_search_log_write_clears_a_killed_writers_temp_file(tmp_path):
     """A search killed between writing its next log and renaming it leaves .log.h5.<pid>.tmp; the
     resumed search's first checkpoint removes it (seen in benchmarks/kill_trials.py)."""
-    from intrain.evolution import SearchLog, read_log
+    from intrain.core.search_log import SearchLog, read_log
 
     (tmp_path / ".log.h5.123.tmp").write_bytes(b"half a log")
     SearchLog(tmp_path / "log.h5", {"a": 1}, []).append([{"iteration": 0, "arch": "x", "score": 1.0, "new": 1}])

@@ -19,13 +19,13 @@ import pytest
 from scipy import stats as sps
 
 from intrain.cli import main
-from intrain.errors import InputError, UnsafeInputError
-from intrain.interop import encodings as enc
+from intrain.core.errors import InputError, UnsafeInputError
+from intrain.interop import peer_encodings as enc
 from intrain.interop.export import export
 from intrain.interop.importer import import_scores
 from intrain.interop.naslib_zc import read_zc
 from intrain.interop.zero_cost_nas import read_stream
-from intrain.io import merge_shards, read_attrs, read_scores, write_shard
+from intrain.core.artifacts import merge_shards, read_attrs, read_scores, write_shard
 
 from .conftest import REPO
 from .helpers import fake_record
@@ -47,7 +47,7 @@ def bench(mirror):
 @pytest.fixture(scope="module")
 def valid_gt(mirror, tmp_path_factory):
     """NB201 ground truth with valid_<dataset> columns (the *_train_valid_test.csv files)."""
-    from intrain.groundtruth import normalize_nb201
+    from intrain.analysis.groundtruth import normalize_nb201
 
     nb = mirror / "nb201"
     out = tmp_path_factory.mktemp("gtv") / "nb201.csv"
@@ -145,7 +145,7 @@ def test_bad_encodings_are_named_input_errors(space, text, message):
 
 
 def test_encodings_and_agreement_import_no_torch():
-    code = ("import sys; import intrain.interop.encodings, intrain.interop.agreement, intrain.interop.naslib_zc, "
+    code = ("import sys; import intrain.interop.peer_encodings, intrain.interop.agreement, intrain.interop.naslib_zc, "
             "intrain.interop.zero_cost_nas; assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
 
@@ -204,7 +204,7 @@ def test_naslib_zc_fixture_imports(tmp_path, bench, valid_gt):
     assert df.loc[all_conv, "arch_index"] == bench.index[bench["ArchitectureString"] == all_conv][0]
     assert np.isnan(df.loc[all_conv, "jacov"]) and df.loc[all_conv, "flags"] == 1  # NASLib's -1e8 is a failed score
     assert df.loc[ISSUE_ARCH, "seconds"] == pytest.approx(0.41 + 0.52 + 0.2)
-    from intrain.correlate import correlation_table
+    from intrain.analysis.correlate import correlation_table
 
     corr = correlation_table([str(out)], str(valid_gt), n_boot=0, metric="valid").set_index("proxy")
     assert corr.loc["naswot@imp", "n"] == 4 and corr.loc["jacov@imp", "n_excluded"] == 1
@@ -409,8 +409,8 @@ def test_agreement_of_an_import_with_intrains_own_scores(tmp_path, merged, valid
     assert pd.read_csv(tmp_path / "again.csv").equals(table)
     print(table.to_string(index=False, float_format="%.3f"), file=sys.stderr)  # the closing note's example
 
-    from intrain.correlate import correlation_table
-    from intrain.report import build_report
+    from intrain.analysis.correlate import correlation_table
+    from intrain.analysis.report import build_report
 
     scores = [str(merged), str(tmp_path / "imp.h5")]
     correlation_table(scores, str(valid_gt), n_boot=0, metric="valid").to_csv(tmp_path / "corr.csv", index=False)

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain.io import ArtifactError, merge_shards, read_attrs, read_layers, read_params, read_scores, write_shard
-from intrain.scoring import Scorer, ScoreSettings
-from intrain.trainability import intrain_from_stats
+from intrain.core.artifacts import ArtifactError, merge_shards, read_attrs, read_layers, read_params, read_scores, write_shard
+from intrain.scoring.scorer import Scorer
+from intrain.core.records import ScoreSettings
+from intrain.core.trainability import intrain_from_stats
 
 ARCHS = {
     3: "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
@@ -127,7 +128,7 @@ def test_files_without_pass_seconds_still_read(tmp_path, records):
     write_shard(path, [records[3]], attrs())
     with h5py.File(path, "a") as f:
         del f["arch/pass_seconds"]
-    from intrain.sealed import seal
+    from intrain.core.sealed import seal
 
     path.write_bytes(seal(path.read_bytes()))  # edited in place: its checksum is renewed
     df = read_scores(path)

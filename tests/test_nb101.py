@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import torch
 
-from intrain.correlate import correlation_table
-from intrain.groundtruth import GroundTruthError, GroundTruths, normalize_nb101
-from intrain.selection import select
+from intrain.analysis.correlate import correlation_table
+from intrain.analysis.groundtruth import GroundTruthError, GroundTruths, normalize_nb101
+from intrain.planning.selection import select
 from intrain.spaces import get_space, nb101
-from intrain.tfrecord import RecordError, encode_metrics, iter_nasbench, write_records
+from intrain.spaces.nb101.tfrecord import RecordError, encode_metrics, iter_nasbench, write_records
 
 from .conftest import REPO
 
@@ -134,7 +134,7 @@ def test_bad_arch_strings_are_rejected(arch, message):
 
 
 def test_mirrored_2500_cells_normalise_to_the_common_table(mirror, tmp_path):
-    from intrain.download import fetch, get_file
+    from intrain.core.download import fetch, get_file
 
     entry = get_file("nb101_2500")
     path = fetch(entry, tmp_path / f"nb101_2500{entry.suffix}", mirror=str(mirror))
@@ -259,7 +259,8 @@ def test_workflow_scores_nb101_and_nds_beside_nb201(tmp_path, mirror):
 
 def test_space_specific_proxies_run_on_nb101_networks():
     """Zen needs forward_features and AZ-NAS feature_modules; both exist on the NB101 network."""
-    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.scoring.scorer import Scorer
+    from intrain.core.records import ScoreSettings
 
     arch = nb101.make_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
                            ["input", "conv1x1", "maxpool3x3", "output"]).to_str()

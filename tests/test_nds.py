@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-from intrain.groundtruth import GroundTruthError, normalize_nds
+from intrain.analysis.groundtruth import GroundTruthError, normalize_nds
 from intrain.spaces import get_space, nds
 
 FILES = {"nds_amoeba": "Amoeba", "nds_darts": "DARTS", "nds_enas": "ENAS", "nds_nasnet": "NASNet",
@@ -132,7 +132,7 @@ def test_bad_arch_string_is_refused():
 @pytest.mark.parametrize("space", ["nds_darts", "nds_resnext_b"])
 def test_records_download_and_normalise(mirror, tmp_path, space):
     """Through the catalog (sha256-verified) to the common table: accuracy = 100 - final error."""
-    from intrain.download import catalog, fetch
+    from intrain.core.download import catalog, fetch
 
     key, entry = next((k, e) for k, e in catalog().items() if e.space == space)
     path = fetch(entry, tmp_path / f"{key}{entry.suffix}", mirror=str(mirror))
@@ -173,7 +173,8 @@ def test_exports_split_into_top_and_mid_halves_are_read_in_order(mirror, tmp_pat
 def test_proxies_run_on_nds_networks_at_reduced_resolution():
     """The scorer builds NDS networks at the configured side; proxies that need forward_features
     (zen) and feature_modules (az_nas) work on both families."""
-    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.scoring.scorer import Scorer
+    from intrain.core.records import ScoreSettings
 
     settings = ScoreSettings(batch_size=4, resolution=32, proxies=("intrain", "zen", "naswot", "az_nas", "flops"))
     for space, net in (("nds_darts", TINY_CELL), ("nds_resnext_a", TINY_RESNEXT)):

@@ -57,15 +57,15 @@ def test_a_plugin_that_does_not_import_stops_the_run_before_any_job(tmp_path, mi
 
 
 def test_a_plugin_that_is_not_a_proxy_is_refused_in_words():
-    from intrain.errors import InputError
+    from intrain.core.errors import InputError
     from intrain.proxies import get_proxy
 
     with pytest.raises(InputError, match="is not a subclass of intrain.proxies.base.Proxy"):
         get_proxy("collections:OrderedDict")
     with pytest.raises(InputError, match="has no attribute 'Nope'"):
-        get_proxy("intrain.api:Nope")
+        get_proxy("intrain.scoring.api:Nope")
     with pytest.raises(InputError, match="expected 'module.path:ClassName'"):
-        get_proxy("intrain.api:")
+        get_proxy("intrain.scoring.api:")
 
 
 def test_entry_point_plugins_are_found_by_name(tmp_path, monkeypatch):
@@ -89,6 +89,6 @@ def test_entry_point_plugins_are_found_by_name(tmp_path, monkeypatch):
 
 def test_proxy_names_in_the_schema_come_from_the_registry():
     """No hand-kept proxy list in the schema: any string passes the schema, the registry decides."""
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO / "intrain" / "data" / "config.schema.yaml").read_text())
     items = schema["properties"]["scoring"]["properties"]["proxies"]["items"]
     assert "enum" not in items and items["type"] == "string"

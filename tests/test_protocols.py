@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain.stats import kendall, paired_tau_difference
+from intrain.analysis.stats import kendall, paired_tau_difference
 
 
 # ----------------------------------------------------------------------------- paired Δτ
@@ -52,7 +52,7 @@ def test_interval_is_reproducible_per_seed_and_paired():
     d1 = paired_tau_difference(a, b, truth, n_boot=200, seed=5)
     d2 = paired_tau_difference(a, b, truth, n_boot=200, seed=5)
     assert (d1.lo, d1.hi) == (d2.lo, d2.hi)
-    from intrain.stats import correlate
+    from intrain.analysis.stats import correlate
 
     ca = correlate(a, truth, n_boot=200, seed=5)
     # the unpaired intervals overlap almost entirely; the paired one is much narrower than either
@@ -60,7 +60,7 @@ def test_interval_is_reproducible_per_seed_and_paired():
 
 
 def _fake_scores(tmp_path, n=12):
-    from intrain.groundtruth import accuracy_column
+    from intrain.analysis.groundtruth import accuracy_column
     from tests.helpers import fake_artifact, ladder
 
     path = fake_artifact(tmp_path / "a.h5", ladder(n, np.random.default_rng(0)))
@@ -72,7 +72,7 @@ def _fake_scores(tmp_path, n=12):
 
 
 def test_pair_table_over_an_artifact(tmp_path):
-    from intrain.correlate import pair_table
+    from intrain.analysis.correlate import pair_table
 
     path, gt = _fake_scores(tmp_path)
     table = pair_table([path], gt, [("intrain", "intrain")], n_boot=50)
@@ -104,7 +104,7 @@ def test_correlate_cli_prints_and_writes_the_pairs(tmp_path):
 def test_natural_batch_is_seeded_and_normalised_per_dataset():
     import torch
 
-    from intrain.inputs import DATASET_STATS, natural_batch
+    from intrain.engine.inputs import DATASET_STATS, natural_batch
 
     x1, y1 = natural_batch(16, 10, 32, seed=0, dataset="cifar10")
     x2, y2 = natural_batch(16, 10, 32, seed=0, dataset="cifar10")
@@ -129,8 +129,9 @@ def test_natural_batch_is_seeded_and_normalised_per_dataset():
 
 
 def test_natural_provenance_names_the_photographs_and_the_batch_digest():
-    from intrain.inputs import DataError, describe_input, natural_batch, natural_names
-    from intrain.scoring import ScoreSettings, Scorer
+    from intrain.engine.inputs import DataError, describe_input, natural_batch, natural_names
+    from intrain.scoring.scorer import Scorer
+    from intrain.core.records import ScoreSettings
 
     s = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
     again = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
@@ -226,7 +227,8 @@ GRAD_PROXIES = ("intrain", "grad_norm", "grad_norm_layers", "snip", "synflow", "
 
 
 def _scorer(protocol: str, proxies=GRAD_PROXIES, dataset="cifar10"):
-    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.scoring.scorer import Scorer
+    from intrain.core.records import ScoreSettings
 
     return Scorer("nb201", dataset, ScoreSettings(batch_size=8, proxies=proxies, protocol=protocol), device="cpu")
 
@@ -234,8 +236,10 @@ def _scorer(protocol: str, proxies=GRAD_PROXIES, dataset="cifar10"):
 def test_uniform_protocol_is_todays_scoring_bit_for_bit():
     import torch
 
-    from intrain.scoring import ScoreSettings, evaluate
-    from intrain.selection import settings_hash
+    from intrain.scoring.scorer import evaluate
+
+    from intrain.core.records import ScoreSettings
+    from intrain.planning.selection import settings_hash
 
     s = _scorer("uniform")
     rec = s.score(0, DEAD)
@@ -265,7 +269,7 @@ def test_reference_protocol_definitions_and_inits():
     import torch
 
     from intrain.proxies.base import kaiming_fanin_init
-    from intrain.scoring import evaluate
+    from intrain.scoring.scorer import evaluate
     from intrain.spaces.nb201.encoding import conv_macs
 
     uni, ref = _scorer("uniform"), _scorer("reference")
@@ -362,7 +366,7 @@ def test_tenas_reference_ntk_is_train_mode_over_every_weight():
 
 def test_tenas_reads_other_passes_under_the_reference_protocol():
     from intrain.proxies import get_proxy
-    from intrain.scoring import plan
+    from intrain.scoring.scorer import plan
 
     uni, ref = get_proxy("tenas"), get_proxy("tenas")
     ref.protocol = "reference"
@@ -389,7 +393,7 @@ def test_linear_regions_over_the_batch_saturate_at_its_size():
 def test_zico_reference_reads_two_whole_batches():
     import torch
 
-    from intrain import formulas
+    from intrain.proxies import formulas
     from intrain.proxies.base import PassContext
     from intrain.proxies.zico import zico_batches_pass, zico_pass
 
@@ -416,7 +420,8 @@ def test_zico_reference_reads_two_whole_batches():
 
 
 def test_nb101_reference_bn_momentum_moves_zen_and_nothing_else():
-    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.scoring.scorer import Scorer
+    from intrain.core.records import ScoreSettings
     from intrain.spaces.nb101.network import REFERENCE_BN_MOMENTUM
 
     arch = "0110-0001-0001-0000|conv3x3,maxpool3x3"
@@ -434,7 +439,9 @@ def test_nb101_reference_bn_momentum_moves_zen_and_nothing_else():
 def test_natural_input_per_proxy_is_deterministic_and_recorded():
     import torch
 
-    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.scoring.scorer import Scorer
+
+    from intrain.core.records import ScoreSettings
 
     def scorer(seed=0):
         return Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, proxies=("snip", "synflow", "zico"),
@@ -450,7 +457,7 @@ def test_natural_input_per_proxy_is_deterministic_and_recorded():
 
 
 def test_variant_labels_keep_one_run_s_variants_apart():
-    from intrain.correlate import variant_suffix
+    from intrain.analysis.correlate import variant_suffix
 
     assert variant_suffix({"settings": {"protocol": "uniform", "layers": "conv"}}) == ""
     assert variant_suffix({"settings": {"protocol": "reference", "layers": "conv"}}) == "@reference"
@@ -473,7 +480,7 @@ def test_protocol_sets_and_table_through_the_workflow(tmp_path, mirror):
     import pandas as pd
     import yaml
 
-    from intrain.io import read_proxy_inputs, read_scores
+    from intrain.core.artifacts import read_proxy_inputs, read_scores
 
     from .conftest import REPO
 

@@ -11,17 +11,20 @@ import pytest
 import torch
 from torch import nn
 
-from intrain import formulas, ranking
-from intrain.inputs import DataError, describe_input, image_batch
-from intrain.probe import run_probe
+from intrain.proxies import formulas
+
+from intrain.core import ranking
+from intrain.engine.inputs import DataError, describe_input, image_batch
+from intrain.engine.probe import run_probe
 from intrain.proxies import load_all
 from intrain.proxies.base import PASSES, PassContext
 from intrain.proxies.cost import flops_pass
 from intrain.proxies.gradient import grasp_pass
 from intrain.proxies.kernel import calibrate_bn, linear_regions_pass, per_sample_grams
 from intrain.proxies.synflow import synflow_pass
-from intrain.ranking import add_population_scores
-from intrain.scoring import Scorer, ScoreSettings, plan
+from intrain.core.ranking import add_population_scores
+from intrain.scoring.scorer import Scorer, plan
+from intrain.core.records import ScoreSettings
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 IDENTITY = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"  # every cell computes x -> x
@@ -347,3 +350,10 @@ def test_scorer_uses_real_images_when_configured(tmp_path):
     gauss = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4), device="cpu")
     assert not torch.equal(real.x, gauss.x)
     assert torch.equal(real.x, image_batch(path, 4, 10, 32, seed=0)[0])
+
+
+def test_probe_only_metadata_matches_each_builtin_class():
+    """PROBE_ONLY (torch-free planning metadata) says exactly which built-ins need no collector or pass."""
+    from intrain.proxies import BUILTIN, PROBE_ONLY, get_proxy
+
+    assert PROBE_ONLY == {name for name in BUILTIN if not get_proxy(name).active_needs}

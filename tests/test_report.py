@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain import studies
-from intrain.correlate import correlation_table
+from intrain.analysis import studies
+from intrain.analysis.correlate import correlation_table
 from intrain.cli import main
-from intrain.render import RenderError, find_browser, render_check, run_script
-from intrain.report import build_report, format_value, headline, headline_html, html_table
+from intrain.analysis.render import RenderError, find_browser, render_check, run_script
+from intrain.analysis.report import build_report, format_value, headline, headline_html, html_table
 
 from .helpers import fake_artifact, ladder
 

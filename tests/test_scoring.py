@@ -8,9 +8,11 @@ import torch
 from scipy import stats
 from torch import nn
 
-from intrain.probe import Flag, run_probe, run_probe_shared
+from intrain.engine.probe import Flag, run_probe, run_probe_shared
 from intrain.proxies import get_proxy, list_proxies
-from intrain.scoring import Scorer, ScoreSettings, SharedForwardScorer, forward_groups
+from intrain.planning.groups import forward_groups
+from intrain.scoring.scorer import Scorer, SharedForwardScorer
+from intrain.core.records import ScoreSettings
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 
@@ -100,8 +102,8 @@ def test_isomorphic_cells_are_equal_in_distribution():
 def test_settings_are_validated():
     with pytest.raises(ValueError, match="batch_size"):
         ScoreSettings(batch_size=-1)
-    with pytest.raises(ValueError, match="unknown proxy 'nope'"):
-        ScoreSettings(proxies=("nope",))
+    with pytest.raises(ValueError, match="unknown proxy 'nope'"):  # checked where proxies load
+        Scorer("nb201", "cifar10", ScoreSettings(proxies=("nope",)), "cpu")
     with pytest.raises(ValueError, match="layer selection"):
         Scorer("nb201", "cifar10", small(layers="everything"), "cpu").score(0, ARCH)
     assert {"intrain", "params"} <= set(list_proxies())

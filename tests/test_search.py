@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain.evolution import SearchLogError, evolve, top_k
-from intrain.search import NB201Edges, nb201_pick_table, summarize_picks
+from intrain.core.search_log import SearchLogError
+from intrain.search.evolution import evolve, top_k
+from intrain.search.problems import NB201Edges, nb201_pick_table, summarize_picks
 from intrain.spaces import zennas
 from intrain.spaces import nb201
 

@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 import pytest
 
-from intrain.io import read_layers, read_params, read_scores
+from intrain.core.artifacts import read_layers, read_params, read_scores
 
 from .conftest import REPO
 

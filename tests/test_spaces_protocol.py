@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain.errors import InputError
+from intrain.core.errors import InputError
 from intrain.spaces import (PLUGIN_ENV, DatasetSpec, Space, SpaceError, get_space, list_spaces, load_plugin,
                             register_space)
 
@@ -62,7 +62,7 @@ def test_the_registry_lists_every_builtin_space():
 
 
 def test_each_space_names_its_catalog_benchmark_and_the_catalog_agrees():
-    from intrain.download import catalog
+    from intrain.core.download import catalog
 
     files = catalog()
     for name in list_spaces():
@@ -132,8 +132,8 @@ def test_search_only_and_searchless_spaces_say_so():
 
 
 def test_old_import_paths_still_work():
-    from intrain.groundtruth import NORMALIZERS, normalize_nb101, normalize_nb201, normalize_nds  # noqa: F401
-    from intrain.search import NB201Edges  # noqa: F401
+    from intrain.analysis.groundtruth import NORMALIZERS, normalize_nb101, normalize_nb201, normalize_nds  # noqa: F401
+    from intrain.search.problems import NB201Edges  # noqa: F401
     from intrain.spaces import nb101, nb201, nds, zennas
 
     assert nb201.normalize_arch(NB201_ARCHS[0]) == NB201_ARCHS[0] and nb201.build_network
@@ -199,10 +199,11 @@ def test_a_plugin_space_by_module_class_string(tmp_path):
 
 
 def test_a_plugin_space_registered_by_name_goes_through_groundtruth_selection_scoring(tmp_path, monkeypatch):
-    from intrain.groundtruth import NORMALIZERS, normalize
-    from intrain.scoring import Scorer, ScoreSettings
-    from intrain.search import make_problem
-    from intrain.selection import select
+    from intrain.analysis.groundtruth import NORMALIZERS, normalize
+    from intrain.scoring.scorer import Scorer
+    from intrain.core.records import ScoreSettings
+    from intrain.search.problems import make_problem
+    from intrain.planning.selection import select
 
     monkeypatch.setenv(PLUGIN_ENV, f"toy={TOY}")
     assert "toy" in list_spaces() and get_space("toy").name == "toy"
@@ -287,7 +288,7 @@ for name in list_spaces():
     get_space(name)
 assert get_space('nb201').normalize({NB201_ARCHS[0]!r}) == {NB201_ARCHS[0]!r}
 get_space('nb101').canonical({NB101_ARCHS[0]!r})
-from intrain.groundtruth import normalize
+from intrain.analysis.groundtruth import normalize
 assert len(normalize('nds_darts', {str(mirror / BUILTIN['nds_darts'][0])!r})) == 121
 assert len(normalize('nb101', {str(mirror / BUILTIN['nb101'][0])!r})) == 30
 """)
@@ -302,9 +303,9 @@ def test_analysis_builds_a_correlation_table_without_torch(tmp_path):
     pd.DataFrame({"arch_index": range(8), "arch": [f"arch{i}" for i in range(8)], "canonical": range(8),
                   "acc_cifar10": np.linspace(80, 90, 8)}).to_csv(gt, index=False)
     _run_without_torch(f"""
-import intrain.correlate, intrain.stats, intrain.studies, intrain.report, intrain.groundtruth, intrain.io
-table = intrain.correlate.correlation_table([{str(path)!r}], {str(gt)!r}, n_boot=10)
+import intrain.analysis.correlate, intrain.analysis.stats, intrain.analysis.studies, intrain.analysis.report, intrain.analysis.groundtruth, intrain.core.artifacts
+table = intrain.analysis.correlate.correlation_table([{str(path)!r}], {str(gt)!r}, n_boot=10)
 row = table.set_index('proxy').loc['intrain']
 assert row['n'] == 8 and row['kendall'] > 0.99, table
-intrain.studies.ablation_scores({str(path)!r})
+intrain.analysis.studies.ablation_scores({str(path)!r})
 """)

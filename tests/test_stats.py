@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from intrain.stats import correlate
+from intrain.analysis.stats import correlate
 
 
 def test_matches_scipy_and_hand_case():

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain import studies
-from intrain.io import read_scores
-from intrain.scoring import Scorer, ScoreSettings
+from intrain.analysis import studies
+from intrain.core.artifacts import read_scores
+from intrain.scoring.scorer import Scorer
+from intrain.core.records import ScoreSettings
 
 from .helpers import fake_artifact, ladder
 
@@ -32,7 +33,7 @@ def test_ablation_recomputes_the_stored_score_without_running_networks(tmp_path,
         raise AssertionError("the ablation must not build a network")
 
     monkeypatch.setattr("intrain.spaces.nb201.build_network", no_networks)
-    monkeypatch.setattr("intrain.scoring.Scorer.score", no_networks)
+    monkeypatch.setattr("intrain.scoring.scorer.Scorer.score", no_networks)
     table = studies.ablation_scores(str(path))
     stored = read_scores(path)
     np.testing.assert_allclose(table["gamma * (1 + o) / log(L + 1)"], stored["intrain"], rtol=1e-12)

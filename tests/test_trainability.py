@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from intrain.moments import covariance_traces, grad_moments
-from intrain.trainability import EPS, combine, gradient_health, intrain_from_stats, participation_ratio
+from intrain.engine.moments import covariance_traces, grad_moments
+from intrain.core.trainability import EPS, combine, gradient_health, intrain_from_stats, participation_ratio
 
 
 def pr_of(acts: torch.Tensor) -> float:

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from intrain.io import read_attrs, read_scores
+from intrain.core.artifacts import read_attrs, read_scores
 
 from .conftest import REPO
 
@@ -70,7 +70,7 @@ def test_tiny_config_end_to_end(tmp_path, mirror):
         assert len(pd.read_csv(results / "studies" / f"{table}.csv")) > 0
     for title in ("Ablation", "Batch-size sensitivity", "Seed variance", "Dataset stability", "Top-k quality"):
         assert title in html
-    from intrain.render import find_browser, render_check
+    from intrain.analysis.render import find_browser, render_check
     if find_browser():
         assert render_check(results / "report" / "index.html")["status"] == "ok"
     # Snakemake's own report from the report() outputs
@@ -124,7 +124,9 @@ def test_explicit_architectures_are_scored(tmp_path, mirror):
 def test_cifar_pair_is_scored_in_shared_jobs_equal_to_separate_scoring(tmp_path, mirror):
     import torch
 
-    from intrain.scoring import Scorer, ScoreSettings
+    from intrain.scoring.scorer import Scorer
+
+    from intrain.core.records import ScoreSettings
 
     cfg = tmp_path / "pair.yaml"
     cfg.write_text("spaces:\n  nb201:\n    datasets: [cifar10, cifar100]\n    sample: 4\n    shard_size: 2\n"

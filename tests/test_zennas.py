@@ -12,14 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from intrain.errors import InputError
-from intrain.evolution import evolve, read_log
+from intrain.core.errors import InputError
+from intrain.core.search_log import read_log
+from intrain.search.evolution import evolve
 from intrain.spaces import get_space
 from intrain.spaces.zennas import flops as zf
 from intrain.spaces.zennas import grammar as zg
 from intrain.spaces.zennas import mutation as zm
 from intrain.spaces.zennas.network import build_model
-from intrain.spaces.zennas.published import PUBLISHED
+from intrain.spaces.zennas.published_structures import PUBLISHED
 
 from .conftest import REPO
 from .helpers import kill_after_logged
@@ -238,7 +239,7 @@ def test_initial_structure_and_caps():
 
 _RUN = """
 import sys, time
-from intrain.evolution import evolve
+from intrain.search.evolution import evolve
 from intrain.spaces.zennas import ZenSearch, budget_flops
 def score(a):
     time.sleep(0.01)
@@ -288,7 +289,7 @@ def test_cli_evolve_writes_the_zen_string_and_describe_prints_counts(tmp_path):
 
 
 def test_describe_every_space_counts_the_built_network():
-    from intrain.describe import describe
+    from intrain.spaces.describe import describe
 
     d = describe("nb201", "|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|")
     model = get_space("nb201").build(d["arch"], "cifar10", prune=False, fast_pool=False)

@@ -28,7 +28,7 @@ import os
 import signal
 import sys
 
-from ..errors import IntrainError
+from intrain.core.errors import IntrainError
 
 log = logging.getLogger("intrain")
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     import importlib
 
-    from ..interop.cli import add_commands as add_interop_commands
+    from intrain.interop.cli import add_commands as add_interop_commands
 
     ap = argparse.ArgumentParser(prog="intrain", description="Zero-cost NAS proxy benchmark harness")
     ap.add_argument("-v", "--verbose", action="count", default=0)
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ..log import setup
+    from intrain.core.log import setup
 
     # Every file has a single writer and is renamed into place, so HDF5's file locks add nothing
     # and fail on NFS/Lustre; a user's explicit setting still wins.

@@ -7,13 +7,13 @@ import json
 import logging
 from pathlib import Path
 
-from .common import pairs, write_csv
+from intrain.cli.common import pairs, write_csv
 
 log = logging.getLogger("intrain")
 
 
 def cmd_correlate(args: argparse.Namespace) -> None:
-    from ..correlate import correlation_table
+    from intrain.analysis.correlate import correlation_table
 
     table = correlation_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric,
                               workers=args.workers)
@@ -21,7 +21,7 @@ def cmd_correlate(args: argparse.Namespace) -> None:
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "kendall", "spearman", "paper_kendall"]
     print(table[[c for c in cols if c in table.columns]].to_string(index=False, float_format="%.3f"))
     if args.pairs:
-        from ..correlate import pair_table
+        from intrain.analysis.correlate import pair_table
 
         pairs = []
         for spec in args.pairs:
@@ -38,7 +38,7 @@ def cmd_correlate(args: argparse.Namespace) -> None:
 
 
 def cmd_protocol_table(args: argparse.Namespace) -> None:
-    from ..comparison import comparison_table, render_markdown
+    from intrain.analysis.comparison import comparison_table, render_markdown
 
     table = comparison_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric)
     if table.empty:
@@ -54,7 +54,7 @@ def cmd_protocol_table(args: argparse.Namespace) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from ..report import build_report
+    from intrain.analysis.report import build_report
 
     studies = pairs(args.study, "--study", "NAME=CSV")
     config = json.loads(args.config_json) if args.config_json else None
@@ -63,7 +63,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_render_check(args: argparse.Namespace) -> None:
-    from ..render import render_check
+    from intrain.analysis.render import render_check
 
     verdict = render_check(args.path, screenshot=args.screenshot)
     print(json.dumps(verdict))
@@ -74,8 +74,7 @@ def cmd_render_check(args: argparse.Namespace) -> None:
 def cmd_study(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from .. import studies
-
+    from intrain.analysis import studies
     if args.study == "ablation":
         table = studies.ablation(args.inputs, args.groundtruth, n_boot=args.n_boot)
     elif args.study == "topk":
@@ -94,7 +93,7 @@ def cmd_headline(args: argparse.Namespace) -> None:
     """The report's headline as text: whether InTrain reproduces each benchmark's published τ."""
     import pandas as pd
 
-    from ..report import headline
+    from intrain.analysis.report import headline
 
     corr = pd.read_csv(args.correlations)
     for verdict in headline(corr):

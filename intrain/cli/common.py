@@ -10,7 +10,7 @@ SETTINGS_HELP = 'JSON object of ScoreSettings fields, e.g. \'{"batch_size": 64, 
 
 
 def settings_from(args: argparse.Namespace):
-    from ..scoring import ScoreSettings
+    from intrain.core.records import ScoreSettings
 
     raw = json.loads(args.settings) if args.settings else {}
     if not isinstance(raw, dict):

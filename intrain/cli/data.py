@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 import logging
 
-from .common import pairs, write_csv
+from intrain.cli.common import pairs, write_csv
 
 log = logging.getLogger("intrain")
 
 
 def cmd_download(args: argparse.Namespace) -> None:
-    from ..download import fetch, get_file
+    from intrain.core.download import fetch, get_file
 
     fetch(get_file(args.key), args.out, mirror=args.mirror, timeout=args.timeout)
 
 
 def cmd_groundtruth(args: argparse.Namespace) -> None:
-    from ..groundtruth import NORMALIZERS
+    from intrain.analysis.groundtruth import NORMALIZERS
 
     if args.space not in NORMALIZERS:
         raise ValueError(f"no ground-truth normaliser for space {args.space!r}; available: {sorted(NORMALIZERS)}")
@@ -27,8 +27,8 @@ def cmd_groundtruth(args: argparse.Namespace) -> None:
 
 
 def cmd_select(args: argparse.Namespace) -> None:
-    from ..groundtruth import load_groundtruth_csv
-    from ..selection import select
+    from intrain.analysis.groundtruth import load_groundtruth_csv
+    from intrain.planning.selection import select
 
     if (args.sample is None) == (not args.arch):
         raise ValueError("give either --sample or --arch (one or more), not both")
@@ -45,7 +45,7 @@ def cmd_select(args: argparse.Namespace) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
-    from ..inspect import inspect_artifact
+    from intrain.analysis.inspection import inspect_artifact
 
     print(inspect_artifact(args.path, arch=args.arch, rows=args.rows))
 
@@ -82,7 +82,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--space", required=True)
     p.add_argument("--dataset", default=None, help="default: the space's first dataset")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=lambda a: __import__("intrain.describe", fromlist=["main"]).main(a))
+    p.set_defaults(func=lambda a: __import__("intrain.spaces.describe", fromlist=["main"]).main(a))
 
     p = sub.add_parser("inspect", help="human summary of an artifact")
     p.add_argument("path")

@@ -6,7 +6,7 @@ import argparse
 import logging
 import time
 
-from .common import SETTINGS_HELP, settings_from
+from intrain.cli.common import SETTINGS_HELP, settings_from
 
 log = logging.getLogger("intrain")
 
@@ -16,13 +16,13 @@ def cmd_score(args: argparse.Namespace) -> None:
     import torch
     from tqdm import tqdm
 
-    from ..allocator import retain_freed_memory
-    from ..inputs import describe_input
-    from ..device import describe
-    from ..io import write_shard
-    from ..proxies import proxy_class
-    from ..scoring import Scorer, SharedForwardScorer
-    from ..selection import settings_hash, shard_items
+    from intrain.engine.allocator import retain_freed_memory
+    from intrain.engine.inputs import describe_input
+    from intrain.engine.device import describe
+    from intrain.core.artifacts import write_shard
+    from intrain.proxies import proxy_class
+    from intrain.scoring.scorer import Scorer, SharedForwardScorer
+    from intrain.planning.selection import settings_hash, shard_items
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -36,8 +36,8 @@ def cmd_score(args: argparse.Namespace) -> None:
     datasets = args.dataset
     if len(args.out) != len(datasets):
         raise ValueError(f"--out needs one file per --dataset: got {len(datasets)} datasets and {len(args.out)} outputs")
-    from ..device import resolve_device
-    from ..resources import check_scoring
+    from intrain.engine.device import resolve_device
+    from intrain.scoring.resources import check_scoring
 
     check_scoring(args.space, datasets, settings, resolve_device(args.device),
                   [arch for _, arch in items[:1]])  # refuses before any batch or network is allocated
@@ -81,8 +81,8 @@ def cmd_score(args: argparse.Namespace) -> None:
 def cmd_merge(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from ..io import merge_shards
-    from ..selection import settings_hash
+    from intrain.core.artifacts import merge_shards
+    from intrain.planning.selection import settings_hash
 
     expected = settings_hash(args.space, args.dataset, settings_from(args)) if args.settings is not None else None
     selection = pd.read_csv(args.selection) if args.selection else None

@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from .common import SETTINGS_HELP, settings_from, write_csv
+from intrain.cli.common import SETTINGS_HELP, settings_from, write_csv
 
 log = logging.getLogger("intrain")
 
@@ -16,8 +16,8 @@ log = logging.getLogger("intrain")
 def cmd_evolve(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
-    from ..evolution import evolve
-    from ..search import make_problem, proxy_score, trajectory_plot
+    from intrain.search.evolution import evolve
+    from intrain.search.problems import make_problem, proxy_score, trajectory_plot
 
     settings = settings_from(args)
     if args.space == "zennas" and settings.resolution is None:
@@ -43,7 +43,7 @@ def cmd_evolve(args: argparse.Namespace) -> None:
                            "training scripts (--plainnet_struct_txt, --use_se) or build it with "
                            "intrain.spaces.zennas.network.build_model(best_arch, se=True)")
     if args.groundtruth:
-        from ..groundtruth import GroundTruths, accuracy_column
+        from intrain.analysis.groundtruth import GroundTruths, accuracy_column
 
         gt = GroundTruths(args.groundtruth).table(args.space)
         row = gt[gt["arch"] == result.best_arch]
@@ -56,7 +56,7 @@ def cmd_evolve(args: argparse.Namespace) -> None:
 
 
 def cmd_search_table(args: argparse.Namespace) -> None:
-    from ..search import nb201_pick_table, summarize_picks
+    from intrain.search.problems import nb201_pick_table, summarize_picks
 
     picks = nb201_pick_table(args.scores, args.groundtruth, args.n, args.seeds)
     table = summarize_picks(picks)

@@ -1,8 +1,8 @@
 """Interop with the peers' files: NASLib / NAS-Bench-Suite-Zero ``zc_<space>.json``, zero-cost-nas's
 pickle streams, CSV/Parquet exports, and the architecture encodings each of them uses.
 
-One job per module: :mod:`.encodings` (any encoding in, all out), :mod:`.peerscores` (the
+One job per module: :mod:`.peer_encodings` (any encoding in, all out), :mod:`.peerscores` (the
 in-memory table every reader returns and every writer takes), :mod:`.naslib_zc`,
 :mod:`.zero_cost_nas`, :mod:`.export`, :mod:`.importer`, :mod:`.agreement` and :mod:`.cli`.
-Nothing is imported here, so ``import intrain.interop.encodings`` stays free of torch.
+Nothing is imported here, so ``import intrain.interop.peer_encodings`` stays free of torch.
 """

@@ -20,8 +20,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..correlate import is_imported
-from ..stats import kendall, spearman
+from intrain.analysis.correlate import is_imported
+from intrain.analysis.stats import kendall, spearman
 
 __all__ = ["agreement", "agreement_from_artifacts", "agreement_table", "label_of", "is_imported"]
 
@@ -67,9 +67,9 @@ def label_of(attrs: dict, path: str) -> str:
 def agreement_from_artifacts(a_path: str, b_paths: Sequence[str], groundtruth=None,
                              metric: str = "valid") -> pd.DataFrame:
     """:func:`agreement` of artifact ``a_path`` against each of ``b_paths`` of the same space and dataset."""
-    from ..groundtruth import GroundTruths, accuracy_column  # imports torch (the spaces): only here
-    from ..io import read_attrs, read_population_rules, read_scores
-    from ..ranking import add_population_scores
+    from intrain.analysis.groundtruth import GroundTruths, accuracy_column  # imports torch (the spaces): only here
+    from intrain.core.artifacts import read_attrs, read_population_rules, read_scores
+    from intrain.core.ranking import add_population_scores
 
     attrs_a = read_attrs(a_path)
     a = add_population_scores(read_scores(a_path), read_population_rules(a_path))
@@ -101,7 +101,7 @@ def agreement_from_artifacts(a_path: str, b_paths: Sequence[str], groundtruth=No
 def agreement_table(paths: Sequence[str], groundtruth=None, metric: str = "valid") -> pd.DataFrame:
     """Every imported artifact among ``paths`` against every own one of the same space and dataset;
     without imports, the first artifact against the rest."""
-    from ..io import read_attrs
+    from intrain.core.artifacts import read_attrs
 
     attrs = {p: read_attrs(p) for p in paths}
     imports = [p for p in paths if is_imported(attrs[p])]

@@ -23,13 +23,13 @@ __all__ = ["add_commands"]
 
 
 def _write_csv(table, out: str) -> None:
-    from .peerscores import write_atomic
+    from intrain.interop.peerscores import write_atomic
 
     write_atomic(out, lambda fh: fh.write(table.to_csv(index=False).encode("utf-8")))
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from .export import export
+    from intrain.interop.export import export
 
     notes = export(args.scores, args.format, args.out, proxies=args.proxy, groundtruth=args.groundtruth)
     for note in notes:
@@ -38,14 +38,14 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from .importer import import_scores
+    from intrain.interop.importer import import_scores
 
     summary = import_scores(args.file, args.format, args.space, args.dataset, args.out, table=args.table)
     print(json.dumps(summary))
 
 
 def cmd_convert(args: argparse.Namespace) -> None:
-    from .encodings import convert
+    from intrain.interop.peer_encodings import convert
 
     out = convert(args.space, args.text, form=args.form, table=args.table)
     if args.json:
@@ -56,7 +56,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
 
 
 def cmd_agreement(args: argparse.Namespace) -> None:
-    from .agreement import agreement_table
+    from intrain.interop.agreement import agreement_table
 
     if len(args.scores) < 2:
         raise ValueError("agreement needs at least two artifacts")

@@ -1,7 +1,7 @@
 """intrain artifacts -> the peers' formats (NASLib zc JSON, zero-cost-nas stream) and CSV/Parquet.
 
 Every selected architecture of a merged artifact gets a row (isomorphic members carry their
-representative's scores, as in ``intrain.io.read_scores``). ``val_accuracy`` comes from the
+representative's scores, as in ``intrain.core.artifacts.read_scores``). ``val_accuracy`` comes from the
 ground truth's ``valid_<dataset>`` column (the NB201 ``*_train_valid_test.csv``; ``cifar10`` is
 the ``cifar10-valid`` setting, as in NASLib and zero-cost-nas) and is omitted, with a note,
 where that column or value is missing. ``time`` is the artifact's per-architecture seconds
@@ -19,9 +19,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from .encodings import nb101_hash, nb101_parse, nb101_to_naslib, nb201_to_naslib
-from .peerscores import PeerScores
+from intrain.core.errors import InputError
+from intrain.interop.peer_encodings import nb101_hash, nb101_parse, nb101_to_naslib, nb201_to_naslib
+from intrain.interop.peerscores import PeerScores
 
 __all__ = ["FORMATS", "artifact_scores", "export", "frame"]
 
@@ -31,7 +31,7 @@ FORMATS = ("naslib-zc", "zero-cost-nas", "csv", "parquet")
 
 def _costs(path: str, proxies: Sequence[str]) -> dict[str, dict[int, float]]:
     """Per-proxy seconds an imported artifact stores (``/arch/cost_<proxy>``), by arch index."""
-    from ..io import open_artifact
+    from intrain.core.artifacts import open_artifact
 
     with open_artifact(path) as f:
         idx = f["arch/index"][()]
@@ -41,10 +41,10 @@ def _costs(path: str, proxies: Sequence[str]) -> dict[str, dict[int, float]]:
 def artifact_scores(path: str, proxies: Sequence[str] | None = None, groundtruth=None,
                     notes: list[str] | None = None) -> PeerScores:
     """One merged artifact as a :class:`PeerScores` (keys: arch strings; index: benchmark index)."""
-    from ..correlate import proxy_columns
-    from ..groundtruth import GroundTruths
-    from ..io import read_attrs, read_population_rules, read_scores
-    from ..ranking import add_population_scores
+    from intrain.analysis.correlate import proxy_columns
+    from intrain.analysis.groundtruth import GroundTruths
+    from intrain.core.artifacts import read_attrs, read_population_rules, read_scores
+    from intrain.core.ranking import add_population_scores
 
     notes = [] if notes is None else notes
     attrs = read_attrs(path)
@@ -113,19 +113,19 @@ def export(paths: Sequence[str], fmt: str, out: str | os.PathLike, proxies: Sequ
     notes: list[str] = []
     tables = [artifact_scores(p, proxies, groundtruth, notes) for p in paths]
     if fmt == "naslib-zc":
-        from .naslib_zc import write_zc
+        from intrain.interop.naslib_zc import write_zc
 
         failed = write_zc(out, tables)
         if failed:
             notes.append(f"{failed} non-finite scores written as NASLib's -1e8 (read back as NaN by intrain import)")
     elif fmt == "zero-cost-nas":
-        from .zero_cost_nas import write_stream
+        from intrain.interop.zero_cost_nas import write_stream
 
         if len(tables) != 1:
             raise InputError("zero-cost-nas files hold one dataset: export one artifact per file")
         write_stream(out, tables[0])
     else:
-        from .peerscores import write_atomic
+        from intrain.interop.peerscores import write_atomic
 
         df = frame(tables)
         if fmt == "csv":

@@ -1,4 +1,4 @@
-"""Peers' score files -> an intrain artifact in the normal HDF5 schema (``intrain.io``).
+"""Peers' score files -> an intrain artifact in the normal HDF5 schema (``intrain.core.artifacts``).
 
 The artifact looks like a merged one (``/arch``, ``/proxy/<name>/score``, ``/members``) with
 empty per-layer and per-parameter tables, so ``correlate``, the studies that read scores, the
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from .encodings import default_table, nb101_hash, nb101_parse, nb101_table, nb201_index
-from .peerscores import PeerScores
+from intrain.core.errors import InputError
+from intrain.interop.peer_encodings import default_table, nb101_hash, nb101_parse, nb101_table, nb201_index
+from intrain.interop.peerscores import PeerScores
 
 __all__ = ["FORMATS", "read_peer_file", "resolve_indices", "write_artifact", "import_scores"]
 
@@ -41,11 +41,11 @@ def sha256_file(path: str | os.PathLike) -> str:
 def read_peer_file(path: str | os.PathLike, fmt: str, space: str, dataset: str) -> PeerScores:
     """One (space, dataset) of a peer file in format ``fmt`` (:data:`FORMATS`)."""
     if fmt == "naslib-zc":
-        from .naslib_zc import read_zc
+        from intrain.interop.naslib_zc import read_zc
 
         return read_zc(path, space, dataset)
     if fmt == "zero-cost-nas":
-        from .zero_cost_nas import read_stream
+        from intrain.interop.zero_cost_nas import read_stream
 
         return read_stream(path, space, dataset)
     raise InputError(f"unknown import format {fmt!r}; known: {list(FORMATS)}")
@@ -90,9 +90,9 @@ def resolve_indices(table: PeerScores, bench_table: str | None, strict_index: bo
 def write_artifact(dest: str | os.PathLike, table: PeerScores, index: np.ndarray, archs: list[str],
                    attrs: dict[str, Any]) -> None:
     """Write ``table`` (rows with index >= 0, sorted by index) as an intrain score artifact."""
-    from ..io import SCHEMA, SCHEMA_VERSION, _dataset, _set_attrs, _strings, atomic_h5, versions
-    from ..flags import Flag
-    from ..proxies import BUILTIN, proxy_class
+    from intrain.core.artifacts import SCHEMA, SCHEMA_VERSION, _dataset, _set_attrs, _strings, atomic_h5, versions
+    from intrain.core.flags import Flag
+    from intrain.proxies import BUILTIN, proxy_class
 
     keep = np.flatnonzero(index >= 0)
     keep = keep[np.argsort(index[keep], kind="stable")]
@@ -152,7 +152,7 @@ def import_scores(path: str | os.PathLike, fmt: str, space: str, dataset: str, o
     >>> import_scores("missing.json", "naslib-zc", "nb201", "cifar10", "x.h5")
     Traceback (most recent call last):
     ...
-    intrain.errors.InputError: missing.json: no such file
+    intrain.core.errors.InputError: missing.json: no such file
     """
     path = Path(path)
     if not path.is_file():

@@ -26,9 +26,9 @@ from typing import IO, Any, Sequence
 
 import numpy as np
 
-from ..errors import InputError
-from .encodings import nb101_from_naslib, nb101_to_naslib, nb201_from_naslib, nb201_to_naslib, parse_tuple
-from .peerscores import NASLIB_SPACES, PeerScores, from_peer, to_peer, write_atomic
+from intrain.core.errors import InputError
+from intrain.interop.peer_encodings import nb101_from_naslib, nb101_to_naslib, nb201_from_naslib, nb201_to_naslib, parse_tuple
+from intrain.interop.peerscores import NASLIB_SPACES, PeerScores, from_peer, to_peer, write_atomic
 
 __all__ = ["FAILED", "read_zc", "write_zc", "datasets_in"]
 

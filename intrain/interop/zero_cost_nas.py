@@ -4,7 +4,7 @@
 {<measure>: <float>}, 'trainacc', 'valacc', 'testacc'}`` (accuracies only without ``--noacc``;
 for ``cifar10`` they are the ``cifar10-valid`` setting's); ``nasbench1_pred.py`` appends
 ``{'hash': <module hash>, 'logmeasures': {...}}``. Reading goes only through
-:func:`intrain.safepickle.load_stream`, which rebuilds plain containers and numbers and refuses
+:func:`intrain.core.safepickle.load_stream`, which rebuilds plain containers and numbers and refuses
 everything else, so a crafted file cannot run code.
 
 >>> import io
@@ -27,10 +27,10 @@ from typing import IO, Any
 
 import numpy as np
 
-from ..errors import InputError
-from ..safepickle import load_stream
-from .encodings import nb101_hash, nb101_parse, nb201_parse, nb201_str
-from .peerscores import PeerScores, from_peer, to_peer, write_atomic
+from intrain.core.errors import InputError
+from intrain.core.safepickle import load_stream
+from intrain.interop.peer_encodings import nb101_hash, nb101_parse, nb201_parse, nb201_str
+from intrain.interop.peerscores import PeerScores, from_peer, to_peer, write_atomic
 
 __all__ = ["read_stream", "write_stream"]
 

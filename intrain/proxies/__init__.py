@@ -17,7 +17,7 @@ True
 >>> check_proxy_names(["intrain", "nope"])
 Traceback (most recent call last):
 ...
-intrain.errors.InputError: unknown proxy 'nope'; available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, naswot, params, snip, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
+intrain.core.errors.InputError: unknown proxy 'nope'; available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, naswot, params, snip, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from functools import lru_cache
 from importlib import metadata
 from typing import TYPE_CHECKING, Iterable
 
-from ..errors import InputError
-from ..ranking import add_population_scores  # noqa: F401  (re-exported for older callers)
+from intrain.core.errors import InputError
+from intrain.core.ranking import add_population_scores  # noqa: F401  (re-exported for older callers)
 
 if TYPE_CHECKING:
-    from .base import Proxy
+    from intrain.proxies.base import Proxy
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "list_proxies", "get_proxy", "proxy_class", "check_proxy_names",
            "load_all", "add_population_scores"]
@@ -49,6 +49,10 @@ BUILTIN: dict[str, str] = {
     "az_nas": "az_nas",
     "vkdnw": "vkdnw",
 }
+#: Built-in proxies that read only the InTrain probe's own statistics (no collector, no pass).
+#: Torch-free planning metadata: the workflow groups datasets into one shared forward with it while
+#: the DAG is built (:func:`needs_only_probe`); tests/test_proxies.py checks it against each class.
+PROBE_ONLY: frozenset[str] = frozenset({"intrain", "params"})
 ENTRY_POINT_GROUP = "intrain.proxies"
 
 
@@ -83,7 +87,7 @@ def _import_class(path: str, what: str) -> type:
 
 def proxy_class(name: str) -> "type[Proxy]":
     """The :class:`Proxy` subclass a name refers to (importing its module, and torch, on first use)."""
-    from .base import REGISTRY, Proxy, register
+    from intrain.proxies.base import REGISTRY, Proxy, register
 
     if name in BUILTIN:
         importlib.import_module(f"{__name__}.{BUILTIN[name]}")
@@ -119,9 +123,24 @@ def check_proxy_names(names: Iterable[str]) -> None:
             proxy_class(name)
 
 
+def needs_only_probe(names: Iterable[str]) -> bool:
+    """True when every proxy reads only the probe's statistics (built-ins without importing torch).
+
+    >>> needs_only_probe(["intrain", "params"]), needs_only_probe(["intrain", "synflow"])
+    (True, False)
+    """
+    for name in names:
+        if name in BUILTIN:
+            if name not in PROBE_ONLY:
+                return False
+        elif proxy_class(name)().active_needs:  # a plugin: its class says (its module may import torch)
+            return False
+    return True
+
+
 def load_all() -> "dict[str, type[Proxy]]":
     """Import every built-in family and installed plugin; the registry of proxy classes by name."""
-    from .base import REGISTRY
+    from intrain.proxies.base import REGISTRY
 
     for name in list_proxies():
         proxy_class(name)

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .. import formulas
-from .base import Collector, Proxy, output, register, register_collector
+from intrain.proxies import formulas
+from intrain.proxies.base import Collector, Proxy, output, register, register_collector
 
 if TYPE_CHECKING:
-    from ..probe import ProbeResult
+    from intrain.engine.probe import ProbeResult
 
 
 @register_collector

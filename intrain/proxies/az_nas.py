@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .. import formulas
-from ..ranking import PopulationRule
-from . import cost  # noqa: F401  (registers the flops pass that the complexity term reads)
-from .base import PassContext, Proxy, hooked, kaiming_fanin_init, output, register, register_pass
+from intrain.proxies import formulas
+from intrain.core.ranking import PopulationRule
+from intrain.proxies import cost  # noqa: F401  (registers the flops pass that the complexity term reads)
+from intrain.proxies.base import PassContext, Proxy, hooked, kaiming_fanin_init, output, register, register_pass
 
 if TYPE_CHECKING:
-    from ..probe import ProbeResult
+    from intrain.engine.probe import ProbeResult
 
 
 @register_pass("az_nas")

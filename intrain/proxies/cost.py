@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .base import PassContext, Proxy, count_macs, register, register_pass
+from intrain.proxies.base import PassContext, Proxy, count_macs, register, register_pass
 
 if TYPE_CHECKING:
-    from ..probe import ProbeResult
+    from intrain.engine.probe import ProbeResult
 
 
 @register

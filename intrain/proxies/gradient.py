@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import Collector, PassContext, Proxy, register, register_collector, register_pass, weighted_modules
+from intrain.proxies.base import Collector, PassContext, Proxy, register, register_collector, register_pass, weighted_modules
 
 
 @register_collector

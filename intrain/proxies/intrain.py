@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..trainability import intrain_from_stats
-from .base import Proxy, register
+from intrain.core.trainability import intrain_from_stats
+from intrain.proxies.base import Proxy, register
 
 if TYPE_CHECKING:
-    from ..probe import ProbeResult
+    from intrain.engine.probe import ProbeResult
 
 
 @register

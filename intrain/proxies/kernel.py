@@ -8,12 +8,12 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
-from .. import formulas
-from ..ranking import PopulationRule
-from .base import PassContext, Proxy, hooked, output, register, register_pass, weighted_modules
+from intrain.proxies import formulas
+from intrain.core.ranking import PopulationRule
+from intrain.proxies.base import PassContext, Proxy, hooked, output, register, register_pass, weighted_modules
 
 if TYPE_CHECKING:
-    from ..probe import ProbeResult
+    from intrain.engine.probe import ProbeResult
 
 #: Learning rate of LGA's few SGD steps (momentum 0.9).
 LGA_LR = 0.05

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .base import PassContext, Proxy, register, register_pass, weighted_modules
+from intrain.proxies.base import PassContext, Proxy, register, register_pass, weighted_modules
 
 
 @register_pass("synflow")

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.func import functional_call, jacrev, vmap
 
-from .. import formulas
-from .base import PassContext, Proxy, kaiming_fanin_init, output, register, register_pass
+from intrain.proxies import formulas
+from intrain.proxies.base import PassContext, Proxy, kaiming_fanin_init, output, register, register_pass
 
 if TYPE_CHECKING:
-    from ..probe import ProbeResult
+    from intrain.engine.probe import ProbeResult
 
 #: Samples per vmap chunk of VKDNW's per-sample Jacobians: 100+ logits otherwise take tens of GB on a GPU.
 VKDNW_CHUNK = 16

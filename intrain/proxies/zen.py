@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .base import PassContext, Proxy, gaussian_init, output, register, register_pass
+from intrain.proxies.base import PassContext, Proxy, gaussian_init, output, register, register_pass
 
 if TYPE_CHECKING:
-    from ..probe import ProbeResult
+    from intrain.engine.probe import ProbeResult
 
 
 @register_pass("zen")

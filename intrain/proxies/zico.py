@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import formulas
-from .base import PassContext, Proxy, register, register_pass, weighted_modules
+from intrain.proxies import formulas
+from intrain.proxies.base import PassContext, Proxy, register, register_pass, weighted_modules
 
 
 def _zico_over(ctx: PassContext, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, Any]:

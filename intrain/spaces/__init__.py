@@ -27,7 +27,7 @@ import os
 from functools import lru_cache
 from importlib import metadata
 
-from .base import DatasetSpec, GroundTruthError, Space, SpaceError, check_space
+from intrain.spaces.base import DatasetSpec, GroundTruthError, Space, SpaceError, check_space
 
 __all__ = ["DatasetSpec", "GroundTruthError", "Space", "SpaceError", "get_space", "list_spaces",
            "load_plugin", "register_space"]
@@ -42,7 +42,7 @@ _loaded: dict[tuple[str, str], Space] = {}  # (name, origin) -> instance
 @lru_cache(maxsize=1)
 def _builtin() -> dict[str, str]:
     """Built-in name -> ``module:Class``; one NDS class serves the seven design spaces."""
-    from .nds.encoding import DESIGN_SPACES
+    from intrain.spaces.nds.encoding import DESIGN_SPACES
 
     return {"nb201": "intrain.spaces.nb201:NB201Space", "nb101": "intrain.spaces.nb101:NB101Space",
             **{name: "intrain.spaces.nds:NDSSpace" for name in DESIGN_SPACES},
@@ -67,7 +67,7 @@ def load_plugin(target: str) -> Space:
     """The space a ``module.path:ClassName`` string names (a :class:`Space` subclass or instance).
 
     A module that fails to import, a missing attribute or an object that is not a space is a
-    :class:`SpaceError` (an :class:`~intrain.errors.InputError`) naming the module and the reason.
+    :class:`SpaceError` (an :class:`~intrain.core.errors.InputError`) naming the module and the reason.
 
     >>> load_plugin("intrain.spaces.nb101:NB101Space").benchmark
     'nb101_2500'

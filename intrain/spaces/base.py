@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
-from ..errors import InputError
+from intrain.core.errors import InputError
 
 if TYPE_CHECKING:  # type-only: importing a space must not import torch or pandas
     import pandas as pd
     from torch import nn
 
-    from ..evolution import SearchProblem
+    from intrain.search.evolution import SearchProblem
 
 __all__ = ["DatasetSpec", "GroundTruthError", "Space", "SpaceError"]
 
@@ -81,7 +81,7 @@ class Space(abc.ABC):
 
     @abc.abstractmethod
     def normalize(self, arch: str) -> str:
-        """``arch`` validated, in canonical spelling; raises a :class:`~intrain.errors.InputError`
+        """``arch`` validated, in canonical spelling; raises a :class:`~intrain.core.errors.InputError`
         subclass that says what is wrong."""
 
     @abc.abstractmethod
@@ -113,7 +113,7 @@ class Space(abc.ABC):
         return self.datasets[name]
 
     def search_problem(self, budget: float | None = None) -> "SearchProblem":
-        """The Algorithm 1 problem (:mod:`intrain.evolution`) of this space, if it has one."""
+        """The Algorithm 1 problem (:mod:`intrain.search.evolution`) of this space, if it has one."""
         raise SpaceError(f"space {self.name!r} has no search problem")
 
     def describe(self, arch: str) -> dict[str, float]:

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .base import GroundTruthError
+from intrain.spaces.base import GroundTruthError
 
 __all__ = ["read_csv", "read_json", "float_column", "mean_accuracy"]
 

@@ -9,8 +9,8 @@ import sys
 
 from snakemake.utils import validate
 
-from intrain.configcheck import check_config
-from intrain.download import catalog as benchmark_catalog
+from intrain.planning.configcheck import SCHEMA_PATH, check_config
+from intrain.core.download import catalog as benchmark_catalog
 from intrain.spaces import PLUGIN_ENV, get_space
 
 # Rules call the `intrain` CLI of the environment Snakemake itself runs in, so a virtual
@@ -18,13 +18,13 @@ from intrain.spaces import PLUGIN_ENV, get_space
 os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
 
 # In words first (which key, which edge/op, the fix); snakemake's validation then fills in defaults.
-check_config(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
-validate(config, "../schemas/config.schema.yaml", set_default=True)
+check_config(config, SCHEMA_PATH)
+validate(config, str(SCHEMA_PATH), set_default=True)
 
 
 def check_proxies(config):
     """Every proxy name in the config against the live registry (plugins imported), before any job."""
-    from intrain.errors import InputError
+    from intrain.core.errors import InputError
     from intrain.proxies import check_proxy_names
 
     named = {"scoring.proxies": config["scoring"]["proxies"]}
@@ -166,7 +166,8 @@ def score_groups(space):
     datasets = SPACES[space]["datasets"]
     if not config["share_forward"] or len(datasets) < 2:
         return tuple((d,) for d in datasets)
-    from intrain.scoring import ScoreSettings, forward_groups  # imports torch: only when needed
+    from intrain.core.records import ScoreSettings
+    from intrain.planning.groups import forward_groups
 
     settings = ScoreSettings.from_dict({**config["scoring"], **space_overrides(space)})
     return tuple(tuple(g) for g in forward_groups(space, datasets, settings))

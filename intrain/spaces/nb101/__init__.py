@@ -11,9 +11,9 @@ The names of :mod:`.encoding` are importable from here (``nb101.module_hash``); 
 from __future__ import annotations
 
 
-from ..base import PackagedSpace, lazy_names
-from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
-from .encoding import DATASETS, module_hash, normalize_arch
+from intrain.spaces.base import PackagedSpace, lazy_names
+from intrain.spaces.nb101.encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
+from intrain.spaces.nb101.encoding import DATASETS, module_hash, normalize_arch
 
 _NETWORK_NAMES = ("ConvBNReLU", "make_op", "Cell", "NB101Network", "build_network")
 

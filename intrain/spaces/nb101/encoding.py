@@ -19,8 +19,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ...errors import InputError
-from ..base import DatasetSpec, SpaceError
+from intrain.core.errors import InputError
+from intrain.spaces.base import DatasetSpec, SpaceError
 
 INPUT, OUTPUT = "input", "output"
 #: The benchmark's operation names, in the order its hash labels them (0, 1, 2).

@@ -8,10 +8,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..base import GroundTruthError
-from ..tables import mean_accuracy as _mean
-from ..tables import read_json
-from .encoding import ArchSpecError, make_spec, module_hash
+from intrain.spaces.base import GroundTruthError
+from intrain.spaces.tables import mean_accuracy as _mean
+from intrain.spaces.tables import read_json
+from intrain.spaces.nb101.encoding import ArchSpecError, make_spec, module_hash
 
 
 def _first(record: dict, *keys: str):
@@ -59,7 +59,7 @@ def _nb101_rows_json(path: Path) -> list[dict]:
 
 def _nb101_rows_tfrecord(path: Path) -> list[dict]:
     """Rows from the official tfrecord: the 108-epoch runs of each cell, averaged."""
-    from ...tfrecord import RecordError, iter_nasbench
+    from intrain.spaces.nb101.tfrecord import RecordError, iter_nasbench
 
     runs: dict[str, dict] = {}
     try:

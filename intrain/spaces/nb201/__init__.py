@@ -12,9 +12,9 @@ The names of :mod:`.encoding` are importable from here (``nb201.normalize_arch``
 from __future__ import annotations
 
 
-from ..base import PackagedSpace, SpaceError, lazy_names
-from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
-from .encoding import DATASETS, canonical_form, normalize_arch
+from intrain.spaces.base import PackagedSpace, SpaceError, lazy_names
+from intrain.spaces.nb201.encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
+from intrain.spaces.nb201.encoding import DATASETS, canonical_form, normalize_arch
 
 _NETWORK_NAMES = ("ReLUConvBN", "FastAvgPool3x3", "make_op", "SearchCell", "ResidualReduction", "NB201Network",
                   "build_network")
@@ -37,7 +37,7 @@ class NB201Space(PackagedSpace):
     def network(self, arch: str, dataset: str, prune: bool = True, fast_pool: bool = True,
                 protocol: str = "uniform"):
         """``protocol="reference"``: AutoDL's network, every non-``none`` edge run (``prune`` ignored)."""
-        from .network import build_network
+        from intrain.spaces.nb201.network import build_network
 
         if protocol not in ("uniform", "reference"):
             raise SpaceError(f"unknown protocol {protocol!r}; expected 'uniform' or 'reference'")
@@ -47,7 +47,7 @@ class NB201Space(PackagedSpace):
     def search_problem(self, budget: float | None = None):
         if budget is not None:
             raise SpaceError("NB201 has no FLOPs budget; leave --budget out")
-        from .search import NB201Edges
+        from intrain.spaces.nb201.search import NB201Edges
 
         return NB201Edges()
 

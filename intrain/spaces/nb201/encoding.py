@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ...errors import InputError
-from ..base import DatasetSpec, SpaceError
+from intrain.core.errors import InputError
+from intrain.spaces.base import DatasetSpec, SpaceError
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NUM_NODES = 4  # node 0 = input, node 3 = output

@@ -7,9 +7,9 @@ from typing import Mapping
 
 import pandas as pd
 
-from ..base import GroundTruthError
-from ..tables import float_column, read_csv
-from .encoding import ArchStringError, canonical_form, normalize_arch
+from intrain.spaces.base import GroundTruthError
+from intrain.spaces.tables import float_column, read_csv
+from intrain.spaces.nb201.encoding import ArchStringError, canonical_form, normalize_arch
 
 #: Dataset -> the test-accuracy column of the benchmark export (200-epoch runs).
 TEST_COLUMNS = {

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .encoding import EDGES, NUM_NODES, Cell, dataset_spec, live_edges, parse_arch
+from intrain.spaces.nb201.encoding import EDGES, NUM_NODES, Cell, dataset_spec, live_edges, parse_arch
 
 
 class ReLUConvBN(nn.Sequential):

@@ -1,11 +1,11 @@
-"""NB201 as an Algorithm 1 problem (:mod:`intrain.evolution`): one edge's operation per mutation,
+"""NB201 as an Algorithm 1 problem (:mod:`intrain.search.evolution`): one edge's operation per mutation,
 so the search loop is validated where ground truth exists."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .encoding import EDGES, OPS, Cell, parse_arch
+from intrain.spaces.nb201.encoding import EDGES, OPS, Cell, parse_arch
 
 
 class NB201Edges:

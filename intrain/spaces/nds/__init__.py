@@ -15,9 +15,9 @@ The names of :mod:`.encoding` are importable from here (``nds.normalize_arch``);
 from __future__ import annotations
 
 
-from ..base import PackagedSpace, lazy_names
-from .encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
-from .encoding import DATASETS, DESIGN_SPACES, normalize_arch
+from intrain.spaces.base import PackagedSpace, lazy_names
+from intrain.spaces.nds.encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
+from intrain.spaces.nds.encoding import DATASETS, DESIGN_SPACES, normalize_arch
 
 _NETWORK_NAMES = ("Zero", "FactorizedReduce", "relu_conv_bn", "separable", "factorized_kxk", "OPS", "Cell",
                   "CellNetwork", "Bottleneck", "ResNeXtNetwork", "BUILDERS", "build_model", "build_network",

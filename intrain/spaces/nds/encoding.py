@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ...errors import InputError
-from ..base import DatasetSpec
+from intrain.core.errors import InputError
+from intrain.spaces.base import DatasetSpec
 
 #: Seven ImageNet design spaces: space name -> download catalog key of its records.
 DESIGN_SPACES: dict[str, str] = {

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..base import GroundTruthError
-from ..tables import read_json
-from .encoding import NDSRecordError, normalize_arch
+from intrain.spaces.base import GroundTruthError
+from intrain.spaces.tables import read_json
+from intrain.spaces.nds.encoding import NDSRecordError, normalize_arch
 
 
 def read_groundtruth(records: str | Path, valid_csvs: dict | None = None) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .encoding import (DATASETS, NUM_CLASSES, RECORD_RESOLUTION, RESNEXT_STEM, CellGenotype, CellNetSpec,
+from intrain.spaces.nds.encoding import (DATASETS, NUM_CLASSES, RECORD_RESOLUTION, RESNEXT_STEM, CellGenotype, CellNetSpec,
                        NDSRecordError, ResNeXtSpec, parse_net)
 
 
@@ -251,7 +251,7 @@ def build_network(arch: str, dataset: str) -> nn.Module:
 
 
 def count_params(model: nn.Module) -> int:
-    from ...counting import count_params as count
+    from intrain.engine.counting import count_params as count
 
     return count(model)
 
@@ -311,7 +311,7 @@ def count_flops(model: nn.Module, resolution: int = RECORD_RESOLUTION) -> int:
     """FLOPs of one image in the records' convention (see :class:`FlopConvention`), from one
     forward pass of a zero image with hooks, on the model's device (a model on the meta device
     works too: shapes only, but about 5x slower than a real CPU pass)."""
-    from ...counting import hooked_forward
+    from intrain.engine.counting import hooked_forward
 
     convention = FLOP_CONVENTIONS[type(model)]
     total = [0]

@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from ..base import DatasetSpec, Space, SpaceError
-from .flops import RESOLUTION, budget_flops, macs, params
-from .grammar import Structure, ZenStructureError, format_structure, parse_structure
-from .mutation import INITIAL, ZenSearch, max_layers
+from intrain.spaces.base import DatasetSpec, Space, SpaceError
+from intrain.spaces.zennas.flops import RESOLUTION, budget_flops, macs, params
+from intrain.spaces.zennas.grammar import Structure, ZenStructureError, format_structure, parse_structure
+from intrain.spaces.zennas.mutation import INITIAL, ZenSearch, max_layers
 
 NUM_CLASSES = 1000
 DATASETS: dict[str, DatasetSpec] = {"imagenet": DatasetSpec("imagenet", NUM_CLASSES, RESOLUTION)}
@@ -44,7 +44,7 @@ def build_network(arch: str, dataset: str = "imagenet", se: bool = False):
     >>> build_network(INITIAL, "imagenet").classifier.in_features
     2048
     """
-    from .network import build_model
+    from intrain.spaces.zennas.network import build_model
 
     if dataset not in DATASETS:
         raise SpaceError(f"unknown dataset {dataset!r} for the zennas space; expected one of {sorted(DATASETS)}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .grammar import ConvBlock, IDWBlock, Structure, parse_structure
+from intrain.spaces.zennas.grammar import ConvBlock, IDWBlock, Structure, parse_structure
 
 RESOLUTION = 224
 NUM_CLASSES = 1000

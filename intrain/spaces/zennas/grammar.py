@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ...errors import InputError
+from intrain.core.errors import InputError
 
 EXPANSIONS = (1, 2, 4, 6)
 KERNELS = (3, 5, 7)

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .flops import RESOLUTION, budget_flops, macs, params, smart_round
-from .grammar import IDW_TYPES, ConvBlock, IDWBlock, Structure, check_structure, format_structure, parse_structure
+from intrain.spaces.zennas.flops import RESOLUTION, budget_flops, macs, params, smart_round
+from intrain.spaces.zennas.grammar import IDW_TYPES, ConvBlock, IDWBlock, Structure, check_structure, format_structure, parse_structure
 
 #: Initial structure of the Zen-NAS, ZiCo and AZ-NAS ImageNet search scripts (every budget).
 INITIAL = ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE6K3(32,48,2,32,1)"

@@ -20,8 +20,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .flops import NUM_CLASSES, dw_width, se_channels
-from .grammar import ConvBlock, IDWBlock, Structure, parse_structure
+from intrain.spaces.zennas.flops import NUM_CLASSES, dw_width, se_channels
+from intrain.spaces.zennas.grammar import ConvBlock, IDWBlock, Structure, parse_structure
 
 BN_EPS = 1e-3
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from intrain.errors import InputError
+from intrain.core.errors import InputError
 from intrain.spaces import DatasetSpec, Space
 
 WIDTHS = (8, 16, 32)

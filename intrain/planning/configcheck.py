@@ -1,0 +1,169 @@
+"""Workflow config checks that answer in words: which key, what is wrong, how to fix it.
+
+The workflow (``workflow/rules/common.smk``) calls :func:`check_config` before snakemake's own
+schema validation (which then only fills in defaults). Two layers:
+
+1. the JSON schema (``intrain/data/config.schema.yaml``), each violation rewritten as
+   ``config key spaces.nb201.sample: must be ...`` instead of a schema dump;
+2. every explicit architecture (``spaces.<space>.archs``) parsed by its space's own parser, so a
+   malformed NB201 string says which edge and which operation is wrong and lists the allowed ones.
+
+Overlay files are read with :func:`load_overlay` (YAML safe loader; a mapping or nothing).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from intrain.core.errors import InputError
+
+__all__ = ["ConfigError", "SCHEMA_PATH", "check_config", "check_archs", "load_overlay", "merge_overlay"]
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "config.schema.yaml"
+
+
+class ConfigError(InputError):
+    """A workflow config value that the schema or a space's parser refuses; names the key."""
+
+
+def _key(path) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _words(err) -> str:
+    """One jsonschema error as a sentence (no regular expressions, no schema dumps)."""
+    v, sch, inst = err.validator, err.schema if isinstance(err.schema, dict) else {}, err.instance
+    desc = sch.get("description")
+    hint = f" ({desc.strip()})" if isinstance(desc, str) and desc.strip() else ""
+    if v == "additionalProperties" and isinstance(inst, dict):
+        known = sorted(sch.get("properties", {}))
+        extra = sorted(str(k) for k in inst if k not in sch.get("properties", {}))
+        return f"unknown key(s) {extra}; allowed keys here: {known}"
+    if v == "enum":
+        return f"{_short(inst)} is not allowed; use one of {sch.get('enum')}"
+    if v == "const":
+        return f"{_short(inst)} is not allowed; use {sch.get('const')!r}"
+    if v == "type":
+        want = sch.get("type")
+        want = " or ".join(want) if isinstance(want, list) else want
+        return f"must be of type {want}, got {_short(inst)}"
+    if v == "pattern":
+        return f"{_short(inst)} is not in the expected form{hint or ''}"
+    if v in ("oneOf", "anyOf"):
+        return f"{_short(inst)} is not allowed{hint or ''}"
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
+        return f"must be {bound} {sch.get(v)}, got {_short(inst)}"
+    if v == "minItems":
+        return f"needs at least {sch.get('minItems')} item(s), got {_short(inst)}"
+    if v == "uniqueItems":
+        return f"lists an item twice: {_short(inst)}"
+    if v == "minProperties":
+        return f"needs at least {sch.get('minProperties')} entr(y/ies)"
+    if v == "required":
+        return err.message
+    return f"{err.message[:200]}{hint}"
+
+
+def _schema(path: str | Path | None) -> dict:
+    return yaml.safe_load(Path(path or SCHEMA_PATH).read_text())
+
+
+def check_schema(config: Any, schema_path: str | Path | None = None) -> None:
+    """Validate against the JSON schema; the first (most relevant) violation as :class:`ConfigError`."""
+    import jsonschema
+
+    schema = _schema(schema_path)
+    cls = jsonschema.validators.validator_for(schema)
+    try:
+        errors = list(cls(schema).iter_errors(config))
+    except (RecursionError, TypeError, ValueError) as e:  # values YAML can express but JSON cannot
+        raise ConfigError(f"config cannot be checked: {type(e).__name__}: {e}") from None
+    if not errors:
+        return
+    err = jsonschema.exceptions.best_match(errors)
+    while err.context:  # oneOf/anyOf: the branch that came closest says more
+        err = jsonschema.exceptions.best_match(err.context)
+    raise ConfigError(f"config key {_key(err.absolute_path)}: {_words(err)}")
+
+
+def _parser(space: str) -> Callable[[str], Any] | None:
+    """The space's own ``normalize`` (built-in spaces need no torch for it); None for a space the
+    registry does not know yet (a plugin named later in the config), which the workflow reports."""
+    from intrain.spaces import SpaceError, get_space
+
+    try:
+        return get_space(space).normalize
+    except SpaceError:
+        return None
+
+
+FIXES = {
+    "nb201": "write it as |op~0|+|op~0|op~1|+|op~0|op~1|op~2| (docs/implementation.md)",
+    "nb101": "write it as ROW-ROW-...|op,op,... (docs/implementation.md)",
+}
+
+
+def check_archs(config: dict) -> None:
+    """Parse every ``spaces.<space>.archs`` entry with its space's parser; refuse the first bad one."""
+    spaces = config.get("spaces") if isinstance(config, dict) else None
+    if not isinstance(spaces, dict):
+        return
+    listed = {name: spec["archs"] for name, spec in spaces.items()
+              if isinstance(spec, dict) and isinstance(spec.get("archs"), list)}
+    if not listed:
+        return
+    for name, archs in listed.items():
+        parse = _parser(name)
+        if parse is None:
+            continue
+        for k, arch in enumerate(archs):
+            try:
+                parse(arch)
+            except InputError as e:
+                fix = FIXES.get(name, "copy the record's `net` from the benchmark file")
+                raise ConfigError(f"config key spaces.{name}.archs[{k}]: {e}. Fix: {fix}") from None
+
+
+def check_config(config: dict, schema_path: str | Path | None = None) -> None:
+    """Schema, then architectures; raises :class:`ConfigError` naming the key and the fix."""
+    check_schema(config, schema_path)
+    check_archs(config)
+
+
+def load_overlay(text: str | bytes, source: str = "config") -> dict:
+    """A config file's mapping, read with the YAML safe loader (an empty file is ``{}``)."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: not valid YAML ({str(e)[:300]})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise ConfigError(f"{source}: not readable text ({type(e).__name__}: {str(e)[:200]})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: a config file is a mapping of keys to values, got {type(raw).__name__}")
+    return raw
+
+
+def merge_overlay(base: dict, overlay: dict) -> dict:
+    """``overlay`` on ``base`` as snakemake merges ``--configfile``s (nested mappings key by key)."""
+    out = copy.deepcopy(base)
+    for k, v in overlay.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge_overlay(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out

@@ -1,0 +1,239 @@
+"""Score any classifier with any proxies in one call: ``intrain.score(model, proxies)``.
+
+The same machinery as the benchmark workflow (one probe pass, each separate pass once for all
+requested proxies), applied to a network of your own instead of a benchmark architecture.
+
+>>> import torch
+>>> from torch import nn
+>>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+...                     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+>>> result = score(net, ["intrain", "synflow", "params"], batch_size=8, device="cpu")
+>>> result["params"]
+330.0
+>>> sorted(result.scores)
+['intrain', 'params', 'synflow']
+>>> result.layers[["name", "kind", "channels"]].values.tolist()
+[['0', 'Conv2d', 8], ['5', 'Linear', 10]]
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from intrain.core.errors import InputError
+from intrain.core.flags import Flag
+from intrain.engine.probe import ProbeResult
+from intrain.core.ranking import PopulationRule
+from intrain.core.trainability import gradient_health, participation_ratio
+
+__all__ = ["score", "Result", "rank_population"]
+
+ModelOrFactory = nn.Module | Callable[[], nn.Module]
+
+
+@dataclass
+class Result:
+    """Everything one :func:`score` call measured on one network.
+
+    ``result["synflow"]`` is a proxy's score; ``components`` holds every named value
+    (``"intrain.gamma"``, ``"zen.delta"``, ...); ``layers`` and ``params`` are InTrain's per-layer
+    and per-parameter statistics. Population-ranked proxies (TE-NAS, AZ-NAS) have components
+    only: rank them across networks with :func:`rank_population`.
+    """
+
+    scores: dict[str, float]
+    components: dict[str, float]
+    layers: pd.DataFrame
+    params: pd.DataFrame
+    flags: Flag
+    loss: float
+    seconds: float
+    population: dict[str, PopulationRule] = field(default_factory=dict)
+    extras: dict[str, float] = field(default_factory=dict)
+
+    def __getitem__(self, proxy: str) -> float:
+        if proxy in self.scores:
+            return self.scores[proxy]
+        if proxy in self.population:
+            raise KeyError(f"{proxy!r} is ranked across a population: its score exists only relative to other "
+                           f"networks; score each network and call intrain.rank_population(results, {proxy!r})")
+        raise KeyError(f"no score for {proxy!r}; this result has {sorted(self.scores)}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: every score, every component, flags, loss and seconds."""
+        row = {**self.scores, **self.components, "flags": int(self.flags), "loss": self.loss,
+               "seconds": self.seconds}
+        return pd.DataFrame([row])
+
+
+def rank_population(results: Sequence[Result] | pd.DataFrame, proxy: str,
+                    rule: PopulationRule | None = None) -> np.ndarray:
+    """Scores of a population-ranked proxy (``tenas``, ``az_nas``) for each of several networks.
+
+    ``results``: :class:`Result` objects, or a DataFrame of their :meth:`Result.to_frame` rows.
+    Higher is better; NaN where a component is NaN.
+    """
+    from intrain.core.ranking import BUILTIN_RULES
+
+    if isinstance(results, pd.DataFrame):
+        frame = results
+    else:
+        frame = pd.concat([r.to_frame() for r in results], ignore_index=True)
+        rule = rule or next((r.population[proxy] for r in results if proxy in r.population), None)
+    rule = rule or BUILTIN_RULES.get(proxy)
+    if rule is None:
+        raise InputError(f"{proxy!r} is not ranked across a population; its score is per network")
+    missing = [f"{proxy}.{c}" for c in rule.components if f"{proxy}.{c}" not in frame.columns]
+    if missing:
+        raise InputError(f"cannot rank {proxy!r}: the results lack {missing}; score them with {proxy!r}")
+    return rule.combine({c: frame[f"{proxy}.{c}"].to_numpy(dtype=float) for c in rule.components})
+
+
+def _factory(model: ModelOrFactory, seed: int, device: torch.device) -> Callable[[], nn.Module]:
+    """Fresh copies on ``device``: proxies train, re-initialise or modify them, never ``model``."""
+    if isinstance(model, nn.Module):
+        template = model
+
+        def copy_of() -> nn.Module:
+            return copy.deepcopy(template).to(device)
+        return copy_of
+    if callable(model):
+        def built() -> nn.Module:
+            torch.manual_seed(seed)
+            net = model()
+            if not isinstance(net, nn.Module):
+                raise InputError(f"the model factory returned {type(net).__name__}, not a torch.nn.Module")
+            return net.to(device)
+        return built
+    raise InputError(f"score() takes a torch.nn.Module or a zero-argument factory returning one, "
+                     f"got {type(model).__name__}")
+
+
+def _infer_classes(build: Callable[[], nn.Module], input_shape: tuple[int, ...], device: torch.device) -> int:
+    net = build().eval()
+    with torch.no_grad():
+        out = net(torch.zeros((2, *input_shape), device=device))
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise InputError(f"score() needs a classifier whose forward returns (batch, classes) logits; "
+                         f"this model returned {shape}")
+    return int(out.shape[1])
+
+
+def _batch(inputs: Any, batch_size: int, num_classes: int, input_shape: tuple[int, ...], seed: int,
+           device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    if inputs is None:
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randn((batch_size, *input_shape), generator=gen)
+        y = torch.randint(0, num_classes, (batch_size,), generator=gen)
+    elif isinstance(inputs, (str, Path)):
+        from intrain.engine.inputs import image_batch
+
+        if len(input_shape) != 3 or input_shape[1] != input_shape[2]:
+            raise InputError(f"images from a file are square; input_shape {input_shape} is not (C, R, R)")
+        x, y = image_batch(inputs, batch_size, num_classes, input_shape[1], seed)
+    elif isinstance(inputs, (tuple, list)) and len(inputs) == 2:
+        x, y = (torch.as_tensor(t) for t in inputs)
+        if x.dim() < 2 or y.dim() != 1 or len(x) != len(y):
+            raise InputError(f"inputs=(x, y) needs x of shape (B, ...) and labels y of shape (B,); "
+                             f"got {tuple(x.shape)} and {tuple(y.shape)}")
+        if y.dtype.is_floating_point or (len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes)):
+            raise InputError(f"labels must be integers in [0, {num_classes}), got {y.dtype} "
+                             f"in [{y.min().item()}, {y.max().item()}]")
+        x, y = x.float(), y.long()
+    else:
+        raise InputError("inputs must be None (Gaussian), a path to a CIFAR batch or .npz file, or a tuple (x, y)")
+    return x.to(device), y.to(device)
+
+
+def _layer_frame(probe: ProbeResult) -> pd.DataFrame:
+    s = probe.layer_stats
+    return pd.DataFrame({
+        "name": probe.layer_names, "kind": probe.layer_kinds,
+        "channels": probe.layer_shapes[:, 0], "height": probe.layer_shapes[:, 1], "width": probe.layer_shapes[:, 2],
+        "trace": s[:, 0], "trace_sq": s[:, 1], "dim": s[:, 2],
+        "pr": participation_ratio(s[:, 0], s[:, 1], s[:, 2]) if len(s) else np.zeros(0),
+    })
+
+
+def _param_frame(probe: ProbeResult) -> pd.DataFrame:
+    g = probe.param_stats
+    return pd.DataFrame({
+        "name": probe.param_names, "kind": probe.param_kinds, "numel": probe.param_numel,
+        "std": g[:, 0], "maxabs": g[:, 1],
+        "health": gradient_health(g[:, 0], g[:, 1]) if len(g) else np.zeros(0),
+    })
+
+
+def score(model: ModelOrFactory, proxies: Sequence[str] | str = ("intrain",), *, num_classes: int | None = None,
+          input_shape: Sequence[int] = (3, 32, 32), batch_size: int = 64, seed: int = 0, device: str = "auto",
+          inputs: Any = None, layers: str = "conv", params: str = "all", features: str | Callable | None = None,
+          blocks: Sequence[str] | Callable | None = None, options: Mapping[str, Any] | None = None) -> Result:
+    """Score one untrained classifier with zero-cost proxies.
+
+    Args:
+        model: an ``nn.Module`` (copied for every pass: the caller's model, its weights, buffers
+            and BN statistics are never changed) or a zero-argument factory (called after
+            ``torch.manual_seed(seed)`` whenever a pass needs a fresh network).
+        proxies: names from :func:`intrain.list_proxies`, installed plugins' names, or
+            ``"module.path:ClassName"``.
+        num_classes: number of logits; ``None`` reads it from one forward of the model.
+        input_shape: (C, H, W) of the Gaussian scoring batch.
+        batch_size, seed: the scoring batch (and the factory's seed).
+        device: ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
+        inputs: ``None`` (seeded Gaussian batch), ``(x, y)`` tensors, or a path to a CIFAR
+            python batch or ``.npz`` file.
+        layers, params: InTrain's layer and parameter selections (``conv``/``bn``/``conv+bn``;
+            ``all``/``weights``).
+        features: for Zen: the module whose output is the pre-pooling feature map (a name or a
+            ``callable(model, x)``); not needed when the model has ``forward_features``.
+        blocks: for AZ-NAS: the stem and block modules (names or ``callable(model)``); not
+            needed when the model has ``feature_modules()``.
+        options: pass settings (``lga_steps``, ``lr_samples``, ``lr_resolution``).
+    """
+    from intrain.engine.device import resolve_device
+    from intrain.proxies import get_proxy
+    from intrain.scoring.scorer import evaluate
+
+    names = [proxies] if isinstance(proxies, str) else list(proxies)
+    if not names:
+        raise InputError("score() needs at least one proxy name")
+    if batch_size < 1:
+        raise InputError(f"batch_size must be >= 1, got {batch_size}")
+    instances = [get_proxy(n) for n in names]
+    dev = resolve_device(device)
+    shape = tuple(int(v) for v in input_shape)
+    build = _factory(model, seed, dev)
+    if num_classes is None:
+        num_classes = _infer_classes(build, shape, dev)
+    x, y = _batch(inputs, batch_size, num_classes, shape, seed, dev)
+    opts = {"lga_steps": 10, "lr_samples": 1000, "lr_resolution": 4, **dict(options or {})}
+    if features is not None:
+        opts["features"] = features
+    if blocks is not None:
+        opts["blocks"] = blocks
+    import time
+
+    start = time.perf_counter()
+    probe, values = evaluate(build, x, y, num_classes, instances, layers=layers, params=params, seed=seed,
+                             options=opts, device=dev)
+    seconds = time.perf_counter() - start
+    scores, components, population = {}, {}, {}
+    for proxy in instances:
+        for comp, value in values[proxy.name].items():
+            components[f"{proxy.name}.{comp}"] = float(value)
+        if "score" in values[proxy.name]:
+            scores[proxy.name] = float(values[proxy.name]["score"])
+        if proxy.population is not None:
+            population[proxy.name] = proxy.population
+    return Result(scores=scores, components=components, layers=_layer_frame(probe), params=_param_frame(probe),
+                  flags=Flag(probe.flags), loss=probe.loss, seconds=seconds, population=population,
+                  extras=dict(probe.extras))

@@ -1,13 +1,16 @@
-"""Kill trials: SIGKILL a tiny workflow run (and a search) at seeded random moments, resume, compare.
+"""Kill trials: SIGKILL a tiny workflow run (and a search) at seeded random points, resume, compare.
 
     PYTHONPATH=$PWD INTRAIN_MIRROR=/work/shared/benchmarks nice python benchmarks/kill_trials.py \
         --trials 10 --search-trials 10 --seed 0 --out benchmarks/kill_trials.csv
 
 Workflow trials: one uninterrupted run of ``config/tiny.yaml`` (studies off) is the reference. Each trial starts
-the same run in a fresh results folder, kills its whole process group with SIGKILL after a
-seeded random delay (uniform over 0.5 s to 80% of the reference's duration; a run that finishes
-before its kill is recorded but not counted, and another trial is drawn), runs ``snakemake --unlock`` and the
-run again, and compares every file with the reference:
+the same run in a fresh results folder and kills its whole process group with SIGKILL at a seeded
+random point: by default (``--mode point``) while the n-th HDF5 artifact of the run is being written
+(``INTRAIN_FAULT=artifact.write:n:group``, intrain/core/faults.py; n uniform over 1 .. the
+reference's artifacts - 1), so the kill lands mid-run whatever the machine's load; ``--mode delay`` kills
+after a seeded random delay instead (uniform over 0.5 s to 80% of the reference's duration; a run
+that finishes before its kill is recorded but not counted, and another trial is drawn). Then it runs
+``snakemake --unlock`` and the run again, and compares every file with the reference:
 
 - lost: in the reference, missing after the resume;
 - corrupt: an HDF5 artifact intrain refuses to open, or a CSV pandas cannot read;
@@ -17,8 +20,9 @@ run again, and compares every file with the reference:
   wall times and are only checked to exist);
 - stray: a file the reference does not have (a temporary or partial file left behind).
 
-Search trials: ``intrain evolve`` (NB201, --search-iterations, default 120, checkpoint every 3) killed at a random
-moment and resumed; its log must equal the uninterrupted log row for row.
+Search trials: ``intrain evolve`` (NB201, --search-iterations, default 120, checkpoint every 3) killed while
+writing its n-th checkpoint (``INTRAIN_FAULT=search_log.write:n``; ``--mode delay``: at a random moment)
+and resumed; its log must equal the uninterrupted log row for row.
 
 All counts must be 0. One trial of each kind runs in the test suite (tests/test_faults.py).
 """
@@ -99,7 +103,7 @@ def compare(ref: Path, got: Path) -> dict:
         if rel.endswith(".h5"):
             try:
                 cb = h5_content(pb)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 counts["corrupt"] += 1
                 counts["details"].append(f"corrupt {rel}: {e}")
                 continue
@@ -109,7 +113,7 @@ def compare(ref: Path, got: Path) -> dict:
         elif rel.endswith(".csv") and "benchmarks/" not in rel:
             try:
                 cb = csv_content(pb)
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 counts["corrupt"] += 1
                 counts["details"].append(f"corrupt {rel}: {e}")
                 continue
@@ -127,11 +131,16 @@ def compare(ref: Path, got: Path) -> dict:
     return counts
 
 
-def _popen_smk(results: Path, mirror: Path) -> subprocess.Popen:
+def _popen_smk(results: Path, mirror: Path, env: dict | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml",
            str(results.parent / "nostudy.yaml"), "--config", f"results={results}", f"mirror={mirror}"]
     return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, env=_env())
+                            start_new_session=True, env=env or _env())
+
+
+def fault_env(workdir: Path, spec: str) -> dict:
+    """The environment that kills the run at ``spec`` (``INTRAIN_FAULT``), counting across its processes."""
+    return {**_env(), "INTRAIN_FAULT": spec, "INTRAIN_FAULT_COUNTER": str(workdir / "fault-counter")}
 
 
 def reference_run(workdir: Path, mirror: Path) -> tuple[Path, float]:
@@ -143,22 +152,31 @@ def reference_run(workdir: Path, mirror: Path) -> tuple[Path, float]:
     return results, time.perf_counter() - start
 
 
-def workflow_trial(workdir: Path, mirror: Path, ref: Path, delay: float) -> dict:
-    """Kill a fresh run after ``delay`` seconds, unlock, resume, compare with ``ref``."""
+def workflow_trial(workdir: Path, mirror: Path, ref: Path, delay: float | None = None,
+                   fault_at: int | None = None) -> dict:
+    """Kill a fresh run (after ``delay`` seconds, or while it writes its ``fault_at``-th HDF5 artifact),
+    unlock, resume, compare with ``ref``."""
+    if (delay is None) == (fault_at is None):
+        raise ValueError("give delay or fault_at")
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "nostudy.yaml").write_text(NOSTUDY)
     results = workdir / "results"
-    proc = _popen_smk(results, mirror)
-    time.sleep(delay)
-    finished_before_kill = proc.poll() is not None
-    if not finished_before_kill:
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    if fault_at is not None:
+        proc = _popen_smk(results, mirror, fault_env(workdir, f"artifact.write:{fault_at}:group"))
+        finished_before_kill = proc.wait() == 0
+    else:
+        proc = _popen_smk(results, mirror)
+        time.sleep(delay)
+        finished_before_kill = proc.poll() is not None
+        if not finished_before_kill:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
     done_at_kill = len(snapshot(results)) if results.exists() else 0
     _smk(results, mirror, "--unlock")
     _smk(results, mirror)
     out = compare(ref, results)
-    out.update(delay=round(delay, 2), files_at_kill=done_at_kill, finished_before_kill=finished_before_kill)
+    out.update(delay=round(delay, 2) if delay is not None else None, fault_at=fault_at, files_at_kill=done_at_kill,
+               finished_before_kill=finished_before_kill)
     return out
 
 
@@ -179,26 +197,34 @@ def search_reference(workdir: Path, iterations: int = 30) -> tuple[Path, float]:
     return log, time.perf_counter() - start
 
 
-def search_trial(workdir: Path, ref_log: Path, delay: float, iterations: int = 30) -> dict:
+def search_trial(workdir: Path, ref_log: Path, delay: float | None = None, iterations: int = 30,
+                 fault_at: int | None = None) -> dict:
+    """Kill a search (after ``delay`` seconds, or while it writes its ``fault_at``-th checkpoint), resume, compare."""
     from intrain.core.search_log import read_log
 
+    if (delay is None) == (fault_at is None):
+        raise ValueError("give delay or fault_at")
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "killed.h5"
-    proc = subprocess.Popen(evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=_env(), stdout=subprocess.DEVNULL,
+    env = _env() if fault_at is None else {**_env(), "INTRAIN_FAULT": f"search_log.write:{fault_at}"}
+    proc = subprocess.Popen(evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(delay)
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
+    if delay is not None:
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    stray_at_kill = sum(p.name.endswith(".tmp") for p in workdir.iterdir())
     rows_at_kill, corrupt_at_kill = 0, 0
     if log.exists():
         try:
             rows_at_kill = len(read_log(log)[1])
-        except Exception:  # noqa: BLE001
+        except Exception:
             corrupt_at_kill = 1
     resumed = subprocess.run(evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=_env(), capture_output=True, text=True)
     stray = [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]  # after the resume: none may be left
-    counts = {"delay": round(delay, 2), "rows_at_kill": rows_at_kill, "lost": 0, "corrupt": corrupt_at_kill,
+    counts = {"delay": round(delay, 2) if delay is not None else None, "fault_at": fault_at,
+              "killed": proc.returncode == -signal.SIGKILL, "tmp_at_kill": stray_at_kill, "rows_at_kill": rows_at_kill, "lost": 0, "corrupt": corrupt_at_kill,
               "different": 0, "stray": len(stray), "details": [f"stray {s}" for s in stray]}
     if resumed.returncode != 0:
         counts["corrupt"] += 1
@@ -219,6 +245,8 @@ def main() -> int:
     ap.add_argument("--search-trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--search-iterations", type=int, default=120, help="iterations of each search (checkpoint every 3)")
+    ap.add_argument("--mode", choices=("point", "delay"), default="point",
+                    help="kill at a seeded named write point (INTRAIN_FAULT) or after a seeded random delay")
     ap.add_argument("--workdir", default=None, help="default: a temporary folder")
     ap.add_argument("--out", default="benchmarks/kill_trials.csv")
     args = ap.parse_args()
@@ -232,9 +260,12 @@ def main() -> int:
         ref, seconds = reference_run(work / "ref", mirror)
         print(f"reference workflow run: {seconds:.1f} s, {len(snapshot(ref))} files", flush=True)
         killed, i = 0, 0
+        n_artifacts = sum(rel.endswith(".h5") for rel in snapshot(ref))
         while killed < args.trials and i < 2 * args.trials:  # a run that ends before its kill does not count
-            delay = float(rng.uniform(0.5, 0.8 * seconds))
-            r = workflow_trial(work / f"wf{i}", mirror, ref, delay)
+            if args.mode == "point":
+                r = workflow_trial(work / f"wf{i}", mirror, ref, fault_at=int(rng.integers(1, n_artifacts)))
+            else:
+                r = workflow_trial(work / f"wf{i}", mirror, ref, float(rng.uniform(0.5, 0.8 * seconds)))
             rows.append({"kind": "workflow", "trial": i, **{k: v for k, v in r.items() if k != "details"}})
             print(rows[-1], *r["details"][:5], sep="\n  ", flush=True)
             killed += not r["finished_before_kill"]
@@ -243,8 +274,12 @@ def main() -> int:
         ref_log, seconds = search_reference(work / "search_ref", args.search_iterations)
         print(f"reference search: {seconds:.1f} s", flush=True)
         for i in range(args.search_trials):
-            delay = float(rng.uniform(0.5, 0.95 * seconds))
-            r = search_trial(work / f"search{i}", ref_log, delay, args.search_iterations)
+            if args.mode == "point":  # the first checkpoint holds the initial population; the last one ends the run
+                n = int(rng.integers(1, args.search_iterations // 3))
+                r = search_trial(work / f"search{i}", ref_log, None, args.search_iterations, fault_at=n)
+            else:
+                delay = float(rng.uniform(0.5, 0.95 * seconds))
+                r = search_trial(work / f"search{i}", ref_log, delay, args.search_iterations)
             rows.append({"kind": "search", "trial": i, **{k: v for k, v in r.items() if k != "details"}})
             print(rows[-1], *r["details"][:5], sep="\n  ", flush=True)
     out = Path(args.out)

@@ -20,7 +20,7 @@ import torch
 from intrain.proxies import list_proxies
 from intrain.scoring.scorer import Scorer
 from intrain.core.records import ScoreSettings
-from intrain.spaces.nb201 import all_cells
+from intrain.spaces.nb201.encoding import all_cells
 
 
 def main() -> None:

@@ -30,7 +30,8 @@ import torch
 
 from intrain.engine.inputs import gaussian_batch
 from intrain.engine.probe import run_probe
-from intrain.spaces.nb201 import build_network, canonical_classes, dataset_spec
+from intrain.spaces.nb201.encoding import canonical_classes, dataset_spec
+from intrain.spaces.nb201.network import build_network
 from intrain.core.trainability import intrain_from_stats
 
 STRUCTURAL_ZERO = 1e-12  # float64 max|g| relative to the network's largest: zero in exact arithmetic

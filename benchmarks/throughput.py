@@ -60,14 +60,15 @@ import torch
 from scipy.stats import kendalltau
 
 from intrain.engine.allocator import retain_freed_memory
-from intrain.analysis.groundtruth import accuracy_column, normalize_nb201
+from intrain.analysis.groundtruth import accuracy_column, normalize
 from intrain.core.artifacts import read_scores
 from intrain.engine.probe import run_probe
 from intrain.proxies import get_proxy
 from intrain.analysis.stats import correlate
 from intrain.scoring.scorer import Scorer, SharedForwardScorer
 from intrain.core.records import ScoreSettings
-from intrain.spaces.nb201 import NUM_ARCHS, build_network, canonical_classes
+from intrain.spaces.nb201.encoding import NUM_ARCHS, canonical_classes
+from intrain.spaces.nb201.network import build_network
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
@@ -236,7 +237,7 @@ def main() -> None:
     ap.add_argument("--out", default="results/benchmarks/throughput")
     args = ap.parse_args()
     mirror = os.environ.get("INTRAIN_MIRROR", "../shared/benchmarks")
-    gt = normalize_nb201(args.benchmark_csv or Path(mirror) / "nb201" / "nats_tss_200ep_test_acc.csv")
+    gt = normalize("nb201", args.benchmark_csv or Path(mirror) / "nb201" / "nats_tss_200ep_test_acc.csv")
     classes = canonical_classes()
     index_of = dict(zip(gt["arch"], gt["arch_index"]))
     reps = sorted(index_of[min(m, key=lambda a: index_of[a])] for m in classes.values())

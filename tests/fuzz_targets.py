@@ -149,7 +149,7 @@ NB201_SEED = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|avg_pool_3x3~0|n
 
 
 def _nb201_structured():
-    from intrain.spaces.nb201 import OPS
+    from intrain.spaces.nb201.encoding import OPS
 
     op = st.sampled_from(list(OPS) + ["conv", "", "none ", "NONE"])
     src = st.sampled_from(["0", "1", "2", "3", "", "x", "01", "²"])
@@ -159,7 +159,7 @@ def _nb201_structured():
 
 
 def run_nb201(text, tmp):
-    from intrain.spaces.nb201 import Cell, parse_arch
+    from intrain.spaces.nb201.encoding import Cell, parse_arch
 
     cell = parse_arch(text)
     assert parse_arch(cell.to_str()) == cell and Cell.from_code(cell.code) == cell
@@ -179,7 +179,7 @@ def _nb101_structured():
 
 
 def run_nb101(text, tmp):
-    from intrain.spaces.nb101 import module_hash, parse_arch
+    from intrain.spaces.nb101.encoding import module_hash, parse_arch
 
     spec = parse_arch(text)
     again = parse_arch(spec.to_str())
@@ -219,7 +219,7 @@ NDS_RESNEXT = {"block_type": "res_bottleneck_block", "ds": [1, 1], "ws": [64, 32
 
 
 def run_nds(value, tmp):
-    from intrain.spaces.nds import normalize_arch, parse_net
+    from intrain.spaces.nds.encoding import normalize_arch, parse_net
 
     spec = parse_net(value)
     text = normalize_arch(value)
@@ -334,18 +334,18 @@ def _table_run(normalize, suffix):
 
 
 def _nb201_table(path):
-    from intrain.analysis.groundtruth import normalize_nb201
-    return normalize_nb201(path)
+    from intrain.analysis.groundtruth import normalize
+    return normalize("nb201", path)
 
 
 def _nb101_table(path):
-    from intrain.analysis.groundtruth import normalize_nb101
-    return normalize_nb101(path)
+    from intrain.analysis.groundtruth import normalize
+    return normalize("nb101", path)
 
 
 def _nds_table(path):
-    from intrain.analysis.groundtruth import normalize_nds
-    return normalize_nds(path)
+    from intrain.spaces.nds.groundtruth import read_groundtruth
+    return read_groundtruth(path)
 
 
 # CIFAR python batches and .npz files -------------------------------------------
@@ -552,6 +552,392 @@ def run_searchlog(data: bytes, tmp: Path):
         pd.testing.assert_frame_equal(rows2[list(rows.columns)], rows, check_dtype=False)
 
 
+# ----------------------------------------------------------------------------- format-aware generators
+# Files built from the formats' own features (not mutations of a valid file): HDF5 links, external
+# storage, virtual datasets, object/compound dtypes and huge declared shapes; pickle opcodes with
+# shared references and numpy reconstructor states; YAML aliases and tags; JSON depth and number
+# size; strings with markup, formula prefixes, math text, path separators and 10,000 characters.
+# A run raises OutsideRead when anything from the outside file reached a result or an output, and
+# Executed when a payload ran (the marker file exists); both are bugs, counted apart.
+
+
+class OutsideRead(AssertionError):
+    """A loader returned or wrote bytes of a file outside the one it was given."""
+
+
+class Executed(AssertionError):
+    """A payload in a loaded file ran (it created the marker file)."""
+
+
+SENTINEL_VALUE = 7.0e-301  # a float no real artifact holds
+_OUTSIDE: Path | None = None
+
+
+def outside_dir() -> Path:
+    """Per process: the files crafted inputs point at (sentinel bytes) and the execution marker."""
+    global _OUTSIDE
+    if _OUTSIDE is None:
+        _OUTSIDE = Path(tempfile.mkdtemp(prefix="intrain-fuzz-outside-"))
+        sentinel = np.full(4096, SENTINEL_VALUE)
+        (_OUTSIDE / "outside.bin").write_bytes(sentinel.tobytes())
+        with h5py.File(_OUTSIDE / "outside.h5", "w") as f:
+            f["x"] = sentinel
+            f["s"] = np.asarray(["outside-sentinel"] * 16, dtype=object).astype(h5py.string_dtype())
+    return _OUTSIDE
+
+
+def marker() -> Path:
+    return outside_dir() / "executed"
+
+
+def _check_executed() -> None:
+    if marker().exists():
+        marker().unlink()
+        raise Executed("a payload ran")
+
+
+def _check_outside(tmp: Path, *frames) -> None:
+    needle = np.float64(SENTINEL_VALUE).tobytes()
+    for df in frames:
+        for c in df.columns:
+            values = df[c].to_numpy()
+            if values.dtype.kind == "f" and np.any(values == SENTINEL_VALUE):
+                raise OutsideRead(f"column {c} holds the outside file's values")
+            if values.dtype == object and any(isinstance(v, str) and "outside-sentinel" in v for v in values):
+                raise OutsideRead(f"column {c} holds the outside file's strings")
+    for p in tmp.rglob("*"):
+        if p.is_file() and (needle * 4 in p.read_bytes() or b"outside-sentinel" in p.read_bytes()):
+            raise OutsideRead(f"{p.name} holds the outside file's bytes")
+
+
+HDF5_ATTACKS = ["external_storage", "external_link", "soft_link", "soft_link_dangling", "virtual", "virtual_self",
+                "compound", "reference", "vlen_int", "enum", "opaque", "huge_chunked", "huge_contiguous", "hard_cycle",
+                "attr_compound", "attr_reference", "fletcher32", "deep_groups", "many_links"]
+
+
+def _hdf5_attack(seed: bytes, name: str, attack: str, k: int) -> bytes:
+    out = outside_dir()
+    buf = io.BytesIO(seed)
+    with h5py.File(buf, "r+") as f:
+        old = f[name]
+        n = old.shape[0] if old.shape else 1
+        old_dtype = old.dtype
+        parent = name.rsplit("/", 1)[0] if "/" in name else "/"
+        if attack not in ("hard_cycle", "attr_compound", "attr_reference", "deep_groups", "many_links"):
+            data = old[()]
+            del f[name]
+        if attack == "external_storage":
+            f.create_dataset(name, shape=(n,), dtype="f8", external=[(str(out / "outside.bin"), 0, n * 8)])
+        elif attack == "external_link":
+            f[name] = h5py.ExternalLink(str(out / "outside.h5"), "/x" if k % 2 else "/s")
+        elif attack == "soft_link":
+            f[name] = h5py.SoftLink("/arch/index" if "arch/index" in f else "/score")
+        elif attack == "soft_link_dangling":
+            f[name] = h5py.SoftLink("/nowhere")
+        elif attack in ("virtual", "virtual_self"):
+            layout = h5py.VirtualLayout(shape=(n,), dtype="f8")
+            src = (h5py.VirtualSource(str(out / "outside.h5"), "x", shape=(4096,)) if attack == "virtual"
+                   else h5py.VirtualSource(".", "/arch/seconds" if "arch/seconds" in f else "/score", shape=(n,)))
+            layout[:] = src[:n]
+            f.create_virtual_dataset(name, layout, fillvalue=0)
+        elif attack == "compound":
+            f.create_dataset(name, data=np.zeros(n, [("a", "f8"), ("b", "i8")]))
+        elif attack == "reference":
+            f.create_dataset(name, shape=(n,), dtype=h5py.ref_dtype)
+        elif attack == "vlen_int":
+            f.create_dataset(name, shape=(n,), dtype=h5py.vlen_dtype(np.int64))
+        elif attack == "enum":
+            f.create_dataset(name, data=np.zeros(n, "i1"), dtype=h5py.enum_dtype({"a": 0, "b": 1}, basetype="i1"))
+        elif attack == "opaque":
+            f.create_dataset(name, data=np.zeros(n, "V8"))
+        elif attack == "huge_chunked":
+            f.create_dataset(name, shape=(2 ** k,), dtype="f8", chunks=(min(2 ** k, 1 << 16),), compression="gzip")
+        elif attack == "huge_contiguous":
+            f.create_dataset(name, shape=(2 ** k,), dtype=old_dtype)
+        elif attack == "fletcher32":  # a legitimate filter: the file must still read, values intact
+            numeric = np.ndim(data) and np.size(data) and np.asarray(data).dtype.kind in "biuf"
+            f.create_dataset(name, data=data, fletcher32=True, chunks=True) if numeric else \
+                f.create_dataset(name, data=data, dtype=old_dtype)
+        elif attack == "hard_cycle":
+            f[f"{parent}/loop_{k}".replace("//", "/")] = f[parent]
+        elif attack == "attr_compound":
+            f[name].attrs["c"] = np.zeros(2, [("a", "f8"), ("b", "i8")])
+        elif attack == "attr_reference":
+            f[name].attrs.create("r", f[name].ref, dtype=h5py.ref_dtype)
+        elif attack == "deep_groups":
+            g = f.require_group("deep")
+            for _ in range(k):
+                g = g.create_group("g")
+        elif attack == "many_links":
+            g = f.require_group("many")
+            for i in range(k * 4):
+                g[f"l{i}"] = f[name]
+    return _reseal(buf.getvalue())
+
+
+def hdf5_features(seed: bytes) -> st.SearchStrategy[bytes]:
+    return st.tuples(st.sampled_from(_datasets(seed)), st.sampled_from(HDF5_ATTACKS), st.integers(8, 56)).map(
+        lambda a: _hdf5_attack(seed, *a))
+
+
+def run_artifact_features(data: bytes, tmp: Path):
+    try:
+        run_artifact(data, tmp)
+    finally:
+        from intrain.core.artifacts import read_scores
+
+        try:
+            frames = [read_scores(tmp / "shard-000.h5")]
+        except IntrainError:
+            frames = []
+        _check_outside(tmp, *frames)
+
+
+def run_searchlog_features(data: bytes, tmp: Path):
+    from intrain.core.search_log import read_log
+
+    try:
+        run_searchlog(data, tmp)
+    finally:
+        try:
+            frames = [read_log(tmp / "log.h5")[1]]
+        except IntrainError:
+            frames = []
+        _check_outside(tmp, *frames)
+
+
+# Pickles from opcodes -------------------------------------------------------------
+
+
+def _p(value) -> bytes:
+    """Opcodes pushing a plain value (protocol 2, without PROTO/STOP)."""
+    return pickle.dumps(value, protocol=2)[2:-1]
+
+
+def _glob(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def _tuple(*items: bytes) -> bytes:
+    return b"(" + b"".join(items) + b"t"
+
+
+def _call(fn: bytes, *args: bytes) -> bytes:
+    return fn + _tuple(*args) + b"R"
+
+
+_TYPESTRS = ["u1", "f8", "i4", "b1", "c16", "f2", "S3", "U2", "O8", "O", "V8", "M8", "m8", "i8", "V", "f", "", "x9",
+             "u1" * 40, "S999999999999"]
+_DANGER = [("os", "system"), ("posix", "system"), ("builtins", "open"), ("__builtin__", "open"), ("builtins", "eval"),
+           ("builtins", "exec"), ("subprocess", "check_call"), ("numpy", "load"), ("numpy", "frombuffer"),
+           ("numpy.core.multiarray", "_reconstruct"), ("builtins", "getattr"), ("copyreg", "_reconstructor"),
+           ("numpy.testing._private.utils", "runstring"), ("pickle", "loads")]
+
+
+def _dtype_state(order: str, sub, names, fields, elsize: int, align: int, flags: int) -> bytes:
+    return _tuple(_p(3), _p(order), sub, names, fields, _p(elsize), _p(align), _p(flags))
+
+
+def _pickle_program(draw) -> bytes:
+    kind = draw(st.sampled_from(["shared", "array", "scalar", "frombuffer", "danger", "bytearray", "nested", "recursive"]))
+    if kind == "shared":  # a = [a, a] d times: tiny file, 2^d objects to anything that walks it
+        d = draw(st.integers(0, 70))
+        body = b"]"  # EMPTY_LIST
+        for _ in range(d):
+            body = b"(" + body + b"q\x00h\x00l"  # MARK, obj, PUT 0, GET 0, LIST
+        return b"\x80\x02" + body + b"."
+    if kind == "recursive":
+        return b"\x80\x02]q\x00h\x00a."  # a list that contains itself
+    if kind == "nested":
+        depth = draw(st.integers(1, 200))
+        return b"\x80\x02" + b"(" * depth + b"l" * depth + b"."
+    if kind == "danger":
+        module, name = draw(st.sampled_from(_DANGER))
+        arg = _p(f"touch {marker()}") if name in ("system", "check_call") else _p(str(marker()))
+        extra = _p("w") if name == "open" else b""
+        return b"\x80\x02" + _call(_glob(module, name), arg, *([extra] if extra else [])) + b"."
+    if kind == "bytearray":
+        arg = draw(st.sampled_from([_p(2 ** 40), _p(b"ab"), _p("ab"), _p(-1), b"N"]))
+        return b"\x80\x02" + _call(_glob("__builtin__", "bytearray"), arg) + b"."
+    typestr = draw(st.sampled_from(_TYPESTRS) | st.text(max_size=6))
+    fields = draw(st.sampled_from([b"N", _p({"a": 0}), b"}" + _p("a") + _tuple(_call(_glob("numpy", "dtype"), _p("f8"), _p(False), _p(True)), _p(4)) + b"s"]))
+    names = draw(st.sampled_from([b"N", _tuple(_p("a")), _tuple(_p("a"), _p("b"))]))
+    sub = draw(st.sampled_from([b"N", _tuple(_call(_glob("numpy", "dtype"), _p("f8"), _p(False), _p(True)), _tuple(_p(2)))]))
+    order = draw(st.sampled_from(["<", ">", "|", "=", "x", ""]))
+    elsize = draw(st.sampled_from([-1, 0, 1, 8, 12, 2 ** 40, -5]))
+    flags = draw(st.sampled_from([0, 1, 8, 16, 63]))
+    structured = draw(st.booleans())
+    state = _dtype_state(order, sub if structured else b"N", names if structured else b"N",
+                         fields if structured else b"N", elsize, draw(st.sampled_from([-1, 1, 4])), flags)
+    dtype = _call(_glob("numpy", "dtype"), _p(typestr), _p(False), _p(True)) + (state + b"b" if draw(st.booleans()) else b"")
+    raw = draw(st.binary(max_size=64))
+    shape = _p(tuple(draw(st.lists(st.integers(-3, 2 ** 62), max_size=3))))
+    if kind == "scalar":
+        return b"\x80\x02" + _call(_glob("numpy.core.multiarray", "scalar"), dtype, _p(raw)) + b"."
+    if kind == "frombuffer":
+        return b"\x80\x02" + _call(_glob("numpy._core.numeric", "_frombuffer"), _p(bytearray(raw)), dtype, shape,
+                                   _p(draw(st.sampled_from(["C", "F", "K"])))) + b"."
+    sub_type = draw(st.sampled_from([("numpy", "ndarray"), ("collections", "OrderedDict")]))
+    arr = _call(_glob("numpy.core.multiarray", "_reconstruct"), _glob(*sub_type), _p((0,)), _p(b"b"))
+    fortran = draw(st.sampled_from([b"\x89", b"\x88", _p(2)]))
+    return b"\x80\x02" + arr + _tuple(_p(1), shape, dtype, fortran, _p(raw)) + b"b."
+
+
+pickle_programs = st.composite(_pickle_program)
+
+
+def run_pickle_features(data: bytes, tmp: Path):
+    from intrain.core.safepickle import load
+
+    try:
+        obj = load(io.BytesIO(data), name="crafted.pkl")
+        again = load(io.BytesIO(pickle.dumps(obj, protocol=4)), name="again.pkl")  # what we built is plain data
+        assert pickle.dumps(again, protocol=4) == pickle.dumps(obj, protocol=4) or _same(again, obj)
+    finally:
+        _check_executed()
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype and \
+            np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return type(a) is type(b) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    return a == b or (a != a and b != b)
+
+
+# YAML from aliases and tags ---------------------------------------------------------
+
+
+def _yaml_program(draw) -> str:
+    kind = draw(st.sampled_from(["laughs", "tag", "deep", "merge", "bigint", "plain"]))
+    if kind == "laughs":
+        levels, width = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+        lines = ["a0: &a0 [x]"] + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels)]
+        return "\n".join(lines) + f"\nscoring: {{proxies: *a{levels - 1}}}\n"
+    if kind == "tag":
+        tag = draw(st.sampled_from([
+            f"!!python/object/apply:os.system ['touch {marker()}']", "!!python/name:os.system", "!!binary aGVsbG8=",
+            "!!set {a, b}", "!!timestamp 2001-12-14", "!foo bar", "!!omap [a: 1]", "!!float .inf", "!!int 0x1f",
+            f"!!python/object/new:builtins.open ['{marker()}', 'w']", "!!str 5", "!!null ''"]))
+        return f"spaces: {{nb201: {{sample: {tag}}}}}\n"
+    if kind == "deep":
+        d = draw(st.integers(1, 400))
+        return "spaces: {nb201: {archs: " + "[" * d + "]" * d + "}}\n"
+    if kind == "merge":
+        return "spaces: {nb201: &b {sample: 5}, nb101: {<<: *b}}\n"
+    if kind == "bigint":
+        return f"spaces: {{nb201: {{sample: {'9' * draw(st.integers(1, 6000))}}}}}\n"
+    return f"spaces: {{nb201: {{sample: {draw(st.integers(-5, 5))}}}}}\n"
+
+
+yaml_programs = st.composite(_yaml_program)
+
+
+def run_yaml_features(text: str, tmp: Path):
+    try:
+        run_config(text, tmp)
+    finally:
+        _check_executed()
+
+
+# JSON peers' files: depth, number size, ids, names -------------------------------
+
+_NUMBERS = ["1", "-0", "1e999", "-1e999", "NaN", "Infinity", "-Infinity", "1" * 41, "1" * 40, "0.1e-400",
+            "9" * 400, "1.5", "-1e8", "2147483647", "2147483648", "-1", "true", "null", '"3"', "[]", "{}"]
+_NAMES = ["nwot", "snip", "flags", "arch_index", "acc_cifar10", "<script>x</script>", "=1+1", "$\\frac{", "a.b",
+          "x" * 10_000, "../../etc", "time", "val_accuracy", "id", "é", ""]
+
+
+def _json_program(draw) -> str:
+    depth = draw(st.integers(0, 80))
+    score = draw(st.sampled_from(_NUMBERS))
+    value = "[" * depth + score + "]" * depth if draw(st.booleans()) else score
+    name = draw(st.sampled_from(_NAMES))
+    ident = draw(st.sampled_from(_NUMBERS))
+    rec = f'{{"id": {ident}, {json.dumps(name)}: {{"score": {value}, "time": {draw(st.sampled_from(_NUMBERS))}}}}}'
+    return f'{{"cifar10": {{"(4, 0, 3, 1, 4, 3)": {rec}}}}}'
+
+
+json_programs = st.composite(_json_program)
+
+
+def run_json_features(text: str, tmp: Path):
+    from intrain.core.names import PROXY_NAME_PATTERN, is_reserved
+    from intrain.interop.importer import read_peer_file
+
+    path = tmp / "zc_nasbench201.json"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    table = read_peer_file(path, "naslib-zc", "nb201", "cifar10")
+    for p in table.scores:
+        assert PROXY_NAME_PATTERN.fullmatch(p) and not is_reserved(p), p
+    assert table.index.dtype == np.int64 and all(v.dtype == np.float64 for v in table.scores.values())
+
+
+# Strings reaching every sink --------------------------------------------------------
+
+SPECIAL_STRINGS = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '"><b>x</b>', "'><svg onload=1>",
+                   "=HYPERLINK(\"http://x\")", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'=1", "$\\frac{$", "$x$", "$",
+                   "\\$", "../../etc/passwd", "a/b\\c", "x" * 10_000, "", " ", "é\u202e", "\x00", "a\nb", "-"]
+
+
+def strings() -> st.SearchStrategy[str]:
+    pieces = st.sampled_from(SPECIAL_STRINGS) | st.text(max_size=12)
+    return st.lists(pieces, min_size=1, max_size=4).map("".join)
+
+
+def run_string_sinks(text: str, tmp: Path):
+    import csv
+    import html as _html
+    import html.parser
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from intrain.core import names, sinks
+
+    class Tags(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[tuple[str, tuple[str, ...]]] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.found.append((tag, tuple(a for a, _ in attrs)))
+
+    parser = Tags()
+    h = sinks.html_text(text)
+    parser.feed(f'<p title="{h}">{h}</p>')
+    assert parser.found == [("p", ("title",))], parser.found
+    assert _html.unescape(h) == text.replace("\r\n", "\n") or _html.unescape(h) == text
+    df = pd.DataFrame({"name": [text, "ok"], "score": [-1.5, 2.0]})
+    sinks.write_csv(df, tmp / "t.csv")
+    with open(tmp / "t.csv", newline="", encoding="utf-8") as fh:
+        for row in csv.reader(fh):
+            for cell in row:
+                assert not cell.startswith(sinks.CSV_TRIGGERS) or cell == "-1.5", cell
+    back = sinks.read_csv(tmp / "t.csv", keep_default_na=False, dtype={"name": str})
+    assert back["name"].tolist() == [text, "ok"] and back["score"].tolist() == [-1.5, 2.0]
+    fig, ax = plt.subplots(figsize=(2, 1))
+    try:
+        ax.set_title(sinks.plot_text(text))
+        fig.canvas.draw()
+    finally:
+        plt.close(fig)
+    s = sinks.slug(text)
+    assert len(s) <= sinks.MAX_SLUG and s and all(c.isascii() and (c.isalnum() or c in "_-") for c in s)
+    assert s != sinks.slug(text + "x")
+    try:
+        names.check_proxy_name(text)
+    except IntrainError:
+        pass
+    else:
+        assert names.PROXY_NAME_PATTERN.fullmatch(text) and not names.is_reserved(text)
+
+
 # ----------------------------------------------------------------------------- registry
 
 
@@ -591,5 +977,12 @@ def targets() -> dict[str, Target]:
                lambda d: [d / "merged.h5"]),
         Target("search_log", lambda: st.one_of(mutated_bytes(searchlog_seed()), restructured(searchlog_seed()),
                                                _attr_damage(searchlog_seed())), run_searchlog),
+        Target("hdf5_features", lambda: hdf5_features(artifact_seed()), run_artifact_features,
+               lambda d: [d / "merged.h5"]),
+        Target("searchlog_features", lambda: hdf5_features(searchlog_seed()), run_searchlog_features),
+        Target("pickle_features", pickle_programs, run_pickle_features),
+        Target("yaml_features", yaml_programs, run_yaml_features),
+        Target("json_features", json_programs, run_json_features),
+        Target("string_sinks", strings, run_string_sinks),
     ]
     return {x.name: x for x in t}

@@ -45,6 +45,7 @@ def _faults(retain: bool) -> int:
     return int(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @glibc
 def test_retained_memory_is_reused_without_page_faults():
     """40 rounds of 56 MB in four buffers: trimmed memory is faulted in again each round, retained is not."""
@@ -60,6 +61,7 @@ def test_switch_turns_it_off(monkeypatch):
     assert retain_freed_memory() is False
 
 
+@pytest.mark.slow
 @glibc
 def test_scores_bitwise_equal_with_retained_memory():
     """Where buffers live does not change the arithmetic."""

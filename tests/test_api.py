@@ -95,6 +95,7 @@ def test_num_classes_is_read_from_the_model():
     assert result.layers.iloc[-1]["channels"] == 7
 
 
+@pytest.mark.slow
 def test_same_score_as_the_workflow_scorer_on_a_benchmark_network():
     from intrain.scoring.scorer import Scorer
     from intrain.core.records import ScoreSettings
@@ -121,6 +122,7 @@ def test_a_factory_is_called_fresh_and_seeded():
     assert a.scores == b.scores and len(calls) >= 4
 
 
+@pytest.mark.slow
 def test_population_proxies_rank_across_results():
     results = [intrain.score(TinyResNet(), ["tenas"], input_shape=(3, 8, 8), batch_size=4, device="cpu", seed=s,
                              options={"lr_samples": 10}) for s in range(3)]

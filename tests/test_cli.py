@@ -30,6 +30,7 @@ def pipeline(groundtruth_csv, tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_pipeline_produces_correlations(pipeline, groundtruth_csv):
     run("correlate", "--groundtruth", groundtruth_csv, "--n-boot", 10, "--out", pipeline / "c.csv", pipeline / "m.h5")
     table = pd.read_csv(pipeline / "c.csv")
@@ -38,6 +39,7 @@ def test_pipeline_produces_correlations(pipeline, groundtruth_csv):
     assert -1 <= row.kendall <= 1
 
 
+@pytest.mark.slow
 def test_inspect_shows_per_layer_statistics(pipeline):
     sel = pd.read_csv(pipeline / "sel.csv")
     idx = int(sel.arch_index.iloc[2])
@@ -47,6 +49,7 @@ def test_inspect_shows_per_layer_statistics(pipeline):
     assert "per-parameter gradient statistics" in out
 
 
+@pytest.mark.slow
 def test_score_shares_one_forward_between_cifar10_and_cifar100(pipeline):
     from intrain.core.artifacts import read_attrs, read_layers, read_params, read_scores
 
@@ -69,29 +72,31 @@ def test_score_shares_one_forward_between_cifar10_and_cifar100(pipeline):
             assert bool(attrs["retain_freed_memory"]) and bool(ref["retain_freed_memory"])
     proc = run("score", "--space", "nb201", "--dataset", "cifar10", "cifar100", "--selection", d / "sel.csv",
                "--shard", 0, "--no-progress", "--out", d / "only.h5", check=False)
-    assert proc.returncode == 1 and "one file per --dataset" in proc.stderr
+    assert proc.returncode == 2 and "one file per --dataset" in proc.stderr
     proc = run("score", "--space", "nb201", "--dataset", "cifar10", "ImageNet16-120", "--selection", d / "sel.csv",
                "--shard", 0, "--no-progress", "--out", d / "x.h5", d / "y.h5", check=False)
-    assert proc.returncode == 1 and "different input batches" in proc.stderr
+    assert proc.returncode == 2 and "different input batches" in proc.stderr
     assert not (d / "x.h5").exists() and not (d / "y.h5").exists()
 
 
+@pytest.mark.slow
 def test_merge_refuses_shards_from_other_settings(pipeline):
     proc = run("merge", "--space", "nb201", "--dataset", "ImageNet16-120", "--selection", pipeline / "sel.csv",
                "--settings", json.dumps({"batch_size": 16}), "--out", pipeline / "x.h5",
                pipeline / "s0.h5", pipeline / "s1.h5", check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "s0.h5: written under config hash" in proc.stderr
     assert not (pipeline / "x.h5").exists()
 
 
+@pytest.mark.slow
 def test_bad_input_gets_a_clear_message(tmp_path, groundtruth_csv):
     sel = tmp_path / "sel.csv"
     pd.DataFrame({"arch_index": [0], "arch": ["|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
                   "canonical": ["?"], "representative": [0], "shard": [0]}).to_csv(sel, index=False)
     proc = run("score", "--space", "nb201", "--dataset", "cifar10", "--selection", sel, "--shard", 0,
                "--no-progress", "--out", tmp_path / "o.h5", check=False)
-    assert proc.returncode == 1 and "unknown operation 'conv'" in proc.stderr
+    assert proc.returncode == 2 and "unknown operation 'conv'" in proc.stderr
     assert not (tmp_path / "o.h5").exists()
     cases = [
         (["score", "--space", "nb201", "--dataset", "mnist", "--selection", sel, "--shard", 0, "--out", tmp_path / "o.h5"], "no dataset 'mnist'"),
@@ -105,5 +110,37 @@ def test_bad_input_gets_a_clear_message(tmp_path, groundtruth_csv):
     ]
     for args, message in cases:
         proc = run(*args, check=False)
-        assert proc.returncode == 1, args
+        assert proc.returncode == 2, args
         assert message in proc.stderr, (args, proc.stderr)
+
+
+def test_a_refused_input_exits_2_with_one_message_and_no_traceback(tmp_path):
+    proc = run("download", "nb999", "--out", tmp_path / "x", check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "unknown benchmark file 'nb999'" in proc.stderr and "known:" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("bug", [KeyError("arch"), ValueError("shapes differ"), RuntimeError("boom"), ZeroDivisionError()])
+def test_an_unexpected_exception_keeps_its_traceback(bug, monkeypatch, tmp_path):
+    """Only intrain's own errors become a one-line message; anything else is a bug and must propagate."""
+    import intrain.cli.data
+    from intrain.cli import main
+
+    def broken(args):
+        raise bug
+
+    monkeypatch.setattr(intrain.cli.data, "cmd_download", broken)
+    with pytest.raises(type(bug)):
+        main(["download", "nb201_test", "--out", str(tmp_path / "x")])
+
+
+def test_an_unexpected_exception_prints_a_traceback_from_the_command_line(tmp_path):
+    code = ("import sys, intrain.cli.data as d\n"
+            "def broken(args): raise KeyError('a bug, not an input error')\n"
+            "d.cmd_download = broken\n"
+            "from intrain.cli import main\n"
+            f"sys.exit(main(['download', 'nb201_test', '--out', {str(tmp_path / 'x')!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback (most recent call last)" in proc.stderr and "a bug, not an input error" in proc.stderr

@@ -6,7 +6,6 @@ import resource
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -34,6 +33,7 @@ def selection(groundtruth_csv, tmp_path_factory):
     return d / "sel.csv"
 
 
+@pytest.mark.slow
 def test_disk_full_fails_cleanly_and_keeps_earlier_shards(tmp_path, selection):
     args = ["score", "--space", "nb201", "--dataset", "ImageNet16-120", "--selection", selection,
             "--settings", SETTINGS, "--no-progress", "--threads", 1]
@@ -76,28 +76,20 @@ def _smk(results, mirror, *extra, check=True):
 
 @pytest.mark.slow
 def test_killed_run_redoes_only_the_unfinished_shard(tmp_path, mirror):
-    # full batch (64) so that a shard takes seconds and the kill lands mid-shard
-    (tmp_path / "nostudy.yaml").write_text("studies:\n  enabled: false\nscoring:\n  batch_size: 64\n")
+    (tmp_path / "nostudy.yaml").write_text("studies:\n  enabled: false\n")
     results = tmp_path / "results"
     shards = results / "nb201" / "cifar10" / "shards"
     cmd = [sys.executable, "-m", "snakemake", str(shards / "shard-000.h5"), str(shards / "shard-001.h5"),
            "--cores", "1", "--configfile", "config/tiny.yaml", str(tmp_path / "nostudy.yaml"),
            "--config", f"results={results}", f"mirror={mirror}"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    # wait until one shard is finished and the other one is being scored, then SIGKILL everything
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        done = sorted(p.name for p in shards.glob("shard-*.h5")) if shards.exists() else []
-        logs = list((results / "logs" / "score" / "nb201" / "cifar10").glob("*.log")) if done else []
-        if len(done) == 1 and len(logs) == 2:
-            time.sleep(1.0)  # into the second shard's scoring
-            break
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("the run never reached the state to kill")
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # the whole run (snakemake and its jobs) is SIGKILLed while the second shard is being written
+    # (intrain/core/faults.py): one shard finished, the other one mid-write, whatever the load
+    env = {**os.environ, "INTRAIN_FAULT": "artifact.write:2:group", "INTRAIN_FAULT_COUNTER": str(tmp_path / "count")}
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, start_new_session=True, env=env, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert (tmp_path / "count").read_text() == "..", "the run was not killed at the second shard's write"
+    done = sorted(p.name for p in shards.glob("shard-*.h5"))
+    assert len(done) == 1 and list(shards.glob(".shard-*.h5.*.tmp")), "the kill did not land mid-write"
     finished = shards / done[0]
     before = finished.read_bytes(), finished.stat().st_mtime_ns
     complete = sorted(p.name for p in shards.iterdir() if not p.name.startswith("."))
@@ -142,19 +134,47 @@ def _kill_trials():
 
 @pytest.mark.slow
 def test_kill_trial_loses_nothing(tmp_path, mirror):
-    """One seeded trial of benchmarks/kill_trials.py: kill the tiny run mid-way, resume, compare."""
+    """One trial of benchmarks/kill_trials.py: kill the tiny run while it writes its 4th HDF5 artifact
+    (intrain/core/faults.py, no timer), resume, compare every file with an uninterrupted run."""
     kt = _kill_trials()
-    ref, seconds = kt.reference_run(tmp_path / "ref", mirror)
-    delay = float(np.random.default_rng(7).uniform(0.3, 0.6) * seconds)
-    r = kt.workflow_trial(tmp_path / "trial", mirror, ref, delay)
-    assert not r["finished_before_kill"], "the kill came after the run had finished"
+    ref, _ = kt.reference_run(tmp_path / "ref", mirror)
+    assert sum(rel.endswith(".h5") for rel in kt.snapshot(ref)) > 4
+    r = kt.workflow_trial(tmp_path / "trial", mirror, ref, fault_at=4)
+    assert not r["finished_before_kill"], "the run was not killed at its 4th artifact write"
     assert r["files"] > 10 and (r["lost"], r["corrupt"], r["different"], r["stray"]) == (0, 0, 0, 0), r["details"]
 
 
 @pytest.mark.slow
 def test_search_killed_mid_write_resumes_to_the_same_log(tmp_path):
     kt = _kill_trials()
-    ref_log, seconds = kt.search_reference(tmp_path / "ref")
-    r = kt.search_trial(tmp_path / "trial", ref_log, float(np.random.default_rng(3).uniform(0.4, 0.7) * seconds))
-    assert 0 < r["rows_at_kill"] < 30, "the kill did not land mid-search"
+    ref_log, _ = kt.search_reference(tmp_path / "ref")
+    r = kt.search_trial(tmp_path / "trial", ref_log, fault_at=5)  # killed while writing its 5th checkpoint
+    assert r["killed"] and r["tmp_at_kill"] == 1, "the kill did not land mid-write"
+    assert 0 < r["rows_at_kill"] < 30
     assert (r["lost"], r["corrupt"], r["different"], r["stray"]) == (0, 0, 0, 0), r["details"]
+
+
+def test_a_fault_point_kills_exactly_at_its_nth_arrival_across_processes(tmp_path):
+    """INTRAIN_FAULT's count (intrain/core/faults.py): per process, or shared through the counter file."""
+    code = ("from intrain.core import faults\n"
+            "for _ in range(3):\n"
+            "    faults.reached('artifact.write'); faults.reached('search_log.write'); print('passed', flush=True)\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "INTRAIN_FAULT": "artifact.write:2"}
+    alone = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert alone.returncode == -signal.SIGKILL and alone.stdout.split() == ["passed"]
+    shared = {**env, "INTRAIN_FAULT": "artifact.write:4", "INTRAIN_FAULT_COUNTER": str(tmp_path / "n")}
+    first = subprocess.run([sys.executable, "-c", code], env=shared, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code], env=shared, capture_output=True, text=True)
+    assert first.returncode == 0 and second.returncode == -signal.SIGKILL  # arrivals 1-3, then 4 in the second
+    assert second.stdout.split() == [] and (tmp_path / "n").read_text() == "...."
+    unset = {k: v for k, v in env.items() if k != "INTRAIN_FAULT"}
+    assert subprocess.run([sys.executable, "-c", code], env=unset, capture_output=True).returncode == 0
+
+
+def test_a_malformed_fault_spec_is_refused_with_the_format():
+    from intrain.core.errors import InputError
+    from intrain.core.faults import parse
+
+    for spec in ("artifact.write", "artifact.write:0", "nowhere:1", "artifact.write:1:all"):
+        with pytest.raises(InputError, match=r"INTRAIN_FAULT=.*expected <point>:<n>\[:group\]"):
+            parse(spec)

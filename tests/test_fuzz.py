@@ -22,7 +22,10 @@ from .fuzz_targets import outcome, targets
 
 TARGETS = targets()
 # Examples per target in the default suite (derandomized: the same inputs every run).
-BUDGET = {"hdf5_artifact": 40, "search_log": 40, "cifar_batch": 40, "config_overlay": 40, "download": 40}
+BUDGET = {"hdf5_artifact": 40, "search_log": 40, "cifar_batch": 40, "config_overlay": 40, "download": 40,
+          "hdf5_features": 40, "searchlog_features": 40, "string_sinks": 30}
+# Targets whose budget takes more than 5 s (measured with --durations): marked slow, left out of -m "not slow".
+SLOW_TARGETS = {"hdf5_features", "searchlog_features", "string_sinks", "yaml_features"}
 
 
 def _fuzz_test(name: str):
@@ -35,7 +38,7 @@ def _fuzz_test(name: str):
         assert outcome(target, value) in ("valid", "refused")
 
     test.__name__ = f"test_fuzz_{name}"
-    return test
+    return pytest.mark.slow(test) if name in SLOW_TARGETS else test
 
 
 for _name in TARGETS:
@@ -51,10 +54,31 @@ def test_every_target_accepts_its_valid_seed():
              "catalog": (REPO / "intrain" / "data" / "benchmarks.yaml").read_text(), "download": ft.DOWNLOAD_SEED,
              "table_nb201": ft.NB201_TABLE_SEED, "table_nb101": ft.NB101_TABLE_SEED, "table_nds": ft.NDS_TABLE_SEED,
              "cifar_batch": ft.cifar_seed(), "npz_batch": ft.npz_seed(), "hdf5_artifact": ft.artifact_seed(),
-             "search_log": ft.searchlog_seed()}
+             "search_log": ft.searchlog_seed(), "hdf5_features": ft.artifact_seed(),
+             "searchlog_features": ft.searchlog_seed(), "pickle_features": pickle.dumps({"a": [1, 2.5, b"x"]}, protocol=2),
+             "yaml_features": "spaces: {nb201: {sample: 5}}\n", "string_sinks": "naswot",
+             "json_features": json.dumps({"cifar10": {"(4, 0, 3, 1, 4, 3)": {"id": 2631, "nwot": {"score": -1.5}}}})}
     assert set(seeds) == set(TARGETS)
     for name, seed in seeds.items():
         assert outcome(TARGETS[name], seed) == "valid", name
+
+
+def test_outside_reads_and_executions_are_detected_not_missed(tmp_path):
+    """The format-aware targets' detectors can fail: sentinel values in a result, sentinel bytes in an
+    output, and the marker file each raise their own error (counted apart by benchmarks/fuzz.py)."""
+    import pandas as pd
+
+    from . import fuzz_targets as ft
+
+    with pytest.raises(ft.OutsideRead):
+        ft._check_outside(tmp_path, pd.DataFrame({"x": [1.0, ft.SENTINEL_VALUE]}))
+    (tmp_path / "out.h5").write_bytes((ft.outside_dir() / "outside.bin").read_bytes()[:64])
+    with pytest.raises(ft.OutsideRead):
+        ft._check_outside(tmp_path)
+    ft.marker().touch()
+    with pytest.raises(ft.Executed):
+        ft._check_executed()
+    assert not ft.marker().exists()
 
 
 # ----------------------------------------------------------------------------- nothing executes
@@ -114,7 +138,7 @@ def test_no_unsafe_loader_calls_in_the_package():
 
 
 def test_nb201_error_names_the_edge_the_op_and_the_allowed_ops():
-    from intrain.spaces.nb201 import ArchStringError, parse_arch
+    from intrain.spaces.nb201.encoding import ArchStringError, parse_arch
 
     with pytest.raises(ArchStringError) as e:
         parse_arch("|nor_conv_3x3~0|+|nor_conv_3x3~0|conv5~1|+|none~0|none~1|none~2|")
@@ -125,7 +149,9 @@ def test_nb201_error_names_the_edge_the_op_and_the_allowed_ops():
 
 
 def test_spec_errors_name_the_field():
-    from intrain.spaces import nb101, nds, zennas
+    from intrain.spaces import zennas
+    from intrain.spaces.nb101 import encoding as nb101
+    from intrain.spaces.nds import encoding as nds
 
     with pytest.raises(nb101.ArchSpecError, match="at most 9 edges"):
         nb101.parse_arch("0111111-0011111-0001111-0000111-0000011-0000001-0000000|conv3x3,conv3x3,conv3x3,conv3x3,conv3x3")
@@ -160,6 +186,7 @@ def test_config_errors_name_the_key_and_the_fix(overlay, words):
     assert "~0\\\\|" not in str(e.value) and "^" not in str(e.value)  # no regular expression dumps
 
 
+@pytest.mark.slow
 def test_workflow_reports_a_bad_arch_in_words(tmp_path):
     """Through snakemake: the message names edge and op, not the schema's regular expression."""
     bad = "|nor_conv_3x3~0|+|nor_conv_3x3~0|conv~1|+|none~0|none~1|none~2|"
@@ -181,9 +208,9 @@ def test_error_classes_keep_their_builtin_bases():
     from intrain.core.artifacts import ArtifactError
     from intrain.scoring.resources import ResourceError
     from intrain.spaces.zennas import ZenStructureError as SpecError
-    from intrain.spaces.nb101 import ArchSpecError
-    from intrain.spaces.nb201 import ArchStringError
-    from intrain.spaces.nds import NDSRecordError
+    from intrain.spaces.nb101.encoding import ArchSpecError
+    from intrain.spaces.nb201.encoding import ArchStringError
+    from intrain.spaces.nds.encoding import NDSRecordError
     from intrain.spaces.nb101.tfrecord import RecordError
 
     for cls in (ArchStringError, ArchSpecError, SpecError, NDSRecordError, GroundTruthError, DataError, RecordError,
@@ -196,6 +223,7 @@ def test_error_classes_keep_their_builtin_bases():
 # ----------------------------------------------------------------------------- resource bounds
 
 
+@pytest.mark.slow
 def test_memory_estimate_grows_with_batch_and_resolution():
     from intrain.scoring.resources import estimate
     from intrain.spaces.nb201 import build_network
@@ -222,6 +250,7 @@ def test_request_that_cannot_fit_is_refused_with_the_estimate(monkeypatch):
     resources.check_scoring("nb201", ["cifar10"], ScoreSettings(batch_size=2), "cpu", [arch])  # fits
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_huge_batch_before_allocating(tmp_path):
     import pandas as pd
 
@@ -233,11 +262,12 @@ def test_cli_refuses_a_huge_batch_before_allocating(tmp_path):
                            "--selection", tmp_path / "sel.csv", "--shard", "0", "--out", out, "--device", "cpu",
                            "--settings", json.dumps({"batch_size": 50_000_000}), "--no-progress"],
                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert proc.returncode == 2, proc.stderr[-2000:]
     assert "needs at least" in proc.stderr and "GiB" in proc.stderr and "lower batch_size" in proc.stderr
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_out_of_memory_in_a_proxy_is_flagged_and_the_shard_goes_on(tmp_path, monkeypatch):
     from intrain.scoring import scorer as scoring
     from intrain.core.flags import Flag
@@ -284,3 +314,22 @@ def test_search_log_write_clears_a_killed_writers_temp_file(tmp_path):
     SearchLog(tmp_path / "log.h5", {"a": 1}, []).append([{"iteration": 0, "arch": "x", "score": 1.0, "new": 1}])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.h5"]
     assert list(read_log(tmp_path / "log.h5")[1]["arch"]) == ["x"]
+
+
+def test_fuzz_harness_counts_crashes_hangs_and_blowups(tmp_path):
+    """benchmarks/fuzz.py runs each target in a worker under RLIMIT_AS: probe targets that segfault,
+    block where SIGALRM cannot reach, or allocate 64 GiB are counted (and restarted), not lost."""
+    out = tmp_path / "counts.csv"
+    env = {**os.environ, "INTRAIN_FUZZ_PROBES": "1", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "fuzz.py"), "--examples", "10", "--timeout", "1",
+                           "--grace", "1", "--memory-gib", "3", "--out", str(out), "--only", "probe_crash",
+                           "--only", "probe_hang", "--only", "probe_blowup"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]  # bad outcomes were found, as they should be
+    import csv
+
+    rows = {r["target"]: r for r in csv.DictReader(out.open())}
+    for name, column in (("probe_crash", "crashes"), ("probe_hang", "hangs"), ("probe_blowup", "blowups")):
+        row = rows[name]
+        assert int(row["examples"]) == 10 and int(row[column]) >= 1 and int(row["valid"]) >= 1, row
+        assert int(row["valid"]) + int(row[column]) == 10, row

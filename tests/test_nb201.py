@@ -3,12 +3,21 @@
 import collections
 import re
 
+import pandas as pd
 import pytest
 import torch
 
 from intrain.spaces import get_space
-from intrain.spaces.nb201 import (NUM_ARCHS, ArchIndex, ArchStringError, Cell, build_network, canonical_classes,
-                                  canonical_form, live_edges, parse_arch)
+from intrain.spaces.nb201.encoding import (
+    NUM_ARCHS,
+    ArchStringError,
+    Cell,
+    canonical_classes,
+    canonical_form,
+    live_edges,
+    parse_arch,
+)
+from intrain.spaces.nb201.network import build_network
 
 ALL_3X3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -78,15 +87,21 @@ def test_canonical_classes_coarsen_the_benchmarks_own(nb201_table):
     assert sum(len(m) for m in canonical_classes().values()) == NUM_ARCHS
 
 
-def test_arch_index_uses_the_benchmark_order(nb201_table):
-    index = ArchIndex(list(nb201_table["ArchitectureString"]))
+def test_benchmark_index_uses_the_benchmark_order(nb201_table):
+    from intrain.core.errors import InputError
+
+    archs = list(nb201_table["ArchitectureString"])
+    table = pd.DataFrame({"arch_index": range(len(archs)), "arch": archs, "canonical": archs})
+    index = get_space("nb201").benchmark_index(table, "nats.csv")
     assert len(index) == NUM_ARCHS
-    assert index.arch(0) == nb201_table["ArchitectureString"][0]
-    assert index.index(nb201_table["ArchitectureString"][1234]) == 1234
-    with pytest.raises(IndexError):
+    assert index.arch(0) == archs[0]
+    assert index.lookup(archs[1234]) == (1234, archs[1234])
+    with pytest.raises(InputError, match="index 15625 is not in nats.csv"):
         index.arch(NUM_ARCHS)
     with pytest.raises(ArchStringError):
-        index.index("|bogus~0|")
+        index.lookup("|bogus~0|")
+    with pytest.raises(InputError, match="listed twice"):
+        get_space("nb201").benchmark_index(pd.concat([table.head(2), table.head(1)]), "dup.csv")
 
 
 @pytest.mark.parametrize("dataset, classes, res", [("cifar10", 10, 32), ("cifar100", 100, 32), ("ImageNet16-120", 120, 16)])
@@ -120,7 +135,7 @@ def test_space_registry_rejects_unknown_names():
 
 
 def test_fast_avg_pool_equals_the_reference_pool():
-    from intrain.spaces.nb201 import FastAvgPool3x3
+    from intrain.spaces.nb201.network import FastAvgPool3x3
 
     x = torch.randn(3, 5, 9, 7, requires_grad=True)
     ref = torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)

@@ -9,8 +9,11 @@ import json
 import pytest
 import torch
 
-from intrain.analysis.groundtruth import GroundTruthError, normalize_nds
-from intrain.spaces import get_space, nds
+from intrain.analysis.groundtruth import GroundTruthError
+from intrain.spaces import get_space
+from intrain.spaces.nds import encoding as enc
+from intrain.spaces.nds import network as nds
+from intrain.spaces.nds.groundtruth import read_groundtruth as normalize_nds
 
 FILES = {"nds_amoeba": "Amoeba", "nds_darts": "DARTS", "nds_enas": "ENAS", "nds_nasnet": "NASNet",
          "nds_pnas": "PNAS", "nds_resnext_a": "ResNeXt-A", "nds_resnext_b": "ResNeXt-B"}
@@ -28,12 +31,13 @@ def records(mirror, space: str) -> list[dict]:
     return json.loads((mirror / "nds_imagenet" / f"{FILES[space]}_in.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", sorted(FILES))
 def test_builder_matches_every_records_params_and_flops(mirror, space):
     """The bar of the issue: exact agreement for every mirrored model (897 in all)."""
     bad = []
     for k, rec in enumerate(records(mirror, space)):
-        model = get_space(space).build(nds.normalize_arch(rec["net"]), "imagenet")
+        model = get_space(space).build(enc.normalize_arch(rec["net"]), "imagenet")
         got = (nds.count_params(model), nds.count_flops(model))
         if got != (rec["params"], rec["flops"]):
             bad.append((k, got, (rec["params"], rec["flops"])))
@@ -80,9 +84,9 @@ def test_dilated_convs_are_counted_as_undilated_in_cell_flops():
 
 def test_arch_string_is_canonical_json_and_round_trips():
     shuffled = json.loads(json.dumps(TINY_RESNEXT))
-    arch = nds.normalize_arch(json.dumps(dict(reversed(list(shuffled.items())))))
-    assert arch == nds.normalize_arch(TINY_RESNEXT) == json.dumps(TINY_RESNEXT, sort_keys=True, separators=(",", ":"))
-    assert nds.canonical_form(arch) == arch
+    arch = enc.normalize_arch(json.dumps(dict(reversed(list(shuffled.items())))))
+    assert arch == enc.normalize_arch(TINY_RESNEXT) == json.dumps(TINY_RESNEXT, sort_keys=True, separators=(",", ":"))
+    assert enc.canonical_form(arch) == arch
     space = get_space("nds_resnext_a")
     assert space.normalize(arch) == arch
     torch.manual_seed(0)
@@ -117,12 +121,12 @@ def _with(net: dict, path: tuple, value) -> dict:
     ({"width": 8}, "neither 'genotype'"),
 ])
 def test_bad_records_are_refused_with_the_reason(net, message):
-    with pytest.raises(nds.NDSRecordError, match=message):
+    with pytest.raises(enc.NDSRecordError, match=message):
         nds.build_model(net)
 
 
 def test_bad_arch_string_is_refused():
-    with pytest.raises(nds.NDSRecordError, match="not JSON"):
+    with pytest.raises(enc.NDSRecordError, match="not JSON"):
         get_space("nds_darts").normalize("{genotype: nope")
 
 
@@ -173,13 +177,23 @@ def test_exports_split_into_top_and_mid_halves_are_read_in_order(mirror, tmp_pat
 def test_proxies_run_on_nds_networks_at_reduced_resolution():
     """The scorer builds NDS networks at the configured side; proxies that need forward_features
     (zen) and feature_modules (az_nas) work on both families."""
-    from intrain.scoring.scorer import Scorer
     from intrain.core.records import ScoreSettings
+    from intrain.scoring.scorer import Scorer
 
     settings = ScoreSettings(batch_size=4, resolution=32, proxies=("intrain", "zen", "naswot", "az_nas", "flops"))
     for space, net in (("nds_darts", TINY_CELL), ("nds_resnext_a", TINY_RESNEXT)):
         scorer = Scorer(space, "imagenet", settings, device="cpu")
         assert scorer.x.shape == (4, 3, 32, 32)
-        record = scorer.score(0, nds.normalize_arch(net))
+        record = scorer.score(0, enc.normalize_arch(net))
         for proxy, values in record.proxies.items():
             assert all(v == v and abs(v) != float("inf") for v in values.values()), (space, proxy, values)
+
+
+def test_describe_adds_the_records_flop_convention():
+    """``intrain describe`` asks the space for its own conventions (Space.describe): NDS adds the records' FLOPs."""
+    from intrain.spaces.describe import describe
+
+    d = describe("nds_darts", json.dumps(TINY_CELL))
+    model = nds.build_model(TINY_CELL)
+    assert d["conventions"]["nds_record_flops"] == nds.count_flops(model, 224)
+    assert d["params"] == nds.count_params(model) and "zen_flops" not in d["conventions"]

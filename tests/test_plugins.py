@@ -47,6 +47,7 @@ def test_plugin_proxy_and_space_run_through_the_workflow(tmp_path, mirror):
     assert "alive_fraction" in html and "toy_cnn" in html
 
 
+@pytest.mark.slow
 def test_a_plugin_that_does_not_import_stops_the_run_before_any_job(tmp_path, mirror):
     config = {"results": str(tmp_path / "r"), "mirror": str(mirror),
               "scoring": {"proxies": ["intrain", "no_such_module.sub:Proxy"]}}
@@ -56,6 +57,7 @@ def test_a_plugin_that_does_not_import_stops_the_run_before_any_job(tmp_path, mi
     assert "scoring.proxies" in out and "no_such_module.sub" in out and "failed to import" in out
 
 
+@pytest.mark.slow
 def test_a_plugin_that_is_not_a_proxy_is_refused_in_words():
     from intrain.core.errors import InputError
     from intrain.proxies import get_proxy

@@ -1,5 +1,5 @@
-"""Issue 19: paired Δτ bootstrap, natural-image input, the reference protocol (network, init,
-definitions) next to the uniform one."""
+"""Scoring protocols: the paired Δτ bootstrap (intrain.analysis.stats), natural-image input
+(intrain.engine.inputs), and the reference protocol (network, init, definitions) next to the uniform one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from intrain.analysis.stats import kendall, paired_tau_difference
-
 
 # ----------------------------------------------------------------------------- paired Δτ
 
@@ -129,9 +128,9 @@ def test_natural_batch_is_seeded_and_normalised_per_dataset():
 
 
 def test_natural_provenance_names_the_photographs_and_the_batch_digest():
+    from intrain.core.records import ScoreSettings
     from intrain.engine.inputs import DataError, describe_input, natural_batch, natural_names
     from intrain.scoring.scorer import Scorer
-    from intrain.core.records import ScoreSettings
 
     s = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
     again = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
@@ -178,6 +177,7 @@ def _hand_macs(k2_edges: list[int], side: int = 32, num_classes: int = 10, c: in
     return total + c * num_classes
 
 
+@pytest.mark.slow
 def test_reference_cell_runs_dead_edges_on_zeros():
     import torch
 
@@ -227,19 +227,19 @@ GRAD_PROXIES = ("intrain", "grad_norm", "grad_norm_layers", "snip", "synflow", "
 
 
 def _scorer(protocol: str, proxies=GRAD_PROXIES, dataset="cifar10"):
-    from intrain.scoring.scorer import Scorer
     from intrain.core.records import ScoreSettings
+    from intrain.scoring.scorer import Scorer
 
     return Scorer("nb201", dataset, ScoreSettings(batch_size=8, proxies=proxies, protocol=protocol), device="cpu")
 
 
+@pytest.mark.slow
 def test_uniform_protocol_is_todays_scoring_bit_for_bit():
     import torch
 
-    from intrain.scoring.scorer import evaluate
-
     from intrain.core.records import ScoreSettings
     from intrain.planning.selection import settings_hash
+    from intrain.scoring.scorer import evaluate
 
     s = _scorer("uniform")
     rec = s.score(0, DEAD)
@@ -265,6 +265,7 @@ def test_uniform_protocol_is_todays_scoring_bit_for_bit():
         ScoreSettings(protocol="published")
 
 
+@pytest.mark.slow
 def test_reference_protocol_definitions_and_inits():
     import torch
 
@@ -419,9 +420,10 @@ def test_zico_reference_reads_two_whole_batches():
         zico_batches_pass(PassContext(build=_tiny_bn_net, x=ctx.x, y=ctx.y, num_classes=3, seed=0))
 
 
+@pytest.mark.slow
 def test_nb101_reference_bn_momentum_moves_zen_and_nothing_else():
-    from intrain.scoring.scorer import Scorer
     from intrain.core.records import ScoreSettings
+    from intrain.scoring.scorer import Scorer
     from intrain.spaces.nb101.network import REFERENCE_BN_MOMENTUM
 
     arch = "0110-0001-0001-0000|conv3x3,maxpool3x3"
@@ -439,9 +441,8 @@ def test_nb101_reference_bn_momentum_moves_zen_and_nothing_else():
 def test_natural_input_per_proxy_is_deterministic_and_recorded():
     import torch
 
-    from intrain.scoring.scorer import Scorer
-
     from intrain.core.records import ScoreSettings
+    from intrain.scoring.scorer import Scorer
 
     def scorer(seed=0):
         return Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, proxies=("snip", "synflow", "zico"),

@@ -17,6 +17,7 @@ from intrain.core import ranking
 from intrain.engine.inputs import DataError, describe_input, image_batch
 from intrain.engine.probe import run_probe
 from intrain.proxies import load_all
+from intrain.proxies.activation import InputJacobian, ReluKernel  # noqa: F401  (registers the collectors)
 from intrain.proxies.base import PASSES, PassContext
 from intrain.proxies.cost import flops_pass
 from intrain.proxies.gradient import grasp_pass
@@ -282,6 +283,7 @@ def test_vkdnw_dimension_counts_parameter_tensors(every_proxy_records):
     assert every_proxy_records[MIXED].proxies["vkdnw"]["dim"] == n_tensors
 
 
+@pytest.mark.slow
 def test_scores_are_deterministic():
     settings = ScoreSettings(batch_size=4, proxies=("zen", "az_nas", "gradalign_ii", "zico"))
     a = Scorer("nb201", "ImageNet16-120", settings, device="cpu").score(0, MIXED).proxies

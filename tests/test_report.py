@@ -232,7 +232,7 @@ def test_render_check_fails_on_a_broken_page(case, tmp_path):
     assert re.search(message, verdict["problems"][0]), verdict["problems"]
     assert verdict["problems"][1].startswith("at 800 px: ")
     if case == "wide":  # the command line names the problem and exits non-zero
-        assert main(["render-check", str(page)]) == 1
+        assert main(["render-check", str(page)]) == 2
 
 
 def test_render_check_accepts_a_wide_table_in_a_scroll_wrapper(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -15,12 +16,13 @@ import pytest
 
 from intrain.core.search_log import SearchLogError
 from intrain.search.evolution import evolve, top_k
-from intrain.search.problems import NB201Edges, nb201_pick_table, summarize_picks
+from intrain.search.problems import nb201_pick_table, summarize_picks
 from intrain.spaces import zennas
-from intrain.spaces import nb201
+from intrain.spaces.nb201 import encoding as nb201
+from intrain.spaces.nb201.search import NB201Edges
 
 from .conftest import REPO
-from .helpers import fake_artifact, kill_after_logged, ladder
+from .helpers import fake_artifact, ladder
 
 
 def test_algorithm_1_climbs_a_known_landscape():
@@ -65,10 +67,14 @@ def test_killed_search_resumes_to_the_same_history(tmp_path, groundtruth_csv):
     straight = tmp_path / "straight.h5"
     subprocess.run(_evolve_cmd(straight, tmp_path / "a", 30), cwd=REPO, env=env, check=True, capture_output=True)
     log = tmp_path / "killed.h5"
-    proc = subprocess.Popen(_evolve_cmd(log, tmp_path / "b", 30), cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    done = kill_after_logged(proc, log, 6, timeout=120)
-    assert 6 <= done < 30, "the search was not caught mid-run"
+    # SIGKILLed while writing its 3rd checkpoint (intrain/core/faults.py): no timer to race
+    killed = subprocess.run(_evolve_cmd(log, tmp_path / "b", 30), cwd=REPO, capture_output=True, text=True,
+                            env={**env, "INTRAIN_FAULT": "search_log.write:3"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    with h5py.File(log, "r") as f:
+        done = int(f.attrs["n_done"])
+    assert 0 < done < 30  # the 2nd checkpoint's complete log, not the 3rd's partial one
+    assert list(tmp_path.glob(".killed.h5.*.tmp")), "the kill did not land mid-write"
     out = subprocess.run(_evolve_cmd(log, tmp_path / "b", 30, ["--groundtruth", str(groundtruth_csv)]),
                          cwd=REPO, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -82,7 +88,7 @@ def test_killed_search_resumes_to_the_same_history(tmp_path, groundtruth_csv):
     assert (tmp_path / "b" / "trajectory.png").stat().st_size > 1000
     bad = subprocess.run(_evolve_cmd(log, tmp_path / "c", 30, ["--k", "5"]), cwd=REPO, env=env,
                          capture_output=True, text=True)
-    assert bad.returncode == 1 and "different search" in bad.stderr
+    assert bad.returncode == 2 and "different search" in bad.stderr
 
 
 def test_corrupt_search_log_is_named(tmp_path):

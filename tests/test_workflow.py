@@ -21,6 +21,7 @@ def smk(*args, cwd=REPO, check=True):
     return proc
 
 
+@pytest.mark.slow
 def test_lint_is_clean():
     proc = smk("--lint")
     assert "Congratulations" in proc.stdout + proc.stderr
@@ -33,6 +34,7 @@ def test_lint_is_clean():
     (("config/nds.yaml",), 49, 0, 49),  # seven NDS spaces, shards of 20
     (("config/nds.yaml", "config/nds_gradalign.yaml"), 7, 0, 7),  # zc set off, gradalign on
 ])
+@pytest.mark.slow
 def test_dry_run_of_shipped_configs(tmp_path, mirror, configfiles, n_score_jobs, n_shared_jobs, n_set_jobs):
     args = ["-n", "--cores", 2, "--config", f"results={tmp_path}/r", f"mirror={mirror}"]
     if configfiles:
@@ -101,12 +103,14 @@ def test_tiny_config_end_to_end(tmp_path, mirror):
     ("device=tpu", "device"),
     ("spaces={'nb201': {'archs': ['|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|']}}", "archs"),
 ])
+@pytest.mark.slow
 def test_bad_config_is_rejected_naming_the_key(tmp_path, override, message):
     proc = smk("-n", "--cores", 1, "--config", f"results={tmp_path}", override, check=False)
     assert proc.returncode != 0
     assert message in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_explicit_architectures_are_scored(tmp_path, mirror):
     archs = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
              "|nor_conv_1x1~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|",
@@ -121,6 +125,7 @@ def test_explicit_architectures_are_scored(tmp_path, mirror):
     assert sorted(scores["arch"]) == sorted(archs)
 
 
+@pytest.mark.slow
 def test_cifar_pair_is_scored_in_shared_jobs_equal_to_separate_scoring(tmp_path, mirror):
     import torch
 

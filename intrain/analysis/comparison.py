@@ -22,19 +22,19 @@ Torch-free; reads merged artifacts and normalised ground truth only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from intrain.analysis.correlate import _artifact_frames, is_imported
 from intrain.analysis.groundtruth import GroundTruths
-from intrain.core.artifacts import read_attrs, read_proxy_inputs
 from intrain.analysis.published_tau import published
-from intrain.analysis.stats import correlate, paired_tau_difference
+from intrain.analysis.stats import Correlation, TauDifference, correlate, paired_tau_difference
+from intrain.core.artifacts import read_attrs, read_proxy_inputs
 
-__all__ = ["split_label", "comparison_table", "display_rows", "render_markdown", "UNIFORM"]
+__all__ = ["UNIFORM", "comparison_table", "display_rows", "render_markdown", "split_label"]
 
 #: The variant name of scores under the default settings.
 UNIFORM = "uniform"
@@ -54,7 +54,8 @@ class _Scores:
     input: str
 
 
-def _collect(score_paths: Sequence[str], gts: GroundTruths, metric: str):
+def _collect(score_paths: Sequence[str], gts: GroundTruths,
+             metric: str) -> dict[tuple[str, str], tuple[dict[tuple[str, str], _Scores], pd.Series]]:
     """{(space, dataset): ({(proxy, variant): _Scores}, accuracy by arch_index)} over main scores only
     (components and imported files are left out)."""
     out: dict[tuple[str, str], tuple[dict[tuple[str, str], _Scores], pd.Series]] = {}
@@ -73,12 +74,12 @@ def _collect(score_paths: Sequence[str], gts: GroundTruths, metric: str):
     return out
 
 
-def _tau(s: pd.Series, acc: pd.Series, n_boot: int, seed: int):
+def _tau(s: pd.Series, acc: pd.Series, n_boot: int, seed: int) -> Correlation:
     idx = s.index.intersection(acc.index)
     return correlate(s.loc[idx].to_numpy(), acc.loc[idx].to_numpy(), n_boot=n_boot, seed=seed)
 
 
-def _paired(a: pd.Series, b: pd.Series, acc: pd.Series, n_boot: int, seed: int):
+def _paired(a: pd.Series, b: pd.Series, acc: pd.Series, n_boot: int, seed: int) -> TauDifference:
     idx = a.index.intersection(b.index).intersection(acc.index)
     return paired_tau_difference(a.loc[idx].to_numpy(), b.loc[idx].to_numpy(), acc.loc[idx].to_numpy(),
                                  n_boot=n_boot, seed=seed)
@@ -105,7 +106,7 @@ def comparison_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
                 c = _tau(cur.values, acc, n_boot, seed)
                 row.update(n=c.n, tau=c.kendall, tau_lo=c.kendall_lo, tau_hi=c.kendall_hi,
                            minus_published=(c.kendall - paper) if paper is not None else np.nan)
-                if u is not None:
+                if u is not None and uni is not None:
                     d = _paired(cur.values, uni.values, acc, n_boot, seed)
                     row.update(n_uniform=u.n, tau_uniform=u.kendall, tau_uniform_lo=u.kendall_lo,
                                tau_uniform_hi=u.kendall_hi, n_paired=d.n, tau_uniform_paired=d.tau_b,
@@ -123,7 +124,7 @@ def comparison_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
     return pd.DataFrame(rows, columns=columns)
 
 
-def _ci(v, lo, hi, signed: bool = False) -> str:
+def _ci(v: float | None, lo: float, hi: float, signed: bool = False) -> str:
     if v is None or pd.isna(v):
         return "–"
     fmt = "{:+.3f}" if signed else "{:.3f}"

@@ -8,14 +8,16 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from intrain.core.errors import InputError
 from intrain.analysis.groundtruth import GroundTruths, accuracy_column
 from intrain.core.artifacts import read_attrs, read_population_rules, read_proxy_inputs, read_scores
 from intrain.core.flags import Flag
+from intrain.core.names import RESERVED_COLUMNS, is_reserved
 from intrain.core.ranking import add_population_scores
 from intrain.analysis.published_tau import published
 from intrain.analysis.stats import Correlation, correlate, paired_tau_difference
 
-_META_COLUMNS = {"arch_index", "arch", "representative", "representative_arch", "flags", "seconds", "pass_seconds", "loss"}
+_META_COLUMNS = RESERVED_COLUMNS  # the one list (intrain.core.names); proxies may not take these names
 
 
 def is_component(proxy: pd.Series) -> pd.Series:
@@ -24,7 +26,7 @@ def is_component(proxy: pd.Series) -> pd.Series:
 
 
 def proxy_columns(scores: pd.DataFrame) -> list[str]:
-    return [c for c in scores.columns if c not in _META_COLUMNS]
+    return [c for c in scores.columns if not is_reserved(str(c))]
 
 
 def is_imported(attrs: dict) -> bool:
@@ -57,10 +59,10 @@ def variant_suffix(attrs: dict) -> str:
 def _settings_of(attrs: dict) -> dict:
     settings = attrs.get("settings") or {}
     if isinstance(settings, str):
-        import json
+        from intrain.core.bounded import load_json  # an artifact attribute: depth and numbers bounded
 
         try:
-            settings = json.loads(settings)
+            settings = load_json(settings, "settings")
         except ValueError:
             settings = {}
     return settings if isinstance(settings, dict) else {}
@@ -87,12 +89,12 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
         gt, groundtruth_path = gts.table(space), gts.path(space)
         acc_col = accuracy_column(dataset, metric)
         if acc_col not in gt.columns:
-            raise ValueError(f"{groundtruth_path} has no column {acc_col!r} for {path}")
+            raise InputError(f"{groundtruth_path} has no column {acc_col!r} for {path}")
         scores = add_population_scores(read_scores(path), read_population_rules(path))
         columns = proxy_columns(scores)
         df = scores.merge(gt[["arch_index", acc_col]], on="arch_index", how="left")
         if df[acc_col].isna().any():
-            raise ValueError(f"{path}: {int(df[acc_col].isna().sum())} architectures have no {acc_col} in {groundtruth_path}")
+            raise InputError(f"{path}: {int(df[acc_col].isna().sum())} architectures have no {acc_col} in {groundtruth_path}")
         n_flagged = int((df["flags"] != 0).sum())
         n_nonfinite = int(((df["flags"].to_numpy() & int(Flag.NONFINITE)) != 0).sum())
         suffix = source_suffix(attrs, path)
@@ -131,7 +133,7 @@ def _artifact_frames(score_paths: Sequence[str], gts: GroundTruths, metric: str)
         acc_col = accuracy_column(dataset, metric)
         gt = gts.table(space)
         if acc_col not in gt.columns:
-            raise ValueError(f"{gts.path(space)} has no column {acc_col!r} for {path}")
+            raise InputError(f"{gts.path(space)} has no column {acc_col!r} for {path}")
         scores = add_population_scores(read_scores(path), read_population_rules(path))
         suffix = source_suffix(attrs, path)
         cols = proxy_columns(scores)
@@ -172,5 +174,5 @@ def pair_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | Gr
             rows.append({"space": space, "dataset": dataset, "a": a, "b": b, "metric": metric, **d.as_dict()})
     missing = [f"{a}:{b}" for a, b in pairs if not any(r["a"] == a and r["b"] == b for r in rows)]
     if missing:
-        raise ValueError(f"no artifact holds both proxies of {missing}; labels are those of the correlation table")
+        raise InputError(f"no artifact holds both proxies of {missing}; labels are those of the correlation table")
     return pd.DataFrame(rows)

@@ -10,16 +10,17 @@ so a new space (a plugin too) brings its reader with it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from intrain.spaces import get_space, list_spaces
+from intrain.core.errors import InputError
+from intrain.spaces import get_space
 from intrain.spaces.base import GroundTruthError
 from intrain.spaces.tables import read_csv
 
-__all__ = ["GroundTruthError", "GroundTruths", "NORMALIZERS", "accuracy_column", "load_groundtruth_csv", "normalize"]
+__all__ = ["GroundTruthError", "GroundTruths", "accuracy_column", "load_groundtruth_csv", "normalize"]
 
 
 def normalize(space: str, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> pd.DataFrame:
@@ -33,41 +34,13 @@ def normalize(space: str, table: str | Path, valid: Mapping[str, str | Path] | N
     return get_space(space).groundtruth(table, valid)
 
 
-class _Readers(Mapping[str, Callable[..., pd.DataFrame]]):
-    """Space name -> ground-truth reader, for every space the registry knows (plugins included)."""
-
-    def __getitem__(self, space: str) -> Callable[..., pd.DataFrame]:
-        if space not in list_spaces():
-            raise KeyError(space)
-        return get_space(space).groundtruth
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list_spaces())
-
-    def __len__(self) -> int:
-        return len(list_spaces())
-
-
-#: Read-only view of the registry's readers (``NORMALIZERS[space](table, valid)``), kept for the CLI.
-NORMALIZERS: Mapping[str, Callable[..., pd.DataFrame]] = _Readers()
-#: Readers under their names before the spaces moved into folders.
-_OLD_NAMES = {"normalize_nb201": "nb201", "normalize_nb101": "nb101", "normalize_nds": "nds"}
-
-
-def __getattr__(attr: str):
-    """``normalize_nb201`` and friends: the space's reader (``from intrain.analysis.groundtruth import ...``)."""
-    if attr in _OLD_NAMES:
-        import importlib
-
-        return importlib.import_module(f"intrain.spaces.{_OLD_NAMES[attr]}.groundtruth").read_groundtruth
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
-
-
 def load_groundtruth_csv(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"ground-truth table {path} does not exist")
-    df = read_csv(path)
+    from intrain.core.sinks import restore_frame
+
+    df = restore_frame(read_csv(path))  # written by `intrain groundtruth` (write_csv): neutralised cells restored
     for col in ("arch_index", "arch", "canonical"):
         if col not in df.columns:
             raise GroundTruthError(f"{path}: not a normalised ground-truth table (no {col!r} column)")
@@ -88,19 +61,19 @@ class GroundTruths:
             space, sep, path = v.partition("=")
             key, path = (space, path) if sep and not Path(v).exists() else (None, v)
             if key in self.paths:
-                raise ValueError(f"ground truth for {key or 'every space'!r} given twice")
+                raise InputError(f"ground truth for {key or 'every space'!r} given twice")
             self.paths[key] = path
         self._tables: dict[str, pd.DataFrame] = {}
 
     @classmethod
-    def of(cls, groundtruth: "str | Sequence[str] | GroundTruths") -> "GroundTruths":
+    def of(cls, groundtruth: str | Sequence[str] | GroundTruths) -> GroundTruths:
         """``groundtruth`` as GroundTruths: a table path, ``SPACE=CSV`` values, or an instance."""
         return groundtruth if isinstance(groundtruth, GroundTruths) else cls(groundtruth)
 
     def path(self, space: str) -> str:
         path = self.paths.get(space, self.paths.get(None))
         if path is None:
-            raise ValueError(f"no ground-truth table for space {space!r}; give --groundtruth {space}=CSV")
+            raise InputError(f"no ground-truth table for space {space!r}; give --groundtruth {space}=CSV")
         return path
 
     def table(self, space: str) -> pd.DataFrame:

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from intrain.core.artifacts import open_artifact, read_layers, read_params, read_scores
+from intrain.core.bounded import load_json
+from intrain.core.errors import InputError
 
 
 def inspect_artifact(path: str, arch: int | None = None, rows: int = 5) -> str:
@@ -23,7 +25,10 @@ def inspect_artifact(path: str, arch: int | None = None, rows: int = 5) -> str:
     for k in sorted(attrs):
         v = attrs[k]
         if isinstance(v, str) and v.startswith("{"):
-            v = json.dumps(json.loads(v), sort_keys=True)
+            try:  # an attribute of the file: bounded parse, shown raw (shortened) when it is not JSON
+                v = json.dumps(load_json(v, k), sort_keys=True)
+            except InputError:
+                v = v[:200]
         out.append(f"  {k}: {v}")
     out.append(f"holds: {n_members} architectures ({n_scored} scored; the rest take an isomorphic "
                f"representative's values), {n_layers} layer rows, {n_params} parameter rows")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
 
 @lru_cache(maxsize=1)
-def _table() -> dict:
-    return yaml.safe_load(resources.files("intrain.data").joinpath("published.yaml").read_text())
+def _table() -> dict[str, Any]:
+    table: dict[str, Any] = yaml.safe_load(resources.files("intrain.data").joinpath("published.yaml").read_text())
+    return table
 
 
 def published(space: str, metric: str, proxy: str, dataset: str) -> float | None:
@@ -21,4 +23,6 @@ def published(space: str, metric: str, proxy: str, dataset: str) -> float | None
 
 
 def source(space: str, metric: str, proxy: str) -> str | None:
-    return _table().get(space, {}).get(metric, {}).get(proxy, {}).get("source")
+    """The paper a published value comes from, or None when the table names none."""
+    value = _table().get(space, {}).get(metric, {}).get(proxy, {}).get("source")
+    return None if value is None else str(value)

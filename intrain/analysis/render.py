@@ -15,6 +15,7 @@ and optionally saves a full-page screenshot per width. The verdict names each pr
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
@@ -23,8 +24,11 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
+
+from intrain.core.errors import IntrainError
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -76,8 +80,8 @@ CHECK_JS = r"""(function () {
 })()"""
 
 
-class RenderError(RuntimeError):
-    pass
+class RenderError(IntrainError, RuntimeError):
+    """No browser, a browser that fails, or a page with layout problems; the message says which."""
 
 
 def find_browser() -> str | None:
@@ -100,12 +104,12 @@ class _Browser:
         to_child, self._write = os.pipe()  # the browser reads commands on fd 3
         self._read, from_child = os.pipe()  # and writes answers and events on fd 4
 
-        def wire():  # in the child: the pipe ends onto fds 3 and 4 (via high numbers, so they never collide)
+        def wire() -> None:  # in the child: the pipe ends onto fds 3 and 4 (via high numbers, so they never collide)
             a, b = fcntl.fcntl(to_child, fcntl.F_DUPFD, 10), fcntl.fcntl(from_child, fcntl.F_DUPFD, 10)
             os.dup2(a, 3)
             os.dup2(b, 4)
 
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (the browser's stderr; close() closes it)
         # close_fds=False: the fds set up by wire() must survive exec (Python's own are close-on-exec)
         self.proc = subprocess.Popen([browser, *_FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
@@ -114,14 +118,12 @@ class _Browser:
         os.close(from_child)
         self._buf = b""
         self._id = 0
-        self.events: list[dict] = []
+        self.events: list[dict[str, Any]] = []
 
     def close(self) -> None:
         for fd in (self._write, self._read):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -132,7 +134,7 @@ class _Browser:
         self._stderr.close()
         self.profile.cleanup()
 
-    def _message(self) -> dict:
+    def _message(self) -> dict[str, Any]:
         while b"\0" not in self._buf:
             left = self.deadline - time.monotonic()
             if left <= 0:
@@ -147,11 +149,12 @@ class _Browser:
                 raise RenderError(f"Chromium closed the DevTools pipe (exit {self.proc.poll()}): {err[-500:]}")
             self._buf += chunk
         raw, self._buf = self._buf.split(b"\0", 1)
-        return json.loads(raw)
+        message: dict[str, Any] = json.loads(raw)
+        return message
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+    def send(self, method: str, params: dict[str, Any] | None = None, session: str | None = None) -> dict[str, Any]:
         self._id += 1
-        msg = {"id": self._id, "method": method, "params": params or {}}
+        msg: dict[str, Any] = {"id": self._id, "method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
         os.write(self._write, json.dumps(msg).encode() + b"\0")
@@ -160,10 +163,11 @@ class _Browser:
             if reply.get("id") == self._id:
                 if "error" in reply:
                     raise RenderError(f"{method}: {reply['error'].get('message')}")
-                return reply.get("result", {})
+                result: dict[str, Any] = reply.get("result", {})
+                return result
             self.events.append(reply)
 
-    def wait_event(self, method: str, session: str) -> dict:
+    def wait_event(self, method: str, session: str) -> dict[str, Any]:
         for i, ev in enumerate(self.events):
             if ev.get("method") == method and ev.get("sessionId") == session:
                 return self.events.pop(i)
@@ -176,7 +180,7 @@ class _Browser:
     def open(self, url: str, width: int, height: int = HEIGHT) -> str:
         """A new tab of the given viewport, loaded with ``url``; returns its session id."""
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        session = str(self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"])
         self.send("Page.enable", session=session)
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
@@ -185,7 +189,7 @@ class _Browser:
         self.wait_event("Page.loadEventFired", session)
         return session
 
-    def evaluate(self, session: str, expression: str):
+    def evaluate(self, session: str, expression: str) -> Any:
         result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
                                                 "awaitPromise": True}, session)
         if "exceptionDetails" in result:
@@ -203,7 +207,7 @@ class _Browser:
         out.write_bytes(base64.b64decode(data))
 
 
-def problems_of(width: int, check: dict) -> list[str]:
+def problems_of(width: int, check: dict[str, Any]) -> list[str]:
     """Readable problems of one width's check result (empty when the page is fine)."""
     out = []
     if check["scroll_width"] > check["viewport"] or check["wide"]:
@@ -226,7 +230,7 @@ def screenshot_path(screenshot: str | Path, width: int) -> Path:
 
 
 def render_check(html_path: str | Path, screenshot: str | Path | None = None, widths: Sequence[int] = WIDTHS,
-                 timeout: float = 90) -> dict:
+                 timeout: float = 90) -> dict[str, Any]:
     """Load the page headless at each width and check it.
 
     Returns ``{'status': 'ok'|'failed', 'problems': [...], 'images', 'broken', 'tables', 'empty',
@@ -238,7 +242,8 @@ def render_check(html_path: str | Path, screenshot: str | Path | None = None, wi
         raise RenderError(f"{path}: no such file")
     url = path.resolve().as_uri()
     browser = _Browser(timeout)
-    checks, shots = {}, []
+    checks: dict[int, dict[str, Any]] = {}
+    shots: list[str] = []
     try:
         browser.send("Target.setDiscoverTargets", {"discover": False})
         for width in widths:
@@ -259,7 +264,7 @@ def render_check(html_path: str | Path, screenshot: str | Path | None = None, wi
             "widths": checks, "screenshots": shots}
 
 
-def run_script(html_path: str | Path, expression: str, width: int = WIDTHS[0], timeout: float = 60):
+def run_script(html_path: str | Path, expression: str, width: int = WIDTHS[0], timeout: float = 60) -> Any:
     """Evaluate ``expression`` in the loaded page (for tests of the page's own scripts)."""
     browser = _Browser(timeout)
     try:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import html
 import json
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -25,9 +27,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from intrain.core.errors import InputError
 from intrain.analysis.correlate import is_component, proxy_columns  # noqa: E402
 from intrain.analysis.groundtruth import GroundTruths, accuracy_column  # noqa: E402
 from intrain.core.artifacts import read_attrs, read_population_rules, read_scores, versions  # noqa: E402
+from intrain.core.sinks import html_text, plot_text, read_csv, slug, write_csv  # noqa: E402
 from intrain.core.ranking import add_population_scores  # noqa: E402
 
 _CSS = """*,*::before,*::after{box-sizing:border-box}
@@ -242,7 +246,7 @@ def format_value(column: str, x) -> str:
 
 def _fmt(x) -> str:
     """Kept for callers of the old helper: a float with 3 decimals, anything else escaped."""
-    return html.escape(format_value("kendall" if isinstance(x, (float, np.floating)) else "", x))
+    return html_text(format_value("kendall" if isinstance(x, (float, np.floating)) else "", x))
 
 
 def header_label(column: str) -> str:
@@ -256,13 +260,13 @@ def html_table(df: pd.DataFrame, *, filterable: bool | None = None, caption: str
     """A sortable table in a horizontal scroll wrapper; numbers rounded for reading, their full
     precision in ``data-v`` (the sort key). ``filterable`` (default: more than 8 rows) adds a filter box."""
     numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns}
-    head = "".join(f'<th scope="col" title="{html.escape(str(c))}">{html.escape(header_label(c))}</th>'
+    head = "".join(f'<th scope="col" title="{html_text(str(c))}">{html_text(header_label(c))}</th>'
                    for c in df.columns)
     rows = []
     for row in df.itertuples(index=False):
         cells = []
         for c, v in zip(df.columns, row):
-            text = html.escape(format_value(c, v))
+            text = html_text(format_value(c, v))
             if numeric[c]:
                 key = "" if _is_missing(v) else repr(float(v))
                 cells.append(f'<td class="num" data-v="{key}">{text}</td>')
@@ -274,7 +278,7 @@ def html_table(df: pd.DataFrame, *, filterable: bool | None = None, caption: str
     if filterable is None:
         filterable = len(df) > 8
     cls = "sortable filterable" if filterable else "sortable"
-    cap = f"<caption class='note'>{html.escape(caption)}</caption>" if caption else ""
+    cap = f"<caption class='note'>{html_text(caption)}</caption>" if caption else ""
     return (f'<div class="scroll"><table class="{cls}">{cap}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
 
@@ -391,19 +395,19 @@ def heatmap_table(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
         proxies.insert(0, proxy)
     by = {(r["proxy"], r["space"], r["dataset"]): r for _, r in main.iterrows()}
     def breakable(text: str) -> str:  # line breaks after _ - / only, never inside a word
-        return re.sub(r"([_/-])", r"\1<wbr>", html.escape(text))
+        return re.sub(r"([_/-])", r"\1<wbr>", html_text(text))
 
     head = '<th scope="col">proxy</th>' + "".join(
-        f'<th scope="col" title="{html.escape(s)}/{html.escape(d)}">{breakable(f"{s}/{d}")}</th>' for s, d in benches)
+        f'<th scope="col" title="{html_text(s)}/{html_text(d)}">{breakable(f"{s}/{d}")}</th>' for s, d in benches)
     rows = []
     for p in proxies:
-        cells = [f'<th scope="row">{html.escape(p)}</th>']
+        cells = [f'<th scope="row">{html_text(p)}</th>']
         for s, d in benches:
             r = by.get((p, s, d))
             tau = _num(r, "kendall") if r is not None else float("nan")
             if r is None or not np.isfinite(tau):
                 why = "not scored" if r is None else "undefined τ"
-                cells.append(f'<td class="na" data-v="" title="{html.escape(p)} on {s}/{d}: {why}">–</td>')
+                cells.append(f'<td class="na" data-v="" title="{html_text(f"{p} on {s}/{d}: {why}")}">–</td>')
                 continue
             bg, fg = _colour(tau)
             verdict = reproduction(r)
@@ -418,7 +422,7 @@ def heatmap_table(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
                     "reproduces": "reproduces (published value inside the CI)",
                     "differs": "differs (published value outside the CI)",
                     "no-ci": "no CI to judge"}[verdict]
-            cells.append(f'<td data-v="{tau!r}" style="background:{bg};color:{fg}" title="{html.escape(tip)}">'
+            cells.append(f'<td data-v="{tau!r}" style="background:{bg};color:{fg}" title="{html_text(tip)}">'
                          f'<span class="tau">{tau:.3f}</span>{pub}</td>')
         rows.append(f'<tr{" class=own" if p == proxy else ""}>' + "".join(cells) + "</tr>")
     ramp = ", ".join(_colour(t)[0] for t in np.linspace(-1, 1, 9))
@@ -447,8 +451,8 @@ def headline_html(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
     else:
         summary = "No published InTrain values to compare with in this run."
     items = "".join(f'<li><span class="badge {_BADGE[v["verdict"]][0]}">{_BADGE[v["verdict"]][1]}</span>'
-                    f'{html.escape(v["sentence"])}</li>' for v in verdicts)
-    return (f'<p class="summary">{html.escape(summary)}</p>{heatmap_table(corr, proxy)}'
+                    f'{html_text(v["sentence"])}</li>' for v in verdicts)
+    return (f'<p class="summary">{html_text(summary)}</p>{heatmap_table(corr, proxy)}'
             f'<ul class="verdicts">{items}</ul>')
 
 
@@ -464,6 +468,10 @@ def sha256_file(path: str | Path) -> str:
 
 
 def save_figure(fig: plt.Figure, out: Path) -> Path:
+    """Every text of the figure shown literally and bounded (:func:`intrain.core.sinks.plot_text`:
+    names from files never switch on mathtext), then laid out and saved."""
+    for text in fig.findobj(matplotlib.text.Text):
+        text.set_text(plot_text(text.get_text()))
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
@@ -486,10 +494,19 @@ def scatter_figure(score_paths: Sequence[str], gts: GroundTruths, proxy: str, ou
             ax.hexbin(df[proxy], df[acc], gridsize=50, bins="log", cmap="viridis", mincnt=1)
         else:
             sns.scatterplot(x=df[proxy], y=df[acc], s=10, alpha=0.6, ax=ax, edgecolor=None)
-        ax.set_title(f"{attrs['space']} / {attrs['dataset']} (n={len(df)})")
-        ax.set_xlabel(f"{proxy} score")
+        ax.set_title(plot_text(f"{attrs['space']} / {attrs['dataset']} (n={len(df)})"))
+        ax.set_xlabel(plot_text(f"{proxy} score"))
         ax.set_ylabel("test accuracy (%)")
     return save_figure(fig, out)
+
+
+def _literal(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """A copy whose label columns are plot-safe text (categorical ticks and legends come from data)."""
+    out = df.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].map(plot_text)
+    return out
 
 
 def benchmark_label(corr: pd.DataFrame) -> pd.Series:
@@ -500,7 +517,7 @@ def benchmark_label(corr: pd.DataFrame) -> pd.Series:
 
 
 def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
-    df = corr.copy()
+    df = _literal(corr, ["space", "dataset", "proxy"])
     df["dataset"] = benchmark_label(df)
     # two proxy sets may score the same proxy under the same settings: one bar per label
     df = df.drop_duplicates(["dataset", "proxy"])
@@ -526,6 +543,7 @@ def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
 
 
 def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
+    abl = _literal(abl, ["variant", "dataset"])
     fig, ax = plt.subplots(figsize=(10, 3.8))
     sns.barplot(data=abl, y="variant", x="kendall", hue="dataset", ax=ax, orient="h")
     paper = abl.dropna(subset=["paper_kendall"]).drop_duplicates("variant")
@@ -545,7 +563,7 @@ def search_curves(summary: pd.DataFrame, out: Path) -> Path:
     for _, row in summary.iterrows():
         history = read_log(row["log"])[1]
         label = f"{row['space']} {row['budget'] / 1e6:.0f}M" if pd.notna(row.get("budget")) else str(row["space"])
-        ax.plot(history["iteration"], history["score"].cummax(), label=label)
+        ax.plot(history["iteration"], history["score"].cummax(), label=plot_text(label))
     ax.set_xlabel("iteration")
     ax.set_ylabel("best score so far")
     ax.legend(fontsize=8)
@@ -563,7 +581,7 @@ def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
     ax1.set_xlabel("batch size")
     ax1.set_ylabel("Kendall τ")
     ax1.legend(fontsize=8)
-    ax2.plot(bs["batch_size"], bs["latency_ms_median"], marker="o", label=f"measured ({bs['device'].iloc[0]})")
+    ax2.plot(bs["batch_size"], bs["latency_ms_median"], marker="o", label=plot_text(f"measured ({bs['device'].iloc[0]})"))
     ax2.set_xscale("log", base=2)
     ax2.set_xlabel("batch size")
     ax2.set_ylabel("forward + backward latency (ms)")
@@ -572,7 +590,7 @@ def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
 
 
 def stability_plot(corr: pd.DataFrame, out: Path) -> Path:
-    main = corr[~is_component(corr["proxy"])].copy()
+    main = _literal(corr[~is_component(corr["proxy"])], ["space", "dataset", "proxy"])
     main["dataset"] = benchmark_label(main)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     sns.pointplot(data=main, x="dataset", y="kendall", hue="proxy", ax=ax)
@@ -584,11 +602,11 @@ def stability_plot(corr: pd.DataFrame, out: Path) -> Path:
 
 
 def _section(key: str, title: str, body: str) -> tuple[str, str, str]:
-    return key, title, f'<section id="{key}"><h2>{html.escape(title)}</h2>{body}</section>'
+    return key, title, f'<section id="{key}"><h2>{html_text(title)}</h2>{body}</section>'
 
 
 def _img(src: str, alt: str) -> str:
-    return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}" loading="eager">'
+    return f'<img src="{html_text(src)}" alt="{html_text(alt)}" loading="eager">'
 
 
 def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
@@ -601,14 +619,29 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
     """
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
-    corr = pd.read_csv(correlations_csv)
+    # everything is written into a temporary folder beside the report and renamed into place at the
+    # end (page last), so a run that fails half-way leaves the previous report whole, never a mix
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        _write_report(work / out.name, correlations_csv, score_paths, groundtruth, studies, config)
+        for made in sorted(work.iterdir(), key=lambda f: f.name == out.name):
+            os.replace(made, out.parent / made.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def _write_report(out: Path, correlations_csv: str, score_paths: Sequence[str],
+                  groundtruth: str | Sequence[str] | GroundTruths, studies: dict[str, str] | None,
+                  config: dict | None) -> None:
+    corr = read_csv(correlations_csv)
     gts = GroundTruths.of(groundtruth)
     main = corr[~is_component(corr["proxy"])]
     comps = corr[is_component(corr["proxy"])]
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "n_flagged", "kendall", "kendall_lo", "kendall_hi",
             "spearman", "spearman_lo", "spearman_hi", "paper_kendall", "diff_kendall"]
     main_table = main[[c for c in cols if c in main.columns]]
-    main_table.to_csv(out.parent / "correlations.csv", index=False)
+    write_csv(main_table, out.parent / "correlations.csv")
     sections = [_section("headline", "Headline: does InTrain reproduce the published τ?", headline_html(corr))]
     sections.append(_section("correlations", "Rank correlations", (
         "<p class='note'>Kendall τ-b and Spearman ρ against benchmark test accuracy; lo/hi are 95 % bootstrap "
@@ -625,22 +658,22 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
         for proxy in proxy_columns(add_population_scores(read_scores(path, expand=False), read_population_rules(path))):
             if "." not in proxy:
                 paths_of.setdefault(proxy, []).append(path)
-    scatters = "".join(_img(scatter_figure(paths, gts, proxy, out.parent / f"scatter_{proxy}.png").name,
+    scatters = "".join(_img(scatter_figure(paths, gts, proxy, out.parent / f"scatter_{slug(proxy)}.png").name,
                             f"{proxy} score vs accuracy") for proxy, paths in paths_of.items())
     if scatters:
         sections.append(_section("scatter", "Score vs accuracy", scatters))
     figures = {"ablation": ablation_bars, "batch_size": batch_curve, "search_zennas": search_curves}
     for key, path in (studies or {}).items():
         if key not in STUDIES:
-            raise ValueError(f"unknown study {key!r}; known: {sorted(STUDIES)}")
+            raise InputError(f"unknown study {key!r}; known: {sorted(STUDIES)}")
         title, note = STUDIES[key]
-        table = pd.read_csv(path)
-        table.to_csv(out.parent / f"{key}.csv", index=False)
+        table = read_csv(path)
+        write_csv(table, out.parent / f"{key}.csv")
         if key == "protocols" and not table.empty:  # each value with its CI in one cell
             from intrain.analysis.comparison import display_rows
 
             table = pd.DataFrame(display_rows(table))
-        body = f"<p class='note'>{html.escape(note)} Full precision in <a href='{key}.csv'>{key}.csv</a>.</p>"
+        body = f"<p class='note'>{html_text(note)} Full precision in <a href='{key}.csv'>{key}.csv</a>.</p>"
         body += html_table(table) if not table.empty else "<p class='note'>(no rows in this run)</p>"
         if key in figures and not table.empty:
             body += _img(figures[key](table, out.parent / f"{key}.png").name, key)
@@ -657,8 +690,8 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
         "inputs_sha256": {str(p): sha256_file(p) for p in [correlations_csv, *gts.paths.values(), *(studies or {}).values()]},
     }
     sections.append(_section("provenance", "Provenance",
-                             f'<div class="prov">{html.escape(json.dumps(prov, indent=1, default=str))}</div>'))
-    toc = "".join(f'<li><a href="#{key}">{html.escape(title)}</a></li>' for key, title, _ in sections)
+                             f'<div class="prov">{html_text(json.dumps(prov, indent=1, default=str))}</div>'))
+    toc = "".join(f'<li><a href="#{key}">{html_text(title)}</a></li>' for key, title, _ in sections)
     nav = f'<nav id="contents" aria-label="Contents"><h2>Contents</h2><ol>{toc}</ol></nav>'
     lede = (f"<p class='lede'>Generated {_dt.date.today().isoformat()} from {len(score_paths)} merged artifacts "
             f"({len(main)} proxy × benchmark correlations).</p>")
@@ -666,4 +699,3 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
     out.write_text("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
                    "<meta name='viewport' content='width=device-width, initial-scale=1'><title>intrain report</title>"
                    f"<style>{_CSS}</style></head><body>{''.join(body)}{_TABLE_JS}</body></html>")
-    return out

@@ -7,6 +7,7 @@ replaced by a sentinel value, which would silently rank degenerate networks.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
@@ -23,7 +24,7 @@ class Correlation:
     spearman_lo: float = float("nan")
     spearman_hi: float = float("nan")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -76,7 +77,7 @@ class TauDifference:
     hi: float = float("nan")
     n_boot: int = 0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -18,6 +18,11 @@
     intrain export | import | convert | agreement ...        (intrain/interop/cli.py)
 
 Each command group is a module of this package with ``add_commands(subparsers)``.
+
+Exit status: 0 on success; 2 when intrain refuses its input (an :class:`~intrain.core.errors.IntrainError`,
+shown as one message naming the file, key or record, as argparse does for a bad command line); 1 when
+a file cannot be written (disk full, quota). Any other exception is a bug in intrain and keeps its
+traceback.
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ import sys
 from intrain.core.errors import IntrainError
 
 log = logging.getLogger("intrain")
+
+#: Exit status when intrain refuses its input (the same as argparse's usage errors).
+EXIT_INPUT = 2
+#: Exit status when the system refuses a write (disk full, quota, permissions).
+EXIT_SYSTEM = 1
 
 #: The command groups, in the order ``intrain --help`` lists them.
 GROUPS = ("data", "scoring", "analysis", "search")
@@ -56,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``intrain`` command; the exit status (module docstring) tells input errors from system ones."""
     from intrain.core.log import setup
 
     # Every file has a single writer and is renamed into place, so HDF5's file locks add nothing
@@ -69,12 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     setup(args.verbose)
     try:
         args.func(args)
-    except (IntrainError, ValueError, KeyError, FileNotFoundError, RuntimeError) as e:
+    except IntrainError as e:
         log.error("%s", e)
-        return 1
+        return EXIT_INPUT
+    except FileNotFoundError as e:  # a path given on the command line; the message names it
+        log.error("%s", e)
+        return EXIT_INPUT
     except OSError as e:
         log.error("%s: %s (disk full or quota?); earlier outputs are untouched", type(e).__name__, e)
-        return 1
+        return EXIT_SYSTEM
     return 0
 
 

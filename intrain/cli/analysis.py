@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 
 from intrain.cli.common import pairs, write_csv
+from intrain.core.errors import InputError
+from intrain.core.sinks import read_csv
 
 log = logging.getLogger("intrain")
 
@@ -27,7 +29,7 @@ def cmd_correlate(args: argparse.Namespace) -> None:
         for spec in args.pairs:
             a, sep, b = spec.partition(":")
             if not sep or not a or not b:
-                raise ValueError(f"--pairs takes A:B (two proxy labels), got {spec!r}")
+                raise InputError(f"--pairs takes A:B (two proxy labels), got {spec!r}")
             pairs.append((a, b))
         diffs = pair_table(args.scores, args.groundtruth, pairs, n_boot=args.n_boot, metric=args.metric)
         if args.pairs_out:
@@ -42,7 +44,7 @@ def cmd_protocol_table(args: argparse.Namespace) -> None:
 
     table = comparison_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric)
     if table.empty:
-        raise ValueError("no proxy is scored both under the default settings and under a variant "
+        raise InputError("no proxy is scored both under the default settings and under a variant "
                          "(protocol: reference, layers: relu), and none has a published value")
     write_csv(table, args.out)
     text = render_markdown(table)
@@ -63,24 +65,22 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_render_check(args: argparse.Namespace) -> None:
-    from intrain.analysis.render import render_check
+    from intrain.analysis.render import RenderError, render_check
 
     verdict = render_check(args.path, screenshot=args.screenshot)
     print(json.dumps(verdict))
     if verdict["status"] != "ok":
-        raise RuntimeError(f"{args.path}: " + "; ".join(verdict["problems"]))
+        raise RenderError(f"{args.path}: " + "; ".join(verdict["problems"]))
 
 
 def cmd_study(args: argparse.Namespace) -> None:
-    import pandas as pd
-
     from intrain.analysis import studies
     if args.study == "ablation":
         table = studies.ablation(args.inputs, args.groundtruth, n_boot=args.n_boot)
     elif args.study == "topk":
         table = studies.topk(args.inputs, args.groundtruth)
     elif args.study == "stability":
-        table = studies.stability(pd.read_csv(args.correlations))
+        table = studies.stability(read_csv(args.correlations))
     elif args.study == "batch-size":
         table = studies.batch_size(args.inputs, args.groundtruth)
     else:
@@ -91,11 +91,9 @@ def cmd_study(args: argparse.Namespace) -> None:
 
 def cmd_headline(args: argparse.Namespace) -> None:
     """The report's headline as text: whether InTrain reproduces each benchmark's published τ."""
-    import pandas as pd
-
     from intrain.analysis.report import headline
 
-    corr = pd.read_csv(args.correlations)
+    corr = read_csv(args.correlations)
     for verdict in headline(corr):
         print(f"  {verdict['sentence']}")
     if args.report:

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+
+from intrain.core.errors import InputError
 
 SETTINGS_HELP = 'JSON object of ScoreSettings fields, e.g. \'{"batch_size": 64, "proxies": ["intrain"]}\''
 
 
 def settings_from(args: argparse.Namespace):
+    from intrain.core.bounded import load_json
     from intrain.core.records import ScoreSettings
 
-    raw = json.loads(args.settings) if args.settings else {}
+    raw = load_json(args.settings, "--settings") if args.settings else {}  # bounded depth and numbers
     if not isinstance(raw, dict):
-        raise ValueError("--settings must be a JSON object")
+        raise InputError("--settings must be a JSON object")
     try:
         return ScoreSettings.from_dict(raw)
     except ValueError as e:
-        raise ValueError(f"--settings: {e}") from None
+        raise InputError(f"--settings: {e}") from None
 
 
 def pairs(items: list[str] | None, flag: str, what: str) -> dict[str, str]:
@@ -27,15 +28,15 @@ def pairs(items: list[str] | None, flag: str, what: str) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ValueError(f"{flag} expects {what}, got {item!r}")
+            raise InputError(f"{flag} expects {what}, got {item!r}")
         out[key] = value
     return out
 
 
 def write_csv(table, out: str) -> None:
-    """Write a table to ``out`` through a temporary file, so no half-written CSV is left."""
-    out_path = Path(out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(".tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(out_path)
+    """Write a table to ``out`` through a temporary file, so no half-written CSV is left; string
+    cells that a spreadsheet would run as formulas are neutralised (:mod:`intrain.core.sinks`;
+    read such files back with :func:`intrain.core.sinks.read_csv`)."""
+    from intrain.core.sinks import write_csv as write_neutralised
+
+    write_neutralised(table, out)

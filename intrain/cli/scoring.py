@@ -7,35 +7,36 @@ import logging
 import time
 
 from intrain.cli.common import SETTINGS_HELP, settings_from
+from intrain.core.errors import InputError
+from intrain.core.sinks import read_csv
 
 log = logging.getLogger("intrain")
 
 
 def cmd_score(args: argparse.Namespace) -> None:
-    import pandas as pd
     import torch
     from tqdm import tqdm
 
-    from intrain.engine.allocator import retain_freed_memory
-    from intrain.engine.inputs import describe_input
-    from intrain.engine.device import describe
     from intrain.core.artifacts import write_shard
+    from intrain.engine.allocator import retain_freed_memory
+    from intrain.engine.device import describe
+    from intrain.engine.inputs import describe_input
+    from intrain.planning.selection import settings_hash, shard_items
     from intrain.proxies import proxy_class
     from intrain.scoring.scorer import Scorer, SharedForwardScorer
-    from intrain.planning.selection import settings_hash, shard_items
 
     if args.threads:
         torch.set_num_threads(args.threads)
     retained = retain_freed_memory()
     settings = settings_from(args)
-    selection = pd.read_csv(args.selection)
+    selection = read_csv(args.selection)  # written by write_csv: neutralised cells restored
     n_shards = int(selection["shard"].max()) + 1
     if not 0 <= args.shard < max(n_shards, args.shard + 1):
-        raise ValueError(f"--shard {args.shard} out of range")
+        raise InputError(f"--shard {args.shard} out of range")
     items = shard_items(selection, args.shard)
     datasets = args.dataset
     if len(args.out) != len(datasets):
-        raise ValueError(f"--out needs one file per --dataset: got {len(datasets)} datasets and {len(args.out)} outputs")
+        raise InputError(f"--out needs one file per --dataset: got {len(datasets)} datasets and {len(args.out)} outputs")
     from intrain.engine.device import resolve_device
     from intrain.scoring.resources import check_scoring
 
@@ -79,13 +80,11 @@ def cmd_score(args: argparse.Namespace) -> None:
 
 
 def cmd_merge(args: argparse.Namespace) -> None:
-    import pandas as pd
-
     from intrain.core.artifacts import merge_shards
     from intrain.planning.selection import settings_hash
 
     expected = settings_hash(args.space, args.dataset, settings_from(args)) if args.settings is not None else None
-    selection = pd.read_csv(args.selection) if args.selection else None
+    selection = read_csv(args.selection) if args.selection else None
     merge_shards(args.shards, args.out, members=selection, expected_hash=expected)
     log.info("merged %d shards -> %s", len(args.shards), args.out)
 

@@ -18,10 +18,12 @@ def cmd_evolve(args: argparse.Namespace) -> None:
 
     from intrain.search.evolution import evolve
     from intrain.search.problems import make_problem, proxy_score, trajectory_plot
+    from intrain.spaces import get_space
 
+    space = get_space(args.space)
     settings = settings_from(args)
-    if args.space == "zennas" and settings.resolution is None:
-        settings = replace(settings, resolution=64)  # the paper's search resolution (budgets stay at 224)
+    defaults = {k: v for k, v in space.search_settings.items() if getattr(settings, k) is None}
+    settings = replace(settings, **defaults)  # the space's search defaults (zennas: resolution 64), where unset
     problem = make_problem(args.space, args.budget)
     meta = {"space": args.space, "dataset": args.dataset, "budget": args.budget, "proxy": args.proxy,
             "settings": settings.as_dict()}
@@ -38,10 +40,8 @@ def cmd_evolve(args: argparse.Namespace) -> None:
         "log": str(args.log),
         **problem.describe(result.best_arch), "seconds_this_run": round(time.perf_counter() - start, 1),
     }
-    if args.space == "zennas":
-        summary["note"] = ("untrained: best_arch is a Zen-NAS structure string; write it to a file for the Zen-NAS/ZiCo "
-                           "training scripts (--plainnet_struct_txt, --use_se) or build it with "
-                           "intrain.spaces.zennas.network.build_model(best_arch, se=True)")
+    if space.search_note:
+        summary["note"] = space.search_note
     if args.groundtruth:
         from intrain.analysis.groundtruth import GroundTruths, accuracy_column
 
@@ -81,9 +81,11 @@ def cmd_search_summary(args: argparse.Namespace) -> None:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register this group's subcommands on the top-level parser."""
     p = sub.add_parser("evolve", help="Algorithm 1: evolutionary search with a proxy (resumable HDF5 log)")
-    p.add_argument("--space", required=True, choices=["nb201", "zennas"])
-    p.add_argument("--dataset", required=True, help="cifar10 / cifar100 / ImageNet16-120 (nb201), imagenet (zennas)")
-    p.add_argument("--budget", type=float, default=None, help="Zen-NAS get_FLOPs at 224x224 (zennas), e.g. 450e6")
+    p.add_argument("--space", required=True, help="a space with a search problem (nb201, zennas, a plugin's)")
+    p.add_argument("--dataset", required=True, help="one of the space's datasets (nb201: cifar10, cifar100, "
+                   "ImageNet16-120; zennas: imagenet)")
+    p.add_argument("--budget", type=float, default=None, help="a FLOPs budget for spaces that take one (zennas: Zen-NAS "
+                   "get_FLOPs at 224x224, e.g. 450e6)")
     p.add_argument("--iterations", type=int, default=100_000,
                    help="T, architectures visited in total (default: the paper's 100,000)")
     p.add_argument("--k", type=int, default=10, help="parents are drawn from the top k of the history")

@@ -46,9 +46,12 @@ import pandas as pd
 
 from intrain import __version__
 
-from intrain.core import sealed
+from intrain.core import faults, sealed
+from intrain.core.bounded import load_json
+from intrain.core.h5safety import UnsafeHDF5Error, check_self_contained, read_strings
 from intrain.core.trainability import gradient_health, participation_ratio
-from intrain.core.errors import IntrainError
+from intrain.core.errors import InputError, IntrainError
+from intrain.core.names import check_component_name, check_proxy_name
 
 if TYPE_CHECKING:  # type-only: reading artifacts must not import torch (the scorer does)
     from intrain.core.records import ArchRecord
@@ -101,6 +104,7 @@ def atomic_h5(dest: str | os.PathLike) -> Iterator[h5py.File]:
     try:
         with open(tmp, "wb") as out:
             out.write(sealed.seal(buffer.getbuffer()))
+            faults.reached("artifact.write")  # tests kill here (intrain/core/faults.py)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, dest)
@@ -216,6 +220,7 @@ def open_artifact(path: str | os.PathLike, check: bool = True) -> h5py.File:
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
         raise ArtifactError(f"{path}: corrupt or truncated HDF5 file ({e}); delete it and rerun its job") from e
     try:
+        check_self_contained(f, path)  # before any dataset is read: nothing outside the file, sizes bounded
         schema = f.attrs.get("schema")
         version = f.attrs.get("schema_version", -1)
         if schema != SCHEMA:
@@ -228,7 +233,7 @@ def open_artifact(path: str | os.PathLike, check: bool = True) -> h5py.File:
             raise ArtifactError(f"{path}: schema_version {version} is not the supported {SCHEMA_VERSION}")
         if check:
             check_layout(f, path)
-    except ArtifactError:
+    except (ArtifactError, UnsafeHDF5Error):
         f.close()
         raise
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
@@ -304,6 +309,11 @@ def check_layout(f: h5py.File, path: str | os.PathLike) -> None:
         if not isinstance(g, h5py.Group):
             raise ArtifactError(f"{path}: /proxy/{pname} is not a group")
         for comp in g:
+            try:  # the names become columns: no reserved column, no markup (intrain.core.names)
+                check_proxy_name(pname, f"{path}: /proxy/{pname[:80]}")
+                check_component_name(comp, f"{path}: /proxy/{pname[:80]}/{comp[:80]}")
+            except InputError as e:
+                raise ArtifactError(str(e)) from None
             ds(f"proxy/{pname}/{comp}", _FLOAT, n)
     if "members" in f:
         m = ds("members/index", _INT, None).shape[0]
@@ -328,7 +338,7 @@ def read_attrs(path: str | os.PathLike) -> dict:
 
 
 def _str_list(ds: h5py.Dataset) -> list[str]:
-    return [s.decode() if isinstance(s, bytes) else s for s in ds[()]]
+    return read_strings(ds, ds.file.filename)
 
 
 def read_scores(path: str | os.PathLike, expand: bool = True) -> pd.DataFrame:
@@ -378,7 +388,7 @@ def _ragged(f: h5py.File, group: str, ptr_name: str, index: int | None,
             rep = f["members/representative"][()][f["members/index"][()] == index]
             pos = np.flatnonzero(idx == rep[0]) if len(rep) else pos
         if len(pos) == 0:
-            raise KeyError(f"architecture index {index} is not in this artifact")
+            raise IntrainError(f"{f.filename}: architecture index {index} is not in this artifact")
         lo, hi = int(ptr[pos[0]]), int(ptr[pos[0] + 1])
         owners = np.full(hi - lo, idx[pos[0]])
     g = f[group]
@@ -410,8 +420,10 @@ def read_population_rules(path: str | os.PathLike) -> dict:
             text = group.attrs.get("population")
             if text is not None:
                 try:
-                    rules[name] = PopulationRule.from_json(text if isinstance(text, str) else text.decode())
-                except (ValueError, KeyError, TypeError) as e:
+                    text = text if isinstance(text, str) else text.decode()
+                    load_json(text, f"{path}: /proxy/{name}")  # bounded depth and numbers before the rule parses it
+                    rules[name] = PopulationRule.from_json(text)
+                except (ValueError, KeyError, TypeError, AttributeError) as e:
                     raise ArtifactError(f"{path}: proxy {name!r} has an unreadable population rule ({e})") from None
     return rules
 

@@ -11,6 +11,7 @@ A mirror is a directory (or an ``http(s)://`` base URL) holding the files under 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -21,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import yaml
 
@@ -105,13 +107,14 @@ def catalog() -> dict[str, BenchmarkFile]:
 
 
 def get_file(key: str) -> BenchmarkFile:
+    """The catalog entry ``key``; an unknown key is refused with the list of known ones."""
     files = catalog()
     if key not in files:
-        raise KeyError(f"unknown benchmark file {key!r}; known: {sorted(files)}")
+        raise InputError(f"unknown benchmark file {key!r} (intrain/data/benchmarks.yaml); known: {sorted(files)}")
     return files[key]
 
 
-def sha256_of(path: str | os.PathLike) -> str:
+def sha256_of(path: str | os.PathLike[str]) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
@@ -129,16 +132,17 @@ def source_for(entry: BenchmarkFile, mirror: str | None) -> str:
     return str(Path(mirror) / entry.mirror_path)
 
 
-def _open_source(source: str, timeout: float):
+def _open_source(source: str, timeout: float) -> IO[bytes]:
     if source.startswith(("http://", "https://", "file://")):
         req = urllib.request.Request(source, headers={"User-Agent": "intrain"})
-        return urllib.request.urlopen(req, timeout=timeout)
+        response: IO[bytes] = urllib.request.urlopen(req, timeout=timeout)
+        return response
     if not os.path.exists(source):
         raise FileNotFoundError(f"mirror file {source} does not exist")
     return open(source, "rb")
 
 
-def fetch(entry: BenchmarkFile, dest: str | os.PathLike, mirror: str | None = None,
+def fetch(entry: BenchmarkFile, dest: str | os.PathLike[str], mirror: str | None = None,
           timeout: float = 60.0) -> Path:
     """Download ``entry`` to ``dest`` (skipped if ``dest`` already has the right sha256)."""
     dest = Path(dest)
@@ -176,10 +180,8 @@ def fetch(entry: BenchmarkFile, dest: str | os.PathLike, mirror: str | None = No
                 f"{entry.key}: sha256 mismatch for {source}: got {digest}, expected {entry.sha256}")
         os.replace(tmp, dest)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     log.info("fetched %s (%d bytes) from %s", entry.key, n, source)
     return dest

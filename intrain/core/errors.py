@@ -8,7 +8,7 @@ written against those keep working.
 
 from __future__ import annotations
 
-__all__ = ["IntrainError", "InputError", "UnsafeInputError"]
+__all__ = ["InputError", "IntrainError", "UnsafeInputError"]
 
 
 class IntrainError(Exception):

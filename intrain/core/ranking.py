@@ -18,12 +18,18 @@ analysis never needs the proxy's code, nor torch.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["PopulationRule", "rank_sum", "rank_aggregate", "add_population_scores", "BUILTIN_RULES"]
+from intrain.core.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["BUILTIN_RULES", "PopulationRule", "add_population_scores", "rank_aggregate", "rank_sum"]
 
 
 def _ranks(columns: Sequence[np.ndarray], signs: Sequence[int] | None) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -80,9 +86,9 @@ class PopulationRule:
 
     def __post_init__(self) -> None:
         if self.method not in _METHODS:
-            raise ValueError(f"unknown population method {self.method!r}; expected one of {sorted(_METHODS)}")
+            raise InputError(f"unknown population method {self.method!r}; expected one of {sorted(_METHODS)}")
         if self.signs is not None and len(self.signs) != len(self.components):
-            raise ValueError(f"{len(self.signs)} signs for {len(self.components)} components")
+            raise InputError(f"{len(self.signs)} signs for {len(self.components)} components")
 
     def combine(self, components: Mapping[str, np.ndarray]) -> np.ndarray:
         missing = [c for c in self.components if c not in components]
@@ -94,7 +100,7 @@ class PopulationRule:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> "PopulationRule":
+    def from_json(cls, text: str) -> PopulationRule:
         raw = json.loads(text)
         return cls(raw["method"], tuple(raw["components"]),
                    None if raw.get("signs") is None else tuple(int(s) for s in raw["signs"]))
@@ -107,8 +113,8 @@ BUILTIN_RULES: dict[str, PopulationRule] = {
 }
 
 
-def add_population_scores(scores, rules: Mapping[str, PopulationRule] | None = None,
-                          proxies: Sequence[str] | None = None):
+def add_population_scores(scores: pd.DataFrame, rules: Mapping[str, PopulationRule] | None = None,
+                          proxies: Sequence[str] | None = None) -> pd.DataFrame:
     """Add the ``<proxy>`` column of every population-ranked proxy to a scores DataFrame (in place).
 
     ``rules`` defaults to :data:`BUILTIN_RULES`; artifacts carry their own

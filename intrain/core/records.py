@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from intrain.core.errors import InputError
+
 if TYPE_CHECKING:  # type-only: the probe's result is produced by the engine (torch)
     from intrain.engine.probe import ProbeResult
 
-__all__ = ["PROTOCOLS", "MORE_BATCH_SEED", "ScoreSettings", "ArchRecord"]
+__all__ = ["MORE_BATCH_SEED", "PROTOCOLS", "ArchRecord", "ScoreSettings"]
 
 #: The scoring protocols (:attr:`ScoreSettings.protocol`).
 PROTOCOLS = ("uniform", "reference")
@@ -46,27 +48,28 @@ class ScoreSettings:
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+            raise InputError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.resolution is not None and self.resolution < 1:
-            raise ValueError(f"resolution must be >= 1, got {self.resolution}")
+            raise InputError(f"resolution must be >= 1, got {self.resolution}")
         if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+            raise InputError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
         if self.lga_steps < 0 or self.lr_samples < 2 or self.lr_resolution < 1:
-            raise ValueError("lga_steps must be >= 0, lr_samples >= 2 and lr_resolution >= 1")
+            raise InputError("lga_steps must be >= 0, lr_samples >= 2 and lr_resolution >= 1")
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "ScoreSettings":
+    def from_dict(cls, raw: dict[str, Any]) -> ScoreSettings:
         """Settings from JSON/YAML values (``proxies`` as a list), refusing unknown keys by name."""
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown keys {sorted(unknown)}")
-        return cls(**{k: tuple(v) if k == "proxies" else v for k, v in raw.items()})
+            raise InputError(f"unknown keys {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
+        values: dict[str, Any] = {k: tuple(v) if k == "proxies" else v for k, v in raw.items()}
+        return cls(**values)
 
     def pass_options(self) -> dict[str, Any]:
         """The settings separate passes read (:class:`~intrain.proxies.base.PassContext` options)."""
         return {"lga_steps": self.lga_steps, "lr_samples": self.lr_samples, "lr_resolution": self.lr_resolution}
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["proxies"] = list(self.proxies)
         return d

@@ -21,8 +21,10 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from intrain.core import sealed
+from intrain.core import faults, sealed
+from intrain.core.bounded import load_json
 from intrain.core.errors import IntrainError
+from intrain.core.h5safety import UnsafeHDF5Error, check_self_contained
 
 log = logging.getLogger(__name__)
 SCHEMA = "intrain.search"
@@ -51,6 +53,7 @@ def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
         raise bad(problem)
     try:
         with h5py.File(path, "r") as f:
+            check_self_contained(f, path)  # before any dataset is read: nothing outside the file, sizes bounded
             if f.attrs.get("schema") != SCHEMA:
                 raise SearchLogError(f"{path} is not a search log (schema {f.attrs.get('schema')!r})")
             if "n_done" not in f.attrs or "meta" not in f.attrs:
@@ -61,10 +64,13 @@ def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
             if isinstance(n_done, (bool, np.bool_)) or not isinstance(n_done, (int, np.integer)) or n_done < 0:
                 raise bad(f"n_done {n_done!r} is not a non-negative integer")
             n = int(n_done)
-            try:
-                meta = json.loads(f.attrs["meta"])
+            try:  # bounded depth and number size (intrain.core.bounded)
+                raw_meta = f.attrs["meta"]
+                if not isinstance(raw_meta, (str, bytes)):
+                    raise TypeError(f"an attribute of type {type(raw_meta).__name__}")
+                meta = load_json(raw_meta, "meta")
             except (TypeError, ValueError) as e:
-                raise bad(f"meta is not JSON: {e}") from None
+                raise bad(f"meta is not JSON: {str(e)[:200]}") from None
             if not isinstance(meta, dict):
                 raise bad(f"meta is a JSON {type(meta).__name__}, not an object")
             missing = {"iteration", "arch", "score", "new"} - set(f)
@@ -81,7 +87,7 @@ def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
                 if ds.shape[0] < n:
                     raise bad(f"n_done is {n} but /{name} has {ds.shape[0]} rows")
                 data[name] = ds[:n]
-    except SearchLogError:
+    except (SearchLogError, UnsafeHDF5Error):
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
         raise SearchLogError(f"search log {path} is corrupt ({e}); delete it to start over") from None
@@ -141,6 +147,7 @@ class SearchLog:
         try:
             with open(tmp, "wb") as out:
                 out.write(sealed.seal(buffer.getbuffer()))
+                faults.reached("search_log.write")  # tests kill here (intrain/core/faults.py)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.path)

@@ -27,6 +27,8 @@ from typing import Literal
 
 import numpy as np
 
+from intrain.core.errors import InputError
+
 EPS = 1e-10
 #: A layer whose activation trace is at or below this is treated as collapsed (all zeros).
 COLLAPSE_TRACE = 1e-30
@@ -73,7 +75,7 @@ def combine(gamma: float, o: float, n_layers: int, coupling: Coupling = "multipl
     elif coupling == "o":
         raw = o
     else:
-        raise ValueError(f"unknown coupling {coupling!r}")
+        raise InputError(f"unknown coupling {coupling!r}")
     if depth_norm == "log":
         norm = math.log(n_layers + 1)
     elif depth_norm == "linear":
@@ -81,7 +83,7 @@ def combine(gamma: float, o: float, n_layers: int, coupling: Coupling = "multipl
     elif depth_norm == "none":
         norm = 1.0
     else:
-        raise ValueError(f"unknown depth normalisation {depth_norm!r}")
+        raise InputError(f"unknown depth normalisation {depth_norm!r}")
     return raw / norm if norm > 0 else float("nan")
 
 

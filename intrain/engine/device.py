@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from intrain.core.errors import InputError
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
@@ -11,7 +13,7 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False")
     if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise ValueError(f"unknown device {name!r}; expected auto, cpu, cuda or cuda:N")
+        raise InputError(f"unknown device {name!r}; expected auto, cpu, cuda or cuda:N")
     return torch.device(name)
 
 

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from intrain.core.errors import InputError
 from intrain.analysis.correlate import is_imported
 from intrain.analysis.stats import kendall, spearman
 
@@ -79,13 +80,13 @@ def agreement_from_artifacts(a_path: str, b_paths: Sequence[str], groundtruth=No
         gt = GroundTruths.of(groundtruth)
         table = gt.table(attrs_a["space"])
         if acc not in table.columns:
-            raise ValueError(f"{gt.path(attrs_a['space'])} has no column {acc!r} (metric {metric!r})")
+            raise InputError(f"{gt.path(attrs_a['space'])} has no column {acc!r} (metric {metric!r})")
         truth = table[["arch_index", acc]]
     parts = []
     for b_path in b_paths:
         attrs_b = read_attrs(b_path)
         if (attrs_b["space"], attrs_b["dataset"]) != (attrs_a["space"], attrs_a["dataset"]):
-            raise ValueError(f"{b_path} is {attrs_b['space']}/{attrs_b['dataset']}, "
+            raise InputError(f"{b_path} is {attrs_b['space']}/{attrs_b['dataset']}, "
                              f"{a_path} is {attrs_a['space']}/{attrs_a['dataset']}")
         table = agreement(a, add_population_scores(read_scores(b_path), read_population_rules(b_path)), truth, acc if truth is not None else None)
         table.insert(0, "b", label_of(attrs_b, b_path))

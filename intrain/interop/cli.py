@@ -6,7 +6,10 @@ Registered by :func:`add_commands` from ``intrain.cli``; handlers import their m
     intrain export MERGED.h5 ... --format naslib-zc|zero-cost-nas|csv|parquet --out FILE
                    [--proxy P ...] [--groundtruth [SPACE=]CSV]
     intrain import --format naslib-zc|zero-cost-nas FILE --space S --dataset D --out ARTIFACT [--table T]
-    intrain convert --space nb201|nb101 TEXT [--from FORM] [--table T] [--json]
+    intrain convert --space S TEXT [--from FORM] [--table T] [--json]
+
+Which spaces a format or a form exists for is the space's own answer (its ``peer_codec`` and
+``encodings`` hooks, :mod:`intrain.spaces.peers`), so a plugin space takes part by declaring them.
     intrain agreement IMPORTED.h5 ... OWN.h5 ... [--groundtruth [SPACE=]CSV] [--metric valid|test] [--out CSV]
 """
 
@@ -17,15 +20,18 @@ import json
 import logging
 import sys
 
+from intrain.core.errors import InputError
+
 log = logging.getLogger("intrain")
 
 __all__ = ["add_commands"]
 
 
 def _write_csv(table, out: str) -> None:
+    from intrain.core.sinks import csv_text
     from intrain.interop.peerscores import write_atomic
 
-    write_atomic(out, lambda fh: fh.write(table.to_csv(index=False).encode("utf-8")))
+    write_atomic(out, lambda fh: fh.write(csv_text(table).encode("utf-8")))  # formula cells neutralised
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -59,7 +65,7 @@ def cmd_agreement(args: argparse.Namespace) -> None:
     from intrain.interop.agreement import agreement_table
 
     if len(args.scores) < 2:
-        raise ValueError("agreement needs at least two artifacts")
+        raise InputError("agreement needs at least two artifacts")
     table = agreement_table(args.scores, args.groundtruth, metric=args.metric)
     if args.out:
         _write_csv(table, args.out)
@@ -79,8 +85,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("import", help="a peer's score file -> an intrain artifact")
     p.add_argument("file")
-    p.add_argument("--format", required=True, choices=["naslib-zc", "zero-cost-nas"])
-    p.add_argument("--space", required=True, choices=["nb201", "nb101"])
+    p.add_argument("--format", required=True, choices=["naslib-zc", "zero-cost-nas", "csv", "parquet"])
+    p.add_argument("--space", required=True, help="a space whose peer_codec knows --format (nb201, nb101, a plugin)")
     p.add_argument("--dataset", required=True)
     p.add_argument("--table", default=None,
                    help="benchmark table giving each architecture's index (default: the mirror's, INTRAIN_MIRROR)")
@@ -89,9 +95,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("convert", help="an architecture in every encoding (arch string, NASLib tuple, index, ...)")
     p.add_argument("text", help="e.g. '(4, 0, 3, 1, 4, 3)', an arch string, an index or an NB101 hash")
-    p.add_argument("--space", required=True, choices=["nb201", "nb101"])
-    p.add_argument("--from", dest="form", default=None, choices=["arch", "naslib", "op_ids", "index", "hash"],
-                   help="the form of TEXT (default: guessed; op_ids must be named)")
+    p.add_argument("--space", required=True, help="nb201, nb101 or any space that declares encodings")
+    p.add_argument("--from", dest="form", default=None,
+                   help="the form of TEXT: arch, index or one of the space's encodings (nb201: naslib, op_ids; "
+                        "nb101: naslib, hash, pruned_arch); default: guessed (op_ids must be named)")
     p.add_argument("--table", default=None, help="benchmark table for the index (default: the mirror's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_convert)

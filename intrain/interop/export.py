@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from intrain.core.errors import InputError
-from intrain.interop.peer_encodings import nb101_hash, nb101_parse, nb101_to_naslib, nb201_to_naslib
 from intrain.interop.peerscores import PeerScores
+from intrain.spaces import get_space
 
-__all__ = ["FORMATS", "artifact_scores", "export", "frame"]
+__all__ = ["FORMATS", "artifact_scores", "export", "frame", "read_frame"]
 
 log = logging.getLogger("intrain.interop")
 FORMATS = ("naslib-zc", "zero-cost-nas", "csv", "parquet")
@@ -82,11 +82,10 @@ def frame(tables: Sequence[PeerScores]) -> pd.DataFrame:
     """The CSV/Parquet table: one row per (dataset, architecture), intrain's proxy names."""
     parts = []
     for t in tables:
-        encode = nb201_to_naslib if t.space == "nb201" else nb101_to_naslib
-        df = pd.DataFrame({"space": t.space, "dataset": t.dataset, "arch_index": t.index, "arch": t.key,
-                           "naslib": [str(encode(k)) for k in t.key]})
-        if t.space == "nb101":
-            df["hash"] = [nb101_hash(nb101_parse(k)) for k in t.key]
+        df = pd.DataFrame({"space": t.space, "dataset": t.dataset, "arch_index": t.index, "arch": t.key})
+        for name, enc in get_space(t.space).encodings().items():  # the space's own columns (NASLib tuple, hash)
+            if enc.exported:
+                df[name] = [str(enc.encode(k)) for k in t.key]
         if t.val_accuracy is not None:
             df["val_accuracy"] = t.val_accuracy
         first = next(iter(t.times.values()), None)
@@ -125,11 +124,22 @@ def export(paths: Sequence[str], fmt: str, out: str | os.PathLike, proxies: Sequ
             raise InputError("zero-cost-nas files hold one dataset: export one artifact per file")
         write_stream(out, tables[0])
     else:
+        from intrain.core.sinks import csv_text, neutralise_frame
         from intrain.interop.peerscores import write_atomic
 
-        df = frame(tables)
+        df = frame(tables)  # formula-like string cells neutralised (intrain.core.sinks); read back with read_frame
         if fmt == "csv":
-            write_atomic(out, lambda fh: fh.write(df.to_csv(index=False).encode("utf-8")))
+            write_atomic(out, lambda fh: fh.write(csv_text(df).encode("utf-8")))
         else:
-            write_atomic(out, lambda fh: df.to_parquet(fh, index=False))
+            write_atomic(out, lambda fh: neutralise_frame(df).to_parquet(fh, index=False))
     return notes
+
+
+def read_frame(path: str | os.PathLike) -> pd.DataFrame:
+    """A CSV or Parquet file :func:`export` wrote, every string cell as it was before export
+    (the neutralising ``'`` of :mod:`intrain.core.sinks` removed, numbers untouched)."""
+    from intrain.core.sinks import read_csv, restore_frame
+
+    if str(path).endswith(".parquet"):
+        return restore_frame(pd.read_parquet(path))
+    return read_csv(path)

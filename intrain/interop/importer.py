@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from intrain.core.errors import InputError
-from intrain.interop.peer_encodings import default_table, nb101_hash, nb101_parse, nb101_table, nb201_index
+from intrain.interop.peer_encodings import default_table, locate
 from intrain.interop.peerscores import PeerScores
+from intrain.spaces import get_space
 
 __all__ = ["FORMATS", "read_peer_file", "resolve_indices", "write_artifact", "import_scores"]
 
 log = logging.getLogger("intrain.interop")
-FORMATS = ("naslib-zc", "zero-cost-nas")
+FORMATS = ("naslib-zc", "zero-cost-nas", "csv", "parquet")
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -39,51 +40,112 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def read_peer_file(path: str | os.PathLike, fmt: str, space: str, dataset: str) -> PeerScores:
-    """One (space, dataset) of a peer file in format ``fmt`` (:data:`FORMATS`)."""
-    if fmt == "naslib-zc":
-        from intrain.interop.naslib_zc import read_zc
+    """One (space, dataset) of a peer file in format ``fmt`` (:data:`FORMATS`), its names and
+    numbers validated at the door (:func:`validate_peer`)."""
+    try:
+        if fmt == "naslib-zc":
+            from intrain.interop.naslib_zc import read_zc
 
-        return read_zc(path, space, dataset)
-    if fmt == "zero-cost-nas":
-        from intrain.interop.zero_cost_nas import read_stream
+            table = read_zc(path, space, dataset)
+        elif fmt == "zero-cost-nas":
+            from intrain.interop.zero_cost_nas import read_stream
 
-        return read_stream(path, space, dataset)
-    raise InputError(f"unknown import format {fmt!r}; known: {list(FORMATS)}")
+            table = read_stream(path, space, dataset)
+        elif fmt in ("csv", "parquet"):
+            table = read_export(path, space, dataset)
+        else:
+            raise InputError(f"unknown import format {fmt!r}; known: {list(FORMATS)}")
+    except (OverflowError, RecursionError, MemoryError) as e:  # a number or nesting no field check caught
+        raise InputError(f"{Path(path).name}: {type(e).__name__} while reading ({str(e)[:200]}); the file "
+                         "holds a number beyond int64/float64 or nesting too deep") from None
+    return validate_peer(table, Path(path).name)
+
+
+def read_export(path: str | os.PathLike, space: str, dataset: str) -> PeerScores:
+    """One (space, dataset) of a CSV/Parquet file ``intrain export`` wrote (:func:`.export.frame`),
+    its neutralised string cells restored (:func:`.export.read_frame`)."""
+    import pandas as pd
+
+    from intrain.core.names import is_reserved
+    from intrain.interop.export import read_frame
+
+    label = Path(path).name
+    try:
+        df = read_frame(path)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, ImportError) as e:
+        raise InputError(f"{label}: not a readable export table ({type(e).__name__}: {str(e)[:200]})") from None
+    missing = [c for c in ("space", "dataset", "arch_index", "arch") if c not in df.columns]
+    if missing:
+        raise InputError(f"{label}: no column {missing} (not an `intrain export` table)")
+    df = df[(df["space"] == space) & (df["dataset"] == dataset)].reset_index(drop=True)
+    if df.empty:
+        raise InputError(f"{label}: no rows for space {space!r} and dataset {dataset!r}")
+    proxies = [str(c) for c in df.columns if not is_reserved(str(c))]
+
+    def floats(col: str) -> np.ndarray:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = np.flatnonzero(values.isna() & df[col].notna())
+        if len(bad):
+            raise InputError(f"{label}: record {int(bad[0])}: field {col!r} is not a number "
+                             f"({str(df[col].iloc[bad[0]])[:40]!r})")
+        return values.to_numpy(np.float64)
+
+    index = pd.to_numeric(df["arch_index"], errors="coerce")
+    if index.isna().any() or (index != np.round(index)).any() or (index.abs() > 2**62).any():
+        k = int(np.flatnonzero(index.isna() | (index != np.round(index)) | (index.abs() > 2**62))[0])
+        raise InputError(f"{label}: record {k}: field 'arch_index' is not an integer")
+    times = {p: floats(f"time_{p}") for p in proxies if f"time_{p}" in df.columns}
+    if "time" in df.columns:
+        times = {p: floats("time") for p in proxies}
+    return PeerScores(space, dataset, [str(a) for a in df["arch"]], index.to_numpy(np.int64),
+                      {p: floats(p) for p in proxies}, times,
+                      floats("val_accuracy") if "val_accuracy" in df.columns else None, label)
+
+
+def validate_peer(table: PeerScores, label: str) -> PeerScores:
+    """Refuse proxy names that are not valid or are reserved columns (:mod:`intrain.core.names`),
+    stated ids outside ``-1..MAX_ARCH_ID`` and scores or times that are not float64 (non-finite
+    scores pass: they are flagged ``NONFINITE`` in the artifact)."""
+    from intrain.core.names import MAX_ARCH_ID, check_proxy_name
+
+    for proxy in [*table.scores, *table.times]:
+        check_proxy_name(proxy, f"{label}: field {str(proxy)[:80]!r}")
+    index = np.asarray(table.index)
+    if index.dtype.kind not in "iu" or index.shape != (len(table),):
+        raise InputError(f"{label}: architecture ids are not one integer per record")
+    bad = np.flatnonzero((index < -1) | (index > MAX_ARCH_ID))
+    if len(bad):
+        raise InputError(f"{label}: record {int(bad[0])} ({str(table.key[bad[0]])[:80]}): field id "
+                         f"{int(index[bad[0]])} is outside 0..{MAX_ARCH_ID}")
+    for what, columns in (("score", table.scores), ("time", table.times)):
+        for proxy, values in columns.items():
+            if np.asarray(values).dtype != np.float64 or np.shape(values) != (len(table),):
+                raise InputError(f"{label}: field {proxy!r}: {what}s are not one float64 per record")
+    return table
 
 
 def resolve_indices(table: PeerScores, bench_table: str | None, strict_index: bool) -> tuple[np.ndarray, list[str], int]:
     """Benchmark index and canonical arch string of every row, and the count not in the table.
 
-    NB201: the arch string's row in the benchmark table; a stated index (zero-cost-nas's ``i``)
-    that disagrees is an error with ``strict_index``, else a warning. NB101: the module hash's
-    row; architectures outside the table are dropped (index -1) and counted.
+    Each key's row is found through its space (:func:`.peer_encodings.locate`); architectures
+    outside the table are dropped (index -1) and counted. Where every spelling has its own row
+    (``Space.peer_identity == "arch"``, NB201), a stated index (zero-cost-nas's ``i``) that
+    disagrees is an error with ``strict_index``, else a warning.
     """
     path = bench_table or default_table(table.space)
     if not path:
         raise InputError(f"{table.source}: mapping {table.space} architectures to benchmark indices needs the "
                          "benchmark table (--table, or INTRAIN_MIRROR pointing at the mirror)")
-    out = np.full(len(table), -1, np.int64)
-    archs: list[str] = []
-    if table.space == "nb201":
-        index = nb201_index(str(path))
-        for i, key in enumerate(table.key):
-            out[i] = index.index(key)
-            archs.append(index.arch(out[i]))
-        stated = (table.index >= 0) & (table.index != out)
-        if stated.any():
-            k = int(np.flatnonzero(stated)[0])
-            msg = (f"{table.source}: {int(stated.sum())} records state a benchmark index that is not their arch "
-                   f"string's, e.g. {table.index[k]} for {table.key[k]} (row {out[k]} of {path})")
-            if strict_index:
-                raise InputError(msg)
-            log.warning("%s; the arch string's row is used", msg)
-        return out, archs, 0
-    nb101 = nb101_table(str(path))
-    for i, key in enumerate(table.key):
-        h = key if "|" not in key else nb101_hash(nb101_parse(key))
-        row = nb101.by_hash.get(h)
-        out[i] = row[0] if row else -1
-        archs.append(row[1] if row else "")
+    found, archs = locate(table.space, table.key, path)
+    out = np.asarray(found, np.int64)
+    stated = (out >= 0) & (table.index >= 0) & (table.index != out)
+    if stated.any() and get_space(table.space).peer_identity == "arch":
+        k = int(np.flatnonzero(stated)[0])
+        msg = (f"{table.source}: {int(stated.sum())} records state a benchmark index that is not their arch "
+               f"string's, e.g. {table.index[k]} for {table.key[k]} (row {out[k]} of {path})")
+        if strict_index:
+            raise InputError(msg)
+        log.warning("%s; the arch string's row is used", msg)
     return out, archs, int((out < 0).sum())
 
 
@@ -158,7 +220,7 @@ def import_scores(path: str | os.PathLike, fmt: str, space: str, dataset: str, o
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     peer = read_peer_file(path, fmt, space, dataset)
-    index, archs, dropped = resolve_indices(peer, table, strict_index=fmt == "zero-cost-nas")
+    index, archs, dropped = resolve_indices(peer, table, strict_index=fmt != "naslib-zc")
     if dropped == len(peer):
         raise InputError(f"{path.name}: none of its {len(peer)} architectures is in the {space} benchmark table")
     if dropped:

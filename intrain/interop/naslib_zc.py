@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
 from pathlib import Path
 from typing import IO, Any, Sequence
 
 import numpy as np
 
+from intrain.core.bounded import load_json
 from intrain.core.errors import InputError
-from intrain.interop.peer_encodings import nb101_from_naslib, nb101_to_naslib, nb201_from_naslib, nb201_to_naslib, parse_tuple
-from intrain.interop.peerscores import NASLIB_SPACES, PeerScores, from_peer, to_peer, write_atomic
+from intrain.core.names import check_arch_id, check_real
+from intrain.interop.peer_encodings import codec
+from intrain.interop.peerscores import PeerScores, from_peer, to_peer, write_atomic
 
 __all__ = ["FAILED", "read_zc", "write_zc", "datasets_in"]
 
@@ -36,6 +37,7 @@ FORMAT = "naslib-zc"
 #: NASLib's stand-in for a NaN/inf score (naslib/predictors/zerocost.py).
 FAILED = -1e8
 _META = ("id", "val_accuracy")
+_KIND = "a NAS-Bench-Suite-Zero JSON file"
 
 
 def _load(source: str | os.PathLike | IO[str], name: str | None) -> tuple[Any, str]:
@@ -44,9 +46,8 @@ def _load(source: str | os.PathLike | IO[str], name: str | None) -> tuple[Any, s
         if isinstance(source, (str, os.PathLike)):
             if not Path(source).is_file():
                 raise InputError(f"{source}: no such file")
-            with open(source, encoding="utf-8") as fh:
-                return json.load(fh), label
-        return json.load(source), label
+            return load_json(Path(source), label, _KIND), label  # bounded depth and number size
+        return load_json(source.read(), label, _KIND), label
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"{label}: not a NAS-Bench-Suite-Zero JSON file ({e})") from None
 
@@ -60,15 +61,13 @@ def datasets_in(source: str | os.PathLike | IO[str], name: str | None = None) ->
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{where}: expected a number, got {value!r}")
-    return float(value)
+    return check_real(value, where)  # bounded quote; numbers beyond float64 refused by name
 
 
 def read_zc(source: str | os.PathLike | IO[str], space: str, dataset: str, name: str | None = None) -> PeerScores:
-    """One dataset of a zc file, proxy names mapped to intrain's, keys to arch strings."""
-    if space not in NASLIB_SPACES:
-        raise InputError(f"naslib-zc: no NASLib encoding for space {space!r}; known: {sorted(NASLIB_SPACES)}")
+    """One dataset of a zc file, proxy names mapped to intrain's, keys to arch strings (the
+    space's :meth:`~intrain.spaces.Space.peer_codec` for ``naslib-zc`` decodes them)."""
+    key_codec = codec(space, FORMAT)
     doc, label = _load(source, name)
     if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
         raise InputError(f"{label}: top level must be an object of datasets, each an object of architectures")
@@ -77,19 +76,18 @@ def read_zc(source: str | os.PathLike | IO[str], space: str, dataset: str, name:
     archs = doc[dataset]
     if not archs:
         raise InputError(f"{label}: dataset {dataset!r} lists no architectures")
-    decode = nb201_from_naslib if space == "nb201" else nb101_from_naslib
     keys, ids, vals = [], [], []
     scores: dict[str, list[float]] = {}
     times: dict[str, list[float]] = {}
     for n, (key, rec) in enumerate(archs.items()):
         where = f"{label}: {dataset} / {key}"
         try:
-            keys.append(decode(parse_tuple(key)))
+            keys.append(key_codec.load(key)[0])
         except InputError as e:
             raise InputError(f"{where}: {e}") from None
         if not isinstance(rec, dict):
             raise InputError(f"{where}: expected an object of proxies, got {type(rec).__name__}")
-        ids.append(int(_number(rec["id"], f"{where} / id")) if "id" in rec else -1)
+        ids.append(check_arch_id(rec["id"], f"{where} / id") if "id" in rec else -1)
         vals.append(_number(rec["val_accuracy"], f"{where} / val_accuracy") if "val_accuracy" in rec else math.nan)
         for peer_name, entry in rec.items():
             if peer_name in _META:
@@ -130,16 +128,17 @@ def _entry(table: PeerScores, i: int) -> dict[str, Any]:
 
 def write_zc(dest: str | os.PathLike, tables: Sequence[PeerScores]) -> int:
     """Write one zc file with one dataset key per table; returns the count of scores set to -1e8."""
-    spaces = {t.space for t in tables}
-    if len(spaces) != 1 or not spaces <= set(NASLIB_SPACES):
-        raise InputError(f"naslib-zc: one file holds one NASLib space ({sorted(NASLIB_SPACES)}), got {sorted(spaces)}")
-    encode = nb201_to_naslib if spaces == {"nb201"} else nb101_to_naslib
+    spaces = sorted({t.space for t in tables})
+    if len(spaces) != 1:
+        raise InputError(f"naslib-zc: one file holds one space, got {spaces}; export one file per space")
+    key_codec = codec(spaces[0], FORMAT)
     doc: dict[str, dict[str, Any]] = {}
     failed = 0
     for table in tables:
         if table.dataset in doc:
             raise InputError(f"naslib-zc: dataset {table.dataset!r} given twice")
-        doc[table.dataset] = {str(encode(table.key[i])): _entry(table, i) for i in range(len(table))}
+        doc[table.dataset] = {key_codec.dump(table.key[i], int(table.index[i])): _entry(table, i)
+                              for i in range(len(table))}
         failed += sum(int((~np.isfinite(v)).sum()) for v in table.scores.values())
     text = json.dumps(doc, allow_nan=False)
     write_atomic(dest, lambda fh: fh.write(text.encode("utf-8")))

@@ -18,7 +18,7 @@ from typing import Callable, IO
 
 import numpy as np
 
-__all__ = ["PeerScores", "PEER_NAMES", "to_peer", "from_peer", "NASLIB_SPACES", "write_atomic"]
+__all__ = ["PeerScores", "PEER_NAMES", "to_peer", "from_peer", "write_atomic"]
 
 #: intrain proxy name -> the peer's, where they differ (NASLib ``ZeroCost`` method types;
 #: zero-cost-nas ``@measure`` names). Every other name is kept.
@@ -26,8 +26,6 @@ PEER_NAMES: dict[str, dict[str, str]] = {
     "naslib-zc": {"naswot": "nwot"},
     "zero-cost-nas": {"jacov": "jacob_cov"},
 }
-#: intrain space -> NASLib's ``search_space`` name (file ``zc_<name>.json``).
-NASLIB_SPACES: dict[str, str] = {"nb201": "nasbench201", "nb101": "nasbench101"}
 
 
 def to_peer(name: str, peer: str) -> str:

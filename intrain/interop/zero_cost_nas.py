@@ -19,7 +19,6 @@ everything else, so a crafted file cannot run code.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import pickle
 from pathlib import Path
@@ -28,9 +27,11 @@ from typing import IO, Any
 import numpy as np
 
 from intrain.core.errors import InputError
+from intrain.core.names import check_real
 from intrain.core.safepickle import load_stream
-from intrain.interop.peer_encodings import nb101_hash, nb101_parse, nb201_parse, nb201_str
+from intrain.interop.peer_encodings import codec
 from intrain.interop.peerscores import PeerScores, from_peer, to_peer, write_atomic
+from intrain.spaces.peers import PeerCodec
 
 __all__ = ["read_stream", "write_stream"]
 
@@ -40,38 +41,31 @@ PROTOCOL = 4
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InputError(f"{where}: expected a number, got {value!r}")
-    return float(value)
+    return check_real(value, where)  # bounded quote; numbers beyond float64 refused by name
 
 
-def _key(rec: dict, space: str, where: str) -> tuple[str, int]:
-    if space == "nb201":
-        if not isinstance(rec.get("arch"), str) or isinstance(rec.get("i"), bool) or not isinstance(rec.get("i"), numbers.Integral):
-            raise InputError(f"{where}: an NB201 record needs 'i' (int) and 'arch' (str)")
-        try:
-            return nb201_str(nb201_parse(rec["arch"])), int(rec["i"])
-        except InputError as e:
-            raise InputError(f"{where}: {e}") from None
-    h = rec.get("hash")
-    if not isinstance(h, str) or len(h) != 32:
-        raise InputError(f"{where}: an NB101 record needs 'hash' (the 32-character module hash)")
-    return h, -1
+def _key(rec: dict, key_codec: PeerCodec, where: str) -> tuple[str, int]:
+    """The record's key and stated index, as its space's codec reads them (NB201 ``i``/``arch``,
+    NB101 ``hash``)."""
+    try:
+        return key_codec.load(rec)
+    except InputError as e:
+        raise InputError(f"{where}: {e}") from None
 
 
 def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str,
                 name: str | None = None) -> PeerScores:
     """Every record of a stream; a later record of the same architecture replaces an earlier one
-    (the writer appends, so a rerun appends again)."""
-    if space not in ("nb201", "nb101"):
-        raise InputError(f"zero-cost-nas: no score files for space {space!r} (nb201, nb101)")
+    (the writer appends, so a rerun appends again). The space's
+    :meth:`~intrain.spaces.Space.peer_codec` for ``zero-cost-nas`` reads each record's key."""
+    key_codec = codec(space, FORMAT)
     label = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "<stream>"))
     rows: dict[str, tuple[int, dict[str, float], float]] = {}
     for n, rec in enumerate(load_stream(source, name=label)):
         where = f"{label}: record {n}"
         if not isinstance(rec, dict) or not isinstance(rec.get("logmeasures"), dict):
             raise InputError(f"{where}: expected a dict with 'logmeasures', got {type(rec).__name__}")
-        key, index = _key(rec, space, where)
+        key, index = _key(rec, key_codec, where)
         measures = {from_peer(str(k), FORMAT): _number(v, f"{where} / {k}") for k, v in rec["logmeasures"].items()}
         val = _number(rec["valacc"], f"{where} / valacc") if rec.get("valacc") is not None else math.nan
         rows.pop(key, None)
@@ -85,13 +79,10 @@ def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str,
                       {}, None if np.isnan(vals).all() else vals, label)
 
 
-def _records(table: PeerScores):
+def _records(table: PeerScores, key_codec: PeerCodec):
     for i, key in enumerate(table.key):
         measures = {to_peer(p, FORMAT): float(v[i]) for p, v in table.scores.items()}
-        if table.space == "nb201":
-            rec: dict[str, Any] = {"i": int(table.index[i]), "arch": key, "logmeasures": measures}
-        else:
-            rec = {"hash": key if "|" not in key else nb101_hash(nb101_parse(key)), "logmeasures": measures}
+        rec: dict[str, Any] = {**key_codec.dump(key, int(table.index[i])), "logmeasures": measures}
         if table.val_accuracy is not None and math.isfinite(table.val_accuracy[i]):
             rec["valacc"] = float(table.val_accuracy[i])
         yield rec
@@ -99,11 +90,10 @@ def _records(table: PeerScores):
 
 def write_stream(dest: str | os.PathLike | IO[bytes], table: PeerScores) -> None:
     """Write the stream zero-cost-nas's notebooks read (one ``pickle.dump`` per architecture)."""
-    if table.space not in ("nb201", "nb101"):
-        raise InputError(f"zero-cost-nas: no score files for space {table.space!r} (nb201, nb101)")
+    key_codec = codec(table.space, FORMAT)
 
     def write(fh: IO[bytes]) -> None:
-        for rec in _records(table):
+        for rec in _records(table, key_codec):
             pickle.dump(rec, fh, protocol=PROTOCOL)
 
     if isinstance(dest, (str, os.PathLike)):

@@ -21,7 +21,8 @@ import yaml
 
 from intrain.core.errors import InputError
 
-__all__ = ["ConfigError", "SCHEMA_PATH", "check_config", "check_archs", "load_overlay", "merge_overlay"]
+__all__ = ["ConfigError", "SCHEMA_PATH", "check_config", "check_archs", "load_overlay", "merge_overlay",
+           "check_configfiles", "check_proxy_names", "MAX_OVERLAY_BYTES", "MAX_OVERLAY_DEPTH"]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "config.schema.yaml"
 
@@ -141,12 +142,91 @@ def check_config(config: dict, schema_path: str | Path | None = None) -> None:
     """Schema, then architectures; raises :class:`ConfigError` naming the key and the fix."""
     check_schema(config, schema_path)
     check_archs(config)
+    check_proxy_names(config)
 
 
-def load_overlay(text: str | bytes, source: str = "config") -> dict:
-    """A config file's mapping, read with the YAML safe loader (an empty file is ``{}``)."""
+def check_proxy_names(config: dict) -> None:
+    """Every proxy named in ``scoring.proxies`` and ``baselines.sets.*.proxies`` (other than a
+    ``module:Class`` path, whose class is checked when it registers) is a valid, unreserved name
+    (:func:`intrain.core.names.check_proxy_name`)."""
+    from intrain.core.names import check_proxy_name
+
+    lists = []
+    scoring = config.get("scoring") if isinstance(config, dict) else None
+    if isinstance(scoring, dict):
+        lists.append(("scoring.proxies", scoring.get("proxies")))
+    baselines = config.get("baselines") if isinstance(config, dict) else None
+    sets = baselines.get("sets") if isinstance(baselines, dict) else None
+    for name, spec in (sets.items() if isinstance(sets, dict) else []):
+        if isinstance(spec, dict):
+            lists.append((f"baselines.sets.{name}.proxies", spec.get("proxies")))
+    for key, names in lists:
+        for k, proxy in enumerate(names if isinstance(names, list) else []):
+            if isinstance(proxy, str) and ":" in proxy:
+                continue
+            try:
+                check_proxy_name(proxy, f"config key {key}[{k}]")
+            except InputError as e:
+                raise ConfigError(str(e)) from None
+
+
+#: Bytes of one config/overlay file read.
+MAX_OVERLAY_BYTES = 1 << 20
+#: Nesting of mappings/sequences in a config file (intrain's schema nests 4 deep).
+MAX_OVERLAY_DEPTH = 32
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The YAML safe loader without aliases (``*name``; a billion-laughs file is a few lines of
+    aliases) and with nesting bounded; tags beyond YAML's standard ones are refused as before."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise ConfigError(f"line {mark.line + 1}: YAML aliases (*name) are not read in config files; "
+                              "write the value out")
+        self._depth += 1
+        try:
+            if self._depth > MAX_OVERLAY_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ConfigError(f"line {mark.line + 1}: nested more than {MAX_OVERLAY_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_overlay(text: str | bytes | Path, source: str = "config") -> dict:
+    """A config file's mapping (an empty file is ``{}``), read with the YAML safe loader, no aliases,
+    at most :data:`MAX_OVERLAY_BYTES` bytes and :data:`MAX_OVERLAY_DEPTH` levels.
+
+    >>> load_overlay("seed: 1\\nspaces: {nb201: {sample: 10}}")
+    {'seed': 1, 'spaces': {'nb201': {'sample': 10}}}
+    >>> load_overlay("a: &x [1]\\nb: *x", "over.yaml")
+    Traceback (most recent call last):
+    ...
+    intrain.planning.configcheck.ConfigError: over.yaml: line 2: YAML aliases (*name) are not read in config files; write the value out
+    """
+    if isinstance(text, Path):
+        source = str(text) if source == "config" else source
+        try:
+            if text.stat().st_size > MAX_OVERLAY_BYTES:
+                raise ConfigError(f"{source}: {text.stat().st_size:,} bytes, more than the {MAX_OVERLAY_BYTES:,} "
+                                  "read from a config file")
+            text = text.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"{source}: cannot be read ({e.strerror or e})") from None
+    if len(text) > MAX_OVERLAY_BYTES:
+        raise ConfigError(f"{source}: {len(text):,} bytes, more than the {MAX_OVERLAY_BYTES:,} read from a config file")
     try:
-        raw = yaml.safe_load(text)
+        loader = _BoundedLoader(text)  # a SafeLoader subclass: only YAML's standard tags are built
+        try:
+            raw = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{source}: not valid YAML ({str(e)[:300]})") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
@@ -156,6 +236,13 @@ def load_overlay(text: str | bytes, source: str = "config") -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: a config file is a mapping of keys to values, got {type(raw).__name__}")
     return raw
+
+
+def check_configfiles(paths) -> None:
+    """Read every ``--configfile`` with :func:`load_overlay` before snakemake's merged config is
+    walked (snakemake's own loader keeps aliases; the checks would then expand them)."""
+    for path in paths or []:
+        load_overlay(Path(path), str(path))
 
 
 def merge_overlay(base: dict, overlay: dict) -> dict:

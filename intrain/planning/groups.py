@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from intrain.core.records import ScoreSettings
 from intrain.proxies import needs_only_probe
@@ -25,7 +25,7 @@ def forward_groups(space: str, datasets: Sequence[str], settings: ScoreSettings)
     """
     sp = get_space(space)
     probe_only = needs_only_probe(settings.proxies)
-    groups: dict[tuple, list[str]] = {}
+    groups: dict[tuple[str, object], list[str]] = {}
     for d in datasets:
         side = settings.resolution or sp.dataset(d).resolution
         key = ("shared", side) if probe_only and settings.data is None else ("alone", d)

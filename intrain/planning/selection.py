@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from intrain.core.errors import InputError
 from intrain.core.records import ScoreSettings
 from intrain.spaces import get_space
 
@@ -33,9 +34,25 @@ def settings_hash(space: str, dataset: str, settings: ScoreSettings) -> str:
 
 
 def n_shards_for(sample_size: int, shard_size: int) -> int:
+    """Jobs for ``sample_size`` architectures in jobs of ``shard_size`` (at least one, so that an
+    empty selection still yields a file to merge).
+
+    >>> n_shards_for(6, 3), n_shards_for(7, 3), n_shards_for(0, 3)
+    (2, 3, 1)
+    """
     if shard_size < 1:
-        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+        raise InputError(f"shard_size must be >= 1, got {shard_size}")
     return max(1, math.ceil(sample_size / shard_size))
+
+
+def shard_labels(sample_size: int, shard_size: int) -> list[str]:
+    """The shard labels of file names (``shard-000.h5``, ...): fixed by the config alone, so the
+    workflow's DAG is known before any architecture is selected.
+
+    >>> shard_labels(7, 3)
+    ['000', '001', '002']
+    """
+    return [f"{i:03d}" for i in range(n_shards_for(sample_size, shard_size))]
 
 
 def select(groundtruth: pd.DataFrame, sample: int | str | list[str], seed: int, n_shards: int,
@@ -51,14 +68,14 @@ def select(groundtruth: pd.DataFrame, sample: int | str | list[str], seed: int, 
         chosen = groundtruth[groundtruth["arch"].isin(wanted)]
         missing = set(wanted) - set(chosen["arch"])
         if missing:
-            raise ValueError(f"architectures not in the benchmark table: {sorted(missing)[:3]}")
+            raise InputError(f"architectures not in the benchmark table: {sorted(missing)[:3]}")
     elif sample == "all":
         chosen = groundtruth
     else:
         if not isinstance(sample, (int, np.integer)) or sample < 1:
-            raise ValueError(f"sample must be a positive integer or 'all', got {sample!r}")
+            raise InputError(f"sample must be a positive integer or 'all', got {sample!r}")
         if sample > total:
-            raise ValueError(f"sample={sample} is larger than the space's {total} architectures; use 'all'")
+            raise InputError(f"sample={sample} is larger than the space's {total} architectures; use 'all'")
         chosen = groundtruth.sample(n=int(sample), random_state=seed)
     sel = chosen[["arch_index", "arch", "canonical"]].sort_values("arch_index").reset_index(drop=True)
     if dedup:

@@ -17,7 +17,7 @@ True
 >>> check_proxy_names(["intrain", "nope"])
 Traceback (most recent call last):
 ...
-intrain.core.errors.InputError: unknown proxy 'nope'; available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, naswot, params, snip, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
+intrain.core.errors.InputError: unknown proxy 'nope'; available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, meco, meco_opt, naswot, params, snip, swap, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ BUILTIN: dict[str, str] = {
     "tenas": "kernel", "gradalign_i": "kernel", "gradalign_ii": "kernel", "lga": "kernel",
     "az_nas": "az_nas",
     "vkdnw": "vkdnw",
+    "meco": "meco", "meco_opt": "meco",
+    "swap": "swap",
 }
 #: Built-in proxies that read only the InTrain probe's own statistics (no collector, no pass).
 #: Torch-free planning metadata: the workflow groups datasets into one shared forward with it while

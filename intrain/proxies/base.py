@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 import numpy as np
+from intrain.core.names import check_proxy_name
 from intrain.core.ranking import PopulationRule
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ def register(cls: type[Proxy]) -> type[Proxy]:
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"proxy class {cls.__qualname__} needs a `name` that is an identifier, got {name!r}")
+    check_proxy_name(name, f"proxy class {cls.__qualname__}")  # pattern, length, reserved columns (one list)
     if name in REGISTRY and REGISTRY[name] is not cls:
         raise ValueError(f"proxy {name!r} registered twice ({REGISTRY[name].__module__} and {cls.__module__})")
     if cls.score_from is not None:

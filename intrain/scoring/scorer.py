@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import torch
 
+from intrain.core.errors import InputError
 from intrain.engine.inputs import describe_input, gaussian_batch, image_batch, is_natural, natural_batch, natural_names
 from intrain.core.records import MORE_BATCH_SEED, ArchRecord, ScoreSettings
 from intrain.engine.device import resolve_device
@@ -218,17 +219,17 @@ class SharedForwardScorer:
 
     def __init__(self, space: str, datasets: Sequence[str], settings: ScoreSettings, device: str = "auto"):
         if len(datasets) < 2 or len(set(datasets)) != len(datasets):
-            raise ValueError(f"a shared forward needs two or more distinct datasets, got {list(datasets)}")
+            raise InputError(f"a shared forward needs two or more distinct datasets, got {list(datasets)}")
         self.scorers = [Scorer(space, d, settings, device) for d in datasets]
         self.datasets = list(datasets)
         self.settings = settings
         first = self.scorers[0]
         if first.collectors or first.passes:
-            raise ValueError(f"proxies {list(settings.proxies)} need {sorted(first.collectors | set(first.passes))}, "
+            raise InputError(f"proxies {list(settings.proxies)} need {sorted(first.collectors | set(first.passes))}, "
                              "which a shared forward does not run; score these datasets one at a time")
         for s in self.scorers[1:]:
             if s.x.shape != first.x.shape or not torch.equal(s.x, first.x):
-                raise ValueError(f"datasets {first.dataset!r} and {s.dataset!r} get different input batches "
+                raise InputError(f"datasets {first.dataset!r} and {s.dataset!r} get different input batches "
                                  f"({tuple(first.x.shape)} vs {tuple(s.x.shape)}); they cannot share a forward")
 
     def score(self, index: int, arch: str) -> list[ArchRecord]:

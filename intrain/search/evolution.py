@@ -23,6 +23,7 @@ from typing import Callable, Protocol
 import numpy as np
 import pandas as pd
 
+from intrain.core.errors import InputError
 from intrain.core.search_log import SearchLog
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def evolve(problem: SearchProblem, score: Callable[[str], float], iterations: in
            progress: bool = False) -> SearchResult:
     """Run (or resume) Algorithm 1 for ``iterations`` iterations in total."""
     if iterations < 1 or k < 1:
-        raise ValueError("iterations and k must be >= 1")
+        raise InputError("iterations and k must be >= 1")
     columns = sorted(problem.describe(problem.start(np.random.default_rng([seed, 0]))))
     search_log = SearchLog(log_path, {**(meta or {}), "k": k, "seed": seed}, columns) if log_path else None
     history = search_log.load() if search_log else pd.DataFrame()

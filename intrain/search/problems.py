@@ -11,18 +11,18 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from intrain.analysis.correlate import proxy_columns
 from intrain.analysis.groundtruth import GroundTruths
+from intrain.analysis.studies import truth_of
 from intrain.core.artifacts import read_population_rules, read_scores
+from intrain.core.errors import InputError
 from intrain.core.ranking import add_population_scores
 from intrain.spaces import get_space
-from intrain.spaces.nb201.search import NB201Edges  # noqa: F401  (its home before the space folders)
-from intrain.analysis.studies import truth_of
 
 #: Supplementary Table 1 (5,000 sampled NB201 architectures, 5 runs): mean top-1 of the pick.
 PAPER_PICK = {
@@ -48,10 +48,10 @@ def nb201_pick_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
         attrs, acc, truth = truth_of(path, gts)
         frames.append((attrs["dataset"], acc, add_population_scores(read_scores(path), read_population_rules(path)).merge(truth, on="arch_index")))
     if not frames:
-        raise ValueError("no score artifacts given")
+        raise InputError("no score artifacts given")
     common = set.intersection(*(set(df["arch_index"]) for _, _, df in frames))
     if n > len(common):
-        raise ValueError(f"N={n} but only {len(common)} architectures are scored in every artifact; "
+        raise InputError(f"N={n} but only {len(common)} architectures are scored in every artifact; "
                          "score a larger sample or lower N")
     pool = np.array(sorted(common))
     rows = []
@@ -92,12 +92,12 @@ def proxy_score(space: str, dataset: str, settings, proxy: str = "intrain", devi
 
     scorer = Scorer(space, dataset, settings, device=device)
     if proxy not in settings.proxies:
-        raise ValueError(f"proxy {proxy!r} is not among the settings' proxies {list(settings.proxies)}")
+        raise InputError(f"proxy {proxy!r} is not among the settings' proxies {list(settings.proxies)}")
 
     def score(arch: str) -> float:
         values = scorer.score(-1, arch).proxies[proxy]
         if "score" not in values:
-            raise ValueError(f"proxy {proxy!r} is ranked over a population (components {sorted(values)}); "
+            raise InputError(f"proxy {proxy!r} is ranked over a population (components {sorted(values)}); "
                              "a search needs a per-architecture score")
         return float(values["score"])
 

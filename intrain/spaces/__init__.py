@@ -27,9 +27,9 @@ import os
 from functools import lru_cache
 from importlib import metadata
 
-from intrain.spaces.base import DatasetSpec, GroundTruthError, Space, SpaceError, check_space
+from intrain.spaces.base import DatasetSpec, Description, GroundTruthError, Space, SpaceError, check_space
 
-__all__ = ["DatasetSpec", "GroundTruthError", "Space", "SpaceError", "get_space", "list_spaces",
+__all__ = ["DatasetSpec", "Description", "GroundTruthError", "Space", "SpaceError", "get_space", "list_spaces",
            "load_plugin", "register_space"]
 
 ENTRY_POINT_GROUP = "intrain.spaces"

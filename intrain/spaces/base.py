@@ -14,6 +14,13 @@ ground truth. Subclass :class:`Space` and implement four methods; everything els
 Register it with the entry-point group ``intrain.spaces`` or name it in the workflow config as
 ``spaces.my_space.plugin: my_package.module:MySpace``.
 
+Optional hooks, each with a default that suits a new space (see docs/add-a-space.md):
+:meth:`Space.encodings` and :meth:`Space.peer_codec` (the peers' spellings and score-file keys,
+for ``intrain convert/export/import``), :attr:`Space.peer_identity` and :meth:`Space.peer_id` (how
+a peer's key finds its benchmark row), :meth:`Space.describe` (``intrain describe``'s extra cost
+conventions), :meth:`Space.search_problem`, :attr:`Space.search_settings` and
+:attr:`Space.search_note` (``intrain evolve``).
+
 Keep the module that defines a space free of a module-level ``import torch``: the workflow and
 the analysis commands normalise architectures and read ground truth without torch; only
 :meth:`Space.network` needs it.
@@ -22,9 +29,10 @@ the analysis commands normalise architectures and read ground truth without torc
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from intrain.core.errors import InputError
 
@@ -33,8 +41,10 @@ if TYPE_CHECKING:  # type-only: importing a space must not import torch or panda
     from torch import nn
 
     from intrain.search.evolution import SearchProblem
+    from intrain.spaces.index import BenchmarkIndex
+    from intrain.spaces.peers import Encoding, PeerCodec
 
-__all__ = ["DatasetSpec", "GroundTruthError", "Space", "SpaceError"]
+__all__ = ["DatasetSpec", "Description", "GroundTruthError", "Space", "SpaceError"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,15 @@ class DatasetSpec:
     name: str
     num_classes: int
     resolution: int
+
+
+@dataclass
+class Description:
+    """What a space adds to ``intrain describe``: its own cost conventions (name -> number) and,
+    where it has one, its own layer table (rows of dicts) in place of the generic hooked one."""
+
+    conventions: dict[str, float] = field(default_factory=dict)
+    layers: list[dict[str, Any]] | None = None
 
 
 class SpaceError(InputError):
@@ -76,6 +95,15 @@ class Space(abc.ABC):
     #: Scoring settings :meth:`network` takes as keyword arguments (NB201: ``prune``, ``fast_pool``);
     #: :meth:`build` passes on these and drops every other setting, so other spaces never see them.
     options: ClassVar[tuple[str, ...]] = ()
+    #: How the peers' files and the benchmark index identify an architecture: ``"arch"`` (each
+    #: spelling has its own row, NB201) or ``"canonical"`` (the peers key the isomorphism class,
+    #: NB101's module hash; the table's first member of the class answers).
+    peer_identity: ClassVar[str] = "arch"
+    #: Scoring settings an ``intrain evolve`` search uses where the user gave none (ZenNAS: the
+    #: paper's search resolution).
+    search_settings: ClassVar[Mapping[str, Any]] = {}
+    #: A note ``intrain evolve`` adds to its summary: what to do with the best architecture.
+    search_note: ClassVar[str | None] = None
 
     # ------------------------------------------------------------------ to implement
 
@@ -85,11 +113,11 @@ class Space(abc.ABC):
         subclass that says what is wrong."""
 
     @abc.abstractmethod
-    def network(self, arch: str, dataset: str, **options: Any) -> "nn.Module":
+    def network(self, arch: str, dataset: str, **options: Any) -> nn.Module:
         """The untrained network of ``arch`` for ``dataset`` (only the settings in :attr:`options`)."""
 
     @abc.abstractmethod
-    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> "pd.DataFrame":
+    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> pd.DataFrame:
         """The benchmark ``table`` normalised: ``arch_index``, ``arch`` (as :meth:`normalize` spells
         it), ``canonical`` (:meth:`canonical`) and ``acc_<dataset>`` (test accuracy, %) per dataset;
         ``valid_<dataset>`` from ``valid`` files where the space has them."""
@@ -100,7 +128,7 @@ class Space(abc.ABC):
         """A key equal for architectures that compute the same function (default: the spelling)."""
         return self.normalize(arch)
 
-    def build(self, arch: str, dataset: str, **settings: Any) -> "nn.Module":
+    def build(self, arch: str, dataset: str, **settings: Any) -> nn.Module:
         """:meth:`network` for a known dataset, given only the settings this space declares in
         :attr:`options` (callers may pass all scoring settings)."""
         self.dataset(dataset)
@@ -112,13 +140,37 @@ class Space(abc.ABC):
             raise SpaceError(f"space {self.name!r} has no dataset {name!r}; expected one of {sorted(self.datasets)}")
         return self.datasets[name]
 
-    def search_problem(self, budget: float | None = None) -> "SearchProblem":
+    def search_problem(self, budget: float | None = None) -> SearchProblem:
         """The Algorithm 1 problem (:mod:`intrain.search.evolution`) of this space, if it has one."""
         raise SpaceError(f"space {self.name!r} has no search problem")
 
-    def describe(self, arch: str) -> dict[str, float]:
-        """Numbers worth reporting beside a searched architecture (FLOPs, parameters, ...)."""
+    def describe(self, arch: str, dataset: str, model: nn.Module) -> Description:
+        """This space's own cost conventions for ``intrain describe`` (beside the generic parameter
+        and MAC counts of the built ``model``), and its own layer table if it has one (default: none)."""
+        return Description()
+
+    def encodings(self) -> Mapping[str, Encoding]:
+        """Other spellings of an architecture by form name (:class:`intrain.spaces.peers.Encoding`),
+        for ``intrain convert`` and the CSV export; default: none beyond the arch string."""
         return {}
+
+    def peer_codec(self, fmt: str) -> PeerCodec | None:
+        """How peer score-file format ``fmt`` (``naslib-zc``, ``zero-cost-nas``) keys this space's
+        architectures (:class:`intrain.spaces.peers.PeerCodec`), or None where it has no such files."""
+        return None
+
+    def peer_id(self, key: str) -> str:
+        """The key under which the peers' files and :meth:`benchmark_index` find ``key`` (an arch
+        string, or a peer's own fingerprint): per :attr:`peer_identity`, the spelling or the class."""
+        return self.normalize(key) if self.peer_identity == "arch" else self.canonical(key)
+
+    def benchmark_index(self, table: pd.DataFrame, source: str = "<table>") -> BenchmarkIndex:
+        """Benchmark index <-> architecture of a normalised ground-truth ``table`` (:meth:`groundtruth`'s
+        columns), looked up by :meth:`peer_id`."""
+        from intrain.spaces.index import BenchmarkIndex
+
+        ids = table["arch" if self.peer_identity == "arch" else "canonical"].astype(str).tolist()
+        return BenchmarkIndex(self, table["arch_index"].tolist(), table["arch"].astype(str).tolist(), ids, source)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
@@ -148,10 +200,10 @@ class PackagedSpace(Space):
 
         return importlib.import_module(f"{type(self).__module__}.{module}")
 
-    def network(self, arch: str, dataset: str, **options: Any) -> "nn.Module":
+    def network(self, arch: str, dataset: str, **options: Any) -> nn.Module:
         return self._part("network").build_network(arch, dataset, **options)
 
-    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> "pd.DataFrame":
+    def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> pd.DataFrame:
         return self._part("groundtruth").read_groundtruth(table, valid)
 
 

@@ -9,9 +9,9 @@ Every registered space gets the same generic part, counted with forward hooks on
   (``xautodl`` ``get_model_infos``: Conv2d and Linear only, each bias adding one per output,
   in millions; parameters in millions).
 
-Spaces with their own conventions add them: ``zennas`` Zen-NAS's ``get_FLOPs`` (the budget)
-with and without SE, parameter numel with SE and ``get_model_size``, and a table per Zen block;
-the ``nds_*`` spaces the records' FLOPs (:func:`intrain.spaces.nds.count_flops`).
+A space with its own conventions adds them through :meth:`intrain.spaces.Space.describe`
+(ZenNAS: Zen-NAS's ``get_FLOPs`` with and without SE, ``get_model_size`` and a table per Zen
+block; the NDS spaces: the records' FLOPs); a plugin space gets the generic part unchanged.
 """
 
 from __future__ import annotations
@@ -48,22 +48,6 @@ def _hooked_layers(model: nn.Module, resolution: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _zennas(arch: str, resolution: int) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    from intrain.spaces.zennas import flops as zf
-    from intrain.spaces.zennas.grammar import parse_structure
-
-    s = parse_structure(arch)
-    plain, se = zf.total_cost(s, resolution), zf.total_cost(s, resolution, se=True)
-    conventions = {"zen_flops": plain.flops, "zen_flops_se": se.flops, "macs_se": float(se.macs),
-                   "params_se": float(se.params), "zen_model_size": plain.model_size, "zen_layers": float(s.n_layers)}
-    table = []
-    for i, (block, (cost, res, side)) in enumerate(zip([*s.blocks, None], zf.block_costs(s, resolution))):
-        table.append({"block": i, "text": block.format() if block else f"Linear({s.blocks[-1].out_channels},1000)",
-                      "sub_layers": block.sub_layers if block else 1, "out_side": side, "zen_flops": cost.flops,
-                      "macs": cost.macs, "params": cost.params})
-    return conventions, table
-
-
 def describe(space: str, arch: str, dataset: str | None = None) -> dict[str, Any]:
     """Parameters, FLOPs in each convention and the layer table of one architecture of ``space``.
 
@@ -85,14 +69,9 @@ def describe(space: str, arch: str, dataset: str | None = None) -> dict[str, Any
         "nats_flops_M": (macs + sum(r["bias_ops"] for r in rows)) / 1e6,
         "nats_params_M": sum(p.numel() for n, p in model.named_parameters() if "auxiliary" not in n) / 1e6,
     }
-    table: list[dict[str, Any]] = rows
-    if space == "zennas":
-        extra, table = _zennas(arch, spec.resolution)
-        conventions |= extra
-    elif space.startswith("nds_"):
-        from intrain.spaces import nds
-
-        conventions["nds_record_flops"] = float(nds.count_flops(model, spec.resolution))
+    own = sp.describe(arch, dataset, model)
+    conventions |= own.conventions
+    table: list[dict[str, Any]] = rows if own.layers is None else own.layers
     return {"space": space, "dataset": dataset, "resolution": spec.resolution, "arch": arch,
             "params": params, "conventions": conventions, "layers": table}
 

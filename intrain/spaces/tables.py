@@ -20,7 +20,7 @@ from typing import Any
 
 from intrain.spaces.base import GroundTruthError
 
-__all__ = ["read_csv", "read_json", "float_column", "mean_accuracy"]
+__all__ = ["float_column", "mean_accuracy", "read_csv", "read_json"]
 
 
 def read_csv(path: Path):

@@ -1,4 +1,6 @@
 # Download benchmark ground truth (public URL or mirror, sha256-verified) and normalise it.
+# Every substitution into a shell command is quoted with `:q` (lists: each element), so no
+# config value is read as shell syntax (tests/test_workflow_quoting.py).
 
 
 rule download:
@@ -11,15 +13,15 @@ rule download:
     conda:
         "../../envs/intrain.yaml"
     params:
-        mirror=mirror_arg(),
+        mirror=commands.mirror_args(config),
     shell:
-        "intrain download {wildcards.key} --out {output} {params.mirror} > {log} 2>&1"
+        "intrain download {wildcards.key:q} --out {output:q} {params.mirror:q} > {log:q} 2>&1"
 
 
 rule groundtruth:
     input:
-        test=groundtruth_source,
-        valid=lambda wc: list(valid_sources(wc).values()),
+        test=lambda wc: targets.groundtruth_source(PLAN, wc.space),
+        valid=lambda wc: list(targets.valid_sources(PLAN, wc.space).values()),
     output:
         f"{RESULTS}/groundtruth/{{space}}.csv",
     log:
@@ -28,9 +30,9 @@ rule groundtruth:
     conda:
         "../../envs/intrain.yaml"
     params:
-        valid=lambda wc: " ".join(f"--valid {shlex.quote(ds)}={shlex.quote(p)}" for ds, p in valid_sources(wc).items()),
+        valid=lambda wc: commands.valid_args(PLAN, wc.space),
     shell:
-        "intrain groundtruth {wildcards.space} --test {input.test} {params.valid} --out {output} > {log} 2>&1"
+        "intrain groundtruth {wildcards.space:q} --test {input.test:q} {params.valid:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule select:
@@ -44,13 +46,13 @@ rule select:
     conda:
         "../../envs/intrain.yaml"
     params:
-        choice=select_args,
+        choice=lambda wc: commands.select_args(PLAN, wc.space),
         seed=lambda wc: SPACES[wc.space]["sample_seed"],
-        n_shards=lambda wc: n_shards(wc.space),
-        dedup=lambda wc: "" if SPACES[wc.space]["dedup"] else "--no-dedup",
+        n_shards=lambda wc: len(PLAN.shard_ids(wc.space)),
+        dedup=lambda wc: [] if SPACES[wc.space]["dedup"] else ["--no-dedup"],
     shell:
-        "intrain select --space {wildcards.space} --groundtruth {input} {params.choice} --seed {params.seed}"
-        " --n-shards {params.n_shards} {params.dedup} --out {output} > {log} 2>&1"
+        "intrain select --space {wildcards.space:q} --groundtruth {input:q} {params.choice:q} --seed {params.seed:q}"
+        " --n-shards {params.n_shards:q} {params.dedup:q} --out {output:q} > {log:q} 2>&1"
 
 
 # A baseline set's own seeded sub-sample of the space's selection (`baselines.sets.<name>.sample`):
@@ -63,7 +65,7 @@ use rule select as select_set with:
     log:
         f"{RESULTS}/logs/select/{{space}}-set-{{set}}.log",
     params:
-        choice=lambda wc: f"--sample {set_sample(wc.set, wc.space)}",
+        choice=lambda wc: ["--sample", str(PLAN.set_sample(wc.set, wc.space))],
         seed=lambda wc: SPACES[wc.space]["sample_seed"],
-        n_shards=lambda wc: len(set_shard_ids(wc.set, wc.space)),
-        dedup=lambda wc: "" if SPACES[wc.space]["dedup"] else "--no-dedup",
+        n_shards=lambda wc: len(PLAN.set_shard_ids(wc.set, wc.space)),
+        dedup=lambda wc: [] if SPACES[wc.space]["dedup"] else ["--no-dedup"],

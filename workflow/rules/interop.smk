@@ -1,12 +1,12 @@
 # Peers' score files (config `imports`) as artifacts beside intrain's own, and the agreement table
 # between the two implementations of each shared proxy (docs/interop.md).
-# Helpers (IMPORTS, imported_scores, agreement_tables) live in common.smk.
+# The imports and their paths: PLAN.imports, intrain.planning.targets.
 
 
 rule import_scores:
     input:
-        file=lambda wc: IMPORTS[wc.name]["file"],
-        groundtruth=lambda wc: f"{RESULTS}/groundtruth/{IMPORTS[wc.name]['space']}.csv",
+        file=lambda wc: PLAN.imports[wc.name]["file"],
+        groundtruth=lambda wc: f"{RESULTS}/groundtruth/{PLAN.imports[wc.name]['space']}.csv",
     output:
         f"{RESULTS}/imports/{{name}}.h5",
     log:
@@ -17,19 +17,19 @@ rule import_scores:
     conda:
         "../../envs/intrain.yaml"
     params:
-        fmt=lambda wc: IMPORTS[wc.name]["format"],
-        space=lambda wc: IMPORTS[wc.name]["space"],
-        dataset=lambda wc: shlex.quote(IMPORTS[wc.name]["dataset"]),
+        fmt=lambda wc: PLAN.imports[wc.name]["format"],
+        space=lambda wc: PLAN.imports[wc.name]["space"],
+        dataset=lambda wc: PLAN.imports[wc.name]["dataset"],
     shell:
-        "intrain import --format {params.fmt} {input.file:q} --space {params.space} --dataset {params.dataset}"
-        " --table {input.groundtruth} --out {output} > {log} 2>&1"
+        "intrain import --format {params.fmt:q} {input.file:q} --space {params.space:q} --dataset {params.dataset:q}"
+        " --table {input.groundtruth:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule agreement:
     input:
-        imports=imported_scores(),
-        scores=merged_scores(),
-        groundtruth=list(groundtruth_tables().values()),
+        imports=targets.imported_scores(PLAN),
+        scores=targets.merged_scores(PLAN),
+        groundtruth=list(targets.groundtruth_tables(PLAN).values()),
     output:
         f"{RESULTS}/agreement.csv",
     log:
@@ -38,8 +38,8 @@ rule agreement:
     conda:
         "../../envs/intrain.yaml"
     params:
-        groundtruth=groundtruth_args,
+        groundtruth=commands.groundtruth_args(PLAN),
         metric=config["correlation"]["metric"],
     shell:
-        "intrain agreement {params.groundtruth} --metric {params.metric} --out {output}"
-        " {input.imports} {input.scores} > {log} 2>&1"
+        "intrain agreement {params.groundtruth:q} --metric {params.metric:q} --out {output:q}"
+        " {input.imports:q} {input.scores:q} > {log:q} 2>&1"

@@ -3,8 +3,8 @@
 
 rule correlate:
     input:
-        scores=merged_scores() + imported_scores(),
-        groundtruth=list(groundtruth_tables().values()),
+        scores=targets.merged_scores(PLAN) + targets.imported_scores(PLAN),
+        groundtruth=list(targets.groundtruth_tables(PLAN).values()),
     output:
         report(
             f"{RESULTS}/correlations.csv",
@@ -19,19 +19,19 @@ rule correlate:
     # the bootstrap of a whole space takes a minute on one core; snakemake caps this at --cores
     threads: 4
     params:
-        groundtruth=groundtruth_args,
+        groundtruth=commands.groundtruth_args(PLAN),
         n_boot=config["correlation"]["n_boot"],
         metric=config["correlation"]["metric"],
     shell:
-        "intrain correlate {params.groundtruth} --n-boot {params.n_boot}"
-        " --metric {params.metric} --workers {threads} --out {output} {input.scores} > {log} 2>&1"
+        "intrain correlate {params.groundtruth:q} --n-boot {params.n_boot:q}"
+        " --metric {params.metric:q} --workers {threads:q} --out {output:q} {input.scores:q} > {log:q} 2>&1"
 
 
 # Uniform vs reference (and other variants) vs published, with paired CIs (docs/protocols.md).
 rule protocol_table:
     input:
-        scores=merged_scores(),
-        groundtruth=list(groundtruth_tables().values()),
+        scores=targets.merged_scores(PLAN),
+        groundtruth=list(targets.groundtruth_tables(PLAN).values()),
     output:
         csv=f"{RESULTS}/protocols.csv",
         markdown=f"{RESULTS}/protocols.md",
@@ -41,20 +41,20 @@ rule protocol_table:
     conda:
         "../../envs/intrain.yaml"
     params:
-        groundtruth=groundtruth_args,
+        groundtruth=commands.groundtruth_args(PLAN),
         n_boot=config["correlation"]["n_boot"],
         metric=config["correlation"]["metric"],
     shell:
-        "intrain protocol-table {params.groundtruth} --n-boot {params.n_boot} --metric {params.metric}"
-        " --out {output.csv} --markdown {output.markdown} {input.scores} > {log} 2>&1"
+        "intrain protocol-table {params.groundtruth:q} --n-boot {params.n_boot:q} --metric {params.metric:q}"
+        " --out {output.csv:q} --markdown {output.markdown:q} {input.scores:q} > {log:q} 2>&1"
 
 
 rule report:
     input:
-        unpack(study_tables),
+        unpack(lambda wc: targets.study_tables(PLAN)),
         correlations=f"{RESULTS}/correlations.csv",
-        scores=merged_scores() + imported_scores(),
-        groundtruth=list(groundtruth_tables().values()),
+        scores=targets.merged_scores(PLAN) + targets.imported_scores(PLAN),
+        groundtruth=list(targets.groundtruth_tables(PLAN).values()),
     output:
         report(
             f"{RESULTS}/report/index.html",
@@ -67,9 +67,9 @@ rule report:
     conda:
         "../../envs/intrain.yaml"
     params:
-        groundtruth=groundtruth_args,
-        studies=study_args,
-        config=lambda wc: shlex.quote(json.dumps(config, sort_keys=True)),
+        groundtruth=commands.groundtruth_args(PLAN),
+        studies=lambda wc, input: commands.study_args(targets.study_tables(PLAN), input),
+        config=lambda wc: json.dumps(config, sort_keys=True),
     shell:
-        "intrain report --correlations {input.correlations} {params.groundtruth}"
-        " {params.studies} --config-json {params.config} --out {output} {input.scores} > {log} 2>&1"
+        "intrain report --correlations {input.correlations:q} {params.groundtruth:q}"
+        " {params.studies:q} --config-json {params.config:q} --out {output:q} {input.scores:q} > {log:q} 2>&1"

@@ -18,18 +18,18 @@ rule score:
         mem_mb=4000,
         runtime=60,
     params:
-        settings=lambda wc: space_settings_json(wc.space),
+        settings=lambda wc: commands.settings_json(PLAN.settings(wc.space)),
         device=config["device"],
         shard=lambda wc: int(wc.shard),
-        datasets=lambda wc: shlex.quote(wc.dataset),
-        outs=lambda wc, output: shlex.quote(output[0]),
+        datasets=lambda wc: [wc.dataset],
+        outs=lambda wc, output: [output[0]],
     shell:
-        "intrain score --space {wildcards.space} --dataset {params.datasets}"
-        " --selection {input} --shard {params.shard} --settings {params.settings}"
-        " --device {params.device} --threads {threads} --no-progress --out {params.outs} > {log} 2>&1"
+        "intrain score --space {wildcards.space:q} --dataset {params.datasets:q}"
+        " --selection {input:q} --shard {params.shard:q} --settings {params.settings:q}"
+        " --device {params.device:q} --threads {threads:q} --no-progress --out {params.outs:q} > {log:q} 2>&1"
 
 
-# Datasets whose networks differ only in the classifier (common.smk: score_groups): one job
+# Datasets whose networks differ only in the classifier (intrain.planning.groups): one job
 # scores a shard for all of them with one body forward per architecture, a file per dataset.
 # These are the longest jobs: run them first so that the short single-dataset jobs fill the
 # cores at the end instead of one long job running alone (longest-first scheduling).
@@ -45,18 +45,18 @@ use rule score as score_shared with:
         mem_mb=4000,
         runtime=90,
     params:
-        settings=lambda wc: space_settings_json(wc.space),
+        settings=lambda wc: commands.settings_json(PLAN.settings(wc.space)),
         device=config["device"],
         shard=lambda wc: int(wc.shard),
-        datasets=lambda wc: " ".join(shlex.quote(d) for d in wc.group.split("+")),
-        outs=lambda wc, output: " ".join(shlex.quote(f"{output[0]}/{d}.h5") for d in wc.group.split("+")),
+        datasets=lambda wc: wc.group.split("+"),
+        outs=lambda wc, output: [f"{output[0]}/{d}.h5" for d in wc.group.split("+")],
 
 
 # Baseline proxy sets: the same jobs, one artifact family per set (config `baselines.sets`). A set
 # with its own `sample` scores a seeded sub-sample of the space's selection (rule select_set).
 use rule score as score_set with:
     input:
-        lambda wc: set_selection(wc.set, wc.space),
+        lambda wc: targets.set_selection(PLAN, wc.set, wc.space),
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/sets/{{set}}/shard-{{shard}}.h5",
     log:
@@ -67,17 +67,17 @@ use rule score as score_set with:
         mem_mb=6000,
         runtime=120,
     params:
-        settings=lambda wc: set_settings_json(wc.set, wc.space),
+        settings=lambda wc: commands.settings_json(PLAN.set_settings(wc.set, wc.space)),
         device=config["device"],
         shard=lambda wc: int(wc.shard),
-        datasets=lambda wc: shlex.quote(wc.dataset),
-        outs=lambda wc, output: shlex.quote(output[0]),
+        datasets=lambda wc: [wc.dataset],
+        outs=lambda wc, output: [output[0]],
 
 
 rule merge:
     input:
         selection=f"{RESULTS}/{{space}}/selection.csv",
-        shards=shard_inputs,
+        shards=lambda wc: targets.shard_inputs(PLAN, wc.space, wc.dataset),
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/scores.h5",
     log:
@@ -86,25 +86,22 @@ rule merge:
     conda:
         "../../envs/intrain.yaml"
     params:
-        settings=lambda wc: space_settings_json(wc.space),
-        files=shard_files,
+        settings=lambda wc: commands.settings_json(PLAN.settings(wc.space)),
+        files=lambda wc: targets.shard_files(PLAN, wc.space, wc.dataset),
     shell:
-        "intrain merge --space {wildcards.space} --dataset {wildcards.dataset}"
-        " --selection {input.selection} --settings {params.settings}"
-        " --out {output} {params.files} > {log} 2>&1"
+        "intrain merge --space {wildcards.space:q} --dataset {wildcards.dataset:q}"
+        " --selection {input.selection:q} --settings {params.settings:q}"
+        " --out {output:q} {params.files:q} > {log:q} 2>&1"
 
 
 use rule merge as merge_set with:
     input:
-        selection=lambda wc: set_selection(wc.set, wc.space),
-        shards=lambda wc: expand(
-            f"{RESULTS}/{wc.space}/{wc.dataset}/sets/{wc.set}/shard-{{shard}}.h5",
-            shard=set_shard_ids(wc.set, wc.space),
-        ),
+        selection=lambda wc: targets.set_selection(PLAN, wc.set, wc.space),
+        shards=lambda wc: targets.set_shards(PLAN, wc.set, wc.space, wc.dataset),
     output:
         f"{RESULTS}/{{space}}/{{dataset}}/set-{{set}}.h5",
     log:
         f"{RESULTS}/logs/merge/{{space}}/{{dataset}}-set-{{set}}.log",
     params:
-        settings=lambda wc: set_settings_json(wc.set, wc.space),
-        files=lambda wc, input: " ".join(shlex.quote(p) for p in input.shards),
+        settings=lambda wc: commands.settings_json(PLAN.set_settings(wc.set, wc.space)),
+        files=lambda wc, input: list(input.shards),

@@ -16,17 +16,17 @@ rule search_zennas:
         mem_mb=4000,
         runtime=240,
     params:
-        settings=zennas_settings_json(),
+        settings=commands.settings_json(PLAN.search_settings(resolution=SEARCH["resolution"])),
         log=lambda wc: f"{RESULTS}/search/zennas/b{wc.budget}/log.h5",
         out_dir=lambda wc: f"{RESULTS}/search/zennas/b{wc.budget}",
         device=config["device"],
         iterations=SEARCH["iterations"],  # a param, so a longer T reruns the job (which resumes)
-        search=search_args(),
+        search=commands.search_args(PLAN),
     shell:
-        "OMP_NUM_THREADS={threads} intrain evolve --space zennas --dataset imagenet --budget {wildcards.budget}"
-        " --iterations {params.iterations} {params.search}"
-        " --settings {params.settings} --device {params.device} --log {params.log}"
-        " --no-progress --out-dir {params.out_dir} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads:q} intrain evolve --space zennas --dataset imagenet --budget {wildcards.budget:q}"
+        " --iterations {params.iterations:q} {params.search:q}"
+        " --settings {params.settings:q} --device {params.device:q} --log {params.log:q}"
+        " --no-progress --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule search_nb201:
@@ -44,22 +44,23 @@ rule search_nb201:
         mem_mb=4000,
         runtime=120,
     params:
-        settings=search_settings_json(),
+        settings=commands.settings_json(PLAN.search_settings()),
         device=config["device"],
         iterations=SEARCH["nb201_iterations"],
-        search=search_args(),
+        search=commands.search_args(PLAN),
         dataset=SEARCH["nb201_dataset"],
         out_dir=lambda wc, output: os.path.dirname(output.best),
+        log=lambda wc, output: os.path.join(os.path.dirname(output.best), "log.h5"),
     shell:
-        "OMP_NUM_THREADS={threads} intrain evolve --space nb201 --dataset {params.dataset}"
-        " --iterations {params.iterations} {params.search}"
-        " --settings {params.settings} --device {params.device} --log {params.out_dir}/log.h5"
-        " --groundtruth {input.groundtruth} --no-progress --out-dir {params.out_dir} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads:q} intrain evolve --space nb201 --dataset {params.dataset:q}"
+        " --iterations {params.iterations:q} {params.search:q}"
+        " --settings {params.settings:q} --device {params.device:q} --log {params.log:q}"
+        " --groundtruth {input.groundtruth:q} --no-progress --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule search_summary_zennas:
     input:
-        expand(f"{RESULTS}/search/zennas/b{{budget}}/best.json", budget=[f"{b:.0f}" for b in SEARCH["budgets"]]),
+        [f"{RESULTS}/search/zennas/b{b:.0f}/best.json" for b in SEARCH["budgets"]],
     output:
         f"{RESULTS}/search/zennas.csv",
     log:
@@ -68,7 +69,7 @@ rule search_summary_zennas:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain search-summary {input} --out {output} > {log} 2>&1"
+        "intrain search-summary {input:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule search_summary_nb201:
@@ -82,12 +83,12 @@ rule search_summary_nb201:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain search-summary {input} --out {output} > {log} 2>&1"
+        "intrain search-summary {input:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule search_picks:
     input:
-        scores=[p for p in merged_scores() if "/nb201/" in p],
+        scores=targets.merged_scores(PLAN, only="nb201"),
         groundtruth=f"{RESULTS}/groundtruth/nb201.csv",
     output:
         f"{RESULTS}/search/nb201_picks.csv",
@@ -98,7 +99,7 @@ rule search_picks:
         "../../envs/intrain.yaml"
     params:
         n=SEARCH["pick_n"],
-        seeds=" ".join(map(str, SEARCH["pick_seeds"])),
+        seeds=[str(s) for s in SEARCH["pick_seeds"]],
     shell:
-        "intrain search-table {input.scores} --groundtruth {input.groundtruth} --n {params.n}"
-        " --seeds {params.seeds} --out {output} > {log} 2>&1"
+        "intrain search-table {input.scores:q} --groundtruth {input.groundtruth:q} --n {params.n:q}"
+        " --seeds {params.seeds:q} --out {output:q} > {log:q} 2>&1"

@@ -1,5 +1,5 @@
 # The paper's studies. Ablation, top-k and dataset stability reuse the main run's artifacts;
-# the batch-size and seed studies score a small sub-sample under other settings.
+# the batch-size and seed studies score a small sub-sample of `studies.space` under other settings.
 
 
 rule study_select:
@@ -16,8 +16,8 @@ rule study_select:
         sample=STUDIES["sample"],
         seed=STUDIES["sample_seed"],
     shell:
-        "intrain select --groundtruth {input} --sample {params.sample} --seed {params.seed}"
-        " --n-shards 1 --out {output} > {log} 2>&1"
+        "intrain select --groundtruth {input:q} --sample {params.sample:q} --seed {params.seed:q}"
+        " --n-shards 1 --out {output:q} > {log:q} 2>&1"
 
 
 use rule score as study_score with:
@@ -30,11 +30,11 @@ use rule score as study_score with:
     benchmark:
         f"{RESULTS}/benchmarks/timing/studies/{{space}}/{{dataset}}/b{{bs}}_s{{seed}}.tsv"
     params:
-        settings=lambda wc: study_settings_json(int(wc.bs), int(wc.seed)),
+        settings=lambda wc: commands.settings_json(PLAN.study_settings(int(wc.bs), int(wc.seed))),
         device=config["device"],
         shard=0,
-        datasets=lambda wc: shlex.quote(wc.dataset),
-        outs=lambda wc, output: shlex.quote(output[0]),
+        datasets=lambda wc: [wc.dataset],
+        outs=lambda wc, output: [output[0]],
 
 
 use rule merge as study_merge with:
@@ -46,14 +46,14 @@ use rule merge as study_merge with:
     log:
         f"{RESULTS}/logs/studies/{{space}}/{{dataset}}/merge_b{{bs}}_s{{seed}}.log",
     params:
-        settings=lambda wc: study_settings_json(int(wc.bs), int(wc.seed)),
-        files=lambda wc, input: shlex.quote(input.shard),
+        settings=lambda wc: commands.settings_json(PLAN.study_settings(int(wc.bs), int(wc.seed))),
+        files=lambda wc, input: [input.shard],
 
 
 rule ablation:
     input:
-        scores=merged_scores(),
-        groundtruth=list(groundtruth_tables().values()),
+        scores=targets.merged_scores(PLAN),
+        groundtruth=list(targets.groundtruth_tables(PLAN).values()),
     output:
         report(f"{RESULTS}/studies/ablation.csv", caption="../report/ablation.rst", category="Studies"),
     log:
@@ -62,15 +62,15 @@ rule ablation:
     conda:
         "../../envs/intrain.yaml"
     params:
-        groundtruth=groundtruth_args,
+        groundtruth=commands.groundtruth_args(PLAN),
     shell:
-        "intrain study ablation {input.scores} {params.groundtruth} --out {output} > {log} 2>&1"
+        "intrain study ablation {input.scores:q} {params.groundtruth:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule topk:
     input:
-        scores=merged_scores(),
-        groundtruth=list(groundtruth_tables().values()),
+        scores=targets.merged_scores(PLAN),
+        groundtruth=list(targets.groundtruth_tables(PLAN).values()),
     output:
         report(f"{RESULTS}/studies/topk.csv", caption="../report/topk.rst", category="Studies"),
     log:
@@ -79,9 +79,9 @@ rule topk:
     conda:
         "../../envs/intrain.yaml"
     params:
-        groundtruth=groundtruth_args,
+        groundtruth=commands.groundtruth_args(PLAN),
     shell:
-        "intrain study topk {input.scores} {params.groundtruth} --out {output} > {log} 2>&1"
+        "intrain study topk {input.scores:q} {params.groundtruth:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule stability:
@@ -95,13 +95,13 @@ rule stability:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain study stability --correlations {input} --out {output} > {log} 2>&1"
+        "intrain study stability --correlations {input:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule batch_size_study:
     input:
-        runs=batch_study_runs(),
-        groundtruth=f"{RESULTS}/groundtruth/{STUDY_SPACE}.csv",
+        runs=targets.batch_study_runs(PLAN),
+        groundtruth=targets.study_groundtruth(PLAN),
     output:
         report(f"{RESULTS}/studies/batch_size.csv", caption="../report/batch_size.rst", category="Studies"),
     log:
@@ -110,13 +110,13 @@ rule batch_size_study:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain study batch-size {input.runs} --groundtruth {input.groundtruth} --out {output} > {log} 2>&1"
+        "intrain study batch-size {input.runs:q} --groundtruth {input.groundtruth:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule seed_study:
     input:
-        runs=seed_study_runs(),
-        groundtruth=f"{RESULTS}/groundtruth/{STUDY_SPACE}.csv",
+        runs=targets.seed_study_runs(PLAN),
+        groundtruth=targets.study_groundtruth(PLAN),
     output:
         report(f"{RESULTS}/studies/seeds.csv", caption="../report/seeds.rst", category="Studies"),
     log:
@@ -125,4 +125,4 @@ rule seed_study:
     conda:
         "../../envs/intrain.yaml"
     shell:
-        "intrain study seeds {input.runs} --groundtruth {input.groundtruth} --out {output} > {log} 2>&1"
+        "intrain study seeds {input.runs:q} --groundtruth {input.groundtruth:q} --out {output:q} > {log:q} 2>&1"

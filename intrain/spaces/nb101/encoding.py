@@ -112,7 +112,7 @@ def parse_arch(arch: str) -> CellSpec:
     """Parse the arch string format in the module docstring."""
     if not isinstance(arch, str) or arch.count("|") != 1:
         raise ArchSpecError(f"NB101 arch string must look like 'ROW-ROW-...|op,op,...', got {arch!r}")
-    rows_part, ops_part = arch.split("|")
+    rows_part, ops_part = arch.strip().split("|")
     rows = rows_part.split("-")
     if any(not r or set(r) - {"0", "1"} for r in rows):
         raise ArchSpecError(f"matrix rows must be 0/1 digits joined by '-', got {rows_part!r}")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from intrain.spaces.base import GroundTruthError
+from intrain.spaces.nb101.encoding import ArchSpecError, make_spec, module_hash
 from intrain.spaces.tables import mean_accuracy as _mean
 from intrain.spaces.tables import read_json
-from intrain.spaces.nb101.encoding import ArchSpecError, make_spec, module_hash
 
 
 def _first(record: dict, *keys: str):

@@ -5,8 +5,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from intrain.spaces.nb101.encoding import (CELLS_PER_STACK, NUM_STACKS, STEM_CHANNELS, ArchSpecError, CellSpec, dataset_spec, parse_arch,
-                       prune, vertex_channels)
+from intrain.spaces.nb101.encoding import (
+    CELLS_PER_STACK,
+    NUM_STACKS,
+    STEM_CHANNELS,
+    ArchSpecError,
+    CellSpec,
+    dataset_spec,
+    parse_arch,
+    prune,
+    vertex_channels,
+)
 
 
 class ConvBNReLU(nn.Sequential):

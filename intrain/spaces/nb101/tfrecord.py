@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from intrain.core.errors import InputError
 

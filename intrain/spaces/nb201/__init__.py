@@ -3,18 +3,19 @@
 - :mod:`.encoding` arch strings, cells, canonical form (no torch);
 - :mod:`.network` the benchmark's network (torch), with NB201's own ``prune``/``fast_pool`` options;
 - :mod:`.groundtruth` the benchmark table normalised;
-- :mod:`.search` the edge-mutation problem of Algorithm 1.
+- :mod:`.search` the edge-mutation problem of Algorithm 1;
+- :mod:`.peers` NASLib's tuple and NATS-Bench's op ids (``intrain convert``, ``export``, ``import``).
 
-The names of :mod:`.encoding` are importable from here (``nb201.normalize_arch``); those of
-:mod:`.network` too, importing torch on first use (``nb201.build_network``).
+Import a name from the module that defines it (``intrain.spaces.nb201.encoding.normalize_arch``);
+the names of :mod:`.network` are also importable from here, importing torch on first use
+(``nb201.build_network``).
 """
 
 from __future__ import annotations
 
-
 from intrain.spaces.base import PackagedSpace, SpaceError, lazy_names
-from intrain.spaces.nb201.encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
 from intrain.spaces.nb201.encoding import DATASETS, canonical_form, normalize_arch
+from intrain.spaces.peers import NASLIB_ZC, ZERO_COST_NAS, ArchRecord, Encoding, PeerCodec, TupleKey
 
 _NETWORK_NAMES = ("ReLUConvBN", "FastAvgPool3x3", "make_op", "SearchCell", "ResidualReduction", "NB201Network",
                   "build_network")
@@ -43,6 +44,15 @@ class NB201Space(PackagedSpace):
             raise SpaceError(f"unknown protocol {protocol!r}; expected 'uniform' or 'reference'")
         return build_network(arch, dataset, prune=prune, fast_pool=fast_pool, reference=protocol == "reference")
 
+    def encodings(self) -> dict[str, Encoding]:
+        from intrain.spaces.nb201.peers import NASLibTuple, OpIds
+
+        return {"naslib": NASLibTuple(), "op_ids": OpIds()}
+
+    def peer_codec(self, fmt: str) -> PeerCodec | None:
+        if fmt == NASLIB_ZC:
+            return TupleKey(self.encodings()["naslib"])
+        return ArchRecord(self) if fmt == ZERO_COST_NAS else None
 
     def search_problem(self, budget: float | None = None):
         if budget is not None:

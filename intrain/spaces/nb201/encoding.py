@@ -84,7 +84,7 @@ class Cell:
         """Position in the lexicographic enumeration of cells (first edge varies fastest).
 
         Not the benchmark's index: NB201 stores cells in its own order, which only the
-        benchmark table knows (see :class:`ArchIndex`).
+        benchmark table knows (see :meth:`intrain.spaces.Space.benchmark_index`).
         """
         code = 0
         for op in reversed(self.ops):
@@ -92,7 +92,7 @@ class Cell:
         return code
 
     @classmethod
-    def from_code(cls, code: int) -> "Cell":
+    def from_code(cls, code: int) -> Cell:
         if not 0 <= int(code) < NUM_ARCHS:
             raise IndexError(f"NB201 cell code {code} out of range [0, {NUM_ARCHS})")
         ops = []
@@ -155,31 +155,6 @@ def parse_arch(arch: str) -> Cell:
 def normalize_arch(arch: str) -> str:
     """The arch string in canonical spelling (validated)."""
     return parse_arch(arch).to_str()
-
-
-class ArchIndex:
-    """Benchmark index <-> arch string, from the benchmark table's row order."""
-
-    def __init__(self, archs: list[str]):
-        self.archs = [normalize_arch(a) for a in archs]
-        self._index = {a: i for i, a in enumerate(self.archs)}
-        if len(self._index) != len(self.archs):
-            raise ValueError("benchmark table lists an architecture twice")
-
-    def __len__(self) -> int:
-        return len(self.archs)
-
-    def arch(self, index: int) -> str:
-        if not 0 <= int(index) < len(self.archs):
-            raise IndexError(f"NB201 index {index} out of range [0, {len(self.archs)})")
-        return self.archs[int(index)]
-
-    def index(self, arch: str) -> int:
-        key = normalize_arch(arch)
-        try:
-            return self._index[key]
-        except KeyError:
-            raise KeyError(f"architecture {arch!r} is not in the benchmark table") from None
 
 
 def all_cells() -> list[Cell]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 
 from intrain.spaces.base import GroundTruthError
-from intrain.spaces.tables import float_column, read_csv
 from intrain.spaces.nb201.encoding import ArchStringError, canonical_form, normalize_arch
+from intrain.spaces.tables import float_column, read_csv
 
 #: Dataset -> the test-accuracy column of the benchmark export (200-epoch runs).
 TEST_COLUMNS = {

@@ -8,15 +8,14 @@ space's own records), so each is its own space in the config, registered under i
 - :mod:`.network` cell and ResNeXt networks and the records' FLOP conventions (torch);
 - :mod:`.groundtruth` a design space's record list normalised.
 
-The names of :mod:`.encoding` are importable from here (``nds.normalize_arch``); those of
-:mod:`.network` too, importing torch on first use (``nds.build_model``, ``nds.count_flops``).
+Import a name from the module that defines it (``intrain.spaces.nds.encoding.normalize_arch``);
+the names of :mod:`.network` are also importable from here, importing torch on first use
+(``nds.build_model``, ``nds.count_flops``).
 """
 
 from __future__ import annotations
 
-
-from intrain.spaces.base import PackagedSpace, lazy_names
-from intrain.spaces.nds.encoding import *  # noqa: F401,F403  (the space's vocabulary, as before the split)
+from intrain.spaces.base import Description, PackagedSpace, lazy_names
 from intrain.spaces.nds.encoding import DATASETS, DESIGN_SPACES, normalize_arch
 
 _NETWORK_NAMES = ("Zero", "FactorizedReduce", "relu_conv_bn", "separable", "factorized_kxk", "OPS", "Cell",
@@ -39,6 +38,12 @@ class NDSSpace(PackagedSpace):
 
     def normalize(self, arch: str) -> str:
         return normalize_arch(arch)
+
+    def describe(self, arch: str, dataset: str, model) -> Description:
+        """The records' own FLOPs convention (:func:`.network.count_flops`) at the dataset's side."""
+        from intrain.spaces.nds.network import count_flops
+
+        return Description({"nds_record_flops": float(count_flops(model, self.dataset(dataset).resolution))})
 
 
 __getattr__ = lazy_names(__name__, "network", _NETWORK_NAMES)

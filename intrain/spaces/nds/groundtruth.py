@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from intrain.spaces.base import GroundTruthError
-from intrain.spaces.tables import read_json
 from intrain.spaces.nds.encoding import NDSRecordError, normalize_arch
+from intrain.spaces.tables import read_json
 
 
 def read_groundtruth(records: str | Path, valid_csvs: dict | None = None) -> pd.DataFrame:

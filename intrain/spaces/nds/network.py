@@ -25,14 +25,22 @@ reproduces all of them exactly.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from intrain.spaces.nds.encoding import (DATASETS, NUM_CLASSES, RECORD_RESOLUTION, RESNEXT_STEM, CellGenotype, CellNetSpec,
-                       NDSRecordError, ResNeXtSpec, parse_net)
-
+from intrain.spaces.nds.encoding import (
+    DATASETS,
+    NUM_CLASSES,
+    RECORD_RESOLUTION,
+    RESNEXT_STEM,
+    CellGenotype,
+    CellNetSpec,
+    NDSRecordError,
+    ResNeXtSpec,
+    parse_net,
+)
 
 # ----------------------------------------------------------------------------- cell operations
 

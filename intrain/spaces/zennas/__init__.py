@@ -9,10 +9,11 @@ mutation as an Algorithm 1 problem), :mod:`.published` (the model-zoo strings).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
+from typing import Any, ClassVar
 
-from intrain.spaces.base import DatasetSpec, Space, SpaceError
+from intrain.spaces.base import DatasetSpec, Description, Space, SpaceError
 from intrain.spaces.zennas.flops import RESOLUTION, budget_flops, macs, params
 from intrain.spaces.zennas.grammar import Structure, ZenStructureError, format_structure, parse_structure
 from intrain.spaces.zennas.mutation import INITIAL, ZenSearch, max_layers
@@ -61,6 +62,11 @@ class ZenNASSpace(Space):
 
     name = "zennas"
     datasets = DATASETS
+    #: Searches score at 64x64, the paper's search resolution (budgets stay at 224).
+    search_settings: ClassVar[Mapping[str, Any]] = {"resolution": 64}
+    search_note = ("untrained: best_arch is a Zen-NAS structure string; write it to a file for the Zen-NAS/ZiCo "
+                   "training scripts (--plainnet_struct_txt, --use_se) or build it with "
+                   "intrain.spaces.zennas.network.build_model(best_arch, se=True)")
 
     def normalize(self, arch: str) -> str:
         return normalize_arch(arch)
@@ -76,6 +82,10 @@ class ZenNASSpace(Space):
             raise SpaceError("the zennas space needs a FLOPs budget (Zen-NAS get_FLOPs at 224x224, e.g. 450e6)")
         return ZenSearch(budget)
 
-    def describe(self, arch: str) -> dict[str, float]:
-        """Budget FLOPs and MACs at 224x224, parameters without and with SE, and layers."""
-        return ZenSearch(float("inf")).describe(arch)
+    def describe(self, arch: str, dataset: str, model) -> Description:
+        """Zen-NAS's ``get_FLOPs`` (the budget) with and without SE, parameters with SE,
+        ``get_model_size``, and a table per Zen block (:func:`.flops.describe_costs`)."""
+        from intrain.spaces.zennas.flops import describe_costs
+
+        conventions, table = describe_costs(arch, self.dataset(dataset).resolution)
+        return Description(conventions, table)

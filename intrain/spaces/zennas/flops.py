@@ -58,7 +58,7 @@ class Cost:
     params: int = 0  # parameter numel
     model_size: float = 0.0  # Zen-NAS get_model_size
 
-    def __iadd__(self, other: "Cost") -> "Cost":
+    def __iadd__(self, other: Cost) -> Cost:
         self.flops += other.flops
         self.macs += other.macs
         self.params += other.params
@@ -185,3 +185,22 @@ def params(structure: Structure | str, se: bool = False) -> int:
 def zen_model_size(structure: Structure | str, se: bool = False) -> float:
     """Zen-NAS's ``MasterNet.get_model_size()`` (not the numel: one per BN channel, Linear bias as 1)."""
     return total_cost(structure, RESOLUTION, se).model_size
+
+
+def describe_costs(structure: Structure | str, resolution: int = RESOLUTION) -> tuple[dict[str, float], list[dict]]:
+    """``intrain describe``'s Zen-NAS conventions and one table row per block (and the classifier).
+
+    >>> conv, rows = describe_costs("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
+    >>> conv["zen_layers"], [r["text"][:17] for r in rows][-1]
+    (3.0, 'Linear(16,1000)')
+    """
+    s = parse_structure(structure) if isinstance(structure, str) else structure
+    plain, se = total_cost(s, resolution), total_cost(s, resolution, se=True)
+    conventions = {"zen_flops": plain.flops, "zen_flops_se": se.flops, "macs_se": float(se.macs),
+                   "params_se": float(se.params), "zen_model_size": plain.model_size, "zen_layers": float(s.n_layers)}
+    table = []
+    for i, (block, (cost, _res, side)) in enumerate(zip([*s.blocks, None], block_costs(s, resolution))):
+        table.append({"block": i, "text": block.format() if block else f"Linear({s.blocks[-1].out_channels},1000)",
+                      "sub_layers": block.sub_layers if block else 1, "out_side": side, "zen_flops": cost.flops,
+                      "macs": cost.macs, "params": cost.params})
+    return conventions, table

@@ -26,8 +26,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from intrain.core.errors import InputError
 from intrain.spaces.zennas.flops import RESOLUTION, budget_flops, macs, params, smart_round
-from intrain.spaces.zennas.grammar import IDW_TYPES, ConvBlock, IDWBlock, Structure, check_structure, format_structure, parse_structure
+from intrain.spaces.zennas.grammar import (
+    IDW_TYPES,
+    ConvBlock,
+    IDWBlock,
+    Structure,
+    check_structure,
+    format_structure,
+    parse_structure,
+)
 
 #: Initial structure of the Zen-NAS, ZiCo and AZ-NAS ImageNet search scripts (every budget).
 INITIAL = ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE6K3(32,48,2,32,1)"
@@ -141,7 +150,7 @@ class ZenSearch:
         s = parse_structure(self.initial)
         self.initial = format_structure(s)
         if budget_flops(s, self.resolution) > self.budget or s.n_layers > self.layer_cap:
-            raise ValueError(f"the initial structure ({budget_flops(s, self.resolution) / 1e6:.1f}M FLOPs, "
+            raise InputError(f"the initial structure ({budget_flops(s, self.resolution) / 1e6:.1f}M FLOPs, "
                              f"{s.n_layers} layers) exceeds the budget {self.budget:.3g} or the cap {self.layer_cap}")
 
     def fits(self, s: Structure) -> bool:

@@ -5,15 +5,23 @@ canonically), ``network`` (the torch module; import torch inside so that parsing
 torch-free) and ``groundtruth`` (the benchmark table in intrain's normalised columns). Its ground
 truth here, ``toy_groundtruth.csv``, is made-up: accuracies generated from the widths plus seeded
 noise, for exercising the workflow, not a benchmark.
+
+The optional hooks make it take part in interop like a built-in space: ``encodings`` adds a
+spelling (``width_ids``, each stage's index in :data:`WIDTHS`, written as a CSV export column and
+usable with ``intrain convert --from width_ids``) and ``peer_codec`` lets ``intrain export`` /
+``intrain import`` write and read it in the peers' score-file layouts (a NASLib-style JSON keyed
+by the ``width_ids`` tuple; zero-cost-nas's pickled records keyed by arch string and index).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, ClassVar
 
 from intrain.core.errors import InputError
 from intrain.spaces import DatasetSpec, Space
+from intrain.spaces.peers import ArchRecord, Encoding, PeerCodec, TupleKey, check_ints
 
 WIDTHS = (8, 16, 32)
 MAX_STAGES = 3
@@ -22,6 +30,25 @@ TABLE = Path(__file__).with_name("toy_groundtruth.csv")
 
 class ToyArchError(InputError):
     """A toy architecture string that is not 1-3 stage widths from 8, 16, 32 joined by '-'."""
+
+
+class WidthIds(Encoding):
+    """Each stage's index in :data:`WIDTHS`, e.g. ``8-16-32`` -> ``(0, 1, 2)``.
+
+    >>> WidthIds().encode("32-8"), WidthIds().decode("(2, 0)")
+    ((2, 0), '32-8')
+    """
+
+    name = "width_ids"
+    guess = r"[\(\[].*"
+    exported = True
+
+    def encode(self, arch: str) -> tuple[int, ...]:
+        return tuple(WIDTHS.index(int(w)) for w in ToyCNNSpace().normalize(arch).split("-"))
+
+    def decode(self, value: Any) -> str:
+        ids = check_ints(value, None, "toy_cnn width ids", len(WIDTHS))
+        return ToyCNNSpace().normalize("-".join(str(WIDTHS[i]) for i in ids))
 
 
 class ToyCNNSpace(Space):
@@ -37,7 +64,7 @@ class ToyCNNSpace(Space):
     """
 
     name = "toy_cnn"
-    datasets = {"toy10": DatasetSpec("toy10", 10, 16)}
+    datasets: ClassVar[dict[str, DatasetSpec]] = {"toy10": DatasetSpec("toy10", 10, 16)}
 
     def normalize(self, arch: str) -> str:
         parts = str(arch).strip().split("-")
@@ -48,6 +75,14 @@ class ToyCNNSpace(Space):
                 raise ToyArchError(f"toy_cnn architecture {arch!r}: stage {i} has width {p}; "
                                    f"widths are {', '.join(map(str, WIDTHS))}")
         return "-".join(str(int(p)) for p in parts)
+
+    def encodings(self) -> dict[str, Encoding]:
+        return {"width_ids": WidthIds()}
+
+    def peer_codec(self, fmt: str) -> PeerCodec | None:
+        if fmt == "naslib-zc":
+            return TupleKey(WidthIds())
+        return ArchRecord(self) if fmt == "zero-cost-nas" else None
 
     def network(self, arch: str, dataset: str, **options: Any):
         from .network import ToyCNN

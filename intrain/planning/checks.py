@@ -1,0 +1,141 @@
+"""Checks across config keys that the JSON schema cannot express, each answering in words.
+
+:mod:`intrain.planning.configcheck` checks each value against the schema; these check what
+values mean together (an enabled space, a dataset the space has, an import's space in the run,
+a proxy the registry knows) before the DAG is built, so a bad config stops the run with the key
+and the fix instead of a failed job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from intrain.core.errors import InputError
+from intrain.planning.configcheck import ConfigError
+
+__all__ = [
+    "DEFAULT_STUDY_SPACE",
+    "check_datasets",
+    "check_imports",
+    "check_proxies",
+    "check_set_datasets",
+    "enabled_spaces",
+    "study_space",
+]
+
+#: The space of the batch-size and seed studies when ``studies.space`` is null (the paper's setting).
+DEFAULT_STUDY_SPACE = "nb201"
+
+
+def proxy_lists(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Every proxy list of the config by its key (the search's one proxy only when search is on).
+
+    >>> proxy_lists({"scoring": {"proxies": ["intrain"]}, "search": {"enabled": False, "proxy": "x"}})
+    {'scoring.proxies': ['intrain']}
+    """
+    named = {"scoring.proxies": list(config["scoring"]["proxies"])}
+    for name, spec in (config.get("baselines", {}).get("sets") or {}).items():
+        named[f"baselines.sets.{name}.proxies"] = list(spec["proxies"])
+    if config["search"]["enabled"]:
+        named["search.proxy"] = [config["search"]["proxy"]]
+    return named
+
+
+def check_proxies(config: Mapping[str, Any]) -> None:
+    """Every proxy name against the live registry (plugins are imported), before any job."""
+    from intrain.proxies import check_proxy_names
+
+    for key, names in proxy_lists(config).items():
+        try:
+            check_proxy_names(names)
+        except InputError as e:
+            raise ConfigError(f"config key {key}: {e}") from None
+
+
+def enabled_spaces(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The spaces of the run (``enabled: false`` drops one; overlay configs do this).
+
+    >>> list(enabled_spaces({"spaces": {"nb201": {"enabled": True}, "nb101": {"enabled": False}}}))
+    ['nb201']
+    """
+    spaces = {name: spec for name, spec in config["spaces"].items() if spec["enabled"]}
+    if not spaces:
+        raise ConfigError("every space in `spaces` has enabled: false; nothing to score")
+    return spaces
+
+
+def check_datasets(name: str, spec: dict[str, Any], known: Iterable[str]) -> None:
+    """Fill in ``spec["datasets"]`` (default: every dataset the space declares) and refuse one the
+    space does not have. The filled-in list is what the report records as the run's config."""
+    known = list(known)
+    spec.setdefault("datasets", list(known))
+    unknown = sorted(set(spec["datasets"]) - set(known))
+    if unknown:
+        raise ConfigError(f"spaces.{name}.datasets: {unknown} not in the space's {sorted(known)}")
+
+
+def check_set_datasets(sets: Mapping[str, Mapping[str, Any]], spaces: Mapping[str, Mapping[str, Any]]) -> None:
+    """A set's ``datasets`` must exist in this run (its ``spaces`` may name spaces an overlay
+    switched off).
+
+    >>> check_set_datasets({"zc": {"datasets": ["mnist"]}}, {"nb201": {"datasets": ["cifar10"]}})
+    Traceback (most recent call last):
+    ...
+    intrain.planning.configcheck.ConfigError: baselines.sets.zc.datasets: ['mnist'] is not a dataset of any space in this run
+    """
+    run = {d for sp in spaces.values() for d in sp["datasets"]}
+    for name, spec in sets.items():
+        unknown = sorted(set(spec.get("datasets") or ()) - run)
+        if unknown:
+            raise ConfigError(f"baselines.sets.{name}.datasets: {unknown} is not a dataset of any space in this run")
+
+
+def check_imports(
+    imports: list[Mapping[str, Any]], spaces: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Mapping[str, Any]]:
+    """The ``imports`` entries by name; each name once, each in an enabled space and dataset."""
+    by_name = {entry["name"]: entry for entry in imports}
+    if len(by_name) != len(imports):
+        raise ConfigError("imports: every entry needs its own `name`")
+    for name, entry in by_name.items():
+        if entry["space"] not in spaces or entry["dataset"] not in spaces[entry["space"]]["datasets"]:
+            raise ConfigError(
+                f"imports.{name}: {entry['space']}/{entry['dataset']} is not an enabled space and dataset "
+                "(its ground truth and intrain's own scores come from `spaces`)"
+            )
+    return by_name
+
+
+def study_space(studies: Mapping[str, Any], spaces: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The space of the batch-size and seed studies, or None when they do not run.
+
+    ``studies.space`` null means :data:`DEFAULT_STUDY_SPACE` when that space is enabled, and no
+    studies otherwise (an overlay that switches NB201 off need not also switch the studies off).
+    A space named explicitly must be enabled, and ``studies.batch_dataset`` must be one of its
+    datasets in this run.
+
+    >>> study_space({"enabled": True, "space": None, "batch_dataset": "cifar10"}, {"nb201": {"datasets": ["cifar10"]}})
+    'nb201'
+    >>> study_space({"enabled": True, "space": None, "batch_dataset": "cifar10"}, {"nb101": {"datasets": ["cifar10"]}}) is None
+    True
+    """
+    if not studies["enabled"]:
+        return None
+    name = studies.get("space")
+    if name is None:
+        if DEFAULT_STUDY_SPACE not in spaces:
+            return None
+        name = DEFAULT_STUDY_SPACE
+    elif name not in spaces:
+        raise ConfigError(
+            f"config key studies.space: {name!r} is not an enabled space of this run (enabled: {sorted(spaces)}); "
+            "enable it under `spaces`, name one of those, or set studies.enabled: false"
+        )
+    datasets = spaces[name]["datasets"]
+    if studies["batch_dataset"] not in datasets:
+        raise ConfigError(
+            f"config key studies.batch_dataset: {studies['batch_dataset']!r} is not a dataset of studies.space "
+            f"{name!r} in this run; use one of {list(datasets)}"
+        )
+    return name

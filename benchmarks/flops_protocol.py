@@ -24,13 +24,16 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import emit  # noqa: E402  (benchmarks/common.py, next to this script)
+from common import emit
 
-from intrain.spaces.nb201.encoding import conv_macs, live_edges, parse_arch  # noqa: E402
-from intrain.analysis.stats import kendall  # noqa: E402
+from intrain.analysis.stats import kendall
+from intrain.spaces.nb201.encoding import conv_macs, live_edges, parse_arch
 
-COLUMNS = {"cifar10": "CIFAR10TestAccuracy200Epochs", "cifar100": "CIFAR100TestAccuracy200Epochs",
-           "ImageNet16-120": "ImageNetTestAccuracy200Epochs"}
+COLUMNS = {
+    "cifar10": "CIFAR10TestAccuracy200Epochs",
+    "cifar100": "CIFAR100TestAccuracy200Epochs",
+    "ImageNet16-120": "ImageNetTestAccuracy200Epochs",
+}
 PUBLISHED = {"cifar10": 0.578, "cifar100": 0.551, "ImageNet16-120": 0.517}
 
 
@@ -67,20 +70,30 @@ def main() -> None:
     lines = [f"# FLOPs under the two protocols, all {len(archs):,} NB201 cells", ""]
     if args.check:
         n, per = check(archs, args.check, args.seed)
-        lines += [f"Forward count (eval, batch 1, 1 thread) equals the analytic count on {n} random cells, both "
-                  f"protocols; {per * 1e3:.1f} ms per network, so {per * 2 * len(archs) / 60:.1f} CPU min "
-                  "for both protocols on every cell (not needed: the analytic count is exact).", ""]
+        lines += [
+            f"Forward count (eval, batch 1, 1 thread) equals the analytic count on {n} random cells, both "
+            f"protocols; {per * 1e3:.1f} ms per network, so {per * 2 * len(archs) / 60:.1f} CPU min "
+            "for both protocols on every cell (not needed: the analytic count is exact).",
+            "",
+        ]
     t0 = time.perf_counter()
-    counts = {d: {r: np.array([conv_macs(a, d, reference=r) for a in archs], dtype=np.float64) for r in (True, False)}
-              for d in COLUMNS}
+    counts = {
+        d: {r: np.array([conv_macs(a, d, reference=r) for a in archs], dtype=np.float64) for r in (True, False)}
+        for d in COLUMNS
+    }
     seconds = time.perf_counter() - t0
     n_dead = int((counts["cifar10"][True] != counts["cifar10"][False]).sum())
     edges = [(i, j) for i in range(1, 4) for j in range(i)]
-    n_dead_edges = sum(any(parse_arch(a).op(*e) != "none" and e not in live_edges(parse_arch(a)) for e in edges)
-                       for a in archs)
-    lines += [f"Analytic counts of all cells, 3 datasets x 2 protocols, in {seconds:.1f} s. Cells with a dead "
-              f"conv edge: {n_dead:,} (with any dead non-none edge: {n_dead_edges:,}).", "",
-              "| dataset | τ reference (unpruned) | τ uniform (pruned) | AZ-NAS paper |", "|---|---|---|---|"]
+    n_dead_edges = sum(
+        any(parse_arch(a).op(*e) != "none" and e not in live_edges(parse_arch(a)) for e in edges) for a in archs
+    )
+    lines += [
+        f"Analytic counts of all cells, 3 datasets x 2 protocols, in {seconds:.1f} s. Cells with a dead "
+        f"conv edge: {n_dead:,} (with any dead non-none edge: {n_dead_edges:,}).",
+        "",
+        "| dataset | τ reference (unpruned) | τ uniform (pruned) | AZ-NAS paper |",
+        "|---|---|---|---|",
+    ]
     for dataset, col in COLUMNS.items():
         acc = gt[col].to_numpy(dtype=np.float64)
         ref, pruned = counts[dataset][True], counts[dataset][False]

@@ -75,6 +75,7 @@ def h5_content(path: Path) -> dict:
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset) and not _is_timing(name):
                 out[name] = obj[()].tolist()
+
         f.visititems(visit)
     return out
 
@@ -86,8 +87,11 @@ def csv_content(path: Path) -> list:
 
 
 def snapshot(results: Path) -> dict[str, Path]:
-    return {str(p.relative_to(results)): p for p in results.rglob("*")
-            if p.is_file() and "logs" not in p.relative_to(results).parts[:1] and ".snakemake" not in p.parts}
+    return {
+        str(p.relative_to(results)): p
+        for p in results.rglob("*")
+        if p.is_file() and "logs" not in p.relative_to(results).parts[:1] and ".snakemake" not in p.parts
+    }
 
 
 def compare(ref: Path, got: Path) -> dict:
@@ -132,10 +136,22 @@ def compare(ref: Path, got: Path) -> dict:
 
 
 def _popen_smk(results: Path, mirror: Path, env: dict | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml",
-           str(results.parent / "nostudy.yaml"), "--config", f"results={results}", f"mirror={mirror}"]
-    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, env=env or _env())
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--configfile",
+        "config/tiny.yaml",
+        str(results.parent / "nostudy.yaml"),
+        "--config",
+        f"results={results}",
+        f"mirror={mirror}",
+    ]
+    return subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env or _env()
+    )
 
 
 def fault_env(workdir: Path, spec: str) -> dict:
@@ -152,8 +168,9 @@ def reference_run(workdir: Path, mirror: Path) -> tuple[Path, float]:
     return results, time.perf_counter() - start
 
 
-def workflow_trial(workdir: Path, mirror: Path, ref: Path, delay: float | None = None,
-                   fault_at: int | None = None) -> dict:
+def workflow_trial(
+    workdir: Path, mirror: Path, ref: Path, delay: float | None = None, fault_at: int | None = None
+) -> dict:
     """Kill a fresh run (after ``delay`` seconds, or while it writes its ``fault_at``-th HDF5 artifact),
     unlock, resume, compare with ``ref``."""
     if (delay is None) == (fault_at is None):
@@ -175,8 +192,12 @@ def workflow_trial(workdir: Path, mirror: Path, ref: Path, delay: float | None =
     _smk(results, mirror, "--unlock")
     _smk(results, mirror)
     out = compare(ref, results)
-    out.update(delay=round(delay, 2) if delay is not None else None, fault_at=fault_at, files_at_kill=done_at_kill,
-               finished_before_kill=finished_before_kill)
+    out.update(
+        delay=round(delay, 2) if delay is not None else None,
+        fault_at=fault_at,
+        files_at_kill=done_at_kill,
+        finished_before_kill=finished_before_kill,
+    )
     return out
 
 
@@ -184,9 +205,33 @@ def workflow_trial(workdir: Path, mirror: Path, ref: Path, delay: float | None =
 
 
 def evolve_cmd(log: Path, out: Path, iterations: int = 30) -> list[str]:
-    return [sys.executable, "-m", "intrain", "evolve", "--space", "nb201", "--dataset", "cifar10",
-            "--iterations", str(iterations), "--k", "3", "--seed", "4", "--settings", '{"batch_size": 4}',
-            "--device", "cpu", "--log", str(log), "--out-dir", str(out), "--checkpoint-every", "3", "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "intrain",
+        "evolve",
+        "--space",
+        "nb201",
+        "--dataset",
+        "cifar10",
+        "--iterations",
+        str(iterations),
+        "--k",
+        "3",
+        "--seed",
+        "4",
+        "--settings",
+        '{"batch_size": 4}',
+        "--device",
+        "cpu",
+        "--log",
+        str(log),
+        "--out-dir",
+        str(out),
+        "--checkpoint-every",
+        "3",
+        "--no-progress",
+    ]
 
 
 def search_reference(workdir: Path, iterations: int = 30) -> tuple[Path, float]:
@@ -197,8 +242,9 @@ def search_reference(workdir: Path, iterations: int = 30) -> tuple[Path, float]:
     return log, time.perf_counter() - start
 
 
-def search_trial(workdir: Path, ref_log: Path, delay: float | None = None, iterations: int = 30,
-                 fault_at: int | None = None) -> dict:
+def search_trial(
+    workdir: Path, ref_log: Path, delay: float | None = None, iterations: int = 30, fault_at: int | None = None
+) -> dict:
     """Kill a search (after ``delay`` seconds, or while it writes its ``fault_at``-th checkpoint), resume, compare."""
     from intrain.core.search_log import read_log
 
@@ -207,8 +253,14 @@ def search_trial(workdir: Path, ref_log: Path, delay: float | None = None, itera
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "killed.h5"
     env = _env() if fault_at is None else {**_env(), "INTRAIN_FAULT": f"search_log.write:{fault_at}"}
-    proc = subprocess.Popen(evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        evolve_cmd(log, workdir / "b", iterations),
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     if delay is not None:
         time.sleep(delay)
         if proc.poll() is None:
@@ -221,11 +273,22 @@ def search_trial(workdir: Path, ref_log: Path, delay: float | None = None, itera
             rows_at_kill = len(read_log(log)[1])
         except Exception:
             corrupt_at_kill = 1
-    resumed = subprocess.run(evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=_env(), capture_output=True, text=True)
+    resumed = subprocess.run(
+        evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=_env(), capture_output=True, text=True
+    )
     stray = [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]  # after the resume: none may be left
-    counts = {"delay": round(delay, 2) if delay is not None else None, "fault_at": fault_at,
-              "killed": proc.returncode == -signal.SIGKILL, "tmp_at_kill": stray_at_kill, "rows_at_kill": rows_at_kill, "lost": 0, "corrupt": corrupt_at_kill,
-              "different": 0, "stray": len(stray), "details": [f"stray {s}" for s in stray]}
+    counts = {
+        "delay": round(delay, 2) if delay is not None else None,
+        "fault_at": fault_at,
+        "killed": proc.returncode == -signal.SIGKILL,
+        "tmp_at_kill": stray_at_kill,
+        "rows_at_kill": rows_at_kill,
+        "lost": 0,
+        "corrupt": corrupt_at_kill,
+        "different": 0,
+        "stray": len(stray),
+        "details": [f"stray {s}" for s in stray],
+    }
     if resumed.returncode != 0:
         counts["corrupt"] += 1
         counts["details"].append(resumed.stderr[-500:])
@@ -233,8 +296,13 @@ def search_trial(workdir: Path, ref_log: Path, delay: float | None = None, itera
     ref_meta, ref_rows = read_log(ref_log)
     meta, rows = read_log(log)
     counts["lost"] = max(0, len(ref_rows) - len(rows))
-    same = meta == ref_meta and len(rows) == len(ref_rows) and list(rows["iteration"]) == list(range(len(rows))) \
-        and list(rows["arch"]) == list(ref_rows["arch"]) and np.array_equal(rows["score"], ref_rows["score"])
+    same = (
+        meta == ref_meta
+        and len(rows) == len(ref_rows)
+        and list(rows["iteration"]) == list(range(len(rows)))
+        and list(rows["arch"]) == list(ref_rows["arch"])
+        and np.array_equal(rows["score"], ref_rows["score"])
+    )
     counts["different"] = 0 if same else 1
     return counts
 
@@ -245,8 +313,12 @@ def main() -> int:
     ap.add_argument("--search-trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--search-iterations", type=int, default=120, help="iterations of each search (checkpoint every 3)")
-    ap.add_argument("--mode", choices=("point", "delay"), default="point",
-                    help="kill at a seeded named write point (INTRAIN_FAULT) or after a seeded random delay")
+    ap.add_argument(
+        "--mode",
+        choices=("point", "delay"),
+        default="point",
+        help="kill at a seeded named write point (INTRAIN_FAULT) or after a seeded random delay",
+    )
     ap.add_argument("--workdir", default=None, help="default: a temporary folder")
     ap.add_argument("--out", default="benchmarks/kill_trials.csv")
     args = ap.parse_args()

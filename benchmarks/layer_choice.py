@@ -17,12 +17,15 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 
 from intrain.analysis.groundtruth import load_groundtruth_csv
-from intrain.scoring.scorer import Scorer
 from intrain.core.records import ScoreSettings
 from intrain.core.trainability import intrain_from_stats
+from intrain.scoring.scorer import Scorer
 
-LAYER_KINDS = {"conv": {"Conv2d", "Linear"}, "bn": {"BatchNorm2d", "Linear"},
-               "conv+bn": {"Conv2d", "BatchNorm2d", "Linear"}}
+LAYER_KINDS = {
+    "conv": {"Conv2d", "Linear"},
+    "bn": {"BatchNorm2d", "Linear"},
+    "conv+bn": {"Conv2d", "BatchNorm2d", "Linear"},
+}
 PARAM_KINDS = {"all": None, "weights": {"Conv2d", "Linear"}}
 
 
@@ -46,8 +49,12 @@ def main() -> None:
             for lname, lk in LAYER_KINDS.items():
                 lm = np.array([k in lk for k in r.layer_kinds])
                 for pname, pk in PARAM_KINDS.items():
-                    pm = np.array([True if pk is None else (k in pk and n.endswith("weight"))
-                                   for k, n in zip(r.param_kinds, r.param_names)])
+                    pm = np.array(
+                        [
+                            True if pk is None else (k in pk and n.endswith("weight"))
+                            for k, n in zip(r.param_kinds, r.param_names)
+                        ]
+                    )
                     s = r.layer_stats[lm]
                     g = r.param_stats[pm]
                     v = intrain_from_stats(s[:, 0], s[:, 1], s[:, 2], g[:, 0], g[:, 1])
@@ -56,11 +63,20 @@ def main() -> None:
     out = []
     for key, g in df.groupby(["prune", "layers", "params"]):
         acc = g[f"acc_{args.dataset}"]
-        out.append({"prune": key[0], "layers": key[1], "params": key[2],
-                    "kendall": kendalltau(g["score"], acc)[0], "spearman": spearmanr(g["score"], acc)[0],
-                    "kendall_gamma": kendalltau(g["gamma"], acc)[0], "kendall_o": kendalltau(g["o"], acc)[0]})
+        out.append(
+            {
+                "prune": key[0],
+                "layers": key[1],
+                "params": key[2],
+                "kendall": kendalltau(g["score"], acc)[0],
+                "spearman": spearmanr(g["score"], acc)[0],
+                "kendall_gamma": kendalltau(g["gamma"], acc)[0],
+                "kendall_o": kendalltau(g["o"], acc)[0],
+            }
+        )
     res = pd.DataFrame(out).sort_values("kendall", ascending=False)
     import os
+
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     res.to_csv(args.out, index=False)
     print(res.to_string(index=False))

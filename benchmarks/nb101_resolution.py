@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import emit  # noqa: E402  (benchmarks/common.py, next to this script)
+from common import emit
 
-from intrain.analysis.stats import correlate, kendall, paired_tau_difference  # noqa: E402
+from intrain.analysis.stats import correlate, kendall, paired_tau_difference
 
 SETTINGS = ((32, "conv"), (32, "relu"), (64, "conv"), (64, "relu"))
 
@@ -39,16 +39,20 @@ def arch_string(record: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", required=True, help="nb101_30archs_3runs.json")
-    ap.add_argument("--settings", nargs="+", default=[f"{r}:{lay}" for r, lay in SETTINGS], metavar="R:LAYERS",
-                    help="resolution:layers pairs to score (the first is the baseline of the Δ column)")
+    ap.add_argument(
+        "--settings",
+        nargs="+",
+        default=[f"{r}:{lay}" for r, lay in SETTINGS],
+        metavar="R:LAYERS",
+        help="resolution:layers pairs to score (the first is the baseline of the Δ column)",
+    )
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     import torch
 
-    from intrain.scoring.scorer import Scorer
-
     from intrain.core.records import ScoreSettings
+    from intrain.scoring.scorer import Scorer
 
     torch.set_num_threads(1)
     records = json.loads(Path(args.records).read_text())
@@ -63,22 +67,30 @@ def main() -> None:
         scores[(res, layers)] = np.array([s.score(i, a).proxies["intrain"]["score"] for i, a in enumerate(archs)])
         walls[(res, layers)] = time.perf_counter() - t0
     base = scores[settings[0]]
-    lines = [f"# InTrain on {len(archs)} NAS-Bench-101 cells with three training runs each "
-             "(B = 64, Gaussian input, 1 CPU thread)", "",
-             f"| R | layers | wall | τ vs 3-run mean [95% CI] | τ vs run 1 / 2 / 3 | Δ vs R={settings[0][0]} {settings[0][1]}, paired (mean) [CI] |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"# InTrain on {len(archs)} NAS-Bench-101 cells with three training runs each "
+        "(B = 64, Gaussian input, 1 CPU thread)",
+        "",
+        f"| R | layers | wall | τ vs 3-run mean [95% CI] | τ vs run 1 / 2 / 3 | Δ vs R={settings[0][0]} {settings[0][1]}, paired (mean) [CI] |",
+        "|---|---|---|---|---|---|",
+    ]
     for (res, layers), v in scores.items():
         c = correlate(v, mean, n_boot=args.n_boot)
         singles = " / ".join(f"{kendall(v, runs[:, k]):.3f}" for k in range(3))
         d = paired_tau_difference(v, base, mean, n_boot=args.n_boot)
         delta = "–" if (res, layers) == settings[0] else f"{d.delta:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]"
-        lines.append(f"| {res} | {layers} | {walls[(res, layers)]:.0f} s | {c.kendall:.3f} "
-                     f"[{c.kendall_lo:.3f}, {c.kendall_hi:.3f}] | {singles} | {delta} |")
+        lines.append(
+            f"| {res} | {layers} | {walls[(res, layers)]:.0f} s | {c.kendall:.3f} "
+            f"[{c.kendall_lo:.3f}, {c.kendall_hi:.3f}] | {singles} | {delta} |"
+        )
     between = [kendall(runs[:, a], runs[:, b]) for a, b in ((0, 1), (0, 2), (1, 2))]
     to_mean = [kendall(runs[:, k], mean) for k in range(3)]
-    lines += ["", f"Training noise of the ground truth on these cells: τ between single runs "
-              f"{' / '.join(f'{t:.3f}' for t in between)}; τ of each run with the mean "
-              f"{' / '.join(f'{t:.3f}' for t in to_mean)}."]
+    lines += [
+        "",
+        f"Training noise of the ground truth on these cells: τ between single runs "
+        f"{' / '.join(f'{t:.3f}' for t in between)}; τ of each run with the mean "
+        f"{' / '.join(f'{t:.3f}' for t in to_mean)}.",
+    ]
     emit(lines, args.out)
 
 

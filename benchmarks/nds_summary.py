@@ -17,8 +17,20 @@ import pandas as pd
 from intrain.core.artifacts import read_scores
 
 SPACES = ["nds_amoeba", "nds_darts", "nds_enas", "nds_nasnet", "nds_pnas", "nds_resnext_a", "nds_resnext_b"]
-ORDER = ["intrain", "gradalign_ii", "gradalign_i", "zico", "zen", "naswot", "synflow", "snip", "grad_norm",
-         "jacov", "flops", "params"]
+ORDER = [
+    "intrain",
+    "gradalign_ii",
+    "gradalign_i",
+    "zico",
+    "zen",
+    "naswot",
+    "synflow",
+    "snip",
+    "grad_norm",
+    "jacov",
+    "flops",
+    "params",
+]
 
 
 def tau_table(folder: Path) -> str:
@@ -38,8 +50,13 @@ def costs(folder: Path) -> pd.DataFrame:
     rows = []
     for art in sorted(folder.glob("nds_*/imagenet/*.h5")):
         df = read_scores(art)
-        rows.append({"space": art.parts[-3].removeprefix("nds_"), "artifact": f"{folder.name}/{art.stem}",
-                     "mean_s": df["seconds"].mean()})
+        rows.append(
+            {
+                "space": art.parts[-3].removeprefix("nds_"),
+                "artifact": f"{folder.name}/{art.stem}",
+                "mean_s": df["seconds"].mean(),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -52,7 +69,9 @@ def main() -> None:
     cost = pd.concat([costs(f) for f in args.folders])
     print("Mean seconds per model (one core, network build included), by artifact and space:")
     order = [s.removeprefix("nds_") for s in SPACES]
-    print(cost.pivot_table(index="artifact", columns="space", values="mean_s").reindex(columns=order).round(2).to_string())
+    print(
+        cost.pivot_table(index="artifact", columns="space", values="mean_s").reindex(columns=order).round(2).to_string()
+    )
 
 
 if __name__ == "__main__":

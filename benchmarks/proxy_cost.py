@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from intrain.core.records import ScoreSettings
 from intrain.proxies import list_proxies
 from intrain.scoring.scorer import Scorer
-from intrain.core.records import ScoreSettings
 from intrain.spaces.nb201.encoding import all_cells
 
 
@@ -44,8 +44,17 @@ def main() -> None:
         for i, arch in enumerate(archs):
             scorer.score(i, arch)
         per_arch = (time.perf_counter() - start) / len(archs)
-        rows.append({"proxy": label, "passes": "+".join(scorer.passes) or "probe", "seconds_per_arch": per_arch,
-                     "dataset": args.dataset, "device": args.device, "threads": args.threads, "n": args.n})
+        rows.append(
+            {
+                "proxy": label,
+                "passes": "+".join(scorer.passes) or "probe",
+                "seconds_per_arch": per_arch,
+                "dataset": args.dataset,
+                "device": args.device,
+                "threads": args.threads,
+                "n": args.n,
+            }
+        )
         print(f"{label:14s} {per_arch:7.3f} s/arch  passes: {rows[-1]['passes']}", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

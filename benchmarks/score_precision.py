@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from intrain.core.trainability import intrain_from_stats
 from intrain.engine.inputs import gaussian_batch
 from intrain.engine.probe import run_probe
 from intrain.spaces.nb201.encoding import canonical_classes, dataset_spec
 from intrain.spaces.nb201.network import build_network
-from intrain.core.trainability import intrain_from_stats
 
 STRUCTURAL_ZERO = 1e-12  # float64 max|g| relative to the network's largest: zero in exact arithmetic
 
@@ -44,8 +44,7 @@ VARIANTS = {  # name -> (dtype, channels_last, fast_pool)
 }
 
 
-def probe(arch: str, dataset: str, batch: int, seed: int, dtype: torch.dtype, channels_last: bool,
-          fast_pool: bool):
+def probe(arch: str, dataset: str, batch: int, seed: int, dtype: torch.dtype, channels_last: bool, fast_pool: bool):
     spec = dataset_spec(dataset)
     x, y = gaussian_batch(batch, spec.num_classes, spec.resolution, seed)
     torch.manual_seed(seed)
@@ -92,14 +91,21 @@ def main() -> None:
             if name == "float64":
                 continue
             raw, clean = score(p, none), score(p, zero)
-            rows.append({"arch": arch, "variant": name, "n_params": len(g64), "n_structural_zero": int(zero.sum()),
-                         "structural_zero_names": " ".join(np.asarray(ref.param_names)[zero]),
-                         "float32_health_of_zeros": " ".join(f"{h:.3f}" for h in health32),
-                         # can a threshold on max|g| find them? their largest vs the smallest real one
-                         "float32_maxabs_rel_zeros_max": float(g32[zero].max()) if zero.any() else np.nan,
-                         "float32_maxabs_rel_real_min": float(g32[~zero].min()),
-                         "rel_diff_vs_float64": abs(raw - ref_raw) / abs(ref_raw),
-                         "rel_diff_vs_float64_zeros_removed": abs(clean - ref_clean) / abs(ref_clean)})
+            rows.append(
+                {
+                    "arch": arch,
+                    "variant": name,
+                    "n_params": len(g64),
+                    "n_structural_zero": int(zero.sum()),
+                    "structural_zero_names": " ".join(np.asarray(ref.param_names)[zero]),
+                    "float32_health_of_zeros": " ".join(f"{h:.3f}" for h in health32),
+                    # can a threshold on max|g| find them? their largest vs the smallest real one
+                    "float32_maxabs_rel_zeros_max": float(g32[zero].max()) if zero.any() else np.nan,
+                    "float32_maxabs_rel_real_min": float(g32[~zero].min()),
+                    "rel_diff_vs_float64": abs(raw - ref_raw) / abs(ref_raw),
+                    "rel_diff_vs_float64_zeros_removed": abs(clean - ref_clean) / abs(ref_clean),
+                }
+            )
     df = pd.DataFrame(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -109,13 +115,17 @@ def main() -> None:
         print(summary.to_string(float_format=lambda x: f"{x:.2e}"))
     per_arch = df.drop_duplicates("arch")
     h = np.array([float(v) for s in per_arch.float32_health_of_zeros for v in s.split()])
-    print(f"{len(per_arch)} networks: {per_arch.n_structural_zero.min()}-{per_arch.n_structural_zero.max()} "
-          f"structurally zero parameters each (of {per_arch.n_params.min()}-{per_arch.n_params.max()}); "
-          f"their float32 health std/max: {h.min():.3f}-{h.max():.3f}")
-    print(f"float32 max|g| relative to the network's largest: structural zeros up to "
-          f"{per_arch.float32_maxabs_rel_zeros_max.max():.2e}, real gradients down to "
-          f"{per_arch.float32_maxabs_rel_real_min.min():.2e} (no threshold separates them if these overlap "
-          "or nearly touch)")
+    print(
+        f"{len(per_arch)} networks: {per_arch.n_structural_zero.min()}-{per_arch.n_structural_zero.max()} "
+        f"structurally zero parameters each (of {per_arch.n_params.min()}-{per_arch.n_params.max()}); "
+        f"their float32 health std/max: {h.min():.3f}-{h.max():.3f}"
+    )
+    print(
+        f"float32 max|g| relative to the network's largest: structural zeros up to "
+        f"{per_arch.float32_maxabs_rel_zeros_max.max():.2e}, real gradients down to "
+        f"{per_arch.float32_maxabs_rel_real_min.min():.2e} (no threshold separates them if these overlap "
+        "or nearly touch)"
+    )
 
 
 if __name__ == "__main__":

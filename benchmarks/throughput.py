@@ -59,14 +59,14 @@ import pandas as pd
 import torch
 from scipy.stats import kendalltau
 
-from intrain.engine.allocator import retain_freed_memory
 from intrain.analysis.groundtruth import accuracy_column, normalize
+from intrain.analysis.stats import correlate
 from intrain.core.artifacts import read_scores
+from intrain.core.records import ScoreSettings
+from intrain.engine.allocator import retain_freed_memory
 from intrain.engine.probe import run_probe
 from intrain.proxies import get_proxy
-from intrain.analysis.stats import correlate
 from intrain.scoring.scorer import Scorer, SharedForwardScorer
-from intrain.core.records import ScoreSettings
 from intrain.spaces.nb201.encoding import NUM_ARCHS, canonical_classes
 from intrain.spaces.nb201.network import build_network
 
@@ -134,7 +134,7 @@ def machine_peak(threads: int) -> dict[str, float]:
     reps = 20
     for _ in range(reps):
         a @ b
-    gemm = 2 * 1024 ** 3 * reps / (time.perf_counter() - t) / 1e9
+    gemm = 2 * 1024**3 * reps / (time.perf_counter() - t) / 1e9
     conv = torch.nn.Conv2d(16, 16, 3, padding=1, bias=False)
     x = torch.randn(64, 16, 32, 32, requires_grad=True)
     for _ in range(3):
@@ -158,8 +158,9 @@ def _in_spawned_workers(fn, per_worker_args: list) -> list:
         return list(pool.map(fn, per_worker_args))
 
 
-def _score_list(args: tuple[tuple[str, ...], ScoreSettings, list[tuple[int, str]], int, bool]
-                ) -> tuple[list[tuple[int, tuple[float, ...]]], float]:
+def _score_list(
+    args: tuple[tuple[str, ...], ScoreSettings, list[tuple[int, str]], int, bool],
+) -> tuple[list[tuple[int, tuple[float, ...]]], float]:
     """Scores of ``items`` on each dataset of the group (shared forward when there are several),
     and the seconds they took after one warm-up scoring (allocator, kernels)."""
     datasets, settings, items, threads, retain = args
@@ -178,15 +179,22 @@ def _score_list(args: tuple[tuple[str, ...], ScoreSettings, list[tuple[int, str]
     return scores, time.perf_counter() - start
 
 
-def run_path(datasets: tuple[str, ...], settings: ScoreSettings, items: list[tuple[int, str]], workers: int,
-             threads: int, retain: bool = False) -> tuple[dict[str, dict[int, float]], float]:
+def run_path(
+    datasets: tuple[str, ...],
+    settings: ScoreSettings,
+    items: list[tuple[int, str]],
+    workers: int,
+    threads: int,
+    retain: bool = False,
+) -> tuple[dict[str, dict[int, float]], float]:
     """Scores per dataset and wall seconds of scoring ``items`` with ``workers`` fresh processes.
 
     Fresh (spawned) processes, so each path starts from the same allocator and thread state;
     the wall time is the slowest worker's, warm-up and imports excluded.
     """
-    results = _in_spawned_workers(_score_list, [(datasets, settings, c, threads, retain)
-                                                for c in _chunks(items, workers)])
+    results = _in_spawned_workers(
+        _score_list, [(datasets, settings, c, threads, retain) for c in _chunks(items, workers)]
+    )
     wall = max(seconds for _, seconds in results)
     return {d: {i: s[k] for res, _ in results for i, s in res} for k, d in enumerate(datasets)}, wall
 
@@ -232,8 +240,11 @@ def main() -> None:
     ap.add_argument("--no-paths", action="store_true", help="skip the plain-vs-optimised timing")
     ap.add_argument("--full-run", default=None, help="results folder of a config/full.yaml run to check")
     ap.add_argument("--n-corr", type=int, default=1000, help="uniform sample for the --full-run check")
-    ap.add_argument("--compare-run", default=None,
-                    help="results folder of another full run (e.g. plain settings) to compare --full-run with")
+    ap.add_argument(
+        "--compare-run",
+        default=None,
+        help="results folder of another full run (e.g. plain settings) to compare --full-run with",
+    )
     ap.add_argument("--out", default="results/benchmarks/throughput")
     args = ap.parse_args()
     mirror = os.environ.get("INTRAIN_MIRROR", "../shared/benchmarks")
@@ -278,17 +289,28 @@ def compare_paths(args: argparse.Namespace, classes: dict, uni_items: list, rep_
             flops_rep = np.mean([forward_flops(arch, ds, 64) for _, arch in rep_items]) * 3
             s_plain = wall_plain / len(uni_items)
             s_opt = wall_opt / len(rep_items) / len(group)  # the shared job's time split evenly
-            rows.append({
-                "dataset": ds, "n": args.n, "job": "+".join(group),
-                "plain_s_per_arch": s_plain, "optimised_s_per_arch": s_opt,
-                "plain_archs_per_s": 1 / s_plain, "optimised_archs_per_s": 1 / s_opt,
-                "plain_gflops": flops_uni / s_plain / 1e9, "optimised_gflops": flops_rep / s_opt / 1e9,
-                "plain_full_projected_s": s_plain * NUM_ARCHS,
-                "optimised_full_projected_s": s_opt * len(classes),
-                "max_rel_diff": max_rel, "median_rel_diff": med_rel, "kendall_paths": tau,
-                "plain_max_rel_err_float64": plain64, "optimised_max_rel_err_float64": opt64,
-                "plain_kendall_float64": plain64_tau, "optimised_kendall_float64": opt64_tau,
-            })
+            rows.append(
+                {
+                    "dataset": ds,
+                    "n": args.n,
+                    "job": "+".join(group),
+                    "plain_s_per_arch": s_plain,
+                    "optimised_s_per_arch": s_opt,
+                    "plain_archs_per_s": 1 / s_plain,
+                    "optimised_archs_per_s": 1 / s_opt,
+                    "plain_gflops": flops_uni / s_plain / 1e9,
+                    "optimised_gflops": flops_rep / s_opt / 1e9,
+                    "plain_full_projected_s": s_plain * NUM_ARCHS,
+                    "optimised_full_projected_s": s_opt * len(classes),
+                    "max_rel_diff": max_rel,
+                    "median_rel_diff": med_rel,
+                    "kendall_paths": tau,
+                    "plain_max_rel_err_float64": plain64,
+                    "optimised_max_rel_err_float64": opt64,
+                    "plain_kendall_float64": plain64_tau,
+                    "optimised_kendall_float64": opt64_tau,
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     df = pd.DataFrame(rows)
     total = {"dataset": "all", "n": args.n}
@@ -301,14 +323,18 @@ def compare_paths(args: argparse.Namespace, classes: dict, uni_items: list, rep_
     df["machine"] = f"{platform.processor() or platform.machine()} x{os.cpu_count()} torch {torch.__version__}"
     df.to_csv(out / "throughput.csv", index=False)
     per = df[df.dataset != "all"]
-    ok = bool((per["max_rel_diff"] <= TOLERANCE).all()
-              and (per["optimised_max_rel_err_float64"] <= FLOAT64_MARGIN * per["plain_max_rel_err_float64"]).all())
+    ok = bool(
+        (per["max_rel_diff"] <= TOLERANCE).all()
+        and (per["optimised_max_rel_err_float64"] <= FLOAT64_MARGIN * per["plain_max_rel_err_float64"]).all()
+    )
     _plot(df, out / "throughput.png")
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(df.drop(columns=["machine"]).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    print(f"projected full NB201 (3 datasets): plain {total['plain_full_projected_s'] / 60:.1f} min, "
-          f"optimised {total['optimised_full_projected_s'] / 60:.1f} min; paths within {TOLERANCE:g} relative "
-          f"and the optimised path within {FLOAT64_MARGIN:g}x the plain path's float64 error: {ok}")
+    print(
+        f"projected full NB201 (3 datasets): plain {total['plain_full_projected_s'] / 60:.1f} min, "
+        f"optimised {total['optimised_full_projected_s'] / 60:.1f} min; paths within {TOLERANCE:g} relative "
+        f"and the optimised path within {FLOAT64_MARGIN:g}x the plain path's float64 error: {ok}"
+    )
     if not ok:
         raise SystemExit("the optimised path disagrees with the plain path beyond the stated tolerance")
 
@@ -321,10 +347,19 @@ def time_levers(args: argparse.Namespace, rep_items: list, out: Path) -> None:
     for name, (settings, retain) in LEVERS.items():
         scores, wall = run_path((ds,), settings, rep_items, 1, 1, retain=retain)
         max_rel, med_rel, tau = _agreement(base[ds], scores[ds])
-        levers.append({"lever": name, "dataset": ds, "n": args.n, "s_per_arch_1_thread": wall / args.n,
-                       "default_s_per_arch_1_thread": wall_base / args.n, "speedup": wall_base / wall,
-                       "max_rel_diff_vs_default": max_rel, "median_rel_diff_vs_default": med_rel,
-                       "kendall_vs_default": tau})
+        levers.append(
+            {
+                "lever": name,
+                "dataset": ds,
+                "n": args.n,
+                "s_per_arch_1_thread": wall / args.n,
+                "default_s_per_arch_1_thread": wall_base / args.n,
+                "speedup": wall_base / wall,
+                "max_rel_diff_vs_default": max_rel,
+                "median_rel_diff_vs_default": med_rel,
+                "kendall_vs_default": tau,
+            }
+        )
         print(json.dumps(levers[-1]), flush=True)
     lv = pd.DataFrame(levers)
     lv.to_csv(out / "levers.csv", index=False)
@@ -342,12 +377,23 @@ def compare_runs(run: Path, other: Path, gt: pd.DataFrame, out: Path) -> None:
         x, y = a.loc[idx].to_numpy(), b.loc[idx].to_numpy()
         max_rel, med_rel, tau = _agreement(dict(zip(idx, y)), dict(zip(idx, x)))  # relative to `other`
         ca, cb = correlate(x, acc, n_boot=200), correlate(y, acc, n_boot=200)
-        rows.append({"dataset": ds, "n": len(idx), "run": str(run), "other": str(other),
-                     "kendall_between": tau, "max_rel_diff": max_rel, "median_rel_diff": med_rel,
-                     "kendall_run": ca.kendall, "kendall_other": cb.kendall,
-                     "spearman_run": ca.spearman, "spearman_other": cb.spearman,
-                     "kendall_run_ci": f"[{ca.kendall_lo:.3f}, {ca.kendall_hi:.3f}]",
-                     "kendall_other_ci": f"[{cb.kendall_lo:.3f}, {cb.kendall_hi:.3f}]"})
+        rows.append(
+            {
+                "dataset": ds,
+                "n": len(idx),
+                "run": str(run),
+                "other": str(other),
+                "kendall_between": tau,
+                "max_rel_diff": max_rel,
+                "median_rel_diff": med_rel,
+                "kendall_run": ca.kendall,
+                "kendall_other": cb.kendall,
+                "spearman_run": ca.spearman,
+                "spearman_other": cb.spearman,
+                "kendall_run_ci": f"[{ca.kendall_lo:.3f}, {ca.kendall_hi:.3f}]",
+                "kendall_other_ci": f"[{cb.kendall_lo:.3f}, {cb.kendall_hi:.3f}]",
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(out / "run_comparison.csv", index=False)
@@ -367,16 +413,27 @@ def check_full_run(full: Path, gt: pd.DataFrame, args: argparse.Namespace, out: 
         acc = sample.set_index("arch_index").loc[idx, accuracy_column(ds)].to_numpy()
         a = np.array([plain[ds][i] for i in idx])
         b = merged.loc[idx, "intrain"].to_numpy()
-        rep = (merged.loc[idx, "representative"].to_numpy() == np.array(idx))
+        rep = merged.loc[idx, "representative"].to_numpy() == np.array(idx)
         ca, cb = correlate(a, acc, n_boot=1000), correlate(b, acc, n_boot=1000)
-        rows.append({"dataset": ds, "n": len(idx), "n_representatives": int(rep.sum()),
-                     "representatives_max_rel_diff": float(np.max(np.abs(a[rep] - b[rep]) / np.abs(b[rep])))
-                     if rep.any() else float("nan"),
-                     "kendall_plain": ca.kendall, "kendall_plain_ci": f"[{ca.kendall_lo:.3f}, {ca.kendall_hi:.3f}]",
-                     "kendall_full_run": cb.kendall, "kendall_full_run_ci": f"[{cb.kendall_lo:.3f}, {cb.kendall_hi:.3f}]",
-                     "spearman_plain": ca.spearman, "spearman_full_run": cb.spearman,
-                     "kendall_diff_ci": _paired_kendall_diff_ci(a, b, acc, args.seed),
-                     "kendall_between": float(kendalltau(a, b).statistic), "plain_seconds": wall})
+        rows.append(
+            {
+                "dataset": ds,
+                "n": len(idx),
+                "n_representatives": int(rep.sum()),
+                "representatives_max_rel_diff": float(np.max(np.abs(a[rep] - b[rep]) / np.abs(b[rep])))
+                if rep.any()
+                else float("nan"),
+                "kendall_plain": ca.kendall,
+                "kendall_plain_ci": f"[{ca.kendall_lo:.3f}, {ca.kendall_hi:.3f}]",
+                "kendall_full_run": cb.kendall,
+                "kendall_full_run_ci": f"[{cb.kendall_lo:.3f}, {cb.kendall_hi:.3f}]",
+                "spearman_plain": ca.spearman,
+                "spearman_full_run": cb.spearman,
+                "kendall_diff_ci": _paired_kendall_diff_ci(a, b, acc, args.seed),
+                "kendall_between": float(kendalltau(a, b).statistic),
+                "plain_seconds": wall,
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     table = pd.DataFrame(rows)
     table.to_csv(out / "correlation_check.csv", index=False)
@@ -414,8 +471,11 @@ def _plot(df: pd.DataFrame, path: Path) -> None:
     axes[0].set_title("plain: every architecture; optimised: representatives", fontsize=9)
     axes[0].legend()
     tot = df[df.dataset == "all"].iloc[0]
-    axes[1].bar(["plain", "optimised"], [tot.plain_full_projected_s / 60, tot.optimised_full_projected_s / 60],
-                color=["C0", "C1"])
+    axes[1].bar(
+        ["plain", "optimised"],
+        [tot.plain_full_projected_s / 60, tot.optimised_full_projected_s / 60],
+        color=["C0", "C1"],
+    )
     for i, minutes in enumerate([tot.plain_full_projected_s / 60, tot.optimised_full_projected_s / 60]):
         axes[1].annotate(f"{minutes:.1f} min", (i, minutes), ha="center", va="bottom")
     axes[1].axhline(45, color="k", ls="--", lw=1, label="45 min goal")

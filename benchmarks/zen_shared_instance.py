@@ -34,9 +34,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import emit  # noqa: E402  (benchmarks/common.py, next to this script)
+from common import emit
 
-from intrain.analysis.stats import correlate, kendall, paired_tau_difference  # noqa: E402
+from intrain.analysis.stats import correlate, kendall, paired_tau_difference
 
 #: Train-mode forwards (batch size, count) of the proxies VKDNW runs before zen on one instance.
 PRIOR_FORWARDS = (("az_nas", 64, 1), ("jacov", 64, 1), ("gradsign", 1, 64), ("zico", 64, 2))
@@ -91,17 +91,22 @@ def main() -> None:
     dead = np.array([d for _, d in shared_and_dead], dtype=float)
     cf, cs = correlate(fresh, acc, n_boot=args.n_boot), correlate(shared, acc, n_boot=args.n_boot)
     d = paired_tau_difference(shared, fresh, acc, n_boot=args.n_boot)
-    lines = [f"# Zen on a fresh network vs after VKDNW's earlier proxies on the same instance "
-             f"({args.n} seeded NB201 cells, CIFAR-10 test, {wall:.0f} s on 1 CPU thread)", "",
-             "| zen computed on | τ [95% CI] |", "|---|---|",
-             f"| a fresh reference network (intrain `protocol: reference`) | {cf.kendall:.3f} "
-             f"[{cf.kendall_lo:.3f}, {cf.kendall_hi:.3f}] |",
-             f"| the same after {sum(c for *_, c in PRIOR_FORWARDS)} train-mode forwards (VKDNW's order) | "
-             f"{cs.kendall:.3f} [{cs.kendall_lo:.3f}, {cs.kendall_hi:.3f}] |",
-             f"| published (VKDNW's table) | {PUBLISHED:.3f} |", "",
-             f"Paired shared − fresh: {d.delta:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]. Cells with a dead-edge BN: "
-             f"{int((dead > 0).sum())} of {args.n}; τ(−#dead-edge BNs, accuracy) = {kendall(-dead, acc):.3f}; "
-             f"τ(shared zen, −#dead-edge BNs) = {kendall(shared, -dead):.3f}."]
+    lines = [
+        f"# Zen on a fresh network vs after VKDNW's earlier proxies on the same instance "
+        f"({args.n} seeded NB201 cells, CIFAR-10 test, {wall:.0f} s on 1 CPU thread)",
+        "",
+        "| zen computed on | τ [95% CI] |",
+        "|---|---|",
+        f"| a fresh reference network (intrain `protocol: reference`) | {cf.kendall:.3f} "
+        f"[{cf.kendall_lo:.3f}, {cf.kendall_hi:.3f}] |",
+        f"| the same after {sum(c for *_, c in PRIOR_FORWARDS)} train-mode forwards (VKDNW's order) | "
+        f"{cs.kendall:.3f} [{cs.kendall_lo:.3f}, {cs.kendall_hi:.3f}] |",
+        f"| published (VKDNW's table) | {PUBLISHED:.3f} |",
+        "",
+        f"Paired shared − fresh: {d.delta:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}]. Cells with a dead-edge BN: "
+        f"{int((dead > 0).sum())} of {args.n}; τ(−#dead-edge BNs, accuracy) = {kendall(-dead, acc):.3f}; "
+        f"τ(shared zen, −#dead-edge BNs) = {kendall(shared, -dead):.3f}.",
+    ]
     emit(lines, args.out)
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from intrain.proxies import add_population_scores
-from intrain.scoring.scorer import Scorer
+from intrain.core.ranking import add_population_scores
 from intrain.core.records import ScoreSettings
+from intrain.scoring.scorer import Scorer
 from intrain.spaces.zennas import flops as zf
 from intrain.spaces.zennas.mutation import INITIAL, ZenSearch
 from intrain.spaces.zennas.published_structures import PUBLISHED, budget_group
@@ -35,9 +35,16 @@ def score_published(settings: ScoreSettings, device: str = "cpu") -> pd.DataFram
     rows = []
     for i, p in enumerate(PUBLISHED.values()):
         rec = scorer.score(i, p.structure)
-        row = {"key": p.key, "method": p.method, "budget": budget_group(p.budget), "confirmed": p.confirmed,
-               "zen_flops_M": zf.budget_flops(p.structure) / 1e6, "params_M": zf.params(p.structure) / 1e6,
-               "params_se_M": zf.params(p.structure, se=True) / 1e6, "seconds": rec.seconds}
+        row = {
+            "key": p.key,
+            "method": p.method,
+            "budget": budget_group(p.budget),
+            "confirmed": p.confirmed,
+            "zen_flops_M": zf.budget_flops(p.structure) / 1e6,
+            "params_M": zf.params(p.structure) / 1e6,
+            "params_se_M": zf.params(p.structure, se=True) / 1e6,
+            "seconds": rec.seconds,
+        }
         for proxy, values in rec.proxies.items():
             for comp, v in values.items():
                 row[f"{proxy}.{comp}" if comp != "score" or proxy == "az_nas" else proxy] = v
@@ -55,8 +62,11 @@ def time_steps(settings: ScoreSettings, steps: int, device: str = "cpu") -> pd.D
 
     score = proxy_score("zennas", "imagenet", settings, "intrain", device)
     rows = []
-    for budget, start in ((450e6, PUBLISHED["zico_450M"].structure), (600e6, PUBLISHED["zico_600M"].structure),
-                          (1e9, PUBLISHED["zico_1G"].structure)):
+    for budget, start in (
+        (450e6, PUBLISHED["zico_450M"].structure),
+        (600e6, PUBLISHED["zico_600M"].structure),
+        (1e9, PUBLISHED["zico_1G"].structure),
+    ):
         problem = ZenSearch(budget)
         arch, mut, sc = start, [], []
         for i in range(steps):
@@ -69,8 +79,16 @@ def time_steps(settings: ScoreSettings, steps: int, device: str = "cpu") -> pd.D
             mut.append(t1 - t0)
             sc.append(t2 - t1)
         step = float(np.mean(mut) + np.mean(sc))
-        rows.append({"budget": budget_group(budget), "steps": steps, "mutate_s": float(np.mean(mut)),
-                     "score_s": float(np.mean(sc)), "step_s": step, "T100k_hours": step * 100_000 / 3600})
+        rows.append(
+            {
+                "budget": budget_group(budget),
+                "steps": steps,
+                "mutate_s": float(np.mean(mut)),
+                "score_s": float(np.mean(sc)),
+                "step_s": step,
+                "T100k_hours": step * 100_000 / 3600,
+            }
+        )
         print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
@@ -79,8 +97,10 @@ def markdown(df: pd.DataFrame) -> str:
     cols = ["key", "budget", "zen_flops_M", "params_M", "params_se_M", *[c for p in PROXIES for c in (p, f"{p}_rank")]]
     out = df[cols].copy()
     head = "| " + " | ".join(cols) + " |\n|" + "---|" * len(cols) + "\n"
-    body = "".join("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r) + " |\n"
-                   for r in out.itertuples(index=False))
+    body = "".join(
+        "| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r) + " |\n"
+        for r in out.itertuples(index=False)
+    )
     return head + body
 
 
@@ -97,8 +117,9 @@ def main() -> None:
     df.to_csv(out.with_suffix(".csv"), index=False)
     text = markdown(df)
     if args.step:
-        steps = time_steps(ScoreSettings(batch_size=64, resolution=64, seed=0, proxies=("intrain",)), args.step,
-                           args.device)
+        steps = time_steps(
+            ScoreSettings(batch_size=64, resolution=64, seed=0, proxies=("intrain",)), args.step, args.device
+        )
         steps.to_csv(out.parent / (out.name + "_step.csv"), index=False)
         text += "\n" + steps.to_markdown(index=False) if hasattr(steps, "to_markdown") else "\n" + steps.to_string()
     out.with_suffix(".md").write_text(text)

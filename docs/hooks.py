@@ -155,8 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
         sys.path.pop(0)
     fn = getattr(cli, "build_parser", None)
     if not callable(fn):
-        raise TypeError("the CLI reference needs intrain.cli.build_parser() (returning the argparse parser); "
-                        f"{cli.__name__} has no such function")
+        raise TypeError(
+            "the CLI reference needs intrain.cli.build_parser() (returning the argparse parser); "
+            f"{cli.__name__} has no such function"
+        )
     return fn()
 
 
@@ -189,8 +191,16 @@ def cli_reference() -> str:
         out = ["```text", parser.format_help().rstrip(), "```", "", "| command | what it does |", "|---|---|"]
         out += [f"| [`intrain {name}`](#intrain-{name}) | {_cell(_help_of(parser, name))} |" for name in subs]
         for name, sub in subs.items():
-            out += ["", f"## `intrain {name}` {{ #intrain-{name} }}", "", _cell(_help_of(parser, name)), "",
-                    "```text", sub.format_help().rstrip(), "```"]
+            out += [
+                "",
+                f"## `intrain {name}` {{ #intrain-{name} }}",
+                "",
+                _cell(_help_of(parser, name)),
+                "",
+                "```text",
+                sub.format_help().rstrip(),
+                "```",
+            ]
     finally:
         for k, v in old.items():
             if v is None:

@@ -13,19 +13,29 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from intrain.core.version import __version__
 
 #: public name -> module that defines it
 _EXPORTS = {
-    "score": "scoring.api", "Result": "scoring.api", "rank_population": "scoring.api",
-    "list_proxies": "proxies", "get_proxy": "proxies",
-    "Proxy": "proxies.base", "register_pass": "proxies.base", "register_collector": "proxies.base",
-    "Collector": "proxies.base", "PassContext": "proxies.base",
-    "get_space": "spaces", "list_spaces": "spaces",
-    "read_scores": "core.artifacts", "read_layers": "core.artifacts", "read_params": "core.artifacts",
+    "score": "scoring.api",
+    "Result": "scoring.api",
+    "rank_population": "scoring.api",
+    "list_proxies": "proxies",
+    "get_proxy": "proxies",
+    "Proxy": "proxies.base",
+    "register_pass": "proxies.base",
+    "register_collector": "proxies.base",
+    "Collector": "proxies.base",
+    "PassContext": "proxies.base",
+    "get_space": "spaces",
+    "list_spaces": "spaces",
+    "read_scores": "core.artifacts",
+    "read_layers": "core.artifacts",
+    "read_params": "core.artifacts",
     "correlation_table": "analysis.correlate",
     "Flag": "core.flags",
-    "IntrainError": "core.errors", "InputError": "core.errors",
+    "IntrainError": "core.errors",
+    "InputError": "core.errors",
 }
 __all__ = ["__version__", *_EXPORTS]
 

@@ -32,13 +32,18 @@ def mirror_missing() -> str | None:
     path = mirror_dir()
     if (path / MIRROR_PROBE).exists():
         return None
-    return (f"needs the benchmark mirror: {path / MIRROR_PROBE} not found; set INTRAIN_MIRROR to the "
-            f"shared/benchmarks folder (or {REQUIRE_MIRROR_ENV}=1 to fail instead of skip)")
+    return (
+        f"needs the benchmark mirror: {path / MIRROR_PROBE} not found; set INTRAIN_MIRROR to the "
+        f"shared/benchmarks folder (or {REQUIRE_MIRROR_ENV}=1 to fail instead of skip)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "needs_mirror: reads benchmark files from the mirror (INTRAIN_MIRROR); "
-                                       "skipped with one message when it is absent")
+    config.addinivalue_line(
+        "markers",
+        "needs_mirror: reads benchmark files from the mirror (INTRAIN_MIRROR); "
+        "skipped with one message when it is absent",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -19,9 +19,10 @@ import json
 import os
 import pickle
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import h5py
 import numpy as np
@@ -44,7 +45,7 @@ def _flip(seed: bytes, bits: list[int]) -> bytes:
 
 
 def _overwrite(seed: bytes, at: int, junk: bytes) -> bytes:
-    return seed[:at] + junk + seed[at + len(junk):]
+    return seed[:at] + junk + seed[at + len(junk) :]
 
 
 def mutated_bytes(seed: bytes, max_random: int = 256) -> st.SearchStrategy[bytes]:
@@ -62,13 +63,14 @@ def mutated_bytes(seed: bytes, max_random: int = 256) -> st.SearchStrategy[bytes
 def mutated_text(seed: str, alphabet: str = "") -> st.SearchStrategy[str]:
     """Text versions: byte mutations decoded leniently, and character-level edits."""
     chars = st.sampled_from(sorted(set(seed + alphabet + "|~+-,:{}[]\"'\\ \n\t0123456789²٣\x00")))
-    edits = st.lists(st.tuples(st.integers(0, len(seed)), st.integers(0, 3), st.text(chars, max_size=4)),
-                     min_size=1, max_size=4)
+    edits = st.lists(
+        st.tuples(st.integers(0, len(seed)), st.integers(0, 3), st.text(chars, max_size=4)), min_size=1, max_size=4
+    )
 
     def apply(ed):
         s = seed
         for at, drop, ins in ed:
-            s = s[:at] + ins + s[at + drop:]
+            s = s[:at] + ins + s[at + drop :]
         return s
 
     return st.one_of(
@@ -79,7 +81,7 @@ def mutated_text(seed: str, alphabet: str = "") -> st.SearchStrategy[str]:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2 ** 70), 2 ** 70) | st.floats(allow_nan=True) | st.text(max_size=12),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
@@ -114,7 +116,8 @@ def damaged_json(seed) -> st.SearchStrategy[Any]:
     """``seed`` with one field replaced by a random JSON value or deleted."""
     paths = _paths(seed)
     return st.tuples(st.sampled_from(paths), json_values, st.booleans()).map(
-        lambda a: _replace(seed, a[0], a[1], delete=a[2] and len(a[0]) > 0))
+        lambda a: _replace(seed, a[0], a[1], delete=a[2] and len(a[0]) > 0)
+    )
 
 
 # ----------------------------------------------------------------------------- targets
@@ -129,7 +132,7 @@ class Target:
 
 
 def outcome(target: Target, value: Any) -> str:
-    """"valid" or "refused"; a foreign exception (a bug) propagates."""
+    """ "valid" or "refused"; a foreign exception (a bug) propagates."""
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         try:
@@ -154,7 +157,8 @@ def _nb201_structured():
     op = st.sampled_from(list(OPS) + ["conv", "", "none ", "NONE"])
     src = st.sampled_from(["0", "1", "2", "3", "", "x", "01", "²"])
     group = st.lists(st.tuples(op, src), min_size=0, max_size=4).map(
-        lambda items: "|" + "|".join(f"{o}~{s}" for o, s in items) + "|")
+        lambda items: "|" + "|".join(f"{o}~{s}" for o, s in items) + "|"
+    )
     return st.lists(group, min_size=1, max_size=4).map("+".join)
 
 
@@ -172,10 +176,12 @@ NB101_SEED = "0110000-0010001-0001000-0000100-0000010-0000001-0000000|conv3x3,co
 
 def _nb101_structured():
     n = st.integers(1, 8)
-    return n.flatmap(lambda k: st.tuples(
-        st.lists(st.text("01", min_size=k, max_size=k), min_size=k, max_size=k),
-        st.lists(st.sampled_from(["conv3x3", "conv1x1", "maxpool3x3", "conv5x5", ""]), min_size=0, max_size=k)
-    ).map(lambda a: "-".join(a[0]) + "|" + ",".join(a[1])))
+    return n.flatmap(
+        lambda k: st.tuples(
+            st.lists(st.text("01", min_size=k, max_size=k), min_size=k, max_size=k),
+            st.lists(st.sampled_from(["conv3x3", "conv1x1", "maxpool3x3", "conv5x5", ""]), min_size=0, max_size=k),
+        ).map(lambda a: "-".join(a[0]) + "|" + ",".join(a[1]))
+    )
 
 
 def run_nb101(text, tmp):
@@ -188,13 +194,23 @@ def run_nb101(text, tmp):
 
 # Zen-NAS structure strings -----------------------------------------------------
 
-ZENNAS_SEED = ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE2K5(32,48,2,24,2)"
-               "SuperConvK1BNRELU(48,2048,1,1)")
+ZENNAS_SEED = (
+    "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE2K5(32,48,2,24,2)SuperConvK1BNRELU(48,2048,1,1)"
+)
 
 
 def _zennas_structured():
-    block = st.sampled_from(["SuperConvK3BNRELU", "SuperResIDWE6K3", "SuperResIDWE1K7", "SuperResIDWE3K3",
-                             "SuperConvK1BNRELU", "SuperFoo", ""])
+    block = st.sampled_from(
+        [
+            "SuperConvK3BNRELU",
+            "SuperResIDWE6K3",
+            "SuperResIDWE1K7",
+            "SuperResIDWE3K3",
+            "SuperConvK1BNRELU",
+            "SuperFoo",
+            "",
+        ]
+    )
     arg = st.one_of(st.integers(-2, 64).map(str), st.sampled_from(["", "x", "1.5", "s|3"]))
     term = st.tuples(block, st.lists(arg, min_size=0, max_size=6)).map(lambda t: f"{t[0]}({','.join(t[1])})")
     return st.lists(term, min_size=0, max_size=5).map("".join)
@@ -209,13 +225,26 @@ def run_zennas(text, tmp):
 
 # NDS records -------------------------------------------------------------------
 
-NDS_CELL = {"aux": False, "depth": 3, "drop_prob": 0.0, "width": 8, "genotype": {
-    "normal": [["sep_conv_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 2], ["none", 1]],
-    "normal_concat": [2, 3],
-    "reduce": [["avg_pool_3x3", 0], ["dil_conv_3x3", 1], ["conv_7x1_1x7", 2], ["skip_connect", 0]],
-    "reduce_concat": [2, 3]}}
-NDS_RESNEXT = {"block_type": "res_bottleneck_block", "ds": [1, 1], "ws": [64, 32], "ss": [8, 2],
-               "bot_muls": [1.0, 0.5], "num_gs": [1, 4]}
+NDS_CELL = {
+    "aux": False,
+    "depth": 3,
+    "drop_prob": 0.0,
+    "width": 8,
+    "genotype": {
+        "normal": [["sep_conv_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 2], ["none", 1]],
+        "normal_concat": [2, 3],
+        "reduce": [["avg_pool_3x3", 0], ["dil_conv_3x3", 1], ["conv_7x1_1x7", 2], ["skip_connect", 0]],
+        "reduce_concat": [2, 3],
+    },
+}
+NDS_RESNEXT = {
+    "block_type": "res_bottleneck_block",
+    "ds": [1, 1],
+    "ws": [64, 32],
+    "ss": [8, 2],
+    "bot_muls": [1.0, 0.5],
+    "num_gs": [1, 4],
+}
 
 
 def run_nds(value, tmp):
@@ -243,10 +272,29 @@ def _config_structured():
     base = base_config()
     paths = [p for p in _paths(base) if p and all(isinstance(k, str) for k in p)]
     values = json_values | st.sampled_from(
-        [0, -1, 1, "all", "cpu", "cuda:x", [], ["cifar10"], ["mnist"], {"enabled": False}, None, True, 1e9,
-         ["|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"], [NB201_SEED], ["0|"], [NB101_SEED]])
-    archs_key = st.sampled_from([("spaces", "nb201", "archs"), ("spaces", "nb101", "archs"),
-                                 ("spaces", "nds_darts", "archs")])
+        [
+            0,
+            -1,
+            1,
+            "all",
+            "cpu",
+            "cuda:x",
+            [],
+            ["cifar10"],
+            ["mnist"],
+            {"enabled": False},
+            None,
+            True,
+            1e9,
+            ["|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
+            [NB201_SEED],
+            ["0|"],
+            [NB101_SEED],
+        ]
+    )
+    archs_key = st.sampled_from(
+        [("spaces", "nb201", "archs"), ("spaces", "nb101", "archs"), ("spaces", "nds_darts", "archs")]
+    )
     key = st.sampled_from(paths) | archs_key | st.tuples(st.text(max_size=6))
 
     def overlay(kv):
@@ -277,9 +325,16 @@ def run_catalog(text, tmp):
     from intrain.core.download import parse_catalog
 
     entries = parse_catalog(text)
-    dumped = yaml.safe_dump({k: {f: getattr(e, f) for f in ("url", "mirror_path", "sha256", "description", "size",
-                                                           "rows", "space") if getattr(e, f) is not None}
-                             for k, e in entries.items()})
+    dumped = yaml.safe_dump(
+        {
+            k: {
+                f: getattr(e, f)
+                for f in ("url", "mirror_path", "sha256", "description", "size", "rows", "space")
+                if getattr(e, f) is not None
+            }
+            for k, e in entries.items()
+        }
+    )
     assert parse_catalog(dumped) == {k: e for k, e in entries.items()}
 
 
@@ -294,8 +349,13 @@ def run_download(data: bytes, tmp: Path):
 
     (tmp / "mirror").mkdir()
     (tmp / "mirror" / "t.csv").write_bytes(data)
-    entry = BenchmarkFile("t", "https://example.invalid/t.csv", "t.csv", hashlib.sha256(DOWNLOAD_SEED).hexdigest(),
-                          size=len(DOWNLOAD_SEED))
+    entry = BenchmarkFile(
+        "t",
+        "https://example.invalid/t.csv",
+        "t.csv",
+        hashlib.sha256(DOWNLOAD_SEED).hexdigest(),
+        size=len(DOWNLOAD_SEED),
+    )
     dest = fetch(entry, tmp / "out" / "t.csv", mirror=str(tmp / "mirror"))
     assert dest.read_bytes() == DOWNLOAD_SEED == data
 
@@ -304,19 +364,56 @@ def run_download(data: bytes, tmp: Path):
 
 NB201_TABLE_SEED = (
     "ArchitectureString,CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs\n"
-    + "".join(f"{a},{90 + i}.5,{70 + i}.25,{40 + i}.0\n" for i, a in enumerate([
-        NB201_SEED, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
-        "|skip_connect~0|+|nor_conv_1x1~0|none~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"]))).encode()
-NB101_TABLE_SEED = json.dumps([
-    [[[[0, 1, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0, 1], [0, 0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0],
-       [0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0]],
-      ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"]],
-     [0.91, 0.92, 0.93]],
-    {"adjacency": [[0, 1, 0], [0, 0, 1], [0, 0, 0]], "operations": ["input", "conv3x3-bn-relu", "output"],
-     "test_accuracy": 0.8, "validation_accuracy": 0.81}]).encode()
-NDS_TABLE_SEED = json.dumps([
-    {"net": NDS_RESNEXT, "test_ep_top1": [60.0, 40.5], "params": 1000, "flops": 20000},
-    {"net": NDS_CELL, "test_ep_top1": [70.0, 50.0, 45.0], "params": 2000, "flops": 30000}]).encode()
+    + "".join(
+        f"{a},{90 + i}.5,{70 + i}.25,{40 + i}.0\n"
+        for i, a in enumerate(
+            [
+                NB201_SEED,
+                "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+                "|skip_connect~0|+|nor_conv_1x1~0|none~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|",
+            ]
+        )
+    )
+).encode()
+NB101_TABLE_SEED = json.dumps(
+    [
+        [
+            [
+                [
+                    [0, 1, 1, 0, 0, 0, 0],
+                    [0, 0, 1, 0, 0, 0, 1],
+                    [0, 0, 0, 1, 0, 0, 0],
+                    [0, 0, 0, 0, 1, 0, 0],
+                    [0, 0, 0, 0, 0, 1, 0],
+                    [0, 0, 0, 0, 0, 0, 1],
+                    [0, 0, 0, 0, 0, 0, 0],
+                ],
+                [
+                    "input",
+                    "conv3x3-bn-relu",
+                    "conv1x1-bn-relu",
+                    "maxpool3x3",
+                    "conv3x3-bn-relu",
+                    "conv1x1-bn-relu",
+                    "output",
+                ],
+            ],
+            [0.91, 0.92, 0.93],
+        ],
+        {
+            "adjacency": [[0, 1, 0], [0, 0, 1], [0, 0, 0]],
+            "operations": ["input", "conv3x3-bn-relu", "output"],
+            "test_accuracy": 0.8,
+            "validation_accuracy": 0.81,
+        },
+    ]
+).encode()
+NDS_TABLE_SEED = json.dumps(
+    [
+        {"net": NDS_RESNEXT, "test_ep_top1": [60.0, 40.5], "params": 1000, "flops": 20000},
+        {"net": NDS_CELL, "test_ep_top1": [70.0, 50.0, 45.0], "params": 2000, "flops": 30000},
+    ]
+).encode()
 
 
 def _table_run(normalize, suffix):
@@ -330,21 +427,25 @@ def _table_run(normalize, suffix):
         table.to_csv(tmp / "gt.csv", index=False)
         again = load_groundtruth_csv(tmp / "gt.csv")
         assert list(again["arch"]) == list(table["arch"]) and list(again["arch_index"]) == list(table["arch_index"])
+
     return run
 
 
 def _nb201_table(path):
     from intrain.analysis.groundtruth import normalize
+
     return normalize("nb201", path)
 
 
 def _nb101_table(path):
     from intrain.analysis.groundtruth import normalize
+
     return normalize("nb101", path)
 
 
 def _nds_table(path):
     from intrain.spaces.nds.groundtruth import read_groundtruth
+
     return read_groundtruth(path)
 
 
@@ -353,8 +454,14 @@ def _nds_table(path):
 
 def cifar_seed() -> bytes:
     rng = np.random.default_rng(0)
-    return pickle.dumps({b"data": rng.integers(0, 256, (6, 3 * 4 * 4), dtype=np.uint8),
-                         b"labels": [int(v) for v in rng.integers(0, 10, 6)], b"batch_label": b"x"}, protocol=2)
+    return pickle.dumps(
+        {
+            b"data": rng.integers(0, 256, (6, 3 * 4 * 4), dtype=np.uint8),
+            b"labels": [int(v) for v in rng.integers(0, 10, 6)],
+            b"batch_label": b"x",
+        },
+        protocol=2,
+    )
 
 
 class _Evil:
@@ -364,11 +471,12 @@ class _Evil:
 
 def _cifar_structured():
     arrays = st.sampled_from([np.uint8, np.float32, np.int64, np.bool_, np.complex64, "U3", object]).flatmap(
-        lambda dt: st.lists(st.integers(0, 7), min_size=0, max_size=3).map(
-            lambda shape: np.zeros(shape, dtype=dt)))
+        lambda dt: st.lists(st.integers(0, 7), min_size=0, max_size=3).map(lambda shape: np.zeros(shape, dtype=dt))
+    )
     values = json_values | arrays | st.just(_Evil())
-    d = st.dictionaries(st.sampled_from([b"data", b"labels", b"fine_labels", "data", "labels", b"x"]), values,
-                        max_size=3)
+    d = st.dictionaries(
+        st.sampled_from([b"data", b"labels", b"fine_labels", "data", "labels", b"x"]), values, max_size=3
+    )
     return st.tuples(d, st.sampled_from([0, 2, 4, 5])).map(lambda a: pickle.dumps(a[0], protocol=a[1]))
 
 
@@ -475,6 +583,7 @@ def _reseal(data: bytes) -> bytes:
     """Structured damage as a writer would leave it: with a valid checksum (else every such file
     is refused by the checksum alone and the layout checks behind it go untested)."""
     from intrain.core import sealed
+
     return sealed.seal(data) if data.startswith(sealed.MAGIC) else data
 
 
@@ -495,9 +604,14 @@ def _attr_damage(seed: bytes) -> st.SearchStrategy[bytes]:
             else:
                 f.attrs[key] = value
         return _reseal(buf.getvalue())
+
     keys = st.sampled_from(["schema", "schema_version", "n_done", "meta", "config_hash", "space"])
-    values = st.none() | st.sampled_from(["intrain.scores", "intrain.search", "{}", "[1]", "{bad json", "x"]) | \
-        st.integers(-3, 10 ** 6) | st.floats(allow_nan=True)
+    values = (
+        st.none()
+        | st.sampled_from(["intrain.scores", "intrain.search", "{}", "[1]", "{bad json", "x"])
+        | st.integers(-3, 10**6)
+        | st.floats(allow_nan=True)
+    )
     return st.tuples(keys, values).map(damage)
 
 
@@ -529,8 +643,12 @@ def searchlog_seed() -> bytes:
 
         with tempfile.TemporaryDirectory() as d:
             log = SearchLog(Path(d) / "log.h5", LOG_META, ["flops"])
-            log.append([{"iteration": i, "arch": f"a{i % 3}", "score": float(i) / 2, "new": int(i < 3),
-                         "flops": 10.0 * i} for i in range(4)])
+            log.append(
+                [
+                    {"iteration": i, "arch": f"a{i % 3}", "score": float(i) / 2, "new": int(i < 3), "flops": 10.0 * i}
+                    for i in range(4)
+                ]
+            )
             log.append([{"iteration": 4, "arch": "a1", "score": 0.5, "new": 0, "flops": 40.0}])
             _LOG = (Path(d) / "log.h5").read_bytes()
     return _LOG
@@ -610,9 +728,27 @@ def _check_outside(tmp: Path, *frames) -> None:
             raise OutsideRead(f"{p.name} holds the outside file's bytes")
 
 
-HDF5_ATTACKS = ["external_storage", "external_link", "soft_link", "soft_link_dangling", "virtual", "virtual_self",
-                "compound", "reference", "vlen_int", "enum", "opaque", "huge_chunked", "huge_contiguous", "hard_cycle",
-                "attr_compound", "attr_reference", "fletcher32", "deep_groups", "many_links"]
+HDF5_ATTACKS = [
+    "external_storage",
+    "external_link",
+    "soft_link",
+    "soft_link_dangling",
+    "virtual",
+    "virtual_self",
+    "compound",
+    "reference",
+    "vlen_int",
+    "enum",
+    "opaque",
+    "huge_chunked",
+    "huge_contiguous",
+    "hard_cycle",
+    "attr_compound",
+    "attr_reference",
+    "fletcher32",
+    "deep_groups",
+    "many_links",
+]
 
 
 def _hdf5_attack(seed: bytes, name: str, attack: str, k: int) -> bytes:
@@ -636,8 +772,11 @@ def _hdf5_attack(seed: bytes, name: str, attack: str, k: int) -> bytes:
             f[name] = h5py.SoftLink("/nowhere")
         elif attack in ("virtual", "virtual_self"):
             layout = h5py.VirtualLayout(shape=(n,), dtype="f8")
-            src = (h5py.VirtualSource(str(out / "outside.h5"), "x", shape=(4096,)) if attack == "virtual"
-                   else h5py.VirtualSource(".", "/arch/seconds" if "arch/seconds" in f else "/score", shape=(n,)))
+            src = (
+                h5py.VirtualSource(str(out / "outside.h5"), "x", shape=(4096,))
+                if attack == "virtual"
+                else h5py.VirtualSource(".", "/arch/seconds" if "arch/seconds" in f else "/score", shape=(n,))
+            )
             layout[:] = src[:n]
             f.create_virtual_dataset(name, layout, fillvalue=0)
         elif attack == "compound":
@@ -651,13 +790,14 @@ def _hdf5_attack(seed: bytes, name: str, attack: str, k: int) -> bytes:
         elif attack == "opaque":
             f.create_dataset(name, data=np.zeros(n, "V8"))
         elif attack == "huge_chunked":
-            f.create_dataset(name, shape=(2 ** k,), dtype="f8", chunks=(min(2 ** k, 1 << 16),), compression="gzip")
+            f.create_dataset(name, shape=(2**k,), dtype="f8", chunks=(min(2**k, 1 << 16),), compression="gzip")
         elif attack == "huge_contiguous":
-            f.create_dataset(name, shape=(2 ** k,), dtype=old_dtype)
+            f.create_dataset(name, shape=(2**k,), dtype=old_dtype)
         elif attack == "fletcher32":  # a legitimate filter: the file must still read, values intact
             numeric = np.ndim(data) and np.size(data) and np.asarray(data).dtype.kind in "biuf"
-            f.create_dataset(name, data=data, fletcher32=True, chunks=True) if numeric else \
-                f.create_dataset(name, data=data, dtype=old_dtype)
+            f.create_dataset(name, data=data, fletcher32=True, chunks=True) if numeric else f.create_dataset(
+                name, data=data, dtype=old_dtype
+            )
         elif attack == "hard_cycle":
             f[f"{parent}/loop_{k}".replace("//", "/")] = f[parent]
         elif attack == "attr_compound":
@@ -677,7 +817,8 @@ def _hdf5_attack(seed: bytes, name: str, attack: str, k: int) -> bytes:
 
 def hdf5_features(seed: bytes) -> st.SearchStrategy[bytes]:
     return st.tuples(st.sampled_from(_datasets(seed)), st.sampled_from(HDF5_ATTACKS), st.integers(8, 56)).map(
-        lambda a: _hdf5_attack(seed, *a))
+        lambda a: _hdf5_attack(seed, *a)
+    )
 
 
 def run_artifact_features(data: bytes, tmp: Path):
@@ -726,12 +867,44 @@ def _call(fn: bytes, *args: bytes) -> bytes:
     return fn + _tuple(*args) + b"R"
 
 
-_TYPESTRS = ["u1", "f8", "i4", "b1", "c16", "f2", "S3", "U2", "O8", "O", "V8", "M8", "m8", "i8", "V", "f", "", "x9",
-             "u1" * 40, "S999999999999"]
-_DANGER = [("os", "system"), ("posix", "system"), ("builtins", "open"), ("__builtin__", "open"), ("builtins", "eval"),
-           ("builtins", "exec"), ("subprocess", "check_call"), ("numpy", "load"), ("numpy", "frombuffer"),
-           ("numpy.core.multiarray", "_reconstruct"), ("builtins", "getattr"), ("copyreg", "_reconstructor"),
-           ("numpy.testing._private.utils", "runstring"), ("pickle", "loads")]
+_TYPESTRS = [
+    "u1",
+    "f8",
+    "i4",
+    "b1",
+    "c16",
+    "f2",
+    "S3",
+    "U2",
+    "O8",
+    "O",
+    "V8",
+    "M8",
+    "m8",
+    "i8",
+    "V",
+    "f",
+    "",
+    "x9",
+    "u1" * 40,
+    "S999999999999",
+]
+_DANGER = [
+    ("os", "system"),
+    ("posix", "system"),
+    ("builtins", "open"),
+    ("__builtin__", "open"),
+    ("builtins", "eval"),
+    ("builtins", "exec"),
+    ("subprocess", "check_call"),
+    ("numpy", "load"),
+    ("numpy", "frombuffer"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("builtins", "getattr"),
+    ("copyreg", "_reconstructor"),
+    ("numpy.testing._private.utils", "runstring"),
+    ("pickle", "loads"),
+]
 
 
 def _dtype_state(order: str, sub, names, fields, elsize: int, align: int, flags: int) -> bytes:
@@ -739,7 +912,9 @@ def _dtype_state(order: str, sub, names, fields, elsize: int, align: int, flags:
 
 
 def _pickle_program(draw) -> bytes:
-    kind = draw(st.sampled_from(["shared", "array", "scalar", "frombuffer", "danger", "bytearray", "nested", "recursive"]))
+    kind = draw(
+        st.sampled_from(["shared", "array", "scalar", "frombuffer", "danger", "bytearray", "nested", "recursive"])
+    )
     if kind == "shared":  # a = [a, a] d times: tiny file, 2^d objects to anything that walks it
         d = draw(st.integers(0, 70))
         body = b"]"  # EMPTY_LIST
@@ -757,26 +932,54 @@ def _pickle_program(draw) -> bytes:
         extra = _p("w") if name == "open" else b""
         return b"\x80\x02" + _call(_glob(module, name), arg, *([extra] if extra else [])) + b"."
     if kind == "bytearray":
-        arg = draw(st.sampled_from([_p(2 ** 40), _p(b"ab"), _p("ab"), _p(-1), b"N"]))
+        arg = draw(st.sampled_from([_p(2**40), _p(b"ab"), _p("ab"), _p(-1), b"N"]))
         return b"\x80\x02" + _call(_glob("__builtin__", "bytearray"), arg) + b"."
     typestr = draw(st.sampled_from(_TYPESTRS) | st.text(max_size=6))
-    fields = draw(st.sampled_from([b"N", _p({"a": 0}), b"}" + _p("a") + _tuple(_call(_glob("numpy", "dtype"), _p("f8"), _p(False), _p(True)), _p(4)) + b"s"]))
+    fields = draw(
+        st.sampled_from(
+            [
+                b"N",
+                _p({"a": 0}),
+                b"}" + _p("a") + _tuple(_call(_glob("numpy", "dtype"), _p("f8"), _p(False), _p(True)), _p(4)) + b"s",
+            ]
+        )
+    )
     names = draw(st.sampled_from([b"N", _tuple(_p("a")), _tuple(_p("a"), _p("b"))]))
-    sub = draw(st.sampled_from([b"N", _tuple(_call(_glob("numpy", "dtype"), _p("f8"), _p(False), _p(True)), _tuple(_p(2)))]))
+    sub = draw(
+        st.sampled_from([b"N", _tuple(_call(_glob("numpy", "dtype"), _p("f8"), _p(False), _p(True)), _tuple(_p(2)))])
+    )
     order = draw(st.sampled_from(["<", ">", "|", "=", "x", ""]))
-    elsize = draw(st.sampled_from([-1, 0, 1, 8, 12, 2 ** 40, -5]))
+    elsize = draw(st.sampled_from([-1, 0, 1, 8, 12, 2**40, -5]))
     flags = draw(st.sampled_from([0, 1, 8, 16, 63]))
     structured = draw(st.booleans())
-    state = _dtype_state(order, sub if structured else b"N", names if structured else b"N",
-                         fields if structured else b"N", elsize, draw(st.sampled_from([-1, 1, 4])), flags)
-    dtype = _call(_glob("numpy", "dtype"), _p(typestr), _p(False), _p(True)) + (state + b"b" if draw(st.booleans()) else b"")
+    state = _dtype_state(
+        order,
+        sub if structured else b"N",
+        names if structured else b"N",
+        fields if structured else b"N",
+        elsize,
+        draw(st.sampled_from([-1, 1, 4])),
+        flags,
+    )
+    dtype = _call(_glob("numpy", "dtype"), _p(typestr), _p(False), _p(True)) + (
+        state + b"b" if draw(st.booleans()) else b""
+    )
     raw = draw(st.binary(max_size=64))
-    shape = _p(tuple(draw(st.lists(st.integers(-3, 2 ** 62), max_size=3))))
+    shape = _p(tuple(draw(st.lists(st.integers(-3, 2**62), max_size=3))))
     if kind == "scalar":
         return b"\x80\x02" + _call(_glob("numpy.core.multiarray", "scalar"), dtype, _p(raw)) + b"."
     if kind == "frombuffer":
-        return b"\x80\x02" + _call(_glob("numpy._core.numeric", "_frombuffer"), _p(bytearray(raw)), dtype, shape,
-                                   _p(draw(st.sampled_from(["C", "F", "K"])))) + b"."
+        return (
+            b"\x80\x02"
+            + _call(
+                _glob("numpy._core.numeric", "_frombuffer"),
+                _p(bytearray(raw)),
+                dtype,
+                shape,
+                _p(draw(st.sampled_from(["C", "F", "K"]))),
+            )
+            + b"."
+        )
     sub_type = draw(st.sampled_from([("numpy", "ndarray"), ("collections", "OrderedDict")]))
     arr = _call(_glob("numpy.core.multiarray", "_reconstruct"), _glob(*sub_type), _p((0,)), _p(b"b"))
     fortran = draw(st.sampled_from([b"\x89", b"\x88", _p(2)]))
@@ -799,8 +1002,12 @@ def run_pickle_features(data: bytes, tmp: Path):
 
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype and \
-            np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        )
     if isinstance(a, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
@@ -818,10 +1025,24 @@ def _yaml_program(draw) -> str:
         lines = ["a0: &a0 [x]"] + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]" for i in range(1, levels)]
         return "\n".join(lines) + f"\nscoring: {{proxies: *a{levels - 1}}}\n"
     if kind == "tag":
-        tag = draw(st.sampled_from([
-            f"!!python/object/apply:os.system ['touch {marker()}']", "!!python/name:os.system", "!!binary aGVsbG8=",
-            "!!set {a, b}", "!!timestamp 2001-12-14", "!foo bar", "!!omap [a: 1]", "!!float .inf", "!!int 0x1f",
-            f"!!python/object/new:builtins.open ['{marker()}', 'w']", "!!str 5", "!!null ''"]))
+        tag = draw(
+            st.sampled_from(
+                [
+                    f"!!python/object/apply:os.system ['touch {marker()}']",
+                    "!!python/name:os.system",
+                    "!!binary aGVsbG8=",
+                    "!!set {a, b}",
+                    "!!timestamp 2001-12-14",
+                    "!foo bar",
+                    "!!omap [a: 1]",
+                    "!!float .inf",
+                    "!!int 0x1f",
+                    f"!!python/object/new:builtins.open ['{marker()}', 'w']",
+                    "!!str 5",
+                    "!!null ''",
+                ]
+            )
+        )
         return f"spaces: {{nb201: {{sample: {tag}}}}}\n"
     if kind == "deep":
         d = draw(st.integers(1, 400))
@@ -845,10 +1066,47 @@ def run_yaml_features(text: str, tmp: Path):
 
 # JSON peers' files: depth, number size, ids, names -------------------------------
 
-_NUMBERS = ["1", "-0", "1e999", "-1e999", "NaN", "Infinity", "-Infinity", "1" * 41, "1" * 40, "0.1e-400",
-            "9" * 400, "1.5", "-1e8", "2147483647", "2147483648", "-1", "true", "null", '"3"', "[]", "{}"]
-_NAMES = ["nwot", "snip", "flags", "arch_index", "acc_cifar10", "<script>x</script>", "=1+1", "$\\frac{", "a.b",
-          "x" * 10_000, "../../etc", "time", "val_accuracy", "id", "é", ""]
+_NUMBERS = [
+    "1",
+    "-0",
+    "1e999",
+    "-1e999",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1" * 41,
+    "1" * 40,
+    "0.1e-400",
+    "9" * 400,
+    "1.5",
+    "-1e8",
+    "2147483647",
+    "2147483648",
+    "-1",
+    "true",
+    "null",
+    '"3"',
+    "[]",
+    "{}",
+]
+_NAMES = [
+    "nwot",
+    "snip",
+    "flags",
+    "arch_index",
+    "acc_cifar10",
+    "<script>x</script>",
+    "=1+1",
+    "$\\frac{",
+    "a.b",
+    "x" * 10_000,
+    "../../etc",
+    "time",
+    "val_accuracy",
+    "id",
+    "é",
+    "",
+]
 
 
 def _json_program(draw) -> str:
@@ -878,9 +1136,32 @@ def run_json_features(text: str, tmp: Path):
 
 # Strings reaching every sink --------------------------------------------------------
 
-SPECIAL_STRINGS = ['<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '"><b>x</b>', "'><svg onload=1>",
-                   "=HYPERLINK(\"http://x\")", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "'=1", "$\\frac{$", "$x$", "$",
-                   "\\$", "../../etc/passwd", "a/b\\c", "x" * 10_000, "", " ", "é\u202e", "\x00", "a\nb", "-"]
+SPECIAL_STRINGS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><b>x</b>',
+    "'><svg onload=1>",
+    '=HYPERLINK("http://x")',
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "\tx",
+    "\rx",
+    "'=1",
+    "$\\frac{$",
+    "$x$",
+    "$",
+    "\\$",
+    "../../etc/passwd",
+    "a/b\\c",
+    "x" * 10_000,
+    "",
+    " ",
+    "é\u202e",
+    "\x00",
+    "a\nb",
+    "-",
+]
 
 
 def strings() -> st.SearchStrategy[str]:
@@ -954,31 +1235,58 @@ def targets() -> dict[str, Target]:
         Target("nb101_arch", lambda: st.one_of(mutated_text(NB101_SEED), _nb101_structured()), run_nb101),
         Target("zennas_arch", lambda: st.one_of(mutated_text(ZENNAS_SEED), _zennas_structured()), run_zennas),
         Target("nds_record", lambda: st.one_of(_json_text(NDS_CELL), _json_text(NDS_RESNEXT)), run_nds),
-        Target("config_overlay", lambda: st.one_of(_config_structured(), mutated_text(base_yaml),
-                                                   mutated_bytes(base_yaml.encode())), run_config),
-        Target("catalog", lambda: st.one_of(mutated_text(catalog_text), damaged_json(yaml.safe_load(catalog_text))
-                                            .map(yaml.safe_dump), mutated_bytes(catalog_text.encode()[:600])),
-               run_catalog),
-        Target("download", lambda: mutated_bytes(DOWNLOAD_SEED), run_download,
-               lambda d: [d / "out" / "t.csv"]),
+        Target(
+            "config_overlay",
+            lambda: st.one_of(_config_structured(), mutated_text(base_yaml), mutated_bytes(base_yaml.encode())),
+            run_config,
+        ),
+        Target(
+            "catalog",
+            lambda: st.one_of(
+                mutated_text(catalog_text),
+                damaged_json(yaml.safe_load(catalog_text)).map(yaml.safe_dump),
+                mutated_bytes(catalog_text.encode()[:600]),
+            ),
+            run_catalog,
+        ),
+        Target("download", lambda: mutated_bytes(DOWNLOAD_SEED), run_download, lambda d: [d / "out" / "t.csv"]),
         Target("table_nb201", lambda: mutated_bytes(NB201_TABLE_SEED), _table_run(_nb201_table, ".csv")),
-        Target("table_nb101", lambda: st.one_of(mutated_bytes(NB101_TABLE_SEED),
-                                                damaged_json(json.loads(NB101_TABLE_SEED)).map(
-                                                    lambda v: json.dumps(v).encode())),
-               _table_run(_nb101_table, ".json")),
-        Target("table_nds", lambda: st.one_of(mutated_bytes(NDS_TABLE_SEED),
-                                              damaged_json(json.loads(NDS_TABLE_SEED)).map(
-                                                  lambda v: json.dumps(v).encode())),
-               _table_run(_nds_table, ".json")),
+        Target(
+            "table_nb101",
+            lambda: st.one_of(
+                mutated_bytes(NB101_TABLE_SEED),
+                damaged_json(json.loads(NB101_TABLE_SEED)).map(lambda v: json.dumps(v).encode()),
+            ),
+            _table_run(_nb101_table, ".json"),
+        ),
+        Target(
+            "table_nds",
+            lambda: st.one_of(
+                mutated_bytes(NDS_TABLE_SEED),
+                damaged_json(json.loads(NDS_TABLE_SEED)).map(lambda v: json.dumps(v).encode()),
+            ),
+            _table_run(_nds_table, ".json"),
+        ),
         Target("cifar_batch", lambda: st.one_of(mutated_bytes(cifar_seed()), _cifar_structured()), run_cifar),
         Target("npz_batch", lambda: st.one_of(mutated_bytes(npz_seed()), _npz_structured()), run_npz),
-        Target("hdf5_artifact", lambda: st.one_of(mutated_bytes(artifact_seed()), restructured(artifact_seed()),
-                                                  _attr_damage(artifact_seed())), run_artifact,
-               lambda d: [d / "merged.h5"]),
-        Target("search_log", lambda: st.one_of(mutated_bytes(searchlog_seed()), restructured(searchlog_seed()),
-                                               _attr_damage(searchlog_seed())), run_searchlog),
-        Target("hdf5_features", lambda: hdf5_features(artifact_seed()), run_artifact_features,
-               lambda d: [d / "merged.h5"]),
+        Target(
+            "hdf5_artifact",
+            lambda: st.one_of(
+                mutated_bytes(artifact_seed()), restructured(artifact_seed()), _attr_damage(artifact_seed())
+            ),
+            run_artifact,
+            lambda d: [d / "merged.h5"],
+        ),
+        Target(
+            "search_log",
+            lambda: st.one_of(
+                mutated_bytes(searchlog_seed()), restructured(searchlog_seed()), _attr_damage(searchlog_seed())
+            ),
+            run_searchlog,
+        ),
+        Target(
+            "hdf5_features", lambda: hdf5_features(artifact_seed()), run_artifact_features, lambda d: [d / "merged.h5"]
+        ),
         Target("searchlog_features", lambda: hdf5_features(searchlog_seed()), run_searchlog_features),
         Target("pickle_features", pickle_programs, run_pickle_features),
         Target("yaml_features", yaml_programs, run_yaml_features),

@@ -5,29 +5,52 @@ from __future__ import annotations
 import numpy as np
 
 from intrain.core.artifacts import write_shard
-from intrain.engine.probe import ProbeResult
 from intrain.core.records import ArchRecord
 from intrain.core.trainability import intrain_from_stats
+from intrain.engine.probe import ProbeResult
 
 
-def fake_record(index: int, layer_stats: list[tuple[float, float, float]],
-                param_stats: list[tuple[float, float]], seconds: float = 0.1) -> ArchRecord:
+def fake_record(
+    index: int,
+    layer_stats: list[tuple[float, float, float]],
+    param_stats: list[tuple[float, float]],
+    seconds: float = 0.1,
+) -> ArchRecord:
     ls = np.asarray(layer_stats, dtype=np.float64)
     ps = np.asarray(param_stats, dtype=np.float64)
     probe = ProbeResult(
-        layer_names=[f"l{i}" for i in range(len(ls))], layer_kinds=["Conv2d"] * len(ls),
-        layer_shapes=np.tile([[int(ls[0, 2]), 1, 1]], (len(ls), 1)).astype(np.int32), layer_stats=ls,
-        param_names=[f"p{i}" for i in range(len(ps))], param_kinds=["Conv2d"] * len(ps),
-        param_numel=np.full(len(ps), 9, np.int64), param_stats=ps, loss=1.0,
-        extras={"pass_seconds": seconds / 2})
+        layer_names=[f"l{i}" for i in range(len(ls))],
+        layer_kinds=["Conv2d"] * len(ls),
+        layer_shapes=np.tile([[int(ls[0, 2]), 1, 1]], (len(ls), 1)).astype(np.int32),
+        layer_stats=ls,
+        param_names=[f"p{i}" for i in range(len(ps))],
+        param_kinds=["Conv2d"] * len(ps),
+        param_numel=np.full(len(ps), 9, np.int64),
+        param_stats=ps,
+        loss=1.0,
+        extras={"pass_seconds": seconds / 2},
+    )
     values = {"intrain": intrain_from_stats(ls[:, 0], ls[:, 1], ls[:, 2], ps[:, 0], ps[:, 1])}
     return ArchRecord(index, f"arch{index}", probe, values, seconds)
 
 
 def fake_artifact(path, records, dataset="cifar10", batch_size=64, seed=0, config_hash="h"):
-    write_shard(path, records, {"space": "nb201", "dataset": dataset, "shard": 0, "n_shards": 1,
-                                "config_hash": config_hash, "settings": {}, "seed": seed,
-                                "batch_size": batch_size, "resolution": 32, "device": "cpu"})
+    write_shard(
+        path,
+        records,
+        {
+            "space": "nb201",
+            "dataset": dataset,
+            "shard": 0,
+            "n_shards": 1,
+            "config_hash": config_hash,
+            "settings": {},
+            "seed": seed,
+            "batch_size": batch_size,
+            "resolution": 32,
+            "device": "cpu",
+        },
+    )
     return path
 
 

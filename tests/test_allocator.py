@@ -7,9 +7,9 @@ import textwrap
 import pytest
 import torch
 
+from intrain.core.records import ScoreSettings
 from intrain.engine.allocator import retain_freed_memory
 from intrain.scoring.scorer import Scorer
-from intrain.core.records import ScoreSettings
 
 glibc = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's (Linux)")
 
@@ -40,8 +40,9 @@ EAGER_TRIM = {"MALLOC_TRIM_THRESHOLD_": "0", "MALLOC_TOP_PAD_": "0", "MALLOC_MMA
 
 def _faults(retain: bool) -> int:
     env = {"INTRAIN_RETAIN_MEMORY": "1", "PATH": "", **EAGER_TRIM}
-    out = subprocess.run([sys.executable, "-c", FAULTS, "1" if retain else "0"], check=True,
-                         capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", FAULTS, "1" if retain else "0"], check=True, capture_output=True, text=True, env=env
+    )
     return int(out.stdout.strip().splitlines()[-1])
 
 

@@ -21,10 +21,20 @@ def test_import_contracts_hold():
     assert "0 broken" in proc.stdout or "broken" not in proc.stdout.split("Contracts:")[-1]
 
 
-@pytest.mark.parametrize("module", ["intrain.core.artifacts", "intrain.core.records", "intrain.core.search_log",
-                                    "intrain.planning.selection", "intrain.planning.groups",
-                                    "intrain.planning.configcheck", "intrain.analysis.correlate",
-                                    "intrain.analysis.report", "intrain.analysis.studies"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "intrain.core.artifacts",
+        "intrain.core.records",
+        "intrain.core.search_log",
+        "intrain.planning.selection",
+        "intrain.planning.groups",
+        "intrain.planning.configcheck",
+        "intrain.analysis.correlate",
+        "intrain.analysis.report",
+        "intrain.analysis.studies",
+    ],
+)
 def test_torch_free_modules_do_not_load_torch(module):
     code = f"import sys, {module}; assert 'torch' not in sys.modules, 'torch was imported'"
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
@@ -32,6 +42,7 @@ def test_torch_free_modules_do_not_load_torch(module):
 
 
 def test_no_module_shadows_the_standard_library():
-    names = {p.stem for p in (REPO / "intrain").rglob("*.py")} | {p.name for p in (REPO / "intrain").iterdir()
-                                                                   if p.is_dir()}
+    names = {p.stem for p in (REPO / "intrain").rglob("*.py")} | {
+        p.name for p in (REPO / "intrain").iterdir() if p.is_dir()
+    }
     assert not names & set(sys.stdlib_module_names) - {"__init__", "__main__"}

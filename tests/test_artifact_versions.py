@@ -19,11 +19,29 @@ def _with_tenas(records):
 
 
 def _write(path, records, population: bool):
-    meta = {"tenas": {"components": ["ntk_cond", "linear_regions"],
-                      **({"population": BUILTIN_RULES["tenas"].to_json()} if population else {})}}
-    write_shard(path, records, {"space": "nb201", "dataset": "cifar10", "shard": 0, "n_shards": 1,
-                                "config_hash": "h", "settings": {}, "seed": 0, "batch_size": 8,
-                                "resolution": 32, "device": "cpu"}, meta)
+    meta = {
+        "tenas": {
+            "components": ["ntk_cond", "linear_regions"],
+            **({"population": BUILTIN_RULES["tenas"].to_json()} if population else {}),
+        }
+    }
+    write_shard(
+        path,
+        records,
+        {
+            "space": "nb201",
+            "dataset": "cifar10",
+            "shard": 0,
+            "n_shards": 1,
+            "config_hash": "h",
+            "settings": {},
+            "seed": 0,
+            "batch_size": 8,
+            "resolution": 32,
+            "device": "cpu",
+        },
+        meta,
+    )
 
 
 def _unsealed_copy(src, dest):

@@ -14,10 +14,18 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_rules_are_snakefmt_clean():
-    run = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/"],
-                         cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
-    assert run.returncode == 0, ("rules need formatting: run `snakefmt Snakefile workflow/` "
-                                 f"(line length from pyproject's [tool.snakefmt])\n{run.stdout}\n{run.stderr}")
+    run = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow/"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, (
+        "rules need formatting: run `snakefmt Snakefile workflow/` "
+        f"(line length from pyproject's [tool.snakefmt])\n{run.stdout}\n{run.stderr}"
+    )
 
 
 def test_license_matches_the_package_metadata():

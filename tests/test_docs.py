@@ -26,9 +26,15 @@ SCHEMA = REPO / "intrain" / "data" / "config.schema.yaml"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-                         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert run.returncode == 0, f"mkdocs build --strict failed:\n{run.stdout}\n{run.stderr}"
     return out
 
@@ -61,10 +67,22 @@ def schema_keys(node: dict, root: dict, prefix: str = "") -> list[str]:
 
 
 def test_site_builds_with_every_page(site):
-    for page in ["index.html", "quickstart/index.html", "faq/index.html", "score-your-model/index.html",
-                 "write-a-proxy/index.html", "add-a-space/index.html", "slurm-gpu/index.html", "interop/index.html",
-                 "reproduce/index.html", "protocols/index.html", "reference/config/index.html",
-                 "reference/cli/index.html", "reference/hdf5/index.html", "reference/api/index.html"]:
+    for page in [
+        "index.html",
+        "quickstart/index.html",
+        "faq/index.html",
+        "score-your-model/index.html",
+        "write-a-proxy/index.html",
+        "add-a-space/index.html",
+        "slurm-gpu/index.html",
+        "interop/index.html",
+        "reproduce/index.html",
+        "protocols/index.html",
+        "reference/config/index.html",
+        "reference/cli/index.html",
+        "reference/hdf5/index.html",
+        "reference/api/index.html",
+    ]:
         assert (site / page).is_file(), page
 
 
@@ -96,7 +114,13 @@ def test_cli_reference_lists_every_subcommand(site):
 
 def test_api_reference_renders_the_public_functions(site):
     page = (site / "reference" / "api" / "index.html").read_text()
-    for name in ["intrain.scoring.api.score", "intrain.scoring.api.Result", "intrain.scoring.api.rank_population",
-                 "intrain.proxies.base.Proxy", "intrain.proxies.base.register_pass",
-                 "intrain.proxies.base.register_collector", "intrain.proxies.base.PassContext"]:
+    for name in [
+        "intrain.scoring.api.score",
+        "intrain.scoring.api.Result",
+        "intrain.scoring.api.rank_population",
+        "intrain.proxies.base.Proxy",
+        "intrain.proxies.base.register_pass",
+        "intrain.proxies.base.register_collector",
+        "intrain.proxies.base.PassContext",
+    ]:
         assert f'id="{name}"' in page, name

@@ -20,23 +20,37 @@ SETTINGS = json.dumps({"batch_size": 4})
 
 
 def intrain(*args, preexec_fn=None):
-    return subprocess.run([sys.executable, "-m", "intrain", *map(str, args)], capture_output=True, text=True,
-                          preexec_fn=preexec_fn)
+    return subprocess.run(
+        [sys.executable, "-m", "intrain", *map(str, args)], capture_output=True, text=True, preexec_fn=preexec_fn
+    )
 
 
 @pytest.fixture(scope="module")
 def selection(groundtruth_csv, tmp_path_factory):
     d = tmp_path_factory.mktemp("sel")
-    proc = intrain("select", "--groundtruth", groundtruth_csv, "--sample", 4, "--seed", 5, "--n-shards", 2,
-                   "--out", d / "sel.csv")
+    proc = intrain(
+        "select", "--groundtruth", groundtruth_csv, "--sample", 4, "--seed", 5, "--n-shards", 2, "--out", d / "sel.csv"
+    )
     assert proc.returncode == 0, proc.stderr
     return d / "sel.csv"
 
 
 @pytest.mark.slow
 def test_disk_full_fails_cleanly_and_keeps_earlier_shards(tmp_path, selection):
-    args = ["score", "--space", "nb201", "--dataset", "ImageNet16-120", "--selection", selection,
-            "--settings", SETTINGS, "--no-progress", "--threads", 1]
+    args = [
+        "score",
+        "--space",
+        "nb201",
+        "--dataset",
+        "ImageNet16-120",
+        "--selection",
+        selection,
+        "--settings",
+        SETTINGS,
+        "--no-progress",
+        "--threads",
+        1,
+    ]
     assert intrain(*args, "--shard", 0, "--out", tmp_path / "shard-000.h5").returncode == 0
     before = (tmp_path / "shard-000.h5").read_bytes(), (tmp_path / "shard-000.h5").stat().st_mtime_ns
 
@@ -55,8 +69,14 @@ def test_nonfinite_scores_are_excluded_and_reported(tmp_path):
     recs.append(fake_record(5, [(np.nan, 1.0, 4.0)], [(1.0, 1.0)]))
     recs[5].probe.flags = 1
     path = fake_artifact(tmp_path / "a.h5", recs)
-    gt = pd.DataFrame({"arch_index": range(6), "arch": [f"a{i}" for i in range(6)], "canonical": list("abcdef"),
-                       "acc_cifar10": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    gt = pd.DataFrame(
+        {
+            "arch_index": range(6),
+            "arch": [f"a{i}" for i in range(6)],
+            "canonical": list("abcdef"),
+            "acc_cifar10": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    )
     gt.to_csv(tmp_path / "gt.csv", index=False)
     row = correlation_table([str(path)], str(tmp_path / "gt.csv"), n_boot=0).set_index("proxy").loc["intrain"]
     assert (row.n, row.n_excluded, row.n_nonfinite, row.n_flagged) == (5, 1, 1, 1)
@@ -65,10 +85,26 @@ def test_nonfinite_scores_are_excluded_and_reported(tmp_path):
 
 def _smk(results, mirror, *extra, check=True):
     """snakemake on the tiny config; ``extra`` (flags or targets) goes before --config."""
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *extra, "--cores", "2", "--configfile",
-                           "config/tiny.yaml", str(results.parent / "nostudy.yaml"), "--config",
-                           f"results={results}", f"mirror={mirror}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            *extra,
+            "--cores",
+            "2",
+            "--configfile",
+            "config/tiny.yaml",
+            str(results.parent / "nostudy.yaml"),
+            "--config",
+            f"results={results}",
+            f"mirror={mirror}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check:
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return proc
@@ -79,9 +115,21 @@ def test_killed_run_redoes_only_the_unfinished_shard(tmp_path, mirror):
     (tmp_path / "nostudy.yaml").write_text("studies:\n  enabled: false\n")
     results = tmp_path / "results"
     shards = results / "nb201" / "cifar10" / "shards"
-    cmd = [sys.executable, "-m", "snakemake", str(shards / "shard-000.h5"), str(shards / "shard-001.h5"),
-           "--cores", "1", "--configfile", "config/tiny.yaml", str(tmp_path / "nostudy.yaml"),
-           "--config", f"results={results}", f"mirror={mirror}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        str(shards / "shard-000.h5"),
+        str(shards / "shard-001.h5"),
+        "--cores",
+        "1",
+        "--configfile",
+        "config/tiny.yaml",
+        str(tmp_path / "nostudy.yaml"),
+        "--config",
+        f"results={results}",
+        f"mirror={mirror}",
+    ]
     # the whole run (snakemake and its jobs) is SIGKILLed while the second shard is being written
     # (intrain/core/faults.py): one shard finished, the other one mid-write, whatever the load
     env = {**os.environ, "INTRAIN_FAULT": "artifact.write:2:group", "INTRAIN_FAULT_COUNTER": str(tmp_path / "count")}
@@ -156,9 +204,11 @@ def test_search_killed_mid_write_resumes_to_the_same_log(tmp_path):
 
 def test_a_fault_point_kills_exactly_at_its_nth_arrival_across_processes(tmp_path):
     """INTRAIN_FAULT's count (intrain/core/faults.py): per process, or shared through the counter file."""
-    code = ("from intrain.core import faults\n"
-            "for _ in range(3):\n"
-            "    faults.reached('artifact.write'); faults.reached('search_log.write'); print('passed', flush=True)\n")
+    code = (
+        "from intrain.core import faults\n"
+        "for _ in range(3):\n"
+        "    faults.reached('artifact.write'); faults.reached('search_log.write'); print('passed', flush=True)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO), "INTRAIN_FAULT": "artifact.write:2"}
     alone = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert alone.returncode == -signal.SIGKILL and alone.stdout.split() == ["passed"]

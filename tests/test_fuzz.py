@@ -22,8 +22,16 @@ from .fuzz_targets import outcome, targets
 
 TARGETS = targets()
 # Examples per target in the default suite (derandomized: the same inputs every run).
-BUDGET = {"hdf5_artifact": 40, "search_log": 40, "cifar_batch": 40, "config_overlay": 40, "download": 40,
-          "hdf5_features": 40, "searchlog_features": 40, "string_sinks": 30}
+BUDGET = {
+    "hdf5_artifact": 40,
+    "search_log": 40,
+    "cifar_batch": 40,
+    "config_overlay": 40,
+    "download": 40,
+    "hdf5_features": 40,
+    "searchlog_features": 40,
+    "string_sinks": 30,
+}
 # Targets whose budget takes more than 5 s (measured with --durations): marked slow, left out of -m "not slow".
 SLOW_TARGETS = {"hdf5_features", "searchlog_features", "string_sinks", "yaml_features"}
 
@@ -31,8 +39,13 @@ SLOW_TARGETS = {"hdf5_features", "searchlog_features", "string_sinks", "yaml_fea
 def _fuzz_test(name: str):
     target = TARGETS[name]
 
-    @settings(max_examples=BUDGET.get(name, 60), derandomize=True, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=BUDGET.get(name, 60),
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+    )
     @given(target.strategy())
     def test(value):
         assert outcome(target, value) in ("valid", "refused")
@@ -49,15 +62,28 @@ def test_every_target_accepts_its_valid_seed():
     """The seeds round-trip, so a target that refuses everything would fail here, not pass silently."""
     from . import fuzz_targets as ft
 
-    seeds = {"nb201_arch": ft.NB201_SEED, "nb101_arch": ft.NB101_SEED, "zennas_arch": ft.ZENNAS_SEED,
-             "nds_record": ft.NDS_CELL, "config_overlay": "spaces:\n  nb201:\n    sample: 5\n",
-             "catalog": (REPO / "intrain" / "data" / "benchmarks.yaml").read_text(), "download": ft.DOWNLOAD_SEED,
-             "table_nb201": ft.NB201_TABLE_SEED, "table_nb101": ft.NB101_TABLE_SEED, "table_nds": ft.NDS_TABLE_SEED,
-             "cifar_batch": ft.cifar_seed(), "npz_batch": ft.npz_seed(), "hdf5_artifact": ft.artifact_seed(),
-             "search_log": ft.searchlog_seed(), "hdf5_features": ft.artifact_seed(),
-             "searchlog_features": ft.searchlog_seed(), "pickle_features": pickle.dumps({"a": [1, 2.5, b"x"]}, protocol=2),
-             "yaml_features": "spaces: {nb201: {sample: 5}}\n", "string_sinks": "naswot",
-             "json_features": json.dumps({"cifar10": {"(4, 0, 3, 1, 4, 3)": {"id": 2631, "nwot": {"score": -1.5}}}})}
+    seeds = {
+        "nb201_arch": ft.NB201_SEED,
+        "nb101_arch": ft.NB101_SEED,
+        "zennas_arch": ft.ZENNAS_SEED,
+        "nds_record": ft.NDS_CELL,
+        "config_overlay": "spaces:\n  nb201:\n    sample: 5\n",
+        "catalog": (REPO / "intrain" / "data" / "benchmarks.yaml").read_text(),
+        "download": ft.DOWNLOAD_SEED,
+        "table_nb201": ft.NB201_TABLE_SEED,
+        "table_nb101": ft.NB101_TABLE_SEED,
+        "table_nds": ft.NDS_TABLE_SEED,
+        "cifar_batch": ft.cifar_seed(),
+        "npz_batch": ft.npz_seed(),
+        "hdf5_artifact": ft.artifact_seed(),
+        "search_log": ft.searchlog_seed(),
+        "hdf5_features": ft.artifact_seed(),
+        "searchlog_features": ft.searchlog_seed(),
+        "pickle_features": pickle.dumps({"a": [1, 2.5, b"x"]}, protocol=2),
+        "yaml_features": "spaces: {nb201: {sample: 5}}\n",
+        "string_sinks": "naswot",
+        "json_features": json.dumps({"cifar10": {"(4, 0, 3, 1, 4, 3)": {"id": 2631, "nwot": {"score": -1.5}}}}),
+    }
     assert set(seeds) == set(TARGETS)
     for name, seed in seeds.items():
         assert outcome(TARGETS[name], seed) == "valid", name
@@ -99,8 +125,9 @@ def test_crafted_cifar_batch_runs_no_code(tmp_path):
 
     marker = tmp_path / "marker"
     evil = tmp_path / "data_batch_1"
-    evil.write_bytes(pickle.dumps({b"data": np.zeros((4, 48), np.uint8), b"labels": [0, 1, 2, 3],
-                                   b"x": _Marker(marker)}, protocol=2))
+    evil.write_bytes(
+        pickle.dumps({b"data": np.zeros((4, 48), np.uint8), b"labels": [0, 1, 2, 3], b"x": _Marker(marker)}, protocol=2)
+    )
     pickle.loads(pickle.dumps(_Marker(tmp_path / "control"))).close()  # the payload works when unpickled for real
     assert (tmp_path / "control").exists()
     with pytest.raises(UnsafeInputError, match=r"refused to unpickle the global '(io|__builtin__|builtins)\.open'"):
@@ -128,8 +155,11 @@ def test_no_unsafe_loader_calls_in_the_package():
         if path.name == "safepickle.py":
             continue
         for k, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"\bpickle\.(load|loads)\(|yaml\.(load|unsafe_load|full_load)\(|torch\.load\(|[^.\w]eval\(|"
-                         r"\bexec\(", line) or ("np.load(" in line and "allow_pickle=False" not in line):
+            if re.search(
+                r"\bpickle\.(load|loads)\(|yaml\.(load|unsafe_load|full_load)\(|torch\.load\(|[^.\w]eval\(|"
+                r"\bexec\(",
+                line,
+            ) or ("np.load(" in line and "allow_pickle=False" not in line):
                 bad.append(f"{path.relative_to(REPO)}:{k}: {line.strip()}")
     assert not bad, bad
 
@@ -154,25 +184,48 @@ def test_spec_errors_name_the_field():
     from intrain.spaces.nds import encoding as nds
 
     with pytest.raises(nb101.ArchSpecError, match="at most 9 edges"):
-        nb101.parse_arch("0111111-0011111-0001111-0000111-0000011-0000001-0000000|conv3x3,conv3x3,conv3x3,conv3x3,conv3x3")
+        nb101.parse_arch(
+            "0111111-0011111-0001111-0000111-0000011-0000001-0000000|conv3x3,conv3x3,conv3x3,conv3x3,conv3x3"
+        )
     with pytest.raises(zennas.ZenStructureError, match="block 1 .*channel chain broken: in_channels 9"):
         zennas.parse_structure("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(9,32,2,8,1)SuperConvK1BNRELU(32,64,1,1)")
     with pytest.raises(nds.NDSRecordError, match="reduce cell, entry 1: unknown operation 'conv_9x9'"):
-        nds.parse_net({"width": 8, "depth": 1, "genotype": {
-            "normal": [["none", 0], ["none", 1]], "normal_concat": [2],
-            "reduce": [["none", 0], ["conv_9x9", 1]], "reduce_concat": [2]}})
+        nds.parse_net(
+            {
+                "width": 8,
+                "depth": 1,
+                "genotype": {
+                    "normal": [["none", 0], ["none", 1]],
+                    "normal_concat": [2],
+                    "reduce": [["none", 0], ["conv_9x9", 1]],
+                    "reduce_concat": [2],
+                },
+            }
+        )
 
 
-@pytest.mark.parametrize("overlay, words", [
-    ({"spaces": {"nb201": {"archs": ["|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|conv~2|"]}}},
-     ["config key spaces.nb201.archs[0]", "edge 3 of node 3 (node 2 -> node 3)", "unknown operation 'conv'",
-      "allowed: none, skip_connect", "Fix: write it as"]),
-    ({"spaces": {"nb101": {"archs": ["011-001-000|conv9x9"]}}},
-     ["config key spaces.nb101.archs[0]", "unknown operation 'conv9x9'"]),
-    ({"spaces": {"nb201": {"sample": 0}}}, ["config key spaces.nb201.sample: must be >= 1, got 0"]),
-    ({"scoring": {"batch_sise": 4}}, ["config key scoring: unknown key(s) ['batch_sise']"]),
-    ({"device": "gpu"}, ["config key device: 'gpu' is not in the expected form (auto, cpu, cuda or cuda:N)"]),
-])
+@pytest.mark.parametrize(
+    "overlay, words",
+    [
+        (
+            {"spaces": {"nb201": {"archs": ["|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|conv~2|"]}}},
+            [
+                "config key spaces.nb201.archs[0]",
+                "edge 3 of node 3 (node 2 -> node 3)",
+                "unknown operation 'conv'",
+                "allowed: none, skip_connect",
+                "Fix: write it as",
+            ],
+        ),
+        (
+            {"spaces": {"nb101": {"archs": ["011-001-000|conv9x9"]}}},
+            ["config key spaces.nb101.archs[0]", "unknown operation 'conv9x9'"],
+        ),
+        ({"spaces": {"nb201": {"sample": 0}}}, ["config key spaces.nb201.sample: must be >= 1, got 0"]),
+        ({"scoring": {"batch_sise": 4}}, ["config key scoring: unknown key(s) ['batch_sise']"]),
+        ({"device": "gpu"}, ["config key device: 'gpu' is not in the expected form (auto, cpu, cuda or cuda:N)"]),
+    ],
+)
 def test_config_errors_name_the_key_and_the_fix(overlay, words):
     import yaml
 
@@ -190,10 +243,26 @@ def test_config_errors_name_the_key_and_the_fix(overlay, words):
 def test_workflow_reports_a_bad_arch_in_words(tmp_path):
     """Through snakemake: the message names edge and op, not the schema's regular expression."""
     bad = "|nor_conv_3x3~0|+|nor_conv_3x3~0|conv~1|+|none~0|none~1|none~2|"
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "config/tiny.yaml",
-                           "--config", f"results={tmp_path}", f"spaces={{'nb201': {{'archs': ['{bad}']}}}}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "--configfile",
+            "config/tiny.yaml",
+            "--config",
+            f"results={tmp_path}",
+            f"spaces={{'nb201': {{'archs': ['{bad}']}}}}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "config key spaces.nb201.archs[0]" in out and "edge 2 of node 2 (node 1 -> node 2)" in out
@@ -201,20 +270,28 @@ def test_workflow_reports_a_bad_arch_in_words(tmp_path):
 
 
 def test_error_classes_keep_their_builtin_bases():
+    from intrain.analysis.groundtruth import GroundTruthError
+    from intrain.core.artifacts import ArtifactError
     from intrain.core.download import CatalogError, DownloadError
     from intrain.core.search_log import SearchLogError
-    from intrain.analysis.groundtruth import GroundTruthError
     from intrain.engine.inputs import DataError
-    from intrain.core.artifacts import ArtifactError
     from intrain.scoring.resources import ResourceError
-    from intrain.spaces.zennas import ZenStructureError as SpecError
     from intrain.spaces.nb101.encoding import ArchSpecError
+    from intrain.spaces.nb101.tfrecord import RecordError
     from intrain.spaces.nb201.encoding import ArchStringError
     from intrain.spaces.nds.encoding import NDSRecordError
-    from intrain.spaces.nb101.tfrecord import RecordError
+    from intrain.spaces.zennas import ZenStructureError as SpecError
 
-    for cls in (ArchStringError, ArchSpecError, SpecError, NDSRecordError, GroundTruthError, DataError, RecordError,
-                CatalogError):
+    for cls in (
+        ArchStringError,
+        ArchSpecError,
+        SpecError,
+        NDSRecordError,
+        GroundTruthError,
+        DataError,
+        RecordError,
+        CatalogError,
+    ):
         assert issubclass(cls, InputError) and issubclass(cls, ValueError), cls
     for cls in (ArtifactError, SearchLogError, DownloadError, ResourceError):
         assert issubclass(cls, IntrainError) and issubclass(cls, RuntimeError), cls
@@ -240,8 +317,8 @@ def test_memory_estimate_grows_with_batch_and_resolution():
 
 
 def test_request_that_cannot_fit_is_refused_with_the_estimate(monkeypatch):
-    from intrain.scoring import resources
     from intrain.core.records import ScoreSettings
+    from intrain.scoring import resources
 
     monkeypatch.setattr(resources, "available_bytes", lambda device: 64 * 2**20)
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
@@ -256,12 +333,36 @@ def test_cli_refuses_a_huge_batch_before_allocating(tmp_path):
 
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
     pd.DataFrame({"arch_index": [0], "arch": [arch], "representative": [0], "shard": [0]}).to_csv(
-        tmp_path / "sel.csv", index=False)
+        tmp_path / "sel.csv", index=False
+    )
     out = tmp_path / "shard-000.h5"
-    proc = subprocess.run([sys.executable, "-m", "intrain", "score", "--space", "nb201", "--dataset", "cifar10",
-                           "--selection", tmp_path / "sel.csv", "--shard", "0", "--out", out, "--device", "cpu",
-                           "--settings", json.dumps({"batch_size": 50_000_000}), "--no-progress"],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intrain",
+            "score",
+            "--space",
+            "nb201",
+            "--dataset",
+            "cifar10",
+            "--selection",
+            tmp_path / "sel.csv",
+            "--shard",
+            "0",
+            "--out",
+            out,
+            "--device",
+            "cpu",
+            "--settings",
+            json.dumps({"batch_size": 50_000_000}),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "needs at least" in proc.stderr and "GiB" in proc.stderr and "lower batch_size" in proc.stderr
     assert not out.exists()
@@ -269,14 +370,16 @@ def test_cli_refuses_a_huge_batch_before_allocating(tmp_path):
 
 @pytest.mark.slow
 def test_out_of_memory_in_a_proxy_is_flagged_and_the_shard_goes_on(tmp_path, monkeypatch):
-    from intrain.scoring import scorer as scoring
-    from intrain.core.flags import Flag
     from intrain.core.artifacts import read_scores, write_shard
+    from intrain.core.flags import Flag
     from intrain.proxies.base import PASSES
+    from intrain.scoring import scorer as scoring
 
-    archs = ["|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|",
-             "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|",
-             "|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|skip_connect~2|"]
+    archs = [
+        "|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|",
+        "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|",
+        "|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|none~0|none~1|skip_connect~2|",
+    ]
     scoring.Scorer  # noqa: B018
     from intrain.proxies import synflow  # noqa: F401  (registers the pass)
 
@@ -321,10 +424,32 @@ def test_fuzz_harness_counts_crashes_hangs_and_blowups(tmp_path):
     block where SIGALRM cannot reach, or allocate 64 GiB are counted (and restarted), not lost."""
     out = tmp_path / "counts.csv"
     env = {**os.environ, "INTRAIN_FUZZ_PROBES": "1", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "fuzz.py"), "--examples", "10", "--timeout", "1",
-                           "--grace", "1", "--memory-gib", "3", "--out", str(out), "--only", "probe_crash",
-                           "--only", "probe_hang", "--only", "probe_blowup"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "fuzz.py"),
+            "--examples",
+            "10",
+            "--timeout",
+            "1",
+            "--grace",
+            "1",
+            "--memory-gib",
+            "3",
+            "--out",
+            str(out),
+            "--only",
+            "probe_crash",
+            "--only",
+            "probe_hang",
+            "--only",
+            "probe_blowup",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]  # bad outcomes were found, as they should be
     import csv
 

@@ -160,8 +160,15 @@ def test_pattern_codes_count_distinct_columns_for_any_batch_size():
 
 def test_swap_is_invariant_to_duplicate_samples_and_skips_non_feature_map_relus():
     torch.manual_seed(2)
-    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
-                        nn.Flatten(), nn.Linear(4 * 25, 7), nn.ReLU())
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(4 * 25, 7),
+        nn.ReLU(),
+    )
     x = torch.randn(6, 3, 5, 5)
     a = _swap(net, x)
     b = _swap(net, torch.cat([x, x[:3], x[1:2]]))  # no batch statistics: duplicates change no output
@@ -190,8 +197,9 @@ def test_regularisation_factor_and_the_unset_default():
     from intrain.engine.probe import ProbeResult  # noqa: F401  (compute only reads outputs)
 
     class _P:
-        outputs: ClassVar[dict] = {"relu_patterns": {"swap": 10.0, "params_k": 3.0, "neurons": 20.0, "samples": 4.0,
-                                     "seconds": 0.0}}
+        outputs: ClassVar[dict] = {
+            "relu_patterns": {"swap": 10.0, "params_k": 3.0, "neurons": 20.0, "samples": 4.0, "seconds": 0.0}
+        }
 
     v = Pinned().compute(_P())  # type: ignore[arg-type]
     assert v["swap"] == 10.0 and v["score"] == pytest.approx(10.0 * math.exp(-1.0))  # (3 - 1)^2 / 4 = 1
@@ -212,13 +220,25 @@ def test_uniform_shares_the_probe_and_reference_runs_the_authors_passes():
 
 def test_uniform_collectors_read_the_probe_forward():
     torch.manual_seed(3)
-    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                        nn.Flatten(), nn.Linear(4, 3))
+    net = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 3),
+    )
     x, y = torch.randn(5, 3, 6, 6), torch.tensor([0, 1, 2, 0, 1])
     probe = run_probe(net, x, y, collect=frozenset({"meco_terms", "relu_patterns"}))
     torch.manual_seed(3)
-    again = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                          nn.Flatten(), nn.Linear(4, 3)).train()
+    again = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 3),
+    ).train()
     assert probe.outputs["meco_terms"]["meco"] == pytest.approx(_meco(again, x, seed=71)["meco"])
     assert probe.outputs["relu_patterns"]["swap"] == _swap(again, x)["swap"]
 
@@ -296,8 +316,7 @@ def _reference_net(arch: str, seed: int = 0) -> nn.Module:
 
 @pytest.mark.slow
 def test_meco_reference_matches_the_authors_formula_on_ten_nb201_cells():
-    scorer = Scorer("nb201", "cifar10", ScoreSettings(proxies=("meco", "meco_opt"), protocol="reference"),
-                    device="cpu")
+    scorer = Scorer("nb201", "cifar10", ScoreSettings(proxies=("meco", "meco_opt"), protocol="reference"), device="cpu")
     for i, arch in enumerate(CELLS):
         got = scorer.score(i, arch).proxies
         x = torch.randn((1, 3, 64, 64), generator=seeded_generator(0, 72))  # the pass's own seeded draw
@@ -316,8 +335,9 @@ def test_meco_reference_matches_the_authors_formula_on_ten_nb201_cells():
         for h in hooks:
             h.remove()
         idx = [torch.randperm(n, generator=gen)[:8] for n in shapes]
-        assert got["meco_opt"]["score"] == pytest.approx(_authors_meco(_reference_net(arch), x, idx),
-                                                         rel=1e-4, abs=1e-2), arch
+        assert got["meco_opt"]["score"] == pytest.approx(
+            _authors_meco(_reference_net(arch), x, idx), rel=1e-4, abs=1e-2
+        ), arch
 
 
 @pytest.mark.slow

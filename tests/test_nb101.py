@@ -46,8 +46,17 @@ def test_hand_counted_parameters_of_the_smallest_cell():
     # stem 3->128 3x3 conv + BN; per cell: 1x1 projection c_in->c and BN, then the 3x3 conv c->c and BN
     spec = nb101.make_spec(CHAIN, ["input", "conv3x3", "output"])
     expected = 3 * 128 * 9 + 2 * 128
-    for c_in, c in [(128, 128), (128, 128), (128, 128), (128, 256), (256, 256), (256, 256),
-                    (256, 512), (512, 512), (512, 512)]:
+    for c_in, c in [
+        (128, 128),
+        (128, 128),
+        (128, 128),
+        (128, 256),
+        (256, 256),
+        (256, 256),
+        (256, 512),
+        (512, 512),
+        (512, 512),
+    ]:
         expected += c_in * c + 2 * c + c * c * 9 + 2 * c
     expected += 512 * 10 + 10
     assert n_params(NB101Network(spec, 10)) == expected
@@ -65,11 +74,7 @@ def test_vertex_channels_split_the_output_and_widen_backwards():
 
 def test_pruning_drops_vertices_off_every_input_output_path():
     # vertex 2 is a dead end (no path to the output); vertex 3 is unreachable from the input
-    matrix = [[0, 1, 1, 0, 0],
-              [0, 0, 0, 0, 1],
-              [0, 0, 0, 0, 0],
-              [0, 0, 0, 0, 1],
-              [0, 0, 0, 0, 0]]
+    matrix = [[0, 1, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]
     spec = nb101.make_spec(matrix, ["input", "conv1x1", "maxpool3x3", "conv3x3", "output"])
     pruned = nb101.prune(spec)
     assert pruned.matrix == ((0, 1, 0), (0, 0, 1), (0, 0, 0))
@@ -86,47 +91,60 @@ def test_pruning_drops_vertices_off_every_input_output_path():
 
 
 def test_hash_is_invariant_to_vertex_order_and_sees_operations():
-    a = nb101.make_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                        ["input", "conv3x3", "conv1x1", "output"])
-    b = nb101.make_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                        ["input", "conv1x1", "conv3x3", "output"])  # the two branches swapped
-    c = nb101.make_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                        ["input", "conv1x1", "conv1x1", "output"])
+    a = nb101.make_spec(
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv3x3", "conv1x1", "output"]
+    )
+    b = nb101.make_spec(
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv1x1", "conv3x3", "output"]
+    )  # the two branches swapped
+    c = nb101.make_spec(
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv1x1", "conv1x1", "output"]
+    )
     assert nb101.module_hash(a) == nb101.module_hash(b) != nb101.module_hash(c)
 
 
 def test_arch_string_round_trip_and_short_or_long_op_names():
-    spec = nb101.make_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                           ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    spec = nb101.make_spec(
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv3x3-bn-relu", "maxpool3x3", "output"]
+    )
     s = spec.to_str()
     assert s == "0110-0001-0001-0000|conv3x3,maxpool3x3"
     assert nb101.parse_arch(s) == spec
     assert get_space("nb101").normalize(s) == s and get_space("nb101").canonical(s) == nb101.module_hash(spec)
 
 
-@pytest.mark.parametrize("matrix, ops, message", [
-    ([[0, 1, 0], [0, 0, 1], [1, 0, 0]], ["input", "conv3x3", "output"], "upper-triangular"),
-    ([[0, 1, 0], [1, 0, 1], [0, 0, 0]], ["input", "conv3x3", "output"], "upper-triangular"),
-    (CHAIN, ["input", "conv5x5", "output"], "unknown operation 'conv5x5'"),
-    (CHAIN, ["conv3x3", "conv3x3", "output"], "first operation must be 'input'"),
-    (CHAIN, ["input", "conv3x3"], "3 vertices but 2 operations"),
-    ([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", "conv3x3", "output"], "no path from the input"),
-    ([[0] * 8 for _ in range(8)], ["input"] + ["conv3x3"] * 6 + ["output"], "2..7 vertices"),
-    ([[1 if j > i else 0 for j in range(6)] for i in range(6)], ["input"] + ["conv1x1"] * 4 + ["output"],
-     "at most 9 edges, got 15"),
-    ([[0, 2, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3", "output"], "0 or 1"),
-    ([[0, 1], [0, 0, 1]], ["input", "output"], "square"),
-])
+@pytest.mark.parametrize(
+    "matrix, ops, message",
+    [
+        ([[0, 1, 0], [0, 0, 1], [1, 0, 0]], ["input", "conv3x3", "output"], "upper-triangular"),
+        ([[0, 1, 0], [1, 0, 1], [0, 0, 0]], ["input", "conv3x3", "output"], "upper-triangular"),
+        (CHAIN, ["input", "conv5x5", "output"], "unknown operation 'conv5x5'"),
+        (CHAIN, ["conv3x3", "conv3x3", "output"], "first operation must be 'input'"),
+        (CHAIN, ["input", "conv3x3"], "3 vertices but 2 operations"),
+        ([[0, 1, 0], [0, 0, 0], [0, 0, 0]], ["input", "conv3x3", "output"], "no path from the input"),
+        ([[0] * 8 for _ in range(8)], ["input"] + ["conv3x3"] * 6 + ["output"], "2..7 vertices"),
+        (
+            [[1 if j > i else 0 for j in range(6)] for i in range(6)],
+            ["input"] + ["conv1x1"] * 4 + ["output"],
+            "at most 9 edges, got 15",
+        ),
+        ([[0, 2, 0], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3", "output"], "0 or 1"),
+        ([[0, 1], [0, 0, 1]], ["input", "output"], "square"),
+    ],
+)
 def test_bad_specs_are_rejected_with_the_reason(matrix, ops, message):
     with pytest.raises(nb101.ArchSpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
         nb101.make_spec(matrix, ops)
 
 
-@pytest.mark.parametrize("arch, message", [
-    ("011-001-000", "must look like"),
-    ("012-001-000|conv3x3", "0/1 digits"),
-    ("011-001-000|conv3x3,conv3x3", "3 vertices but 4 operations"),
-])
+@pytest.mark.parametrize(
+    "arch, message",
+    [
+        ("011-001-000", "must look like"),
+        ("012-001-000|conv3x3", "0/1 digits"),
+        ("011-001-000|conv3x3,conv3x3", "3 vertices but 4 operations"),
+    ],
+)
 def test_bad_arch_strings_are_rejected(arch, message):
     with pytest.raises(nb101.ArchSpecError, match=message):
         nb101.parse_arch(arch)
@@ -232,13 +250,30 @@ def test_workflow_scores_nb101_and_nds_beside_nb201(tmp_path, mirror):
     """Three spaces in one run: their own ground truth, shards, merge, correlations and report
     (NDS at its own reduced resolution, NB201 at its native one)."""
     cfg = tmp_path / "both.yaml"
-    cfg.write_text("spaces:\n  nb101: {enabled: true, sample: 4, shard_size: 2, sample_seed: 3}\n"
-                   "  nds_resnext_a: {enabled: true, sample: 3, shard_size: 2, resolution: 32}\n"
-                   "studies: {enabled: false}\nbaselines: {sets: {}}\n")
+    cfg.write_text(
+        "spaces:\n  nb101: {enabled: true, sample: 4, shard_size: 2, sample_seed: 3}\n"
+        "  nds_resnext_a: {enabled: true, sample: 3, shard_size: 2, resolution: 32}\n"
+        "studies: {enabled: false}\nbaselines: {sets: {}}\n"
+    )
     results = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml",
-                           str(cfg), "--config", f"results={results}", f"mirror={mirror}"],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--configfile",
+            "config/tiny.yaml",
+            str(cfg),
+            "--config",
+            f"results={results}",
+            f"mirror={mirror}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (results / "benchmarks" / "nb101_2500.json").exists()
     corr = pd.read_csv(results / "correlations.csv")
@@ -252,8 +287,9 @@ def test_workflow_scores_nb101_and_nds_beside_nb201(tmp_path, mirror):
         assert f.attrs["resolution"] == 32  # native: the NDS setting stays in its space
     # the correlation uses NB101's own table: recompute it by hand
     gt = pd.read_csv(results / "groundtruth" / "nb101.csv")
-    again = correlation_table([str(results / "nb101" / "cifar10" / "scores.h5")],
-                              [f"nb101={results / 'groundtruth' / 'nb101.csv'}"], n_boot=0)
+    again = correlation_table(
+        [str(results / "nb101" / "cifar10" / "scores.h5")], [f"nb101={results / 'groundtruth' / 'nb101.csv'}"], n_boot=0
+    )
     assert again.set_index("proxy").loc["intrain", "kendall"] == pytest.approx(nb.kendall)
     assert len(gt) == 2500
     assert "nb101/cifar10" in (results / "report" / "index.html").read_text()
@@ -265,8 +301,9 @@ def test_space_specific_proxies_run_on_nb101_networks():
     from intrain.core.records import ScoreSettings
     from intrain.scoring.scorer import Scorer
 
-    arch = nb101.make_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
-                           ["input", "conv1x1", "maxpool3x3", "output"]).to_str()
+    arch = nb101.make_spec(
+        [[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]], ["input", "conv1x1", "maxpool3x3", "output"]
+    ).to_str()
     settings = ScoreSettings(batch_size=4, proxies=("intrain", "naswot", "zen", "zico", "synflow", "az_nas", "flops"))
     record = Scorer("nb101", "cifar10", settings, device="cpu").score(0, arch)
     for proxy, values in record.proxies.items():

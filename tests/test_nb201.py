@@ -42,16 +42,19 @@ def test_codes_enumerate_the_space_once():
         Cell.from_code(NUM_ARCHS)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("", "3 '+'-separated"),
-    ("|none~0|+|none~0|none~1|", "3 '+'-separated"),
-    ("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|", "unknown operation 'conv'"),
-    ("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", "must come from a node < 1"),
-    ("|none~0|+|none~0|none~0|+|none~0|none~1|none~2|", "duplicate edge"),
-    ("|none~0|+|none~0|+|none~0|none~1|none~2|", "exactly 2 incoming"),
-    ("none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "must look like |op~j|"),
-    ("|none0|+|none~0|none~1|+|none~0|none~1|none~2|", "must look like op~j"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("", "3 '+'-separated"),
+        ("|none~0|+|none~0|none~1|", "3 '+'-separated"),
+        ("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|", "unknown operation 'conv'"),
+        ("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", "must come from a node < 1"),
+        ("|none~0|+|none~0|none~0|+|none~0|none~1|none~2|", "duplicate edge"),
+        ("|none~0|+|none~0|+|none~0|none~1|none~2|", "exactly 2 incoming"),
+        ("none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "must look like |op~j|"),
+        ("|none0|+|none~0|none~1|+|none~0|none~1|none~2|", "must look like op~j"),
+    ],
+)
 def test_malformed_strings_are_rejected_with_the_reason(bad, message):
     with pytest.raises(ArchStringError, match=re.escape(message)):
         parse_arch(bad)
@@ -104,7 +107,9 @@ def test_benchmark_index_uses_the_benchmark_order(nb201_table):
         get_space("nb201").benchmark_index(pd.concat([table.head(2), table.head(1)]), "dup.csv")
 
 
-@pytest.mark.parametrize("dataset, classes, res", [("cifar10", 10, 32), ("cifar100", 100, 32), ("ImageNet16-120", 120, 16)])
+@pytest.mark.parametrize(
+    "dataset, classes, res", [("cifar10", 10, 32), ("cifar100", 100, 32), ("ImageNet16-120", 120, 16)]
+)
 def test_network_shapes(dataset, classes, res):
     net = build_network(ALL_3X3, dataset)
     out = net(torch.randn(2, 3, res, res))

@@ -15,16 +15,36 @@ from intrain.spaces.nds import encoding as enc
 from intrain.spaces.nds import network as nds
 from intrain.spaces.nds.groundtruth import read_groundtruth as normalize_nds
 
-FILES = {"nds_amoeba": "Amoeba", "nds_darts": "DARTS", "nds_enas": "ENAS", "nds_nasnet": "NASNet",
-         "nds_pnas": "PNAS", "nds_resnext_a": "ResNeXt-A", "nds_resnext_b": "ResNeXt-B"}
+FILES = {
+    "nds_amoeba": "Amoeba",
+    "nds_darts": "DARTS",
+    "nds_enas": "ENAS",
+    "nds_nasnet": "NASNet",
+    "nds_pnas": "PNAS",
+    "nds_resnext_a": "ResNeXt-A",
+    "nds_resnext_b": "ResNeXt-B",
+}
 
-TINY_CELL = {"aux": False, "depth": 3, "drop_prob": 0.0, "width": 8, "genotype": {
-    "normal": [["sep_conv_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 2], ["none", 1]],
-    "normal_concat": [2, 3],
-    "reduce": [["avg_pool_3x3", 0], ["dil_conv_3x3", 1], ["conv_7x1_1x7", 2], ["skip_connect", 0]],
-    "reduce_concat": [2, 3]}}
-TINY_RESNEXT = {"block_type": "res_bottleneck_block", "ds": [1, 1], "ws": [64, 32], "ss": [8, 2],
-                "bot_muls": [1.0, 0.5], "num_gs": [1, 4]}
+TINY_CELL = {
+    "aux": False,
+    "depth": 3,
+    "drop_prob": 0.0,
+    "width": 8,
+    "genotype": {
+        "normal": [["sep_conv_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 2], ["none", 1]],
+        "normal_concat": [2, 3],
+        "reduce": [["avg_pool_3x3", 0], ["dil_conv_3x3", 1], ["conv_7x1_1x7", 2], ["skip_connect", 0]],
+        "reduce_concat": [2, 3],
+    },
+}
+TINY_RESNEXT = {
+    "block_type": "res_bottleneck_block",
+    "ds": [1, 1],
+    "ws": [64, 32],
+    "ss": [8, 2],
+    "bot_muls": [1.0, 0.5],
+    "num_gs": [1, 4],
+}
 
 
 def records(mirror, space: str) -> list[dict]:
@@ -52,9 +72,17 @@ def test_hand_counted_resnext_parameters_and_flops():
     stem = 27 * 32 + bn(32) + 32 * 9 * 64 + bn(64) + 64 * 9 * 64 + bn(64)
     block = 64 * 32 + bn(32) + 64 * 16 + bn(16) + 16 * (16 // 4) * 9 + bn(16) + 16 * 32 + bn(32)
     assert nds.count_params(model) == stem + block + 32 * 1000 + 1000
-    s1, s2, s3, s4 = 112 ** 2, 56 ** 2, 28 ** 2, 14 ** 2
-    macs = 27 * 32 * s1 + 32 * 9 * 64 * s2 + 64 * 9 * 64 * s3 \
-        + 64 * 32 * s4 + 64 * 16 * s3 + 16 * 4 * 9 * s4 + 16 * 32 * s4 + 32 * 1000
+    s1, s2, s3, s4 = 112**2, 56**2, 28**2, 14**2
+    macs = (
+        27 * 32 * s1
+        + 32 * 9 * 64 * s2
+        + 64 * 9 * 64 * s3
+        + 64 * 32 * s4
+        + 64 * 16 * s3
+        + 16 * 4 * 9 * s4
+        + 16 * 32 * s4
+        + 32 * 1000
+    )
     bn_out = 32 * s1 + 64 * s2 + 64 * s3 + 32 * s4 + 16 * s3 + 16 * s4 + 32 * s4
     assert nds.count_flops(model) == macs + 1000 + 5 * bn_out
 
@@ -105,21 +133,24 @@ def _with(net: dict, path: tuple, value) -> dict:
     return net
 
 
-@pytest.mark.parametrize("net, message", [
-    (_with(TINY_CELL, ("genotype", "normal", 1), ["conv_9x9", 1]), "unknown operation 'conv_9x9'"),
-    (_with(TINY_CELL, ("genotype", "reduce", 2), ["max_pool_3x3", 5]), "input state 5 does not exist"),
-    (_with(TINY_CELL, ("genotype", "normal_concat"), [2, 7]), "concat state 7 out of range"),
-    (_with(TINY_CELL, ("genotype", "normal"), [["skip_connect", 0]]), "even, non-empty list"),
-    (_with(TINY_CELL, ("width",), 7), "width must be even"),
-    (_with(TINY_CELL, ("aux",), True), "auxiliary heads"),
-    (_with(TINY_RESNEXT, ("block_type",), "res_basic_block"), "unknown block_type 'res_basic_block'"),
-    (_with(TINY_RESNEXT, ("num_gs",), [1, 3]), "not divisible by 3 groups"),
-    (_with(TINY_RESNEXT, ("ss",), [8, 2, 2]), "differ in length"),
-    (_with(TINY_RESNEXT, ("bot_muls",), [1.0, "half"]), "stage 1 bottleneck multiplier"),
-    (_with(TINY_RESNEXT, ("ds",), [1, 0]), "stage 1 depth must be an integer >= 1"),
-    (_with(TINY_RESNEXT, ("ws",), [32, 32]), "fixed stem"),
-    ({"width": 8}, "neither 'genotype'"),
-])
+@pytest.mark.parametrize(
+    "net, message",
+    [
+        (_with(TINY_CELL, ("genotype", "normal", 1), ["conv_9x9", 1]), "unknown operation 'conv_9x9'"),
+        (_with(TINY_CELL, ("genotype", "reduce", 2), ["max_pool_3x3", 5]), "input state 5 does not exist"),
+        (_with(TINY_CELL, ("genotype", "normal_concat"), [2, 7]), "concat state 7 out of range"),
+        (_with(TINY_CELL, ("genotype", "normal"), [["skip_connect", 0]]), "even, non-empty list"),
+        (_with(TINY_CELL, ("width",), 7), "width must be even"),
+        (_with(TINY_CELL, ("aux",), True), "auxiliary heads"),
+        (_with(TINY_RESNEXT, ("block_type",), "res_basic_block"), "unknown block_type 'res_basic_block'"),
+        (_with(TINY_RESNEXT, ("num_gs",), [1, 3]), "not divisible by 3 groups"),
+        (_with(TINY_RESNEXT, ("ss",), [8, 2, 2]), "differ in length"),
+        (_with(TINY_RESNEXT, ("bot_muls",), [1.0, "half"]), "stage 1 bottleneck multiplier"),
+        (_with(TINY_RESNEXT, ("ds",), [1, 0]), "stage 1 depth must be an integer >= 1"),
+        (_with(TINY_RESNEXT, ("ws",), [32, 32]), "fixed stem"),
+        ({"width": 8}, "neither 'genotype'"),
+    ],
+)
 def test_bad_records_are_refused_with_the_reason(net, message):
     with pytest.raises(enc.NDSRecordError, match=message):
         nds.build_model(net)

@@ -371,3 +371,76 @@ def test_a_plugin_space_counts_its_own_table_and_needs_one_without_a_benchmark(t
     p = Plan(cfg, space_of=lambda name: _ToySpace())
     assert targets.groundtruth_source(p, "toy") == str(tmp_path / "toy.csv")
     assert p.sample_size("toy") == 5 and p.shard_ids("toy") == ["000", "001", "002"]
+
+
+# ----------------------------------------------------------------------------- hostile values
+
+
+@pytest.mark.parametrize(
+    "overlay, words",
+    [
+        ({"results": "-rf"}, "config key results: '-rf' starts with '-'"),
+        ({"mirror": "--help"}, "config key mirror: '--help' starts with '-'"),
+        ({"results": "out/" + "x" * 256}, "config key results: a path component of 256 bytes"),
+        ({"scoring": {"data": "no/such/batch.npz"}}, "config key scoring.data: no file 'no/such/batch.npz'"),
+        (
+            {
+                "baselines": {
+                    "sets": {
+                        "big": {
+                            "proxies": ["snip"],
+                            "spaces": [f"s{i:04d}" + "x" * 60 for i in range(1200)],
+                            "enabled": False,
+                        }
+                    }
+                }
+            },
+            "bytes as JSON; the workflow passes it to the report as one argument",
+        ),
+    ],
+)
+def test_values_that_would_break_a_command_line_are_refused_before_any_job(overlay, words):
+    with pytest.raises(ConfigError) as err:
+        plan(overlay)
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["../../x", "a b", "$(id)", "x" * 65])
+def test_set_names_are_identifiers_of_bounded_length(name):
+    with pytest.raises(ConfigError, match="baselines.sets"):
+        config({"baselines": {"sets": {name: {"proxies": ["snip"]}}}})
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        (
+            '__use_yte__: true\nresults: ?__import__("os").getcwd()\n',
+            "`__use_yte__` turns the file into a YTE template",
+        ),
+        ('results: "?1 + 1"\n', "config key 'results': a value starting with '?' is a YTE template expression"),
+        ("spaces:\n  ?if True:\n    nb201: {}\n", "a key starting with '?' is a YTE template expression"),
+    ],
+)
+def test_templates_in_an_overlay_are_refused(tmp_path, text, words):
+    """Snakemake evaluates YTE templates in config files; intrain's configs are data only."""
+    from intrain.planning.configcheck import load_overlay
+
+    path = tmp_path / "over.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_overlay(path)
+    assert words in str(err.value) and str(path) in str(err.value)
+
+
+def test_check_config_command_writes_a_template_free_json_copy(tmp_path):
+    from intrain.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('__use_yte__: true\nresults: ?__import__("os").getcwd()\n')
+    assert main(["check-config", str(bad)]) == 2
+    out = tmp_path / "merged.json"
+    assert main(["check-config", str(REPO / "config" / "tiny.yaml"), "--json", str(out)]) == 0
+    import json
+
+    assert json.loads(out.read_text())["spaces"]["nb201"]["sample"] == 6

@@ -86,8 +86,13 @@ def toy(tmp_path_factory):
         yield SimpleNamespace(dir=d, gt=gt, merged=runs[(4, 0)], runs=runs)
 
 
-@pytest.mark.parametrize("fmt,name", [("naslib-zc", "zc_toy.json"), ("zero-cost-nas", "toy.p")])
+@pytest.mark.parametrize(
+    "fmt,name",
+    [("naslib-zc", "zc_toy.json"), ("zero-cost-nas", "toy.p"), ("csv", "toy.csv"), ("parquet", "toy.parquet")],
+)
 def test_export_then_import_gives_the_plugins_scores_back_exactly(toy, fmt, name):
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow", reason="parquet needs the [parquet] extra (pyarrow)")
     peer, back = toy.dir / name, toy.dir / f"back_{name}.h5"
     _run("export", toy.merged, "--format", fmt, "--out", peer)
     _run("import", "--format", fmt, peer, "--space", "toy_cnn", "--dataset", "toy10", "--table", toy.gt, "--out", back)
@@ -167,6 +172,7 @@ def test_the_studies_run_on_plugin_artifacts(toy):
     scores = read_scores(toy.merged).merge(pd.read_csv(toy.gt)[["arch_index", "acc_toy10"]], on="arch_index")
     tau = sps.kendalltau(scores["intrain"], scores["acc_toy10"]).statistic
     assert ablation.loc["gamma * (1 + o) / log(L + 1)", "kendall"] == pytest.approx(tau)
+    assert ablation["paper_kendall"].isna().all()  # the paper's NB201 values are not the toy space's
 
     _run("study", "topk", toy.merged, "--groundtruth", gt, "--out", toy.dir / "topk.csv")
     topk = pd.read_csv(toy.dir / "topk.csv").set_index("proxy")
@@ -177,6 +183,7 @@ def test_the_studies_run_on_plugin_artifacts(toy):
     _run("study", "batch-size", *runs, "--groundtruth", gt, "--out", toy.dir / "batch.csv")
     batch = pd.read_csv(toy.dir / "batch.csv")
     assert batch["batch_size"].tolist() == [4, 8] and set(batch["space"]) == {"toy_cnn"}
+    assert batch[["paper_kendall", "paper_latency_ms_gpu"]].isna().all().all()  # 8 is in the paper's NB201 table
     _run("study", "seeds", toy.runs[(4, 0)], toy.runs[(4, 1)], "--groundtruth", gt, "--out", toy.dir / "seeds.csv")
     seeds = pd.read_csv(toy.dir / "seeds.csv")
     assert seeds["seeds"].tolist() == [2] and seeds["dataset"].tolist() == ["toy10"]

@@ -20,18 +20,31 @@ def _snakemake(tmp_path, config: dict, *extra):
     cfg = tmp_path / "plugin.yaml"
     cfg.write_text(yaml.safe_dump(config))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PLUGIN_SRC), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml",
-                           str(cfg), *extra], cwd=REPO, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml", str(cfg), *extra],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.slow
 def test_plugin_proxy_and_space_run_through_the_workflow(tmp_path, mirror):
     results = tmp_path / "results"
     config = {
-        "results": str(results), "mirror": str(mirror),
-        "spaces": {"nb201": {"enabled": False},
-                   "toy_cnn": {"plugin": "intrain_example.space:ToyCNNSpace", "datasets": ["toy10"], "sample": 12,
-                               "shard_size": 6, "table": str(PLUGIN_SRC / "intrain_example" / "toy_groundtruth.csv")}},
+        "results": str(results),
+        "mirror": str(mirror),
+        "spaces": {
+            "nb201": {"enabled": False},
+            "toy_cnn": {
+                "plugin": "intrain_example.space:ToyCNNSpace",
+                "datasets": ["toy10"],
+                "sample": 12,
+                "shard_size": 6,
+                "table": str(PLUGIN_SRC / "intrain_example" / "toy_groundtruth.csv"),
+            },
+        },
         "scoring": {"proxies": ["intrain", PROXY]},
         "studies": {"enabled": False},
         "correlation": {"n_boot": 20},
@@ -49,8 +62,11 @@ def test_plugin_proxy_and_space_run_through_the_workflow(tmp_path, mirror):
 
 @pytest.mark.slow
 def test_a_plugin_that_does_not_import_stops_the_run_before_any_job(tmp_path, mirror):
-    config = {"results": str(tmp_path / "r"), "mirror": str(mirror),
-              "scoring": {"proxies": ["intrain", "no_such_module.sub:Proxy"]}}
+    config = {
+        "results": str(tmp_path / "r"),
+        "mirror": str(mirror),
+        "scoring": {"proxies": ["intrain", "no_such_module.sub:Proxy"]},
+    }
     proc = _snakemake(tmp_path, config, "-n")
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr

@@ -63,9 +63,14 @@ def _fake_scores(tmp_path, n=12):
     from tests.helpers import fake_artifact, ladder
 
     path = fake_artifact(tmp_path / "a.h5", ladder(n, np.random.default_rng(0)))
-    gt = pd.DataFrame({"arch_index": range(n), "arch": [f"arch{i}" for i in range(n)],
-                       "canonical": [f"arch{i}" for i in range(n)],
-                       accuracy_column("cifar10", "test"): np.linspace(50, 90, n)})
+    gt = pd.DataFrame(
+        {
+            "arch_index": range(n),
+            "arch": [f"arch{i}" for i in range(n)],
+            "canonical": [f"arch{i}" for i in range(n)],
+            accuracy_column("cifar10", "test"): np.linspace(50, 90, n),
+        }
+    )
     gt.to_csv(tmp_path / "gt.csv", index=False)
     return str(path), str(tmp_path / "gt.csv")
 
@@ -86,9 +91,27 @@ def test_correlate_cli_prints_and_writes_the_pairs(tmp_path):
     import sys
 
     path, gt = _fake_scores(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "intrain", "correlate", "--groundtruth", gt, "--n-boot", "20",
-                           "--out", str(tmp_path / "c.csv"), "--pairs", "intrain:intrain.gamma",
-                           "--pairs-out", str(tmp_path / "p.csv"), path], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "intrain",
+            "correlate",
+            "--groundtruth",
+            gt,
+            "--n-boot",
+            "20",
+            "--out",
+            str(tmp_path / "c.csv"),
+            "--pairs",
+            "intrain:intrain.gamma",
+            "--pairs-out",
+            str(tmp_path / "p.csv"),
+            path,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     pairs = pd.read_csv(tmp_path / "p.csv")
     assert list(pairs[["a", "b"]].iloc[0]) == ["intrain", "intrain.gamma"]
@@ -134,8 +157,9 @@ def test_natural_provenance_names_the_photographs_and_the_batch_digest():
 
     s = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
     again = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, data="natural", proxies=("params",)), device="cpu")
-    other = Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, seed=1, data="natural", proxies=("params",)),
-                   device="cpu")
+    other = Scorer(
+        "nb201", "cifar10", ScoreSettings(batch_size=4, seed=1, data="natural", proxies=("params",)), device="cpu"
+    )
     d = describe_input("natural", s.x)
     assert d.startswith("natural:grace_hopper.jpg:sha256=") and len(d.rsplit("=", 1)[1]) == 16
     assert d == describe_input("natural", again.x) != describe_input("natural", other.x)
@@ -257,8 +281,9 @@ def test_uniform_protocol_is_todays_scoring_bit_for_bit():
     d = ScoreSettings().as_dict()
     assert d["protocol"] == "uniform"
     del d["protocol"]
-    old = hashlib.sha256(json.dumps({"space": "nb201", "dataset": "cifar10", "settings": d},
-                                    sort_keys=True).encode()).hexdigest()
+    old = hashlib.sha256(
+        json.dumps({"space": "nb201", "dataset": "cifar10", "settings": d}, sort_keys=True).encode()
+    ).hexdigest()
     assert settings_hash("nb201", "cifar10", ScoreSettings()) == old
     assert settings_hash("nb201", "cifar10", ScoreSettings(protocol="reference")) != old
     with pytest.raises(ValueError, match="protocol"):
@@ -275,8 +300,12 @@ def test_reference_protocol_definitions_and_inits():
 
     uni, ref = _scorer("uniform"), _scorer("reference")
     # one network per (init, input): the as-built Gaussian group first; real-image proxies on the stand-in
-    assert [(i, d) for i, d, _ in ref.groups] == [(None, None), (None, "natural"), ("kaiming", None),
-                                                  ("kaiming", "natural")]
+    assert [(i, d) for i, d, _ in ref.groups] == [
+        (None, None),
+        (None, "natural"),
+        ("kaiming", None),
+        ("kaiming", "natural"),
+    ]
     assert ref.input_of["snip"].startswith("natural:") and ref.input_of["grad_norm"] == "gaussian"
     assert set(uni.input_of.values()) == {"gaussian"}
     for arch in (DEAD, LIVE):
@@ -312,8 +341,11 @@ def test_reference_protocol_definitions_and_inits():
         torch.nn.functional.cross_entropy(m.train()(ref.x), ref.y).backward()
         total = torch.sqrt(sum(p.grad.double().pow(2).sum() for p in m.parameters() if p.grad is not None))
         assert r["grad_norm"]["score"] == pytest.approx(float(total), rel=1e-6)
-        layers = sum(torch.linalg.vector_norm(mod.weight.grad.double()) for mod in m.modules()
-                     if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)))
+        layers = sum(
+            torch.linalg.vector_norm(mod.weight.grad.double())
+            for mod in m.modules()
+            if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear))
+        )
         assert r["grad_norm"]["score"] < float(layers)  # sqrt of a sum of squares < sum of the norms
 
 
@@ -322,8 +354,14 @@ def _tiny_bn_net():
     from torch import nn
 
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    return nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(4, 3),
+    )
 
 
 def _tiny_mlp():
@@ -400,8 +438,9 @@ def test_zico_reference_reads_two_whole_batches():
 
     gen = torch.Generator().manual_seed(2)
     batches = [(torch.randn(8, 3, 4, 4, generator=gen), torch.randint(0, 3, (8,), generator=gen)) for _ in range(2)]
-    ctx = PassContext(build=_tiny_bn_net, x=batches[0][0], y=batches[0][1], num_classes=3, seed=0,
-                      more=lambda k: batches[k])
+    ctx = PassContext(
+        build=_tiny_bn_net, x=batches[0][0], y=batches[0][1], num_classes=3, seed=0, more=lambda k: batches[k]
+    )
     got = zico_batches_pass(ctx)["score"]
     m = _tiny_bn_net().train()
     grads = {"0": [], "5": []}
@@ -413,8 +452,13 @@ def test_zico_reference_reads_two_whole_batches():
     assert got == pytest.approx(formulas.zico_score([torch.stack(g) for g in grads.values()]))
     assert got != zico_pass(ctx)["score"]  # the uniform pass halves the first batch instead
     # ... and agrees when its one batch is the two reference batches end to end
-    both = PassContext(build=_tiny_bn_net, x=torch.cat([batches[0][0], batches[1][0]]),
-                       y=torch.cat([batches[0][1], batches[1][1]]), num_classes=3, seed=0)
+    both = PassContext(
+        build=_tiny_bn_net,
+        x=torch.cat([batches[0][0], batches[1][0]]),
+        y=torch.cat([batches[0][1], batches[1][1]]),
+        num_classes=3,
+        seed=0,
+    )
     assert zico_pass(both)["score"] == pytest.approx(got, rel=1e-12)
     with pytest.raises(RuntimeError, match="more than one scoring batch"):
         zico_batches_pass(PassContext(build=_tiny_bn_net, x=ctx.x, y=ctx.y, num_classes=3, seed=0))
@@ -445,8 +489,12 @@ def test_natural_input_per_proxy_is_deterministic_and_recorded():
     from intrain.scoring.scorer import Scorer
 
     def scorer(seed=0):
-        return Scorer("nb201", "cifar10", ScoreSettings(batch_size=4, proxies=("snip", "synflow", "zico"),
-                                                         protocol="reference", seed=seed), device="cpu")
+        return Scorer(
+            "nb201",
+            "cifar10",
+            ScoreSettings(batch_size=4, proxies=("snip", "synflow", "zico"), protocol="reference", seed=seed),
+            device="cpu",
+        )
 
     a, b, c = scorer(), scorer(), scorer(seed=1)
     assert a.input_of == b.input_of and a.input_of["synflow"] == "gaussian"
@@ -487,19 +535,44 @@ def test_protocol_sets_and_table_through_the_workflow(tmp_path, mirror):
 
     results = tmp_path / "results"
     light = ["grad_norm", "snip", "synflow", "flops"]
-    cfg = {"results": str(results), "mirror": str(mirror),
-           "spaces": {"nb201": {"sample": 8, "shard_size": 4}},
-           "studies": {"enabled": False}, "correlation": {"n_boot": 20},
-           "baselines": {"sets": {
-               "zc": {"proxies": ["synflow"]},  # the same proxy in two sets: one bar, one table row
-               "light": {"proxies": light, "datasets": ["cifar10"]},
-               "light_ref": {"proxies": light, "protocol": "reference", "datasets": ["cifar10"]},
-               "heavy_ref": {"proxies": ["zico"], "protocol": "reference", "sample": 4, "shard_size": 2,
-                             "datasets": ["cifar10"]},
-               "relu": {"proxies": ["intrain"], "layers": "relu", "datasets": ["cifar10"]}}}}
+    cfg = {
+        "results": str(results),
+        "mirror": str(mirror),
+        "spaces": {"nb201": {"sample": 8, "shard_size": 4}},
+        "studies": {"enabled": False},
+        "correlation": {"n_boot": 20},
+        "baselines": {
+            "sets": {
+                "zc": {"proxies": ["synflow"]},  # the same proxy in two sets: one bar, one table row
+                "light": {"proxies": light, "datasets": ["cifar10"]},
+                "light_ref": {"proxies": light, "protocol": "reference", "datasets": ["cifar10"]},
+                "heavy_ref": {
+                    "proxies": ["zico"],
+                    "protocol": "reference",
+                    "sample": 4,
+                    "shard_size": 2,
+                    "datasets": ["cifar10"],
+                },
+                "relu": {"proxies": ["intrain"], "layers": "relu", "datasets": ["cifar10"]},
+            }
+        },
+    }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml",
-                           str(tmp_path / "c.yaml")], cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--configfile",
+            "config/tiny.yaml",
+            str(tmp_path / "c.yaml"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     main = pd.read_csv(results / "nb201" / "selection.csv")
     sub = pd.read_csv(results / "nb201" / "sets" / "heavy_ref" / "selection.csv")

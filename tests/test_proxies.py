@@ -11,21 +11,19 @@ import pytest
 import torch
 from torch import nn
 
-from intrain.proxies import formulas
-
 from intrain.core import ranking
+from intrain.core.ranking import add_population_scores
+from intrain.core.records import ScoreSettings
 from intrain.engine.inputs import DataError, describe_input, image_batch
 from intrain.engine.probe import run_probe
-from intrain.proxies import load_all
+from intrain.proxies import formulas, load_all
 from intrain.proxies.activation import InputJacobian, ReluKernel  # noqa: F401  (registers the collectors)
 from intrain.proxies.base import PASSES, PassContext
 from intrain.proxies.cost import flops_pass
 from intrain.proxies.gradient import grasp_pass
 from intrain.proxies.kernel import calibrate_bn, linear_regions_pass, per_sample_grams
 from intrain.proxies.synflow import synflow_pass
-from intrain.core.ranking import add_population_scores
 from intrain.scoring.scorer import Scorer, plan
-from intrain.core.records import ScoreSettings
 
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 IDENTITY = "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"  # every cell computes x -> x
@@ -241,9 +239,11 @@ def test_plan_runs_each_pass_once(monkeypatch):
         def counted(ctx, _real=real, _name=name):
             calls[_name] = calls.get(_name, 0) + 1
             return _real(ctx)
+
         monkeypatch.setitem(PASSES, name, counted)
-    settings = ScoreSettings(batch_size=4, proxies=("tenas", "gradalign_i", "gradalign_ii", "az_nas", "flops"),
-                             lr_samples=20)
+    settings = ScoreSettings(
+        batch_size=4, proxies=("tenas", "gradalign_i", "gradalign_ii", "az_nas", "flops"), lr_samples=20
+    )
     collectors, planned = plan([load_all()[p]() for p in settings.proxies])
     assert collectors == frozenset() and planned == ("az_nas", "flops", "linear_regions", "per_sample")
     Scorer("nb201", "ImageNet16-120", settings, device="cpu").score(0, MIXED)
@@ -292,9 +292,16 @@ def test_scores_are_deterministic():
 
 
 def test_population_scores_are_added_from_components():
-    df = pd.DataFrame({"tenas.ntk_cond": [10.0, 1.0, 5.0], "tenas.linear_regions": [3.0, 3.0, 1.0],
-                       "az_nas.expressivity": [1.0, 2.0, 3.0], "az_nas.progressivity": [1.0, 2.0, 3.0],
-                       "az_nas.trainability": [1.0, 2.0, 3.0], "az_nas.complexity": [1.0, 2.0, 3.0]})
+    df = pd.DataFrame(
+        {
+            "tenas.ntk_cond": [10.0, 1.0, 5.0],
+            "tenas.linear_regions": [3.0, 3.0, 1.0],
+            "az_nas.expressivity": [1.0, 2.0, 3.0],
+            "az_nas.progressivity": [1.0, 2.0, 3.0],
+            "az_nas.trainability": [1.0, 2.0, 3.0],
+            "az_nas.complexity": [1.0, 2.0, 3.0],
+        }
+    )
     add_population_scores(df)
     # tenas: rank(-cond) = [1, 3, 2], rank(regions) = [2.5, 2.5, 1]
     assert df["tenas"].tolist() == [3.5, 5.5, 3.0]
@@ -306,8 +313,10 @@ def test_population_scores_are_added_from_components():
 
 def _cifar_file(tmp_path, n=20, fine=False):
     rng = np.random.default_rng(0)
-    d = {b"data": rng.integers(0, 256, (n, 3 * 32 * 32), dtype=np.uint8),
-         (b"fine_labels" if fine else b"labels"): list(rng.integers(0, 10, n))}
+    d = {
+        b"data": rng.integers(0, 256, (n, 3 * 32 * 32), dtype=np.uint8),
+        (b"fine_labels" if fine else b"labels"): list(rng.integers(0, 10, n)),
+    }
     path = tmp_path / "data_batch_1"
     path.write_bytes(pickle.dumps(d))
     return path
@@ -328,7 +337,7 @@ def test_cifar_batch_is_seeded_standardised_and_resized(tmp_path):
 def test_npz_batch_and_bad_files(tmp_path):
     npz = tmp_path / "b.npz"
     np.savez(npz, x=np.random.rand(10, 8, 8, 3).astype(np.float32), y=np.arange(10) % 4)
-    x, y = image_batch(npz, 4, 4, 8, seed=0)
+    x, _ = image_batch(npz, 4, 4, 8, seed=0)
     assert x.shape == (4, 3, 8, 8)
     with pytest.raises(DataError, match="does not exist"):
         image_batch(tmp_path / "missing", 4, 4, 8, seed=0)
@@ -358,4 +367,4 @@ def test_probe_only_metadata_matches_each_builtin_class():
     """PROBE_ONLY (torch-free planning metadata) says exactly which built-ins need no collector or pass."""
     from intrain.proxies import BUILTIN, PROBE_ONLY, get_proxy
 
-    assert PROBE_ONLY == {name for name in BUILTIN if not get_proxy(name).active_needs}
+    assert {name for name in BUILTIN if not get_proxy(name).active_needs} == PROBE_ONLY

@@ -34,7 +34,9 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_lint_passes():
     proc = _run(_tool("ruff"), "check", "--no-cache", *RUFF_PATHS)
-    assert proc.returncode == 0, f"ruff check found problems (fix them, or `ruff check --fix FILE`):\n{proc.stdout[-6000:]}"
+    assert proc.returncode == 0, (
+        f"ruff check found problems (fix them, or `ruff check --fix FILE`):\n{proc.stdout[-6000:]}"
+    )
 
 
 def test_ruff_format_is_applied():

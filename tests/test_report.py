@@ -11,9 +11,9 @@ import pytest
 
 from intrain.analysis import studies
 from intrain.analysis.correlate import correlation_table
-from intrain.cli import main
 from intrain.analysis.render import RenderError, find_browser, render_check, run_script
 from intrain.analysis.report import build_report, format_value, headline, headline_html, html_table
+from intrain.cli import main
 
 from .helpers import fake_artifact, ladder
 
@@ -21,11 +21,20 @@ from .helpers import fake_artifact, ladder
 def _ground_truth_and_scores(d, acc: list, seed: int) -> list:
     """Write gt.csv (one accuracy list for both datasets) and one fake artifact per dataset."""
     n = len(acc)
-    gt = pd.DataFrame({"arch_index": range(n), "arch": [f"arch{i}" for i in range(n)],
-                       "canonical": [f"c{i}" for i in range(n)], "acc_cifar10": acc, "acc_ImageNet16-120": acc})
+    gt = pd.DataFrame(
+        {
+            "arch_index": range(n),
+            "arch": [f"arch{i}" for i in range(n)],
+            "canonical": [f"c{i}" for i in range(n)],
+            "acc_cifar10": acc,
+            "acc_ImageNet16-120": acc,
+        }
+    )
     gt.to_csv(d / "gt.csv", index=False)
-    return [str(fake_artifact(d / f"{ds}.h5", ladder(n, np.random.default_rng(seed)), dataset=ds))
-            for ds in ("cifar10", "ImageNet16-120")]
+    return [
+        str(fake_artifact(d / f"{ds}.h5", ladder(n, np.random.default_rng(seed)), dataset=ds))
+        for ds in ("cifar10", "ImageNet16-120")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +43,11 @@ def report_dir(tmp_path_factory):
     scores = _ground_truth_and_scores(d, [50.0, 60.0, 55.0, 80.0, 70.0, 90.0], seed=0)
     corr = correlation_table(scores, str(d / "gt.csv"), n_boot=20)
     corr.to_csv(d / "corr.csv", index=False)
-    runs = [str(fake_artifact(d / f"b{b}_s{s}.h5", ladder(6, np.random.default_rng(s)), batch_size=b, seed=s))
-            for b in (8, 64) for s in (0, 1)]
+    runs = [
+        str(fake_artifact(d / f"b{b}_s{s}.h5", ladder(6, np.random.default_rng(s)), batch_size=b, seed=s))
+        for b in (8, 64)
+        for s in (0, 1)
+    ]
     tables = {
         "ablation": studies.ablation(scores, str(d / "gt.csv"), n_boot=0),
         "batch_size": studies.batch_size(runs, str(d / "gt.csv")),
@@ -47,15 +59,28 @@ def report_dir(tmp_path_factory):
     for key, table in tables.items():
         paths[key] = str(d / f"{key}_in.csv")
         table.to_csv(paths[key], index=False)
-    build_report(str(d / "corr.csv"), scores, str(d / "gt.csv"), str(d / "out" / "index.html"),
-                 studies=paths, config={"scoring": {"batch_size": 64}})
+    build_report(
+        str(d / "corr.csv"),
+        scores,
+        str(d / "gt.csv"),
+        str(d / "out" / "index.html"),
+        studies=paths,
+        config={"scoring": {"batch_size": 64}},
+    )
     return d / "out"
 
 
 def test_report_holds_every_table_figure_and_provenance(report_dir):
     page = (report_dir / "index.html").read_text()
-    for title in ("Rank correlations", "Ablation", "Batch-size sensitivity", "Seed variance", "Dataset stability",
-                  "Top-k quality", "Provenance"):
+    for title in (
+        "Rank correlations",
+        "Ablation",
+        "Batch-size sensitivity",
+        "Seed variance",
+        "Dataset stability",
+        "Top-k quality",
+        "Provenance",
+    ):
         assert title in page
     for fig in ("tau_bars.png", "scatter_intrain.png", "ablation.png", "batch_size.png", "stability.png"):
         assert fig in page and (report_dir / fig).stat().st_size > 2000
@@ -68,17 +93,23 @@ def test_report_holds_every_table_figure_and_provenance(report_dir):
 
 def test_report_opens_with_the_headline_then_contents_whose_anchors_resolve(report_dir):
     page = (report_dir / "index.html").read_text()
-    assert page.index('id="headline"') < page.index('id="heatmap"') < page.index('class="verdicts"') \
-        < page.index('id="contents"') \
-        < page.index('id="correlations"') < page.index('id="provenance"')
-    nav = page[page.index('<nav id="contents"'):page.index("</nav>")]
+    assert (
+        page.index('id="headline"')
+        < page.index('id="heatmap"')
+        < page.index('class="verdicts"')
+        < page.index('id="contents"')
+        < page.index('id="correlations"')
+        < page.index('id="provenance"')
+    )
+    nav = page[page.index('<nav id="contents"') : page.index("</nav>")]
     anchors = re.findall(r'href="#([^"]+)"', nav)
-    assert {"headline", "correlations", "components", "scatter", "study-ablation", "study-topk",
-            "provenance"} <= set(anchors)
+    assert {"headline", "correlations", "components", "scatter", "study-ablation", "study-topk", "provenance"} <= set(
+        anchors
+    )
     ids = set(re.findall(r'\bid="([^"]+)"', page))
     assert set(anchors) <= ids and len(set(ids)) == len(re.findall(r'\bid="', page))  # all resolve, none twice
     # the verdicts: one per benchmark; the fake artifacts are NB201 cifar10 and ImageNet16-120
-    headline_part = page[page.index('id="headline"'):page.index('id="contents"')]
+    headline_part = page[page.index('id="headline"') : page.index('id="contents"')]
     assert headline_part.count("<li>") == 2 and "too few architectures to tell" in headline_part  # n = 6
     assert "nb201/cifar10: InTrain&#x27;s τ =" in headline_part and "nb201/ImageNet16-120: " in headline_part
 
@@ -88,16 +119,18 @@ def _corr(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
-CONSTRUCTED = _corr([
-    ("nb201", "cifar10", "intrain", 15625, 0.672, 0.660, 0.684, 0.669),         # reproduces: 0.669 in the CI
-    ("nb201", "ImageNet16-120", "intrain", 15625, 0.550, 0.538, 0.561, 0.675),  # 0.125 below, outside
-    ("nb101", "cifar10", "intrain", 1000, 0.400, np.nan, np.nan, 0.560),        # no bootstrap (n_boot 0)
-    ("nds_darts", "cifar10", "intrain", 500, 0.300, 0.25, 0.35, np.nan),        # nothing published
-    ("nb201", "cifar10", "synflow", 15625, 0.700, 0.690, 0.710, 0.561),         # another proxy: differs
-    ("nb201", "cifar10", "zico", 15625, 0.600, 0.590, 0.612, 0.607),            # another proxy: reproduces
-    ("nb201", "cifar10", "intrain.gamma", 15625, 0.500, 0.49, 0.51, np.nan),    # a component: not in the heatmap
-    ("nb201", "ImageNet16-120", "zico", 15625, np.nan, np.nan, np.nan, 0.587),  # undefined τ
-])
+CONSTRUCTED = _corr(
+    [
+        ("nb201", "cifar10", "intrain", 15625, 0.672, 0.660, 0.684, 0.669),  # reproduces: 0.669 in the CI
+        ("nb201", "ImageNet16-120", "intrain", 15625, 0.550, 0.538, 0.561, 0.675),  # 0.125 below, outside
+        ("nb101", "cifar10", "intrain", 1000, 0.400, np.nan, np.nan, 0.560),  # no bootstrap (n_boot 0)
+        ("nds_darts", "cifar10", "intrain", 500, 0.300, 0.25, 0.35, np.nan),  # nothing published
+        ("nb201", "cifar10", "synflow", 15625, 0.700, 0.690, 0.710, 0.561),  # another proxy: differs
+        ("nb201", "cifar10", "zico", 15625, 0.600, 0.590, 0.612, 0.607),  # another proxy: reproduces
+        ("nb201", "cifar10", "intrain.gamma", 15625, 0.500, 0.49, 0.51, np.nan),  # a component: not in the heatmap
+        ("nb201", "ImageNet16-120", "zico", 15625, np.nan, np.nan, np.nan, 0.587),  # undefined τ
+    ]
+)
 
 
 def test_headline_sentences_say_whether_intrain_reproduces():
@@ -105,12 +138,18 @@ def test_headline_sentences_say_whether_intrain_reproduces():
     assert list(verdicts) == ["nb201/cifar10", "nb201/ImageNet16-120", "nb101/cifar10", "nds_darts/cifar10"]
     ok = verdicts["nb201/cifar10"]
     assert ok["verdict"] == "reproduces"
-    assert ok["sentence"].startswith("nb201/cifar10: InTrain's τ = 0.672 (95 % CI 0.660 to 0.684, n = 15,625) "
-                                     "reproduces the published 0.669")
-    assert "(Δ +0.003)" in ok["sentence"] and "Other proxies: 1 of 2 with a published value reproduce it" in ok["sentence"]
+    assert ok["sentence"].startswith(
+        "nb201/cifar10: InTrain's τ = 0.672 (95 % CI 0.660 to 0.684, n = 15,625) reproduces the published 0.669"
+    )
+    assert (
+        "(Δ +0.003)" in ok["sentence"] and "Other proxies: 1 of 2 with a published value reproduce it" in ok["sentence"]
+    )
     bad = verdicts["nb201/ImageNet16-120"]
     assert bad["verdict"] == "differs"
-    assert "does not reproduce the published 0.675: it is 0.125 below it, outside the bootstrap interval" in bad["sentence"]
+    assert (
+        "does not reproduce the published 0.675: it is 0.125 below it, outside the bootstrap interval"
+        in bad["sentence"]
+    )
     assert "Other proxies" not in bad["sentence"]  # zico's τ is undefined there: nothing judged
     assert verdicts["nb101/cifar10"]["verdict"] == "no-ci"
     assert "0.160 below the published 0.560; no bootstrap interval" in verdicts["nb101/cifar10"]["sentence"]
@@ -126,11 +165,16 @@ def test_headline_sentences_say_whether_intrain_reproduces():
 def test_heatmap_marks_published_values_and_differences():
     page = headline_html(CONSTRUCTED)
     assert page.startswith('<p class="summary">InTrain reproduces the published Kendall τ on 1 of 2 benchmarks')
-    table = page[page.index("<table"):page.index("</table>")]
+    table = page[page.index("<table") : page.index("</table>")]
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table)
     header, body = rows[0], rows[1:]
-    assert [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", header)] == \
-        ["proxy", "nb201/cifar10", "nb201/ImageNet16-120", "nb101/cifar10", "nds_darts/cifar10"]
+    assert [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", header)] == [
+        "proxy",
+        "nb201/cifar10",
+        "nb201/ImageNet16-120",
+        "nb101/cifar10",
+        "nds_darts/cifar10",
+    ]
     assert [re.search(r'<th scope="row">([^<]+)', r).group(1) for r in body] == ["intrain", "synflow", "zico"]
     cells = {name: re.findall(r"<td[^>]*>(.*?)</td>", row) for name, row in zip(["intrain", "synflow", "zico"], body)}
     text = {k: [re.sub(r"<[^>]+>", " ", c).split() for c in v] for k, v in cells.items()}
@@ -212,11 +256,15 @@ def test_tables_sort_and_filter_in_the_browser(report_dir):
 
 
 _CRAFTED = {
-    "wide": ('<div id="wide" style="width:3000px;height:20px;background:red">wide</div>',
-             r"at 1280 px: horizontal overflow: the page is 30\d\d px wide in a 1280 px viewport.*div#wide \(3000 px"),
+    "wide": (
+        '<div id="wide" style="width:3000px;height:20px;background:red">wide</div>',
+        r"at 1280 px: horizontal overflow: the page is 30\d\d px wide in a 1280 px viewport.*div#wide \(3000 px",
+    ),
     "image": ('<img src="missing.png" alt="gone">', r"at 1280 px: 1 broken images: missing\.png"),
-    "table": ('<section><h2>Seeds</h2><table id="t"><thead><tr><th>a</th></tr></thead><tbody></tbody></table></section>',
-              r'at 1280 px: 1 empty tables \(no body rows\): table#t under "Seeds"'),
+    "table": (
+        '<section><h2>Seeds</h2><table id="t"><thead><tr><th>a</th></tr></thead><tbody></tbody></table></section>',
+        r'at 1280 px: 1 empty tables \(no body rows\): table#t under "Seeds"',
+    ),
 }
 
 
@@ -225,8 +273,9 @@ def test_render_check_fails_on_a_broken_page(case, tmp_path):
     _browser_or_skip()
     body, message = _CRAFTED[case]
     page = tmp_path / "index.html"
-    page.write_text(f"<!doctype html><html><body><p>ok</p>{body}"
-                    "<table><tbody><tr><td>1</td></tr></tbody></table></body></html>")
+    page.write_text(
+        f"<!doctype html><html><body><p>ok</p>{body}<table><tbody><tr><td>1</td></tr></tbody></table></body></html>"
+    )
     verdict = render_check(page)
     assert verdict["status"] == "failed" and len(verdict["problems"]) == 2  # at both widths
     assert re.search(message, verdict["problems"][0]), verdict["problems"]
@@ -238,9 +287,11 @@ def test_render_check_fails_on_a_broken_page(case, tmp_path):
 def test_render_check_accepts_a_wide_table_in_a_scroll_wrapper(tmp_path):
     _browser_or_skip()
     page = tmp_path / "index.html"
-    page.write_text('<!doctype html><html><head><style>.scroll{overflow-x:auto}</style></head><body>'
-                    '<div class="scroll"><table style="width:3000px"><tbody><tr><td>1</td></tr></tbody></table></div>'
-                    "</body></html>")
+    page.write_text(
+        "<!doctype html><html><head><style>.scroll{overflow-x:auto}</style></head><body>"
+        '<div class="scroll"><table style="width:3000px"><tbody><tr><td>1</td></tr></tbody></table></div>'
+        "</body></html>"
+    )
     assert render_check(page, widths=(800,))["status"] == "ok"
     with pytest.raises(RenderError, match="no such file"):
         render_check(tmp_path / "absent.html")

@@ -38,15 +38,19 @@ def externally_managed_python(root: Path) -> Path:
 @pytest.mark.slow
 def test_setup_installs_into_a_venv_where_system_pip_is_refused(tmp_path):
     python = externally_managed_python(tmp_path / "py")
-    refused = subprocess.run([str(python), "-m", "pip", "install", "--dry-run", "--no-deps", "six"],
-                             capture_output=True, text=True)
+    refused = subprocess.run(
+        [str(python), "-m", "pip", "install", "--dry-run", "--no-deps", "six"], capture_output=True, text=True
+    )
     assert refused.returncode != 0 and "externally-managed" in (refused.stdout + refused.stderr)
     venv = tmp_path / "venv"
     env = {**os.environ, "PYTHON": str(python), "INTRAIN_VENV": str(venv), "INTRAIN_SETUP_NO_APT": "1"}
     done = subprocess.run(["bash", str(REPO / "scripts" / "setup.sh")], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    check = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import intrain, torch, snakemake, h5py; print(torch.__version__)"],
-                           capture_output=True, text=True, check=True)
+    check = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import intrain, torch, snakemake, h5py; print(torch.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert check.stdout.startswith("2.13.0")
     assert (venv / "bin" / "intrain").exists() and (venv / "bin" / "snakemake").exists()

@@ -22,7 +22,7 @@ CLUSTER = REPO / "scripts" / "slurm-cluster.sh"
 
 @pytest.fixture(scope="module")
 def cluster():
-    if os.geteuid() != 0 or shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+    if os.geteuid() != 0 or (shutil.which("apt-get") is None and shutil.which("slurmctld") is None):
         if os.environ.get("CI"):
             pytest.fail("the Slurm test needs root and Debian's slurm-wlm/munge (scripts/setup.sh)")
         pytest.skip("needs root to run a Slurm cluster")
@@ -35,8 +35,18 @@ def cluster():
 def snakemake(tmp, results, mirror, *extra):
     nostudy = tmp / "nostudy.yaml"
     nostudy.write_text("studies:\n  enabled: false\n")
-    cmd = [sys.executable, "-m", "snakemake", *extra, "--configfile", "config/tiny.yaml", str(nostudy),
-           "--config", f"results={results}", f"mirror={mirror}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *extra,
+        "--configfile",
+        "config/tiny.yaml",
+        str(nostudy),
+        "--config",
+        f"results={results}",
+        f"mirror={mirror}",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
@@ -46,8 +56,19 @@ def test_slurm_run_equals_local_run(cluster, tmp_path, mirror):
     local, slurm = tmp_path / "local", tmp_path / "slurm"
     snakemake(tmp_path, local, mirror, "--cores", "2")
     # status checks every 2 s instead of the profile's pace: the tiny jobs take seconds
-    out = snakemake(tmp_path, slurm, mirror, "--profile", "profiles/slurm", "--slurm-logdir", str(tmp_path / "slurmlogs"),
-                    "--seconds-between-status-checks", "2", "--slurm-init-seconds-before-status-checks", "1")
+    out = snakemake(
+        tmp_path,
+        slurm,
+        mirror,
+        "--profile",
+        "profiles/slurm",
+        "--slurm-logdir",
+        str(tmp_path / "slurmlogs"),
+        "--seconds-between-status-checks",
+        "2",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+    )
     # every scoring job went through sbatch: one Slurm job (and log) per shard and dataset
     submitted = [line for line in out.splitlines() if "submitted with SLURM jobid" in line and "rule_score" in line]
     shards = sorted((slurm / "nb201").glob("*/shards/shard-*.h5"))
@@ -61,8 +82,11 @@ def test_slurm_run_equals_local_run(cluster, tmp_path, mirror):
     # same device and seed: identical scores and statistics, bit for bit (timings aside)
     for dataset in ("cifar10", "ImageNet16-120"):
         a, b = local / "nb201" / dataset / "set-zc.h5", slurm / "nb201" / dataset / "set-zc.h5"
-        pd.testing.assert_frame_equal(read_scores(a).drop(columns=["seconds", "pass_seconds"]),
-                                      read_scores(b).drop(columns=["seconds", "pass_seconds"]), check_exact=True)
+        pd.testing.assert_frame_equal(
+            read_scores(a).drop(columns=["seconds", "pass_seconds"]),
+            read_scores(b).drop(columns=["seconds", "pass_seconds"]),
+            check_exact=True,
+        )
         a = local / "nb201" / dataset / "scores.h5"
         b = slurm / "nb201" / dataset / "scores.h5"
         sa = read_scores(a).drop(columns=["seconds", "pass_seconds"])

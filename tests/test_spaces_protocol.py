@@ -29,12 +29,16 @@ from intrain.spaces import (
 
 from .conftest import REPO
 
-NB201_ARCHS = ["|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
-               "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|nor_conv_1x1~0|none~1|skip_connect~2|",
-               "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
-NB101_ARCHS = ["0110000-0010001-0001000-0000100-0000010-0000001-0000000|conv3x3,conv1x1,maxpool3x3,conv3x3,conv1x1",
-               "0100001-0010000-0001000-0000100-0000010-0000001-0000000|conv1x1,conv3x3,maxpool3x3,conv3x3,conv3x3",
-               "01-00|"]
+NB201_ARCHS = [
+    "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
+    "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|nor_conv_1x1~0|none~1|skip_connect~2|",
+    "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+]
+NB101_ARCHS = [
+    "0110000-0010001-0001000-0000100-0000010-0000001-0000000|conv3x3,conv1x1,maxpool3x3,conv3x3,conv1x1",
+    "0100001-0010000-0001000-0000100-0000010-0000001-0000000|conv1x1,conv3x3,maxpool3x3,conv3x3,conv3x3",
+    "01-00|",
+]
 ZENNAS_ARCHS = ["SuperConvK3BNRELU(3,8,2,1)SuperResIDWE2K5(8,16,2,8,2)SuperConvK1BNRELU(16,32,1,1)"]
 # (space, reader input under the mirror, bad arch)
 BUILTIN = {
@@ -61,8 +65,18 @@ def _archs(space: str, mirror: Path) -> list[str]:
 
 def test_the_registry_lists_every_builtin_space():
     names = list_spaces()
-    assert {"nb201", "nb101", "zennas", "nds_amoeba", "nds_darts", "nds_enas", "nds_nasnet", "nds_pnas",
-            "nds_resnext_a", "nds_resnext_b"} <= set(names)
+    assert {
+        "nb201",
+        "nb101",
+        "zennas",
+        "nds_amoeba",
+        "nds_darts",
+        "nds_enas",
+        "nds_nasnet",
+        "nds_pnas",
+        "nds_resnext_a",
+        "nds_resnext_b",
+    } <= set(names)
     for name in names:
         space = get_space(name)
         assert isinstance(space, Space) and space.name == name
@@ -115,7 +129,10 @@ def test_nb201_options_reach_its_network_and_no_other_space_sees_them():
     space = get_space("nb201")
     arch = "|avg_pool_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"  # the pool edge is dead
     assert type(space.build(arch, "cifar10", prune=False, fast_pool=False).cells[0].edge_ops[0]).__name__ == "AvgPool2d"
-    assert type(space.build(arch, "cifar10", prune=False, fast_pool=True).cells[0].edge_ops[0]).__name__ == "FastAvgPool3x3"
+    assert (
+        type(space.build(arch, "cifar10", prune=False, fast_pool=True).cells[0].edge_ops[0]).__name__
+        == "FastAvgPool3x3"
+    )
     assert len(space.build(arch, "cifar10", prune=True).cells[0].edge_ops) == 1  # only the live skip edge
 
 
@@ -145,8 +162,11 @@ def test_a_space_package_exports_only_its_space_and_network_names():
     import intrain.search.problems as problems
     from intrain.spaces import nb101, nb201, nds
 
-    for package, names in ((nb201, ("parse_arch", "Cell", "live_edges", "EDGES")), (nb101, ("make_spec", "prune", "CellSpec")),
-                           (nds, ("parse_net", "NDSRecordError"))):
+    for package, names in (
+        (nb201, ("parse_arch", "Cell", "live_edges", "EDGES")),
+        (nb101, ("make_spec", "prune", "CellSpec")),
+        (nds, ("parse_net", "NDSRecordError")),
+    ):
         assert not [n for n in names if hasattr(package, n)], package.__name__
     assert not hasattr(problems, "NB201Edges")
     for old in ("normalize_nb201", "normalize_nb101", "normalize_nds", "NORMALIZERS"):
@@ -172,14 +192,20 @@ class ToySpace(Space):
         from torch import nn
 
         width, classes = int(self.normalize(arch)[1:]), self.dataset(dataset).num_classes
-        return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                             nn.Linear(width, classes))
+        return nn.Sequential(
+            nn.Conv2d(3, width, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(width, classes),
+        )
 
     def groundtruth(self, table, valid=None):
         raw = pd.read_csv(table)
         archs = [self.normalize(a) for a in raw["arch"]]
-        return pd.DataFrame({"arch_index": range(len(raw)), "arch": archs, "canonical": archs,
-                             "acc_toy10": raw["acc"].astype(float)})
+        return pd.DataFrame(
+            {"arch_index": range(len(raw)), "arch": archs, "canonical": archs, "acc_toy10": raw["acc"].astype(float)}
+        )
 
 
 class NotASpace:
@@ -197,7 +223,9 @@ TOY = "tests.test_spaces_protocol:ToySpace"
 
 
 def _toy_table(path: Path, n: int = 6) -> Path:
-    pd.DataFrame({"arch": [f"w{2 + k}" for k in range(n)], "acc": [50.0 + k for k in range(n)]}).to_csv(path, index=False)
+    pd.DataFrame({"arch": [f"w{2 + k}" for k in range(n)], "acc": [50.0 + k for k in range(n)]}).to_csv(
+        path, index=False
+    )
     return path
 
 
@@ -223,7 +251,10 @@ def test_a_plugin_space_registered_by_name_goes_through_groundtruth_selection_sc
     sel = select(gt, ["w3", "w05"], seed=0, n_shards=1, space="toy")
     assert list(sel["arch"]) == ["w3", "w5"]
     record = Scorer("toy", "toy10", ScoreSettings(batch_size=4, proxies=("intrain", "params")), "cpu").score(0, "w4")
-    assert np.isfinite(record.proxies["intrain"]["score"]) and record.proxies["params"]["score"] == 3 * 4 * 9 + 4 + 4 * 10 + 10
+    assert (
+        np.isfinite(record.proxies["intrain"]["score"])
+        and record.proxies["params"]["score"] == 3 * 4 * 9 + 4 + 4 * 10 + 10
+    )
     with pytest.raises(SpaceError, match="no search problem"):
         make_problem("toy", None)
 
@@ -239,13 +270,16 @@ def test_register_space_and_entry_points(monkeypatch):
     assert "toy_ep" in list_spaces() and isinstance(get_space("toy_ep"), ToySpace)
 
 
-@pytest.mark.parametrize("target, words", [
-    ("no_such_module_xyz:Space", ["no_such_module_xyz", "cannot import", "ModuleNotFoundError"]),
-    ("tests.test_spaces_protocol:NotASpace", ["tests.test_spaces_protocol", "not a space"]),
-    ("tests.test_spaces_protocol:Missing", ["tests.test_spaces_protocol", "no attribute 'Missing'"]),
-    ("tests.test_spaces_protocol:HalfASpace", ["tests.test_spaces_protocol", "does not implement", "network"]),
-    ("tests.test_spaces_protocol", ["module.path:ClassName"]),
-])
+@pytest.mark.parametrize(
+    "target, words",
+    [
+        ("no_such_module_xyz:Space", ["no_such_module_xyz", "cannot import", "ModuleNotFoundError"]),
+        ("tests.test_spaces_protocol:NotASpace", ["tests.test_spaces_protocol", "not a space"]),
+        ("tests.test_spaces_protocol:Missing", ["tests.test_spaces_protocol", "no attribute 'Missing'"]),
+        ("tests.test_spaces_protocol:HalfASpace", ["tests.test_spaces_protocol", "does not implement", "network"]),
+        ("tests.test_spaces_protocol", ["module.path:ClassName"]),
+    ],
+)
 def test_broken_plugins_are_input_errors_naming_the_module(target, words):
     with pytest.raises(InputError) as info:
         load_plugin(target)
@@ -272,14 +306,36 @@ def test_unknown_space_lists_the_available_ones():
 def test_a_plugin_space_in_the_workflow_config_dry_runs(tmp_path, mirror):
     """`spaces.toy.plugin` + a local table: the sample size comes from the table (6 rows -> 3 shards)."""
     cfg = tmp_path / "toy.yaml"
-    cfg.write_text(f"spaces:\n  nb201: {{enabled: false}}\n  toy:\n    plugin: '{TOY}'\n"
-                   f"    table: '{_toy_table(tmp_path / 'toy.csv')}'\n    shard_size: 2\n"
-                   "studies: {enabled: false}\n")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", f"{tmp_path}/r/toy/toy10/scores.h5", "-n", "--cores", "1",
-                           "--configfile", "config/tiny.yaml", cfg, "--config", f"results={tmp_path}/r", f"mirror={mirror}"],
-                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    cfg.write_text(
+        f"spaces:\n  nb201: {{enabled: false}}\n  toy:\n    plugin: '{TOY}'\n"
+        f"    table: '{_toy_table(tmp_path / 'toy.csv')}'\n    shard_size: 2\n"
+        "studies: {enabled: false}\n"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            f"{tmp_path}/r/toy/toy10/scores.h5",
+            "-n",
+            "--cores",
+            "1",
+            "--configfile",
+            "config/tiny.yaml",
+            cfg,
+            "--config",
+            f"results={tmp_path}/r",
+            f"mirror={mirror}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    counts = {c[0]: int(c[1]) for c in (line.split() for line in proc.stdout.splitlines()) if len(c) == 2 and c[1].isdigit()}
+    counts = {
+        c[0]: int(c[1]) for c in (line.split() for line in proc.stdout.splitlines()) if len(c) == 2 and c[1].isdigit()
+    }
     assert counts.get("score") == 3 and counts.get("groundtruth") == 1, counts
 
 
@@ -287,9 +343,18 @@ def test_a_plugin_space_in_the_workflow_config_dry_runs(tmp_path, mirror):
 
 
 def _run_without_torch(code: str) -> None:
-    script = "import sys\n" + code + "\nassert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)[:5]\n"
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    script = (
+        "import sys\n"
+        + code
+        + "\nassert 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)[:5]\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
@@ -301,8 +366,8 @@ for name in list_spaces():
 assert get_space('nb201').normalize({NB201_ARCHS[0]!r}) == {NB201_ARCHS[0]!r}
 get_space('nb101').canonical({NB101_ARCHS[0]!r})
 from intrain.analysis.groundtruth import normalize
-assert len(normalize('nds_darts', {str(mirror / BUILTIN['nds_darts'][0])!r})) == 121
-assert len(normalize('nb101', {str(mirror / BUILTIN['nb101'][0])!r})) == 30
+assert len(normalize('nds_darts', {str(mirror / BUILTIN["nds_darts"][0])!r})) == 121
+assert len(normalize('nb101', {str(mirror / BUILTIN["nb101"][0])!r})) == 30
 """)
 
 
@@ -313,8 +378,14 @@ def test_analysis_builds_a_correlation_table_without_torch(tmp_path):
     records = ladder(8, np.random.default_rng(0))
     path = fake_artifact(tmp_path / "scores.h5", records)
     gt = tmp_path / "gt.csv"
-    pd.DataFrame({"arch_index": range(8), "arch": [f"arch{i}" for i in range(8)], "canonical": range(8),
-                  "acc_cifar10": np.linspace(80, 90, 8)}).to_csv(gt, index=False)
+    pd.DataFrame(
+        {
+            "arch_index": range(8),
+            "arch": [f"arch{i}" for i in range(8)],
+            "canonical": range(8),
+            "acc_cifar10": np.linspace(80, 90, 8),
+        }
+    ).to_csv(gt, index=False)
     _run_without_torch(f"""
 import intrain.analysis.correlate, intrain.analysis.stats, intrain.analysis.studies, intrain.analysis.report, intrain.analysis.groundtruth, intrain.core.artifacts
 table = intrain.analysis.correlate.correlation_table([{str(path)!r}], {str(gt)!r}, n_boot=10)

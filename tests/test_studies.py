@@ -6,8 +6,8 @@ import pytest
 
 from intrain.analysis import studies
 from intrain.core.artifacts import read_scores
-from intrain.scoring.scorer import Scorer
 from intrain.core.records import ScoreSettings
+from intrain.scoring.scorer import Scorer
 
 from .helpers import fake_artifact, ladder
 
@@ -15,8 +15,15 @@ from .helpers import fake_artifact, ladder
 @pytest.fixture
 def gt_csv(tmp_path):
     acc = [50.0, 60.0, 55.0, 80.0, 70.0, 90.0]
-    df = pd.DataFrame({"arch_index": range(6), "arch": [f"arch{i}" for i in range(6)],
-                       "canonical": [f"c{i}" for i in range(6)], "acc_cifar10": acc, "acc_cifar100": acc})
+    df = pd.DataFrame(
+        {
+            "arch_index": range(6),
+            "arch": [f"arch{i}" for i in range(6)],
+            "canonical": [f"c{i}" for i in range(6)],
+            "acc_cifar10": acc,
+            "acc_cifar100": acc,
+        }
+    )
     path = tmp_path / "gt.csv"
     df.to_csv(path, index=False)
     return path
@@ -24,15 +31,17 @@ def gt_csv(tmp_path):
 
 def test_ablation_recomputes_the_stored_score_without_running_networks(tmp_path, monkeypatch):
     s = Scorer("nb201", "ImageNet16-120", ScoreSettings(batch_size=8), "cpu")
-    archs = ["|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
-             "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|nor_conv_1x1~0|none~1|skip_connect~2|",
-             "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
+    archs = [
+        "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
+        "|skip_connect~0|+|none~0|nor_conv_1x1~1|+|nor_conv_1x1~0|none~1|skip_connect~2|",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+    ]
     path = fake_artifact(tmp_path / "real.h5", [s.score(i, a) for i, a in enumerate(archs)], dataset="ImageNet16-120")
 
     def no_networks(*args, **kwargs):
         raise AssertionError("the ablation must not build a network")
 
-    monkeypatch.setattr("intrain.spaces.nb201.build_network", no_networks)
+    monkeypatch.setattr("intrain.spaces.nb201.network.build_network", no_networks)
     monkeypatch.setattr("intrain.scoring.scorer.Scorer.score", no_networks)
     table = studies.ablation_scores(str(path))
     stored = read_scores(path)
@@ -46,8 +55,14 @@ def test_ablation_recomputes_the_stored_score_without_running_networks(tmp_path,
 def test_ablation_table_has_every_variant_and_paper_values(tmp_path, gt_csv):
     path = fake_artifact(tmp_path / "a.h5", ladder(6, np.random.default_rng(0)))
     table = studies.ablation([str(path)], str(gt_csv), n_boot=0)
-    assert {"gamma only", "o only", "gamma + o (z-scored)", "gamma * (1 + o)", "gamma * (1 + o) / L",
-            "gamma * (1 + o) / log(L + 1)"} <= set(table["variant"])
+    assert {
+        "gamma only",
+        "o only",
+        "gamma + o (z-scored)",
+        "gamma * (1 + o)",
+        "gamma * (1 + o) / L",
+        "gamma * (1 + o) / log(L + 1)",
+    } <= set(table["variant"])
     row = table[table.variant == "gamma * (1 + o) / log(L + 1)"].iloc[0]
     assert row.paper_kendall == 0.67 and row.n == 6
     assert row.minus_shipped == 0.0  # the shipped score against itself
@@ -65,8 +80,14 @@ def test_topk_hand_case(tmp_path, gt_csv):
 
 
 def test_stability_pivots_and_measures_spread():
-    corr = pd.DataFrame({"space": ["nb201"] * 4, "dataset": ["cifar10", "cifar100"] * 2,
-                         "proxy": ["intrain", "intrain", "synflow", "synflow"], "kendall": [0.6, 0.7, 0.5, 0.1]})
+    corr = pd.DataFrame(
+        {
+            "space": ["nb201"] * 4,
+            "dataset": ["cifar10", "cifar100"] * 2,
+            "proxy": ["intrain", "intrain", "synflow", "synflow"],
+            "kendall": [0.6, 0.7, 0.5, 0.1],
+        }
+    )
     t = studies.stability(corr).set_index("proxy")
     assert t.loc["intrain", "mean"] == pytest.approx(0.65)
     assert t.loc["synflow", "range"] == pytest.approx(0.4)
@@ -80,7 +101,9 @@ def test_batch_size_and_seed_tables(tmp_path, gt_csv):
             recs = ladder(6, np.random.default_rng(seed))
             if seed == 1:  # swap the two best: a worse ranking for seed 1
                 recs[4].proxies["intrain"]["score"], recs[5].proxies["intrain"]["score"] = (
-                    recs[5].proxies["intrain"]["score"], recs[4].proxies["intrain"]["score"])
+                    recs[5].proxies["intrain"]["score"],
+                    recs[4].proxies["intrain"]["score"],
+                )
             runs.append(str(fake_artifact(tmp_path / f"b{bs}_s{seed}.h5", recs, batch_size=bs, seed=seed)))
     bs = studies.batch_size(runs, str(gt_csv)).set_index("batch_size")
     assert list(bs.index) == [8, 64] and (bs["seeds"] == 2).all()

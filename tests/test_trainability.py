@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from intrain.engine.moments import covariance_traces, grad_moments
 from intrain.core.trainability import EPS, combine, gradient_health, intrain_from_stats, participation_ratio
+from intrain.engine.moments import covariance_traces, grad_moments
 
 
 def pr_of(acts: torch.Tensor) -> float:
@@ -80,7 +80,7 @@ def test_pr_is_scale_invariant_and_bounded():
 def test_eps_is_added_to_the_covariance():
     # tr(C + eps I) and tr((C + eps I)^2) for C = diag(1, 0): PR = (1+2e)^2 / (1 + 2e + 2e^2)
     e = 0.1
-    expected = (1 + 2 * e) ** 2 / ((1 + e) ** 2 + e ** 2)
+    expected = (1 + 2 * e) ** 2 / ((1 + e) ** 2 + e**2)
     assert participation_ratio(1.0, 1.0, 2.0, eps=e) == pytest.approx(expected)
     assert EPS == 1e-10
 
@@ -117,9 +117,14 @@ def test_combine_matches_the_paper_formula_and_ablations():
 
 def test_intrain_from_stats_hand_case():
     # two layers with PR 36/14 and 1 (rank one), two params with health 1 and sqrt(3)/4
-    out = intrain_from_stats(np.array([6.0, 2.0]), np.array([14.0, 4.0]), np.array([3.0, 5.0]),
-                             np.array([1.0, math.sqrt(3)]), np.array([1.0, 4.0]))
-    gamma = math.log(36 / 14) + math.log((2 + 5 * EPS) ** 2 / (4 + 4 * EPS + 5 * EPS ** 2))
+    out = intrain_from_stats(
+        np.array([6.0, 2.0]),
+        np.array([14.0, 4.0]),
+        np.array([3.0, 5.0]),
+        np.array([1.0, math.sqrt(3)]),
+        np.array([1.0, 4.0]),
+    )
+    gamma = math.log(36 / 14) + math.log((2 + 5 * EPS) ** 2 / (4 + 4 * EPS + 5 * EPS**2))
     o = 1 + math.sqrt(3) / 4
     assert out["gamma"] == pytest.approx(gamma)
     assert out["o"] == pytest.approx(o)

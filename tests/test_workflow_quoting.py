@@ -140,10 +140,26 @@ def test_an_overlay_with_yaml_aliases_is_refused_before_any_job(tmp_path):
     rows += [f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]" for p, c in zip("abcdefg", "bcdefgh")]
     overlay = tmp_path / "laughs.yaml"
     overlay.write_text("\n".join(rows) + "\n")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "config/tiny.yaml",
-                           str(overlay), "--config", f"results={tmp_path / 'r'}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "INTRAIN_MIRROR": os.environ.get("INTRAIN_MIRROR", "")})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "--configfile",
+            "config/tiny.yaml",
+            str(overlay),
+            "--config",
+            f"results={tmp_path / 'r'}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "INTRAIN_MIRROR": os.environ.get("INTRAIN_MIRROR", "")},
+    )
     assert proc.returncode != 0
     assert "YAML aliases (*name) are not read in config files" in proc.stdout + proc.stderr
     assert str(overlay) in proc.stdout + proc.stderr

@@ -40,34 +40,70 @@ def test_round_trip_of_every_published_string_and_names_dropped():
     assert zg.parse_structure(named).blocks[0].name == "stem"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "empty structure"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE3K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
-     r"block 1 \(SuperResIDWE3K3\(8,16,2,8,1\)\): unknown block 'SuperResIDWE3K3'"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResK1K3K1(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)", "unknown block 'SuperResK1K3K1'"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,1)SuperConvK1BNRELU(16,32,1,1)",
-     r"block 1 .*takes 5 integers \(in,out,stride,bottleneck,sub_layers\), got 4"),
-    ("SuperConvK3BNRELU(3,8,2)SuperResIDWE1K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)", r"block 0 .*takes 4 integers"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(16,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
-     r"block 1 \(SuperResIDWE1K3\(16,16,2,8,1\)\): channel chain broken: in_channels 16 != block 0's out_channels 8"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,3,8,1)SuperConvK1BNRELU(16,32,1,1)", "stride must be 1 or 2, got 3"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,-16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
-     "out must be a positive integer, got -16"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,0,1)SuperConvK1BNRELU(16,32,1,1)",
-     "bottleneck must be a positive integer, got 0"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,8,0)SuperConvK1BNRELU(16,32,1,1)",
-     "sub_layers must be a positive integer, got 0"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,8.5,1)SuperConvK1BNRELU(16,32,1,1)",
-     "bottleneck must be an integer, got '8.5'"),
-    ("SuperConvK3BNRELU(3,8,2,1) junk", "cannot read a Name"),
-    ("SuperResIDWE1K3(3,16,2,8,1)SuperResIDWE1K3(16,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
-     "the first block must be the stem"),
-    ("SuperConvK3BNRELU(4,8,2,1)SuperResIDWE1K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)", "3 \\(RGB\\) input channels"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,8,1)SuperConvK3BNRELU(16,32,1,1)", "last block must be the head"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperConvK3BNRELU(8,8,1,1)SuperResIDWE1K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
-     "only SuperResIDWE blocks"),
-    ("SuperConvK3BNRELU(3,8,2,1)SuperConvK1BNRELU(8,32,1,1)", "needs a stem, at least one IDW block and a head"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "empty structure"),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE3K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            r"block 1 \(SuperResIDWE3K3\(8,16,2,8,1\)\): unknown block 'SuperResIDWE3K3'",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResK1K3K1(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            "unknown block 'SuperResK1K3K1'",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,1)SuperConvK1BNRELU(16,32,1,1)",
+            r"block 1 .*takes 5 integers \(in,out,stride,bottleneck,sub_layers\), got 4",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2)SuperResIDWE1K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            r"block 0 .*takes 4 integers",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(16,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            r"block 1 \(SuperResIDWE1K3\(16,16,2,8,1\)\): channel chain broken: in_channels 16 != block 0's out_channels 8",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,3,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            "stride must be 1 or 2, got 3",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,-16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            "out must be a positive integer, got -16",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,0,1)SuperConvK1BNRELU(16,32,1,1)",
+            "bottleneck must be a positive integer, got 0",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,8,0)SuperConvK1BNRELU(16,32,1,1)",
+            "sub_layers must be a positive integer, got 0",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,8.5,1)SuperConvK1BNRELU(16,32,1,1)",
+            "bottleneck must be an integer, got '8.5'",
+        ),
+        ("SuperConvK3BNRELU(3,8,2,1) junk", "cannot read a Name"),
+        (
+            "SuperResIDWE1K3(3,16,2,8,1)SuperResIDWE1K3(16,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            "the first block must be the stem",
+        ),
+        (
+            "SuperConvK3BNRELU(4,8,2,1)SuperResIDWE1K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            "3 \\(RGB\\) input channels",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,16,2,8,1)SuperConvK3BNRELU(16,32,1,1)",
+            "last block must be the head",
+        ),
+        (
+            "SuperConvK3BNRELU(3,8,2,1)SuperConvK3BNRELU(8,8,1,1)SuperResIDWE1K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)",
+            "only SuperResIDWE blocks",
+        ),
+        ("SuperConvK3BNRELU(3,8,2,1)SuperConvK1BNRELU(8,32,1,1)", "needs a stem, at least one IDW block and a head"),
+    ],
+)
 def test_refusals_say_what_is_wrong(text, message):
     with pytest.raises(zg.ZenStructureError, match=message) as info:
         zg.parse_structure(text)
@@ -99,7 +135,9 @@ def _hooked_macs(model: torch.nn.Module, resolution: int) -> int:
     def hook(m, _i, out):
         nonlocal total
         if isinstance(m, torch.nn.Conv2d):
-            total += m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups) * m.out_channels * out[0, 0].numel()
+            total += (
+                m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups) * m.out_channels * out[0, 0].numel()
+            )
         else:
             total += m.in_features * m.out_features
 
@@ -111,8 +149,10 @@ def _hooked_macs(model: torch.nn.Module, resolution: int) -> int:
     return total
 
 
-@pytest.mark.parametrize("key, se, resolution", [("zen_900M", False, 224), ("zico_600M", True, 64),
-                                                 ("aznas_450M", False, 64), ("zen_400M", True, 65)])
+@pytest.mark.parametrize(
+    "key, se, resolution",
+    [("zen_900M", False, 224), ("zico_600M", True, 64), ("aznas_450M", False, 64), ("zen_400M", True, 65)],
+)
 @pytest.mark.slow
 def test_analytic_macs_equal_forward_hooks(key, se, resolution):
     s = PUBLISHED[key].structure
@@ -124,8 +164,10 @@ def test_budget_convention_counts_bn_and_undercounts_strided_projections():
     # counted at (8/2)^2 = 16 positions, unit B (8->8, no proj); head 1x1; FC
     s = "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,2,8,1)SuperConvK1BNRELU(8,16,1,1)"
     stem = 3 * 8 * 9 * 256 + 8 * 256
-    unit = lambda r_in, r_out, st: 8 * 8 * r_in ** 2 + 8 * r_in ** 2 + 8 * 9 * r_in ** 2 // st ** 2 + 8 * r_out ** 2 \
-        + 8 * 8 * r_out ** 2 + 8 * r_out ** 2
+
+    def unit(r_in, r_out, st):
+        return 8 * 8 * r_in**2 + 8 * r_in**2 + 8 * 9 * r_in**2 // st**2 + 8 * r_out**2 + 8 * 8 * r_out**2 + 8 * r_out**2
+
     a = unit(16, 8, 2) + (8 * 8 + 8) * (8 / 2) ** 2
     b = unit(8, 8, 1)
     head = 8 * 16 * 64 + 16 * 64
@@ -201,10 +243,12 @@ def test_one_edit_then_two():
     parent = zg.parse_structure(zm.INITIAL)  # every block has 1 sub-layer: no split can follow
 
     def changed(child):
-        return sum(a.format().split("(")[0] + str(a.out_channels) != b.format().split("(")[0] + str(b.out_channels)
-                   or getattr(a, "sub_layers", 0) != getattr(b, "sub_layers", 0)
-                   or getattr(a, "bottleneck", 0) != getattr(b, "bottleneck", 0)
-                   for a, b in zip(parent.blocks, child.blocks))
+        return sum(
+            a.format().split("(")[0] + str(a.out_channels) != b.format().split("(")[0] + str(b.out_channels)
+            or getattr(a, "sub_layers", 0) != getattr(b, "sub_layers", 0)
+            or getattr(a, "bottleneck", 0) != getattr(b, "bottleneck", 0)
+            for a, b in zip(parent.blocks, child.blocks)
+        )
 
     rng = np.random.default_rng(3)
     ones = [changed(zm.mutate_structure(parent, rng, 1)) for _ in range(300)]
@@ -223,11 +267,14 @@ def _first_fit(p, parent, rng, edits):
 
 
 def test_split_at_six_sub_layers():
-    blocks = list(zg.parse_structure("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,7)"
-                                     "SuperConvK1BNRELU(32,2048,1,1)").blocks)
+    blocks = list(
+        zg.parse_structure("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,7)SuperConvK1BNRELU(32,2048,1,1)").blocks
+    )
     out = zg.format_structure(zm.split(zm.split(blocks)))
-    assert out == ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,3)SuperResIDWE6K3(32,32,1,8,4)"
-                   "SuperConvK1BNRELU(32,2048,1,1)")
+    assert out == (
+        "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,3)SuperResIDWE6K3(32,32,1,8,4)"
+        "SuperConvK1BNRELU(32,2048,1,1)"
+    )
 
 
 def test_initial_structure_and_caps():
@@ -257,13 +304,23 @@ def test_killed_search_resumes_to_the_same_history(tmp_path):
     straight = evolve(zm.ZenSearch(450e6), lambda a: zf.budget_flops(a) / 1e6, iterations=n, k=5, seed=3)
     log = tmp_path / "log.h5"
     # SIGKILLed while writing its 5th checkpoint (intrain/core/faults.py), not after a timer
-    proc = subprocess.run([sys.executable, "-c", _RUN, str(log), str(n)], capture_output=True,
-                          env={**env, "INTRAIN_FAULT": "search_log.write:5"})
+    proc = subprocess.run(
+        [sys.executable, "-c", _RUN, str(log), str(n)],
+        capture_output=True,
+        env={**env, "INTRAIN_FAULT": "search_log.write:5"},
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     done = len(read_log(log)[1])
     assert 0 < done < n, "the search was not caught mid-run"
-    resumed = evolve(zm.ZenSearch(450e6), lambda a: zf.budget_flops(a) / 1e6, iterations=n, k=5, seed=3,
-                     log_path=log, checkpoint_every=5)
+    resumed = evolve(
+        zm.ZenSearch(450e6),
+        lambda a: zf.budget_flops(a) / 1e6,
+        iterations=n,
+        k=5,
+        seed=3,
+        log_path=log,
+        checkpoint_every=5,
+    )
     _, rows = read_log(log)
     assert list(rows["iteration"]) == list(range(n))
     assert list(rows["arch"]) == list(straight.history["arch"]) == list(resumed.history["arch"])
@@ -273,24 +330,54 @@ def test_killed_search_resumes_to_the_same_history(tmp_path):
 @pytest.mark.slow
 def test_cli_evolve_writes_the_zen_string_and_describe_prints_counts(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "intrain", "evolve", "--space", "zennas", "--dataset", "imagenet",
-           "--budget", "450e6", "--iterations", "3", "--settings", '{"batch_size": 2, "resolution": 32}',
-           "--device", "cpu", "--log", str(tmp_path / "log.h5"), "--out-dir", str(tmp_path / "out"), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "intrain",
+        "evolve",
+        "--space",
+        "zennas",
+        "--dataset",
+        "imagenet",
+        "--budget",
+        "450e6",
+        "--iterations",
+        "3",
+        "--settings",
+        '{"batch_size": 2, "resolution": 32}',
+        "--device",
+        "cpu",
+        "--log",
+        str(tmp_path / "log.h5"),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     best = json.loads((tmp_path / "out" / "best.json").read_text())
     assert zg.format_structure(zg.parse_structure(best["best_arch"])) == best["best_arch"]
     assert best["flops"] == zf.budget_flops(best["best_arch"]) <= 450e6
     key = "zen_600M"
-    proc = subprocess.run([sys.executable, "-m", "intrain", "describe", "--space", "zennas", "--json",
-                           PUBLISHED[key].structure], cwd=REPO, env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "intrain", "describe", "--space", "zennas", "--json", PUBLISHED[key].structure],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     d = json.loads(proc.stdout)
     assert d["params"] == PUBLISHED[key].reference["params"]
     assert d["conventions"]["params_se"] == PUBLISHED[key].reference["params_se"]
     assert d["conventions"]["zen_flops"] == PUBLISHED[key].reference["flops"]
     assert d["conventions"]["macs"] == zf.macs(PUBLISHED[key].structure)
-    bad = subprocess.run([sys.executable, "-m", "intrain", "describe", "--space", "zennas", "SuperConvK3BNRELU(3,8,2,1)"],
-                         cwd=REPO, env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "intrain", "describe", "--space", "zennas", "SuperConvK3BNRELU(3,8,2,1)"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "needs a stem" in bad.stderr
 
 

@@ -54,8 +54,9 @@ class _Scores:
     input: str
 
 
-def _collect(score_paths: Sequence[str], gts: GroundTruths,
-             metric: str) -> dict[tuple[str, str], tuple[dict[tuple[str, str], _Scores], pd.Series]]:
+def _collect(
+    score_paths: Sequence[str], gts: GroundTruths, metric: str
+) -> dict[tuple[str, str], tuple[dict[tuple[str, str], _Scores], pd.Series]]:
     """{(space, dataset): ({(proxy, variant): _Scores}, accuracy by arch_index)} over main scores only
     (components and imported files are left out)."""
     out: dict[tuple[str, str], tuple[dict[tuple[str, str], _Scores], pd.Series]] = {}
@@ -81,12 +82,18 @@ def _tau(s: pd.Series, acc: pd.Series, n_boot: int, seed: int) -> Correlation:
 
 def _paired(a: pd.Series, b: pd.Series, acc: pd.Series, n_boot: int, seed: int) -> TauDifference:
     idx = a.index.intersection(b.index).intersection(acc.index)
-    return paired_tau_difference(a.loc[idx].to_numpy(), b.loc[idx].to_numpy(), acc.loc[idx].to_numpy(),
-                                 n_boot=n_boot, seed=seed)
+    return paired_tau_difference(
+        a.loc[idx].to_numpy(), b.loc[idx].to_numpy(), acc.loc[idx].to_numpy(), n_boot=n_boot, seed=seed
+    )
 
 
-def comparison_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
-                     n_boot: int = 1000, metric: str = "test", seed: int = 0) -> pd.DataFrame:
+def comparison_table(
+    score_paths: Sequence[str],
+    groundtruth: str | Sequence[str] | GroundTruths,
+    n_boot: int = 1000,
+    metric: str = "test",
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per (space, dataset, proxy, variant); see the module docstring for the columns."""
     gts = GroundTruths.of(groundtruth)
     rows = []
@@ -101,26 +108,65 @@ def comparison_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
             u = _tau(uni.values, acc, n_boot, seed) if uni is not None and variants else None
             for variant in variants or [UNIFORM]:
                 cur = scores[(proxy, variant)]
-                row = {"space": space, "dataset": dataset, "proxy": proxy, "variant": variant,
-                       "input": cur.input, "published": paper}
+                row = {
+                    "space": space,
+                    "dataset": dataset,
+                    "proxy": proxy,
+                    "variant": variant,
+                    "input": cur.input,
+                    "published": paper,
+                }
                 c = _tau(cur.values, acc, n_boot, seed)
-                row.update(n=c.n, tau=c.kendall, tau_lo=c.kendall_lo, tau_hi=c.kendall_hi,
-                           minus_published=(c.kendall - paper) if paper is not None else np.nan)
+                row.update(
+                    n=c.n,
+                    tau=c.kendall,
+                    tau_lo=c.kendall_lo,
+                    tau_hi=c.kendall_hi,
+                    minus_published=(c.kendall - paper) if paper is not None else np.nan,
+                )
                 if u is not None and uni is not None:
                     d = _paired(cur.values, uni.values, acc, n_boot, seed)
-                    row.update(n_uniform=u.n, tau_uniform=u.kendall, tau_uniform_lo=u.kendall_lo,
-                               tau_uniform_hi=u.kendall_hi, n_paired=d.n, tau_uniform_paired=d.tau_b,
-                               minus_uniform=d.delta,
-                               minus_uniform_lo=d.lo, minus_uniform_hi=d.hi)
+                    row.update(
+                        n_uniform=u.n,
+                        tau_uniform=u.kendall,
+                        tau_uniform_lo=u.kendall_lo,
+                        tau_uniform_hi=u.kendall_hi,
+                        n_paired=d.n,
+                        tau_uniform_paired=d.tau_b,
+                        minus_uniform=d.delta,
+                        minus_uniform_lo=d.lo,
+                        minus_uniform_hi=d.hi,
+                    )
                 if baseline is not None and proxy != BASELINE:
                     d = _paired(baseline.values, cur.values, acc, n_boot, seed)
-                    row.update(n_vs_intrain=d.n, intrain_minus=d.delta, intrain_minus_lo=d.lo,
-                               intrain_minus_hi=d.hi)
+                    row.update(n_vs_intrain=d.n, intrain_minus=d.delta, intrain_minus_lo=d.lo, intrain_minus_hi=d.hi)
                 rows.append(row)
-    columns = ["space", "dataset", "proxy", "variant", "input", "n", "tau", "tau_lo", "tau_hi", "published",
-               "minus_published", "n_uniform", "tau_uniform", "tau_uniform_lo", "tau_uniform_hi", "n_paired",
-               "tau_uniform_paired", "minus_uniform", "minus_uniform_lo", "minus_uniform_hi", "n_vs_intrain", "intrain_minus",
-               "intrain_minus_lo", "intrain_minus_hi"]
+    columns = [
+        "space",
+        "dataset",
+        "proxy",
+        "variant",
+        "input",
+        "n",
+        "tau",
+        "tau_lo",
+        "tau_hi",
+        "published",
+        "minus_published",
+        "n_uniform",
+        "tau_uniform",
+        "tau_uniform_lo",
+        "tau_uniform_hi",
+        "n_paired",
+        "tau_uniform_paired",
+        "minus_uniform",
+        "minus_uniform_lo",
+        "minus_uniform_hi",
+        "n_vs_intrain",
+        "intrain_minus",
+        "intrain_minus_lo",
+        "intrain_minus_hi",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -137,8 +183,18 @@ def _input_label(text: str) -> str:
 
 
 #: The displayed columns of :func:`display_rows`, after space and dataset.
-DISPLAY_COLUMNS = ("proxy", "variant", "input", "n", "τ uniform [95% CI]", "τ variant [95% CI]", "published",
-                   "variant − published", "variant − uniform, paired [CI]", "InTrain − proxy, paired [CI]")
+DISPLAY_COLUMNS = (
+    "proxy",
+    "variant",
+    "input",
+    "n",
+    "τ uniform [95% CI]",
+    "τ variant [95% CI]",
+    "published",
+    "variant − published",
+    "variant − uniform, paired [CI]",
+    "InTrain − proxy, paired [CI]",
+)
 
 
 def display_rows(table: pd.DataFrame) -> list[dict[str, str]]:
@@ -146,13 +202,18 @@ def display_rows(table: pd.DataFrame) -> list[dict[str, str]]:
     rows = []
     for r in table.itertuples(index=False):
         uniform = r.variant == UNIFORM
-        cells = [r.proxy, r.variant, _input_label(r.input), str(r.n),
-                 _ci(r.tau, r.tau_lo, r.tau_hi) if uniform else _ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi),
-                 "–" if uniform else _ci(r.tau, r.tau_lo, r.tau_hi),
-                 "–" if pd.isna(r.published) else f"{r.published:.3f}",
-                 _ci(r.minus_published, np.nan, np.nan, signed=True),
-                 "–" if uniform else _ci(r.minus_uniform, r.minus_uniform_lo, r.minus_uniform_hi, signed=True),
-                 _ci(r.intrain_minus, r.intrain_minus_lo, r.intrain_minus_hi, signed=True)]
+        cells = [
+            r.proxy,
+            r.variant,
+            _input_label(r.input),
+            str(r.n),
+            _ci(r.tau, r.tau_lo, r.tau_hi) if uniform else _ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi),
+            "–" if uniform else _ci(r.tau, r.tau_lo, r.tau_hi),
+            "–" if pd.isna(r.published) else f"{r.published:.3f}",
+            _ci(r.minus_published, np.nan, np.nan, signed=True),
+            "–" if uniform else _ci(r.minus_uniform, r.minus_uniform_lo, r.minus_uniform_hi, signed=True),
+            _ci(r.intrain_minus, r.intrain_minus_lo, r.intrain_minus_hi, signed=True),
+        ]
         rows.append({"space": r.space, "dataset": r.dataset, **dict(zip(DISPLAY_COLUMNS, cells))})
     return rows
 
@@ -161,8 +222,12 @@ def render_markdown(table: pd.DataFrame) -> str:
     """The comparison as one Markdown table per (space, dataset)."""
     out = []
     for (space, dataset), part in table.groupby(["space", "dataset"], sort=False):
-        out += [f"### {space} / {dataset}", "", "| " + " | ".join(DISPLAY_COLUMNS) + " |",
-                "|" + "---|" * len(DISPLAY_COLUMNS)]
+        out += [
+            f"### {space} / {dataset}",
+            "",
+            "| " + " | ".join(DISPLAY_COLUMNS) + " |",
+            "|" + "---|" * len(DISPLAY_COLUMNS),
+        ]
         out += ["| " + " | ".join(row[c] for c in DISPLAY_COLUMNS) + " |" for row in display_rows(part)]
         out.append("")
     return "\n".join(out)

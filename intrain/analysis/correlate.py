@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from intrain.core.errors import InputError
 from intrain.analysis.groundtruth import GroundTruths, accuracy_column
+from intrain.analysis.published_tau import published
+from intrain.analysis.stats import Correlation, correlate, paired_tau_difference
 from intrain.core.artifacts import read_attrs, read_population_rules, read_proxy_inputs, read_scores
+from intrain.core.errors import InputError
 from intrain.core.flags import Flag
 from intrain.core.names import RESERVED_COLUMNS, is_reserved
 from intrain.core.ranking import add_population_scores
-from intrain.analysis.published_tau import published
-from intrain.analysis.stats import Correlation, correlate, paired_tau_difference
 
 _META_COLUMNS = RESERVED_COLUMNS  # the one list (intrain.core.names); proxies may not take these names
 
@@ -29,12 +30,12 @@ def proxy_columns(scores: pd.DataFrame) -> list[str]:
     return [c for c in scores.columns if not is_reserved(str(c))]
 
 
-def is_imported(attrs: dict) -> bool:
+def is_imported(attrs: Mapping[str, Any]) -> bool:
     """True for an artifact written by ``intrain import`` (a peer's score file)."""
     return str(attrs.get("provenance", "")).startswith("imported:")
 
 
-def source_suffix(attrs: dict, path: str) -> str:
+def source_suffix(attrs: Mapping[str, Any], path: str) -> str:
     """``@<file stem>`` for an imported artifact (``intrain import``), so its rows never share a
     proxy label with intrain's own scores of the same dataset; for intrain's own artifacts the
     variant they were scored under (:func:`variant_suffix`); empty for the default settings."""
@@ -45,7 +46,7 @@ def source_suffix(attrs: dict, path: str) -> str:
     return "@" + Path(path).stem.replace(".", "_")
 
 
-def variant_suffix(attrs: dict) -> str:
+def variant_suffix(attrs: Mapping[str, Any]) -> str:
     """``@reference``, ``@relu``, ``@reference+relu``…: the protocol and layer choice of an artifact
     scored under other than the default ones, so that one run can hold the same proxy under both
     (the protocol comparison, the layer-choice study) without their rows sharing a label."""
@@ -56,7 +57,7 @@ def variant_suffix(attrs: dict) -> str:
     return "@" + "+".join(parts) if parts else ""
 
 
-def _settings_of(attrs: dict) -> dict:
+def _settings_of(attrs: Mapping[str, Any]) -> dict[str, Any]:
     settings = attrs.get("settings") or {}
     if isinstance(settings, str):
         from intrain.core.bounded import load_json  # an artifact attribute: depth and numbers bounded
@@ -73,8 +74,14 @@ def _correlate_task(task: tuple[np.ndarray, np.ndarray, int, int]) -> Correlatio
     return correlate(score, truth, n_boot=n_boot, seed=seed)
 
 
-def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
-                      n_boot: int = 1000, metric: str = "test", seed: int = 0, workers: int = 1) -> pd.DataFrame:
+def correlation_table(
+    score_paths: Sequence[str],
+    groundtruth: str | Sequence[str] | GroundTruths,
+    n_boot: int = 1000,
+    metric: str = "test",
+    seed: int = 0,
+    workers: int = 1,
+) -> pd.DataFrame:
     """``groundtruth``: one table path, ``SPACE=CSV`` values, or :class:`GroundTruths`.
 
     The bootstrap dominates on whole spaces (1,000 Kendall taus of 15,625 pairs per proxy), so
@@ -94,7 +101,9 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
         columns = proxy_columns(scores)
         df = scores.merge(gt[["arch_index", acc_col]], on="arch_index", how="left")
         if df[acc_col].isna().any():
-            raise InputError(f"{path}: {int(df[acc_col].isna().sum())} architectures have no {acc_col} in {groundtruth_path}")
+            raise InputError(
+                f"{path}: {int(df[acc_col].isna().sum())} architectures have no {acc_col} in {groundtruth_path}"
+            )
         n_flagged = int((df["flags"] != 0).sum())
         n_nonfinite = int(((df["flags"].to_numpy() & int(Flag.NONFINITE)) != 0).sum())
         suffix = source_suffix(attrs, path)
@@ -103,29 +112,45 @@ def correlation_table(score_paths: Sequence[str], groundtruth: str | Sequence[st
         for col in columns:
             proxy = col.split(".")[0]
             tasks.append((df[col].to_numpy(), df[acc_col].to_numpy(), n_boot, seed))
-            rows.append({
-                "space": space, "dataset": dataset, "proxy": col + suffix, "metric": metric,
-                "n_flagged": n_flagged, "n_nonfinite": n_nonfinite,
-                "paper_kendall": published(space, "kendall", col, dataset) if col == proxy and not imported else None,
-                "paper_spearman": published(space, "spearman", col, dataset) if col == proxy and not imported else None,
-                "batch_size": attrs.get("batch_size"), "seed": attrs.get("seed"), "device": attrs.get("device"),
-                "protocol": _settings_of(attrs).get("protocol", "uniform"),
-                "input": inputs.get(proxy, attrs.get("input", "gaussian")),
-            })
+            rows.append(
+                {
+                    "space": space,
+                    "dataset": dataset,
+                    "proxy": col + suffix,
+                    "metric": metric,
+                    "n_flagged": n_flagged,
+                    "n_nonfinite": n_nonfinite,
+                    "paper_kendall": published(space, "kendall", col, dataset)
+                    if col == proxy and not imported
+                    else None,
+                    "paper_spearman": published(space, "spearman", col, dataset)
+                    if col == proxy and not imported
+                    else None,
+                    "batch_size": attrs.get("batch_size"),
+                    "seed": attrs.get("seed"),
+                    "device": attrs.get("device"),
+                    "protocol": _settings_of(attrs).get("protocol", "uniform"),
+                    "input": inputs.get(proxy, attrs.get("input", "gaussian")),
+                }
+            )
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
             results = list(pool.map(_correlate_task, tasks))
     else:
         results = [_correlate_task(t) for t in tasks]
-    rows = [{**{k: row[k] for k in ("space", "dataset", "proxy", "metric")}, **c.as_dict(), **row}
-            for row, c in zip(rows, results)]
+    rows = [
+        {**{k: row[k] for k in ("space", "dataset", "proxy", "metric")}, **c.as_dict(), **row}
+        for row, c in zip(rows, results)
+    ]
     table = pd.DataFrame(rows)
     if not table.empty:
         table["diff_kendall"] = table["kendall"] - table["paper_kendall"].astype(float)
     return table
 
 
-def _artifact_frames(score_paths: Sequence[str], gts: GroundTruths, metric: str):
+def _artifact_frames(
+    score_paths: Sequence[str], gts: GroundTruths, metric: str
+) -> Iterator[tuple[str, str, pd.DataFrame, str]]:
     """(space, dataset, frame of every proxy column + the accuracy column, accuracy column) per artifact."""
     for path in score_paths:
         attrs = read_attrs(path)
@@ -141,9 +166,14 @@ def _artifact_frames(score_paths: Sequence[str], gts: GroundTruths, metric: str)
         yield space, dataset, df.merge(gt[["arch_index", acc_col]], on="arch_index", how="left"), acc_col
 
 
-def pair_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
-               pairs: Sequence[tuple[str, str]], n_boot: int = 1000, metric: str = "test",
-               seed: int = 0) -> pd.DataFrame:
+def pair_table(
+    score_paths: Sequence[str],
+    groundtruth: str | Sequence[str] | GroundTruths,
+    pairs: Sequence[tuple[str, str]],
+    n_boot: int = 1000,
+    metric: str = "test",
+    seed: int = 0,
+) -> pd.DataFrame:
     """Paired Δτ = τ(a) − τ(b) with a bootstrap CI for every (a, b) in ``pairs`` and every
     (space, dataset) whose artifacts hold both, over the architectures both scored.
 
@@ -169,8 +199,9 @@ def pair_table(score_paths: Sequence[str], groundtruth: str | Sequence[str] | Gr
         for a, b in pairs:
             if a not in df.columns or b not in df.columns:
                 continue
-            d = paired_tau_difference(df[a].to_numpy(), df[b].to_numpy(), df[acc[(space, dataset)]].to_numpy(),
-                                      n_boot=n_boot, seed=seed)
+            d = paired_tau_difference(
+                df[a].to_numpy(), df[b].to_numpy(), df[acc[(space, dataset)]].to_numpy(), n_boot=n_boot, seed=seed
+            )
             rows.append({"space": space, "dataset": dataset, "a": a, "b": b, "metric": metric, **d.as_dict()})
     missing = [f"{a}:{b}" for a, b in pairs if not any(r["a"] == a and r["b"] == b for r in rows)]
     if missing:

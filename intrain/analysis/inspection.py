@@ -30,14 +30,18 @@ def inspect_artifact(path: str, arch: int | None = None, rows: int = 5) -> str:
             except InputError:
                 v = v[:200]
         out.append(f"  {k}: {v}")
-    out.append(f"holds: {n_members} architectures ({n_scored} scored; the rest take an isomorphic "
-               f"representative's values), {n_layers} layer rows, {n_params} parameter rows")
+    out.append(
+        f"holds: {n_members} architectures ({n_scored} scored; the rest take an isomorphic "
+        f"representative's values), {n_layers} layer rows, {n_params} parameter rows"
+    )
     out.append("proxies: " + ", ".join(f"{p} [{', '.join(c)}]" for p, c in proxies.items()))
     scores = read_scores(path)
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 60):
         out.append("\nfirst rows:")
         out.append(scores.head(rows).to_string(index=False))
-        numeric = scores.select_dtypes(np.number).drop(columns=["arch_index", "representative", "flags"], errors="ignore")
+        numeric = scores.select_dtypes(np.number).drop(
+            columns=["arch_index", "representative", "flags"], errors="ignore"
+        )
         out.append("\nsummary:")
         out.append(numeric.describe().T[["mean", "std", "min", "max"]].to_string(float_format=lambda x: f"{x:.4g}"))
         flagged = int((scores["flags"] != 0).sum())
@@ -47,6 +51,10 @@ def inspect_artifact(path: str, arch: int | None = None, rows: int = 5) -> str:
         params = read_params(path, idx)
         out.append(f"\nper-layer statistics of architecture {idx} ({len(layers)} layers):")
         out.append(layers.drop(columns=["arch_index"]).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        out.append(f"\nper-parameter gradient statistics of architecture {idx} ({len(params)} parameters, first {rows * 2}):")
-        out.append(params.drop(columns=["arch_index"]).head(rows * 2).to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        out.append(
+            f"\nper-parameter gradient statistics of architecture {idx} ({len(params)} parameters, first {rows * 2}):"
+        )
+        out.append(
+            params.drop(columns=["arch_index"]).head(rows * 2).to_string(index=False, float_format=lambda x: f"{x:.4g}")
+        )
     return "\n".join(out)

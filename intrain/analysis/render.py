@@ -31,10 +31,21 @@ from typing import Any
 from intrain.core.errors import IntrainError
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-          "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
-          "--remote-debugging-pipe"]
+_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--remote-debugging-pipe",
+]
 WIDTHS = (1280, 800)
 HEIGHT = 900
 
@@ -111,9 +122,14 @@ class _Browser:
 
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (the browser's stderr; close() closes it)
         # close_fds=False: the fds set up by wire() must survive exec (Python's own are close-on-exec)
-        self.proc = subprocess.Popen([browser, *_FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
-                                     preexec_fn=wire, close_fds=False)
+        self.proc = subprocess.Popen(
+            [browser, *_FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            preexec_fn=wire,
+            close_fds=False,
+        )
         os.close(to_child)
         os.close(from_child)
         self._buf = b""
@@ -182,28 +198,40 @@ class _Browser:
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = str(self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"])
         self.send("Page.enable", session=session)
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session)
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session,
+        )
         self.events.clear()
         self.send("Page.navigate", {"url": url}, session)
         self.wait_event("Page.loadEventFired", session)
         return session
 
     def evaluate(self, session: str, expression: str) -> Any:
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True}, session)
+        result = self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, session
+        )
         if "exceptionDetails" in result:
-            raise RenderError(f"script failed: {result['exceptionDetails'].get('text')} "
-                              f"{result['exceptionDetails'].get('exception', {}).get('description', '')}")
+            raise RenderError(
+                f"script failed: {result['exceptionDetails'].get('text')} "
+                f"{result['exceptionDetails'].get('exception', {}).get('description', '')}"
+            )
         return result["result"].get("value")
 
     def screenshot(self, session: str, out: Path, width: int) -> None:
         """The whole page, viewport width wide."""
         height = self.evaluate(session, "document.documentElement.scrollHeight")
         height = int(min(max(height, HEIGHT), 16000))
-        data = self.send("Page.captureScreenshot",
-                         {"format": "png", "captureBeyondViewport": True,
-                          "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}}, session)["data"]
+        data = self.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+            },
+            session,
+        )["data"]
         out.write_bytes(base64.b64decode(data))
 
 
@@ -211,11 +239,17 @@ def problems_of(width: int, check: dict[str, Any]) -> list[str]:
     """Readable problems of one width's check result (empty when the page is fine)."""
     out = []
     if check["scroll_width"] > check["viewport"] or check["wide"]:
-        widest = (f"; widest: {check['wide'][0]['el']} ({check['wide'][0]['width']} px, "
-                  f"right edge at {check['wide'][0]['right']} px)" if check["wide"] else "")
-        out.append(f"at {width} px: horizontal overflow: the page is {check['scroll_width']} px wide in a "
-                   f"{check['viewport']} px viewport, {check['n_wide']} elements wider than the page outside a "
-                   f"scroll wrapper{widest}")
+        widest = (
+            f"; widest: {check['wide'][0]['el']} ({check['wide'][0]['width']} px, "
+            f"right edge at {check['wide'][0]['right']} px)"
+            if check["wide"]
+            else ""
+        )
+        out.append(
+            f"at {width} px: horizontal overflow: the page is {check['scroll_width']} px wide in a "
+            f"{check['viewport']} px viewport, {check['n_wide']} elements wider than the page outside a "
+            f"scroll wrapper{widest}"
+        )
     if check["broken"]:
         out.append(f"at {width} px: {len(check['broken'])} broken images: {', '.join(check['broken'][:5])}")
     if check["empty"]:
@@ -229,8 +263,9 @@ def screenshot_path(screenshot: str | Path, width: int) -> Path:
     return p.with_name(f"{p.stem}-{width}{p.suffix or '.png'}")
 
 
-def render_check(html_path: str | Path, screenshot: str | Path | None = None, widths: Sequence[int] = WIDTHS,
-                 timeout: float = 90) -> dict[str, Any]:
+def render_check(
+    html_path: str | Path, screenshot: str | Path | None = None, widths: Sequence[int] = WIDTHS, timeout: float = 90
+) -> dict[str, Any]:
     """Load the page headless at each width and check it.
 
     Returns ``{'status': 'ok'|'failed', 'problems': [...], 'images', 'broken', 'tables', 'empty',
@@ -258,10 +293,16 @@ def render_check(html_path: str | Path, screenshot: str | Path | None = None, wi
         browser.close()
     problems = [p for w in widths for p in problems_of(w, checks[w])]
     first = checks[widths[0]]
-    return {"status": "failed" if problems else "ok", "problems": problems,
-            "images": first["images"], "broken": max(len(c["broken"]) for c in checks.values()),
-            "tables": first["tables"], "empty": max(len(c["empty"]) for c in checks.values()),
-            "widths": checks, "screenshots": shots}
+    return {
+        "status": "failed" if problems else "ok",
+        "problems": problems,
+        "images": first["images"],
+        "broken": max(len(c["broken"]) for c in checks.values()),
+        "tables": first["tables"],
+        "empty": max(len(c["empty"]) for c in checks.values()),
+        "widths": checks,
+        "screenshots": shots,
+    }
 
 
 def run_script(html_path: str | Path, expression: str, width: int = WIDTHS[0], timeout: float = 60) -> Any:

@@ -16,23 +16,24 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any, TypedDict
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
+from intrain.analysis.correlate import is_component, proxy_columns
+from intrain.analysis.groundtruth import GroundTruths, accuracy_column
+from intrain.core.artifacts import read_attrs, read_population_rules, read_scores, versions
 from intrain.core.errors import InputError
-from intrain.analysis.correlate import is_component, proxy_columns  # noqa: E402
-from intrain.analysis.groundtruth import GroundTruths, accuracy_column  # noqa: E402
-from intrain.core.artifacts import read_attrs, read_population_rules, read_scores, versions  # noqa: E402
-from intrain.core.sinks import html_text, plot_text, read_csv, slug, write_csv  # noqa: E402
-from intrain.core.ranking import add_population_scores  # noqa: E402
+from intrain.core.ranking import add_population_scores
+from intrain.core.sinks import html_text, plot_text, read_csv, slug, write_csv
 
 _CSS = """*,*::before,*::after{box-sizing:border-box}
 html{font-size:16px;-webkit-text-size-adjust:100%}
@@ -146,45 +147,65 @@ _TABLE_JS = """<script>
 
 #: Study CSVs the report knows, in page order: key -> (title, explanation).
 STUDIES: dict[str, tuple[str, str]] = {
-    "ablation": ("Ablation (components and couplings)",
-                 "Recomputed from the per-layer and per-parameter statistics stored in the main run's "
-                 "artifacts; no network was rerun. minus_shipped: τ(variant) − τ(shipped score "
-                 "γ(1+o)/log(L+1)) with a paired bootstrap CI over the same architectures. "
-                 "Paper: NB201 ablation table."),
-    "batch_size": ("Batch-size sensitivity",
-                   "Mean ± std over seeds; latency is the median forward + backward time of one "
-                   "architecture on this run's device (the paper's is an RTX 4090). Paper: supplementary Table 2."),
-    "seeds": ("Seed variance",
-              "Spread of Kendall τ over seeds (network initialisation and synthetic batch) on the study sample."),
+    "ablation": (
+        "Ablation (components and couplings)",
+        "Recomputed from the per-layer and per-parameter statistics stored in the main run's "
+        "artifacts; no network was rerun. minus_shipped: τ(variant) − τ(shipped score "
+        "γ(1+o)/log(L+1)) with a paired bootstrap CI over the same architectures. "
+        "Paper: NB201 ablation table.",
+    ),
+    "batch_size": (
+        "Batch-size sensitivity",
+        "Mean ± std over seeds; latency is the median forward + backward time of one "
+        "architecture on this run's device (the paper's is an RTX 4090). Paper: supplementary Table 2.",
+    ),
+    "seeds": (
+        "Seed variance",
+        "Spread of Kendall τ over seeds (network initialisation and synthetic batch) on the study sample.",
+    ),
     "stability": ("Dataset stability", "Kendall τ of each proxy across datasets and its spread."),
-    "search_picks": ("Search: NB201 pick-the-top",
-                     "Per proxy: test accuracy of its top-scored architecture among N sampled from the scored "
-                     "ones, mean ± std over seeds; ground_truth is the best in the sample. Paper: supplementary "
-                     "Table 1 (N = 5,000)."),
-    "search_nb201": ("Search: Algorithm 1 on NB201",
-                     "InTrain-NAS's evolutionary search on NB201, where the pick's accuracy is known."),
-    "search_zennas": ("Search: InTrain-NAS on the Zen-NAS ImageNet space",
-                      "Best Zen-NAS structure string per FLOPs budget (Zen-NAS get_FLOPs and params at 224x224, "
-                      "scores at the search resolution). The networks are untrained: feed best_arch to the "
-                      "Zen-NAS/ZiCo training scripts (--use_se) or intrain.spaces.zennas.network.build_model."),
-    "zennas_published": ("Published Zen-NAS-space networks under each proxy",
-                         "Zen-NAS, ZiCo and AZ-NAS model-zoo structures scored at the paper's protocol "
-                         "(B = 64, 64x64 Gaussian input); rank 1 = the proxy's favourite "
-                         "(benchmarks/zennas_published.py)."),
-    "agreement": ("Agreement with imported score files",
-                  "Per proxy in both an imported peer file (a) and intrain's own artifact (b): Spearman ρ between "
-                  "the two implementations over the architectures both scored, and each one's Kendall τ against "
-                  "accuracy (column metric) on that same set (intrain agreement; docs/interop.md)."),
-    "protocols": ("Protocols: uniform vs reference vs published",
-                  "Each proxy under the uniform protocol (one network, init and input for all) and under its "
-                  "variants: reference = as its published number was computed (AutoDL's network with every "
-                  "non-none edge run, the published init, definition and input; input 'natural' is the "
-                  "bundled-photograph stand-in for CIFAR), relu = InTrain on post-activation layers. "
-                  "Differences are paired bootstraps over the architectures both scored; a CI that excludes "
-                  "0 is a difference these architectures support (intrain protocol-table; docs/protocols.md)."),
-    "topk": ("Top-k quality",
-             "Mean test accuracy of each proxy's top-10 and top-1 % architectures, the accuracy of its "
-             "top-1 pick, and the rank it gives the truly best architecture of the sample."),
+    "search_picks": (
+        "Search: NB201 pick-the-top",
+        "Per proxy: test accuracy of its top-scored architecture among N sampled from the scored "
+        "ones, mean ± std over seeds; ground_truth is the best in the sample. Paper: supplementary "
+        "Table 1 (N = 5,000).",
+    ),
+    "search_nb201": (
+        "Search: Algorithm 1 on NB201",
+        "InTrain-NAS's evolutionary search on NB201, where the pick's accuracy is known.",
+    ),
+    "search_zennas": (
+        "Search: InTrain-NAS on the Zen-NAS ImageNet space",
+        "Best Zen-NAS structure string per FLOPs budget (Zen-NAS get_FLOPs and params at 224x224, "
+        "scores at the search resolution). The networks are untrained: feed best_arch to the "
+        "Zen-NAS/ZiCo training scripts (--use_se) or intrain.spaces.zennas.network.build_model.",
+    ),
+    "zennas_published": (
+        "Published Zen-NAS-space networks under each proxy",
+        "Zen-NAS, ZiCo and AZ-NAS model-zoo structures scored at the paper's protocol "
+        "(B = 64, 64x64 Gaussian input); rank 1 = the proxy's favourite "
+        "(benchmarks/zennas_published.py).",
+    ),
+    "agreement": (
+        "Agreement with imported score files",
+        "Per proxy in both an imported peer file (a) and intrain's own artifact (b): Spearman ρ between "
+        "the two implementations over the architectures both scored, and each one's Kendall τ against "
+        "accuracy (column metric) on that same set (intrain agreement; docs/interop.md).",
+    ),
+    "protocols": (
+        "Protocols: uniform vs reference vs published",
+        "Each proxy under the uniform protocol (one network, init and input for all) and under its "
+        "variants: reference = as its published number was computed (AutoDL's network with every "
+        "non-none edge run, the published init, definition and input; input 'natural' is the "
+        "bundled-photograph stand-in for CIFAR), relu = InTrain on post-activation layers. "
+        "Differences are paired bootstraps over the architectures both scored; a CI that excludes "
+        "0 is a difference these architectures support (intrain protocol-table; docs/protocols.md).",
+    ),
+    "topk": (
+        "Top-k quality",
+        "Mean test accuracy of each proxy's top-10 and top-1 % architectures, the accuracy of its "
+        "top-1 pick, and the rank it gives the truly best architecture of the sample.",
+    ),
 }
 
 
@@ -201,7 +222,7 @@ def signed(x: float) -> str:
     return "0.000" if text in ("+0.000", "-0.000") else text
 
 
-def _is_missing(x) -> bool:
+def _is_missing(x: object) -> bool:
     return x is None or (isinstance(x, (float, np.floating)) and not np.isfinite(x)) or x is pd.NA
 
 
@@ -215,7 +236,7 @@ def _significant(x: float, digits: int = 3) -> str:
     return f"{x:,.{decimals}f}"
 
 
-def format_value(column: str, x) -> str:
+def format_value(column: str, x: object) -> str:
     """A value rounded for reading: 3 decimals for correlations (signed for differences), thousands
     separators for counts, 3 significant figures for times, 2 decimals for accuracies."""
     if _is_missing(x):
@@ -223,8 +244,9 @@ def format_value(column: str, x) -> str:
     if isinstance(x, (bool, np.bool_)):
         return str(bool(x))
     col = str(column).lower()
-    if isinstance(x, (int, np.integer)) or (isinstance(x, (float, np.floating)) and float(x).is_integer()
-                                            and not _CORR.search(col) and abs(x) < 1e15):
+    if isinstance(x, (int, np.integer)) or (
+        isinstance(x, (float, np.floating)) and float(x).is_integer() and not _CORR.search(col) and abs(x) < 1e15
+    ):
         return str(int(x)) if col in _NO_SEPARATOR else f"{int(x):,}"
     if isinstance(x, (float, np.floating)):
         x = float(x)
@@ -244,11 +266,6 @@ def format_value(column: str, x) -> str:
     return str(x)
 
 
-def _fmt(x) -> str:
-    """Kept for callers of the old helper: a float with 3 decimals, anything else escaped."""
-    return html_text(format_value("kendall" if isinstance(x, (float, np.floating)) else "", x))
-
-
 def header_label(column: str) -> str:
     """``kendall_lo`` -> ``τ lo``: short headers, so that tables fit; the CSV name stays in the title."""
     label = str(column).replace("diff_kendall", "Δτ").replace("diff_spearman", "Δρ")
@@ -260,8 +277,7 @@ def html_table(df: pd.DataFrame, *, filterable: bool | None = None, caption: str
     """A sortable table in a horizontal scroll wrapper; numbers rounded for reading, their full
     precision in ``data-v`` (the sort key). ``filterable`` (default: more than 8 rows) adds a filter box."""
     numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns}
-    head = "".join(f'<th scope="col" title="{html_text(str(c))}">{html_text(header_label(c))}</th>'
-                   for c in df.columns)
+    head = "".join(f'<th scope="col" title="{html_text(str(c))}">{html_text(header_label(c))}</th>' for c in df.columns)
     rows = []
     for row in df.itertuples(index=False):
         cells = []
@@ -279,8 +295,10 @@ def html_table(df: pd.DataFrame, *, filterable: bool | None = None, caption: str
         filterable = len(df) > 8
     cls = "sortable filterable" if filterable else "sortable"
     cap = f"<caption class='note'>{html_text(caption)}</caption>" if caption else ""
-    return (f'<div class="scroll"><table class="{cls}">{cap}<thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+    return (
+        f'<div class="scroll"><table class="{cls}">{cap}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 # ----------------------------------------------------------------------------- headline
@@ -290,16 +308,16 @@ OWN_PROXY = "intrain"
 WIDE_CI = 0.3  #: a bootstrap interval of τ wider than this decides nothing (a small sample)
 
 
-def _num(row, key: str) -> float:
-    v = row.get(key) if hasattr(row, "get") else None
+def _num(row: object, key: str) -> float:
+    raw: Any = row.get(key) if hasattr(row, "get") else None  # None: float() raises TypeError, nan below
     try:
-        v = float(v)
+        v = float(raw)
     except (TypeError, ValueError):
         return float("nan")
     return v
 
 
-def reproduction(row) -> str:
+def reproduction(row: pd.Series) -> str:
     """One correlation row against its published τ: ``reproduces`` (the published value lies in the
     bootstrap CI), ``differs`` (outside it), ``no-ci`` (no interval to judge), ``no-paper``, ``undefined``."""
     tau, paper = _num(row, "kendall"), _num(row, "paper_kendall")
@@ -317,7 +335,7 @@ def _benchmarks(corr: pd.DataFrame) -> list[tuple[str, str]]:
     return list(dict.fromkeys(zip(corr["space"], corr["dataset"])))
 
 
-def _ci(row) -> str:
+def _ci(row: pd.Series) -> str:
     lo, hi, n = _num(row, "kendall_lo"), _num(row, "kendall_hi"), _num(row, "n")
     parts = []
     if np.isfinite(lo) and np.isfinite(hi):
@@ -327,11 +345,22 @@ def _ci(row) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def headline(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> list[dict]:
+class Verdict(TypedDict):
+    """One benchmark's line of :func:`headline`."""
+
+    benchmark: str
+    verdict: str
+    sentence: str
+    wide: bool
+    others_reproduced: int
+    others_published: int
+
+
+def headline(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> list[Verdict]:
     """One verdict per benchmark (space/dataset) on whether ``proxy`` reproduces its published τ:
     ``{'benchmark', 'verdict', 'sentence', 'others_reproduced', 'others_published'}``."""
     main = corr[~is_component(corr["proxy"])]
-    out = []
+    out: list[Verdict] = []
     for space, dataset in _benchmarks(main):
         rows = main[(main["space"] == space) & (main["dataset"] == dataset)]
         label = f"{space}/{dataset}"
@@ -352,29 +381,52 @@ def headline(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> list[dict]:
             elif verdict == "no-paper":
                 text = f"InTrain's τ = {tau:.3f}{_ci(r)}; no published value to compare with."
             elif verdict == "reproduces":
-                text = (f"InTrain's τ = {tau:.3f}{_ci(r)} reproduces the published {paper:.3f}: the published "
-                        f"value lies inside the bootstrap interval (Δ {signed(d)}).")
+                text = (
+                    f"InTrain's τ = {tau:.3f}{_ci(r)} reproduces the published {paper:.3f}: the published "
+                    f"value lies inside the bootstrap interval (Δ {signed(d)})."
+                )
             elif verdict == "differs":
-                text = (f"InTrain's τ = {tau:.3f}{_ci(r)} does not reproduce the published {paper:.3f}: it is "
-                        f"{abs(d):.3f} {side} it, outside the bootstrap interval.")
+                text = (
+                    f"InTrain's τ = {tau:.3f}{_ci(r)} does not reproduce the published {paper:.3f}: it is "
+                    f"{abs(d):.3f} {side} it, outside the bootstrap interval."
+                )
             else:
-                text = (f"InTrain's τ = {tau:.3f}{_ci(r)} is {abs(d):.3f} {side} the published {paper:.3f}; "
-                        f"no bootstrap interval to judge it by (correlation.n_boot = 0).")
+                text = (
+                    f"InTrain's τ = {tau:.3f}{_ci(r)} is {abs(d):.3f} {side} the published {paper:.3f}; "
+                    f"no bootstrap interval to judge it by (correlation.n_boot = 0)."
+                )
         wide = verdict in ("reproduces", "differs") and _num(r, "kendall_hi") - _num(r, "kendall_lo") > WIDE_CI
         if wide:
-            text += (f" The interval is wide (n = {int(_num(r, 'n')):,}), so this says little either way."
-                     if np.isfinite(_num(r, "n")) else " The interval is wide, so this says little either way.")
+            text += (
+                f" The interval is wide (n = {int(_num(r, 'n')):,}), so this says little either way."
+                if np.isfinite(_num(r, "n"))
+                else " The interval is wide, so this says little either way."
+            )
         if judged:
             k = judged.count("reproduces")
             text += f" Other proxies: {k} of {len(judged)} with a published value reproduce it."
-        out.append({"benchmark": label, "verdict": verdict, "sentence": f"{label}: {text}", "wide": wide,
-                    "others_reproduced": judged.count("reproduces"), "others_published": len(judged)})
+        out.append(
+            {
+                "benchmark": label,
+                "verdict": verdict,
+                "sentence": f"{label}: {text}",
+                "wide": wide,
+                "others_reproduced": judged.count("reproduces"),
+                "others_published": len(judged),
+            }
+        )
     return out
 
 
 _MARK = {"reproduces": "✓", "differs": "✗", "no-ci": ""}
-_BADGE = {"reproduces": ("ok", "reproduces"), "differs": ("differs", "differs"), "no-ci": ("open", "no CI"),
-          "no-paper": ("open", "no paper value"), "undefined": ("open", "undefined"), "absent": ("open", "not scored")}
+_BADGE = {
+    "reproduces": ("ok", "reproduces"),
+    "differs": ("differs", "differs"),
+    "no-ci": ("open", "no CI"),
+    "no-paper": ("open", "no paper value"),
+    "undefined": ("open", "undefined"),
+    "absent": ("open", "not scored"),
+}
 
 
 def _colour(tau: float) -> tuple[str, str]:
@@ -394,11 +446,13 @@ def heatmap_table(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
         proxies.remove(proxy)
         proxies.insert(0, proxy)
     by = {(r["proxy"], r["space"], r["dataset"]): r for _, r in main.iterrows()}
+
     def breakable(text: str) -> str:  # line breaks after _ - / only, never inside a word
         return re.sub(r"([_/-])", r"\1<wbr>", html_text(text))
 
     head = '<th scope="col">proxy</th>' + "".join(
-        f'<th scope="col" title="{html_text(s)}/{html_text(d)}">{breakable(f"{s}/{d}")}</th>' for s, d in benches)
+        f'<th scope="col" title="{html_text(s)}/{html_text(d)}">{breakable(f"{s}/{d}")}</th>' for s, d in benches
+    )
     rows = []
     for p in proxies:
         cells = [f'<th scope="row">{html_text(p)}</th>']
@@ -416,23 +470,35 @@ def heatmap_table(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
             pub = ""
             if np.isfinite(paper):
                 mark = _MARK.get(verdict, "")
-                pub = (f'<span class="pub">paper {paper:.3f}</span>'
-                       f'<span class="pub">{signed(tau - paper)}{" " + mark if mark else ""}</span>')
-                tip += f"; paper {paper:.3f}, Δ {signed(tau - paper)}: " + {
-                    "reproduces": "reproduces (published value inside the CI)",
-                    "differs": "differs (published value outside the CI)",
-                    "no-ci": "no CI to judge"}[verdict]
-            cells.append(f'<td data-v="{tau!r}" style="background:{bg};color:{fg}" title="{html_text(tip)}">'
-                         f'<span class="tau">{tau:.3f}</span>{pub}</td>')
-        rows.append(f'<tr{" class=own" if p == proxy else ""}>' + "".join(cells) + "</tr>")
+                pub = (
+                    f'<span class="pub">paper {paper:.3f}</span>'
+                    f'<span class="pub">{signed(tau - paper)}{" " + mark if mark else ""}</span>'
+                )
+                tip += (
+                    f"; paper {paper:.3f}, Δ {signed(tau - paper)}: "
+                    + {
+                        "reproduces": "reproduces (published value inside the CI)",
+                        "differs": "differs (published value outside the CI)",
+                        "no-ci": "no CI to judge",
+                    }[verdict]
+                )
+            cells.append(
+                f'<td data-v="{tau!r}" style="background:{bg};color:{fg}" title="{html_text(tip)}">'
+                f'<span class="tau">{tau:.3f}</span>{pub}</td>'
+            )
+        rows.append(f"<tr{' class=own' if p == proxy else ''}>" + "".join(cells) + "</tr>")
     ramp = ", ".join(_colour(t)[0] for t in np.linspace(-1, 1, 9))
-    legend = (f'<p class="legend"><span>τ: −1<span class="ramp" style="background:linear-gradient(to right, {ramp})">'
-              f'</span>+1</span><span>small print: the published τ and the difference (measured − paper)</span>'
-              f'<span>✓ published value inside the 95 % bootstrap CI; ✗ outside it</span>'
-              f'<span>– not scored or undefined; hover a cell for its CI and n</span></p>')
-    return (f'<div class="scroll"><table class="heatmap sortable" id="heatmap">'
-            f'<caption class="note">Kendall τ against test accuracy; click a column to rank the proxies on it</caption>'
-            f'<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{legend}')
+    legend = (
+        f'<p class="legend"><span>τ: −1<span class="ramp" style="background:linear-gradient(to right, {ramp})">'
+        f"</span>+1</span><span>small print: the published τ and the difference (measured − paper)</span>"
+        f"<span>✓ published value inside the 95 % bootstrap CI; ✗ outside it</span>"
+        f"<span>– not scored or undefined; hover a cell for its CI and n</span></p>"
+    )
+    return (
+        f'<div class="scroll"><table class="heatmap sortable" id="heatmap">'
+        f'<caption class="note">Kendall τ against test accuracy; click a column to rank the proxies on it</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{legend}"
+    )
 
 
 def headline_html(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
@@ -440,20 +506,25 @@ def headline_html(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
     judged = [v for v in verdicts if v["verdict"] in ("reproduces", "differs")]
     if judged:
         k = sum(v["verdict"] == "reproduces" for v in judged)
-        summary = (f"InTrain reproduces the published Kendall τ on {k} of {len(judged)} "
-                   f"benchmark{'s' if len(judged) != 1 else ''} with a published value and a bootstrap interval.")
+        summary = (
+            f"InTrain reproduces the published Kendall τ on {k} of {len(judged)} "
+            f"benchmark{'s' if len(judged) != 1 else ''} with a published value and a bootstrap interval."
+        )
         n_wide = sum(v["wide"] for v in judged)
         if n_wide:
-            summary = summary[:-1] + (f" (on {n_wide} of them the interval is wider than {WIDE_CI}: "
-                                      f"too few architectures to tell).")
+            summary = summary[:-1] + (
+                f" (on {n_wide} of them the interval is wider than {WIDE_CI}: too few architectures to tell)."
+            )
     elif any(v["verdict"] == "no-ci" for v in verdicts):
         summary = "InTrain's τ beside the published values (no bootstrap intervals in this run to judge by)."
     else:
         summary = "No published InTrain values to compare with in this run."
-    items = "".join(f'<li><span class="badge {_BADGE[v["verdict"]][0]}">{_BADGE[v["verdict"]][1]}</span>'
-                    f'{html_text(v["sentence"])}</li>' for v in verdicts)
-    return (f'<p class="summary">{html_text(summary)}</p>{heatmap_table(corr, proxy)}'
-            f'<ul class="verdicts">{items}</ul>')
+    items = "".join(
+        f'<li><span class="badge {_BADGE[v["verdict"]][0]}">{_BADGE[v["verdict"]][1]}</span>'
+        f"{html_text(v['sentence'])}</li>"
+        for v in verdicts
+    )
+    return f'<p class="summary">{html_text(summary)}</p>{heatmap_table(corr, proxy)}<ul class="verdicts">{items}</ul>'
 
 
 def sha256_file(path: str | Path) -> str:
@@ -482,13 +553,15 @@ def scatter_figure(score_paths: Sequence[str], gts: GroundTruths, proxy: str, ou
     ncols = min(4, len(score_paths))  # wrap many benchmarks (seven NDS spaces) into rows
     nrows = -(-len(score_paths) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 3.8 * nrows), squeeze=False)
-    for ax in axes.flat[len(score_paths):]:
+    for ax in axes.flat[len(score_paths) :]:
         ax.set_visible(False)
     for ax, path in zip(axes.flat, score_paths):
         attrs = read_attrs(path)
         acc = accuracy_column(attrs["dataset"])
         gt = gts.table(attrs["space"])
-        df = add_population_scores(read_scores(path), read_population_rules(path)).merge(gt[["arch_index", acc]], on="arch_index")
+        df = add_population_scores(read_scores(path), read_population_rules(path)).merge(
+            gt[["arch_index", acc]], on="arch_index"
+        )
         df = df[np.isfinite(df[proxy])]
         if len(df) > 2000:
             ax.hexbin(df[proxy], df[acc], gridsize=50, bins="log", cmap="viridis", mincnt=1)
@@ -531,10 +604,20 @@ def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
         sub = df[df["dataset"] == ds].set_index("proxy").reindex(proxies)
         x = np.arange(len(proxies)) + j * width
         err = np.vstack([sub["kendall"] - sub["kendall_lo"], sub["kendall_hi"] - sub["kendall"]])
-        ax.bar(x, sub["kendall"], width, yerr=np.clip(np.nan_to_num(err), 0, None), capsize=3, label=ds)  # a percentile CI may miss the estimate by rounding
+        ax.bar(
+            x, sub["kendall"], width, yerr=np.clip(np.nan_to_num(err), 0, None), capsize=3, label=ds
+        )  # a percentile CI may miss the estimate by rounding
         if "paper_kendall" in sub and sub["paper_kendall"].notna().any():
-            ax.scatter(x, sub["paper_kendall"], marker="_", s=500, linewidths=2.5, color="crimson", zorder=3,
-                       label=None if paper_drawn else "paper")
+            ax.scatter(
+                x,
+                sub["paper_kendall"],
+                marker="_",
+                s=500,
+                linewidths=2.5,
+                color="crimson",
+                zorder=3,
+                label=None if paper_drawn else "paper",
+            )
             paper_drawn = True
     ax.set_xticks(np.arange(len(proxies)) + width * (len(datasets) - 1) / 2, proxies, rotation=20, ha="right")
     ax.set_ylabel("Kendall τ (95% CI)")
@@ -548,8 +631,16 @@ def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
     sns.barplot(data=abl, y="variant", x="kendall", hue="dataset", ax=ax, orient="h")
     paper = abl.dropna(subset=["paper_kendall"]).drop_duplicates("variant")
     order = list(dict.fromkeys(abl["variant"]))
-    ax.scatter(paper["paper_kendall"], [order.index(v) for v in paper["variant"]], marker="|", s=400,
-               linewidths=2.5, color="crimson", zorder=3, label="paper")
+    ax.scatter(
+        paper["paper_kendall"],
+        [order.index(v) for v in paper["variant"]],
+        marker="|",
+        s=400,
+        linewidths=2.5,
+        color="crimson",
+        zorder=3,
+        label="paper",
+    )
     ax.set_xlabel("Kendall τ")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save_figure(fig, out)
@@ -573,15 +664,23 @@ def search_curves(summary: pd.DataFrame, out: Path) -> Path:
 def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
     bs = bs.sort_values("batch_size")
-    ax1.errorbar(bs["batch_size"], bs["kendall_mean"], yerr=bs["kendall_std"].fillna(0), marker="o", capsize=3,
-                 label="measured (mean ± std over seeds)")
+    ax1.errorbar(
+        bs["batch_size"],
+        bs["kendall_mean"],
+        yerr=bs["kendall_std"].fillna(0),
+        marker="o",
+        capsize=3,
+        label="measured (mean ± std over seeds)",
+    )
     if bs["paper_kendall"].notna().any():
         ax1.plot(bs["batch_size"], bs["paper_kendall"], "k--", marker="x", label="paper")
     ax1.set_xscale("log", base=2)
     ax1.set_xlabel("batch size")
     ax1.set_ylabel("Kendall τ")
     ax1.legend(fontsize=8)
-    ax2.plot(bs["batch_size"], bs["latency_ms_median"], marker="o", label=plot_text(f"measured ({bs['device'].iloc[0]})"))
+    ax2.plot(
+        bs["batch_size"], bs["latency_ms_median"], marker="o", label=plot_text(f"measured ({bs['device'].iloc[0]})")
+    )
     ax2.set_xscale("log", base=2)
     ax2.set_xlabel("batch size")
     ax2.set_ylabel("forward + backward latency (ms)")
@@ -609,8 +708,14 @@ def _img(src: str, alt: str) -> str:
     return f'<img src="{html_text(src)}" alt="{html_text(alt)}" loading="eager">'
 
 
-def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth: str | Sequence[str] | GroundTruths,
-                 out_html: str, studies: dict[str, str] | None = None, config: dict | None = None) -> Path:
+def build_report(
+    correlations_csv: str,
+    score_paths: Sequence[str],
+    groundtruth: str | Sequence[str] | GroundTruths,
+    out_html: str,
+    studies: dict[str, str] | None = None,
+    config: dict[str, Any] | None = None,
+) -> Path:
     """``groundtruth``: one table path, ``SPACE=CSV`` values, or :class:`GroundTruths`.
 
     The page opens with the headline (a τ heatmap, proxies × space/dataset, with the published
@@ -631,35 +736,73 @@ def build_report(correlations_csv: str, score_paths: Sequence[str], groundtruth:
     return out
 
 
-def _write_report(out: Path, correlations_csv: str, score_paths: Sequence[str],
-                  groundtruth: str | Sequence[str] | GroundTruths, studies: dict[str, str] | None,
-                  config: dict | None) -> None:
+def _write_report(
+    out: Path,
+    correlations_csv: str,
+    score_paths: Sequence[str],
+    groundtruth: str | Sequence[str] | GroundTruths,
+    studies: dict[str, str] | None,
+    config: dict[str, Any] | None,
+) -> None:
     corr = read_csv(correlations_csv)
     gts = GroundTruths.of(groundtruth)
     main = corr[~is_component(corr["proxy"])]
     comps = corr[is_component(corr["proxy"])]
-    cols = ["space", "dataset", "proxy", "n", "n_excluded", "n_flagged", "kendall", "kendall_lo", "kendall_hi",
-            "spearman", "spearman_lo", "spearman_hi", "paper_kendall", "diff_kendall"]
+    cols = [
+        "space",
+        "dataset",
+        "proxy",
+        "n",
+        "n_excluded",
+        "n_flagged",
+        "kendall",
+        "kendall_lo",
+        "kendall_hi",
+        "spearman",
+        "spearman_lo",
+        "spearman_hi",
+        "paper_kendall",
+        "diff_kendall",
+    ]
     main_table = main[[c for c in cols if c in main.columns]]
     write_csv(main_table, out.parent / "correlations.csv")
     sections = [_section("headline", "Headline: does InTrain reproduce the published τ?", headline_html(corr))]
-    sections.append(_section("correlations", "Rank correlations", (
-        "<p class='note'>Kendall τ-b and Spearman ρ against benchmark test accuracy; lo/hi are 95 % bootstrap "
-        "intervals over architectures. Non-finite scores are excluded and counted (n excluded); n flagged counts "
-        "architectures with a degenerate-network flag. Rounded here; full precision in "
-        "<a href='correlations.csv'>correlations.csv</a>.</p>"
-        + html_table(main_table, filterable=True)
-        + _img(tau_bars(main, out.parent / "tau_bars.png").name, "Kendall tau per proxy and dataset"))))
+    sections.append(
+        _section(
+            "correlations",
+            "Rank correlations",
+            (
+                "<p class='note'>Kendall τ-b and Spearman ρ against benchmark test accuracy; lo/hi are 95 % bootstrap "
+                "intervals over architectures. Non-finite scores are excluded and counted (n excluded); n flagged counts "
+                "architectures with a degenerate-network flag. Rounded here; full precision in "
+                "<a href='correlations.csv'>correlations.csv</a>.</p>"
+                + html_table(main_table, filterable=True)
+                + _img(tau_bars(main, out.parent / "tau_bars.png").name, "Kendall tau per proxy and dataset")
+            ),
+        )
+    )
     if not comps.empty:
-        sections.append(_section("components", "Components", html_table(
-            comps[[c for c in ["space", "dataset", "proxy", "n", "kendall", "spearman"] if c in comps.columns]])))
+        sections.append(
+            _section(
+                "components",
+                "Components",
+                html_table(
+                    comps[[c for c in ["space", "dataset", "proxy", "n", "kendall", "spearman"] if c in comps.columns]]
+                ),
+            )
+        )
     paths_of: dict[str, list[str]] = {}  # proxy -> the artifacts (one per dataset) that hold it
     for path in score_paths:
         for proxy in proxy_columns(add_population_scores(read_scores(path, expand=False), read_population_rules(path))):
             if "." not in proxy:
                 paths_of.setdefault(proxy, []).append(path)
-    scatters = "".join(_img(scatter_figure(paths, gts, proxy, out.parent / f"scatter_{slug(proxy)}.png").name,
-                            f"{proxy} score vs accuracy") for proxy, paths in paths_of.items())
+    scatters = "".join(
+        _img(
+            scatter_figure(paths, gts, proxy, out.parent / f"scatter_{slug(proxy)}.png").name,
+            f"{proxy} score vs accuracy",
+        )
+        for proxy, paths in paths_of.items()
+    )
     if scatters:
         sections.append(_section("scatter", "Score vs accuracy", scatters))
     figures = {"ablation": ablation_bars, "batch_size": batch_curve, "search_zennas": search_curves}
@@ -684,18 +827,35 @@ def _write_report(out: Path, correlations_csv: str, score_paths: Sequence[str],
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
         "config": config,
-        "artifacts": {str(p): {"sha256": sha256_file(p), **{k: v for k, v in read_attrs(p).items()
-                                                               if k in ("device", "config_hash", "seed", "batch_size", "resolution", "settings")}}
-                      for p in score_paths},
-        "inputs_sha256": {str(p): sha256_file(p) for p in [correlations_csv, *gts.paths.values(), *(studies or {}).values()]},
+        "artifacts": {
+            str(p): {
+                "sha256": sha256_file(p),
+                **{
+                    k: v
+                    for k, v in read_attrs(p).items()
+                    if k in ("device", "config_hash", "seed", "batch_size", "resolution", "settings")
+                },
+            }
+            for p in score_paths
+        },
+        "inputs_sha256": {
+            str(p): sha256_file(p) for p in [correlations_csv, *gts.paths.values(), *(studies or {}).values()]
+        },
     }
-    sections.append(_section("provenance", "Provenance",
-                             f'<div class="prov">{html_text(json.dumps(prov, indent=1, default=str))}</div>'))
+    sections.append(
+        _section(
+            "provenance", "Provenance", f'<div class="prov">{html_text(json.dumps(prov, indent=1, default=str))}</div>'
+        )
+    )
     toc = "".join(f'<li><a href="#{key}">{html_text(title)}</a></li>' for key, title, _ in sections)
     nav = f'<nav id="contents" aria-label="Contents"><h2>Contents</h2><ol>{toc}</ol></nav>'
-    lede = (f"<p class='lede'>Generated {_dt.date.today().isoformat()} from {len(score_paths)} merged artifacts "
-            f"({len(main)} proxy × benchmark correlations).</p>")
-    body = [f"<header><h1>intrain report</h1>{lede}</header>", sections[0][2], nav, *(s for _, _, s in sections[1:])]
-    out.write_text("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-                   "<meta name='viewport' content='width=device-width, initial-scale=1'><title>intrain report</title>"
-                   f"<style>{_CSS}</style></head><body>{''.join(body)}{_TABLE_JS}</body></html>")
+    lede = (
+        f"<p class='lede'>Generated {_dt.date.today().isoformat()} from {len(score_paths)} merged artifacts "
+        f"({len(main)} proxy × benchmark correlations).</p>"
+    )
+    page = [f"<header><h1>intrain report</h1>{lede}</header>", sections[0][2], nav, *(s for _, _, s in sections[1:])]
+    out.write_text(
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>intrain report</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(page)}{_TABLE_JS}</body></html>"
+    )

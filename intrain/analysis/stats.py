@@ -37,8 +37,14 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(sps.spearmanr(x, y).statistic)
 
 
-def correlate(score: np.ndarray, truth: np.ndarray, higher_is_better: bool = True,
-              n_boot: int = 1000, ci: float = 0.95, seed: int = 0) -> Correlation:
+def correlate(
+    score: np.ndarray,
+    truth: np.ndarray,
+    higher_is_better: bool = True,
+    n_boot: int = 1000,
+    ci: float = 0.95,
+    seed: int = 0,
+) -> Correlation:
     """Kendall tau and Spearman rho of ``score`` vs ``truth`` with percentile bootstrap CIs."""
     score = np.asarray(score, dtype=np.float64)
     truth = np.asarray(truth, dtype=np.float64)
@@ -81,8 +87,9 @@ class TauDifference:
         return asdict(self)
 
 
-def paired_tau_difference(a: np.ndarray, b: np.ndarray, truth: np.ndarray, n_boot: int = 1000,
-                          seed: int = 0, ci: float = 0.95) -> TauDifference:
+def paired_tau_difference(
+    a: np.ndarray, b: np.ndarray, truth: np.ndarray, n_boot: int = 1000, seed: int = 0, ci: float = 0.95
+) -> TauDifference:
     """Δτ = τ(a, truth) − τ(b, truth) and its ``ci`` percentile bootstrap interval.
 
     Each bootstrap replicate draws one set of architectures (with replacement) and computes both

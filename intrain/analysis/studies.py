@@ -10,16 +10,22 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from intrain.analysis.correlate import is_component, proxy_columns
 from intrain.analysis.groundtruth import GroundTruths, accuracy_column
-from intrain.core.artifacts import read_attrs, read_layers, read_params, read_scores
 from intrain.analysis.stats import correlate, paired_tau_difference
-from intrain.core.trainability import EPS, combine, gradient_health, participation_ratio
+from intrain.core.artifacts import read_attrs, read_layers, read_params, read_scores
+from intrain.core.trainability import EPS, DepthNorm, combine, gradient_health, participation_ratio
+
+#: Where the paper's study tables below were measured: rows of other spaces (or datasets) get no
+#: published value beside them.
+PAPER_SPACE = "nb201"
+PAPER_BATCH_DATASET = "cifar10"
 
 #: Paper values (InTrain main text, ablation table on NB201): Kendall tau, Spearman rho.
 PAPER_ABLATION = {
@@ -30,18 +36,24 @@ PAPER_ABLATION = {
 }
 
 #: Supplementary Table 2 (CIFAR-10): batch size -> (Kendall tau, Spearman rho, latency ms).
-PAPER_BATCH = {1: (0.643, 0.839, 25.73), 8: (0.651, 0.848, 28.56), 16: (0.659, 0.850, 32.95),
-               32: (0.662, 0.852, 34.41), 64: (0.669, 0.857, 37.29), 128: (0.671, 0.858, 44.65)}
+PAPER_BATCH = {
+    1: (0.643, 0.839, 25.73),
+    8: (0.651, 0.848, 28.56),
+    16: (0.659, 0.850, 32.95),
+    32: (0.662, 0.852, 34.41),
+    64: (0.669, 0.857, 37.29),
+    128: (0.671, 0.858, 44.65),
+}
 
 
-def truth_of(path: str, gts: GroundTruths) -> tuple[dict, str, pd.DataFrame]:
+def truth_of(path: str, gts: GroundTruths) -> tuple[dict[str, Any], str, pd.DataFrame]:
     """An artifact's attributes, its accuracy column, and (arch_index, accuracy) of its space."""
     attrs = read_attrs(path)
     acc = accuracy_column(attrs["dataset"])
     return attrs, acc, gts.table(attrs["space"])[["arch_index", acc]]
 
 
-def with_truth(path: str, gts: GroundTruths) -> tuple[dict, str, pd.DataFrame]:
+def with_truth(path: str, gts: GroundTruths) -> tuple[dict[str, Any], str, pd.DataFrame]:
     """An artifact's attributes, its accuracy column, and its scores joined with ground truth."""
     attrs, acc, truth = truth_of(path, gts)
     return attrs, acc, read_scores(path).merge(truth, on="arch_index")
@@ -71,13 +83,22 @@ def ablation_scores(path: str) -> pd.DataFrame:
         "o only": comp["o"],
         "gamma + o (z-scored)": _zscore(comp["gamma"]) + _zscore(comp["o"]),
     }
-    for norm, label in (("none", "gamma * (1 + o)"), ("linear", "gamma * (1 + o) / L"),
-                        ("log", "gamma * (1 + o) / log(L + 1)")):
-        variants[label] = pd.Series([combine(g, o, int(n), "multiplicative", norm)
-                                     for g, o, n in zip(comp["gamma"], comp["o"], comp["n_layers"])])
+    norm: DepthNorm
+    for norm, label in (
+        ("none", "gamma * (1 + o)"),
+        ("linear", "gamma * (1 + o) / L"),
+        ("log", "gamma * (1 + o) / log(L + 1)"),
+    ):
+        variants[label] = pd.Series(
+            [
+                combine(g, o, int(n), "multiplicative", norm)
+                for g, o, n in zip(comp["gamma"], comp["o"], comp["n_layers"])
+            ]
+        )
     for norm, label in (("linear", "gamma / L"), ("log", "gamma / log(L + 1)")):
-        variants[label] = pd.Series([combine(g, o, int(n), "gamma", norm)
-                                     for g, o, n in zip(comp["gamma"], comp["o"], comp["n_layers"])])
+        variants[label] = pd.Series(
+            [combine(g, o, int(n), "gamma", norm) for g, o, n in zip(comp["gamma"], comp["o"], comp["n_layers"])]
+        )
     table = pd.DataFrame({"representative": comp["representative"], **{k: v.to_numpy() for k, v in variants.items()}})
     members = read_scores(path)[["arch_index", "representative"]]
     return members.merge(table, on="representative", how="left")
@@ -96,12 +117,22 @@ def ablation(score_paths: Sequence[str], groundtruth: str | Sequence[str], n_boo
         shipped = df[SHIPPED_VARIANT].to_numpy()
         for variant in [c for c in df.columns if c not in ("arch_index", "representative", acc)]:
             c = correlate(df[variant].to_numpy(), df[acc].to_numpy(), n_boot=n_boot)
-            paper = PAPER_ABLATION.get(variant, (None, None))
+            paper = PAPER_ABLATION.get(variant, (None, None)) if attrs["space"] == PAPER_SPACE else (None, None)
             # "variant X beats the shipped score" as a paired claim over the same architectures
             d = paired_tau_difference(df[variant].to_numpy(), shipped, df[acc].to_numpy(), n_boot=n_boot)
-            rows.append({"space": attrs["space"], "dataset": attrs["dataset"], "variant": variant,
-                         **c.as_dict(), "paper_kendall": paper[0], "paper_spearman": paper[1],
-                         "minus_shipped": d.delta, "minus_shipped_lo": d.lo, "minus_shipped_hi": d.hi})
+            rows.append(
+                {
+                    "space": attrs["space"],
+                    "dataset": attrs["dataset"],
+                    "variant": variant,
+                    **c.as_dict(),
+                    "paper_kendall": paper[0],
+                    "paper_spearman": paper[1],
+                    "minus_shipped": d.delta,
+                    "minus_shipped_lo": d.lo,
+                    "minus_shipped_hi": d.hi,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -120,15 +151,20 @@ def topk(score_paths: Sequence[str], groundtruth: str | Sequence[str], k: int = 
             # rank of the true best architecture in this proxy's ranking (1 = top); ties broken
             # pessimistically: every architecture scoring at least as high ranks above it.
             best_score = valid.loc[valid[acc].idxmax(), col]
-            rows.append({
-                "space": attrs["space"], "dataset": attrs["dataset"], "proxy": col, "n": n,
-                f"top{k}_mean_acc": order[acc].head(k).mean(),
-                f"top{frac * 100:g}%_mean_acc": order[acc].head(n_frac).mean(),
-                "top1_acc": order[acc].iloc[0],
-                "best_acc": best_acc,
-                "rank_of_best": int((valid[col] >= best_score).sum()),
-                "mean_acc": df[acc].mean(),
-            })
+            rows.append(
+                {
+                    "space": attrs["space"],
+                    "dataset": attrs["dataset"],
+                    "proxy": col,
+                    "n": n,
+                    f"top{k}_mean_acc": order[acc].head(k).mean(),
+                    f"top{frac * 100:g}%_mean_acc": order[acc].head(n_frac).mean(),
+                    "top1_acc": order[acc].iloc[0],
+                    "best_acc": best_acc,
+                    "rank_of_best": int((valid[col] >= best_score).sum()),
+                    "mean_acc": df[acc].mean(),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -142,7 +178,9 @@ def stability(correlations: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def run_correlations(run_paths: Iterable[str], groundtruth: str | Sequence[str], proxy: str = "intrain") -> pd.DataFrame:
+def run_correlations(
+    run_paths: Iterable[str], groundtruth: str | Sequence[str], proxy: str = "intrain"
+) -> pd.DataFrame:
     """One row per run artifact: dataset, batch size, seed, tau, rho, median pass latency."""
     gts = GroundTruths.of(groundtruth)
     rows = []
@@ -151,30 +189,58 @@ def run_correlations(run_paths: Iterable[str], groundtruth: str | Sequence[str],
         c = correlate(df[proxy].to_numpy(), df[acc].to_numpy(), n_boot=0)
         scored = read_scores(path, expand=False)
         latency = scored["pass_seconds"] if "pass_seconds" in scored else scored["seconds"]
-        rows.append({"space": attrs["space"], "dataset": attrs["dataset"], "batch_size": int(attrs["batch_size"]),
-                     "seed": int(attrs["seed"]), "n": c.n, "n_excluded": c.n_excluded, "kendall": c.kendall,
-                     "spearman": c.spearman, "latency_ms_median": 1000 * float(np.median(latency)),
-                     "device": attrs.get("device")})
+        rows.append(
+            {
+                "space": attrs["space"],
+                "dataset": attrs["dataset"],
+                "batch_size": int(attrs["batch_size"]),
+                "seed": int(attrs["seed"]),
+                "n": c.n,
+                "n_excluded": c.n_excluded,
+                "kendall": c.kendall,
+                "spearman": c.spearman,
+                "latency_ms_median": 1000 * float(np.median(latency)),
+                "device": attrs.get("device"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def batch_size(run_paths: Iterable[str], groundtruth_csv: str) -> pd.DataFrame:
     runs = run_correlations(run_paths, groundtruth_csv)
-    out = runs.groupby(["space", "dataset", "batch_size"]).agg(
-        seeds=("seed", "nunique"), n=("n", "max"),
-        kendall_mean=("kendall", "mean"), kendall_std=("kendall", "std"),
-        spearman_mean=("spearman", "mean"), spearman_std=("spearman", "std"),
-        latency_ms_median=("latency_ms_median", "median"), device=("device", "first")).reset_index()
-    out["paper_kendall"] = out["batch_size"].map(lambda b: PAPER_BATCH.get(b, (None,) * 3)[0])
-    out["paper_spearman"] = out["batch_size"].map(lambda b: PAPER_BATCH.get(b, (None,) * 3)[1])
-    out["paper_latency_ms_gpu"] = out["batch_size"].map(lambda b: PAPER_BATCH.get(b, (None,) * 3)[2])
+    out = (
+        runs.groupby(["space", "dataset", "batch_size"])
+        .agg(
+            seeds=("seed", "nunique"),
+            n=("n", "max"),
+            kendall_mean=("kendall", "mean"),
+            kendall_std=("kendall", "std"),
+            spearman_mean=("spearman", "mean"),
+            spearman_std=("spearman", "std"),
+            latency_ms_median=("latency_ms_median", "median"),
+            device=("device", "first"),
+        )
+        .reset_index()
+    )
+    published = (out["space"] == PAPER_SPACE) & (out["dataset"] == PAPER_BATCH_DATASET)
+    for i, col in enumerate(("paper_kendall", "paper_spearman", "paper_latency_ms_gpu")):
+        out[col] = [PAPER_BATCH.get(b, (None,) * 3)[i] if ok else None for b, ok in zip(out["batch_size"], published)]
     return out
 
 
 def seed_variance(run_paths: Iterable[str], groundtruth_csv: str) -> pd.DataFrame:
     runs = run_correlations(run_paths, groundtruth_csv)
-    return runs.groupby(["space", "dataset", "batch_size"]).agg(
-        seeds=("seed", "nunique"), n=("n", "max"),
-        kendall_mean=("kendall", "mean"), kendall_std=("kendall", "std"),
-        kendall_min=("kendall", "min"), kendall_max=("kendall", "max"),
-        spearman_mean=("spearman", "mean"), spearman_std=("spearman", "std")).reset_index()
+    return (
+        runs.groupby(["space", "dataset", "batch_size"])
+        .agg(
+            seeds=("seed", "nunique"),
+            n=("n", "max"),
+            kendall_mean=("kendall", "mean"),
+            kendall_std=("kendall", "std"),
+            kendall_min=("kendall", "min"),
+            kendall_max=("kendall", "max"),
+            spearman_mean=("spearman", "mean"),
+            spearman_std=("spearman", "std"),
+        )
+        .reset_index()
+    )

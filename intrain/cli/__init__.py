@@ -1,5 +1,6 @@
 """Command-line interface: the stable surface the Snakemake rules call.
 
+    intrain check-config FILE ... [--json OUT]
     intrain download KEY --out PATH [--mirror DIR|URL]
     intrain groundtruth nb201 --test CSV [--valid DATASET=CSV ...] --out CSV
     intrain groundtruth nb101 --test JSON|TFRECORD --out CSV
@@ -28,6 +29,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -39,8 +41,10 @@ log = logging.getLogger("intrain")
 
 #: Exit status when intrain refuses its input (the same as argparse's usage errors).
 EXIT_INPUT = 2
-#: Exit status when the system refuses a write (disk full, quota, permissions).
+#: Exit status when the system refuses a write (disk full, quota, file-size limit, read-only).
 EXIT_SYSTEM = 1
+#: The errno values of a write that ran out of room (disk, quota, file-size limit, read-only mount).
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 #: The command groups, in the order ``intrain --help`` lists them.
 GROUPS = ("data", "scoring", "analysis", "search")
@@ -50,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``intrain`` parser: every group's subcommands plus the interop commands.
 
     >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:4]
-    ['agreement', 'convert', 'correlate', 'describe']
+    ['agreement', 'check-config', 'convert', 'correlate']
     """
     import importlib
 
@@ -83,10 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     except IntrainError as e:
         log.error("%s", e)
         return EXIT_INPUT
-    except FileNotFoundError as e:  # a path given on the command line; the message names it
-        log.error("%s", e)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        log.error("%s", e)  # a path given on the command line; the message names it
         return EXIT_INPUT
     except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            raise  # not a full disk: a bug or an environment problem keeps its traceback
         log.error("%s: %s (disk full or quota?); earlier outputs are untouched", type(e).__name__, e)
         return EXIT_SYSTEM
     return 0

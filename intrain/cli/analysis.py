@@ -17,8 +17,9 @@ log = logging.getLogger("intrain")
 def cmd_correlate(args: argparse.Namespace) -> None:
     from intrain.analysis.correlate import correlation_table
 
-    table = correlation_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric,
-                              workers=args.workers)
+    table = correlation_table(
+        args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric, workers=args.workers
+    )
     write_csv(table, args.out)
     cols = ["space", "dataset", "proxy", "n", "n_excluded", "kendall", "spearman", "paper_kendall"]
     print(table[[c for c in cols if c in table.columns]].to_string(index=False, float_format="%.3f"))
@@ -35,8 +36,11 @@ def cmd_correlate(args: argparse.Namespace) -> None:
         if args.pairs_out:
             write_csv(diffs, args.pairs_out)
         print()
-        print(diffs[["space", "dataset", "a", "b", "n", "tau_a", "tau_b", "delta", "lo", "hi"]]
-              .to_string(index=False, float_format="%.3f"))
+        print(
+            diffs[["space", "dataset", "a", "b", "n", "tau_a", "tau_b", "delta", "lo", "hi"]].to_string(
+                index=False, float_format="%.3f"
+            )
+        )
 
 
 def cmd_protocol_table(args: argparse.Namespace) -> None:
@@ -44,8 +48,10 @@ def cmd_protocol_table(args: argparse.Namespace) -> None:
 
     table = comparison_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric)
     if table.empty:
-        raise InputError("no proxy is scored both under the default settings and under a variant "
-                         "(protocol: reference, layers: relu), and none has a published value")
+        raise InputError(
+            "no proxy is scored both under the default settings and under a variant "
+            "(protocol: reference, layers: relu), and none has a published value"
+        )
     write_csv(table, args.out)
     text = render_markdown(table)
     if args.markdown:
@@ -75,6 +81,7 @@ def cmd_render_check(args: argparse.Namespace) -> None:
 
 def cmd_study(args: argparse.Namespace) -> None:
     from intrain.analysis import studies
+
     if args.study == "ablation":
         table = studies.ablation(args.inputs, args.groundtruth, n_boot=args.n_boot)
     elif args.study == "topk":
@@ -104,22 +111,36 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register this group's subcommands on the top-level parser."""
     p = sub.add_parser("correlate", help="rank correlations of merged scores with ground truth")
     p.add_argument("scores", nargs="+")
-    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV",
-                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
+    p.add_argument(
+        "--groundtruth",
+        required=True,
+        action="append",
+        metavar="[SPACE=]CSV",
+        help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces",
+    )
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--metric", choices=["test", "valid"], default="test")
-    p.add_argument("--workers", type=int, default=1,
-                   help="processes for the bootstrap (same table for any number)")
-    p.add_argument("--pairs", nargs="+", default=None, metavar="A:B",
-                   help="also a paired bootstrap of tau(A) - tau(B) over the same architectures")
+    p.add_argument("--workers", type=int, default=1, help="processes for the bootstrap (same table for any number)")
+    p.add_argument(
+        "--pairs",
+        nargs="+",
+        default=None,
+        metavar="A:B",
+        help="also a paired bootstrap of tau(A) - tau(B) over the same architectures",
+    )
     p.add_argument("--pairs-out", default=None, help="CSV for the --pairs table")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_correlate)
 
     p = sub.add_parser("protocol-table", help="uniform vs reference (and other variants) vs published, paired CIs")
     p.add_argument("scores", nargs="+", help="merged artifacts: the default-settings ones and their variants")
-    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV",
-                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
+    p.add_argument(
+        "--groundtruth",
+        required=True,
+        action="append",
+        metavar="[SPACE=]CSV",
+        help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces",
+    )
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--metric", choices=["test", "valid"], default="test")
     p.add_argument("--out", required=True, help="the table as CSV")
@@ -129,8 +150,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="HTML report with tables and plots")
     p.add_argument("scores", nargs="+")
     p.add_argument("--correlations", required=True)
-    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV",
-                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
+    p.add_argument(
+        "--groundtruth",
+        required=True,
+        action="append",
+        metavar="[SPACE=]CSV",
+        help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces",
+    )
     p.add_argument("--study", action="append", metavar="NAME=CSV", help="a study table to include")
     p.add_argument("--config-json", default=None, help="the workflow config, for the provenance block")
     p.add_argument("--out", required=True)
@@ -138,15 +164,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("render-check", help="render a report in headless Chromium and check it")
     p.add_argument("path")
-    p.add_argument("--screenshot", default=None,
-                   help="also save full-page PNG screenshots: page.png -> page-1280.png, page-800.png")
+    p.add_argument(
+        "--screenshot",
+        default=None,
+        help="also save full-page PNG screenshots: page.png -> page-1280.png, page-800.png",
+    )
     p.set_defaults(func=cmd_render_check)
 
     p = sub.add_parser("study", help="the paper's studies from stored artifacts")
     p.add_argument("study", choices=["ablation", "topk", "stability", "batch-size", "seeds"])
     p.add_argument("inputs", nargs="*", help="merged score artifacts (or study runs)")
-    p.add_argument("--groundtruth", action="append", default=None, metavar="[SPACE=]CSV",
-                   help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces")
+    p.add_argument(
+        "--groundtruth",
+        action="append",
+        default=None,
+        metavar="[SPACE=]CSV",
+        help="normalised ground truth; repeat as SPACE=CSV when artifacts span several spaces",
+    )
     p.add_argument("--correlations", default=None, help="correlations.csv (stability)")
     p.add_argument("--n-boot", type=int, default=200)
     p.add_argument("--out", required=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from intrain.cli.common import pairs, write_csv
 from intrain.core.errors import InputError
@@ -20,7 +21,9 @@ def cmd_download(args: argparse.Namespace) -> None:
 def cmd_groundtruth(args: argparse.Namespace) -> None:
     from intrain.analysis.groundtruth import normalize
 
-    table = normalize(args.space, args.test, pairs(args.valid, "--valid", "DATASET=CSV"))  # an unknown space names the known
+    table = normalize(
+        args.space, args.test, pairs(args.valid, "--valid", "DATASET=CSV")
+    )  # an unknown space names the known
     write_csv(table, args.out)
     log.info("wrote %s (%d architectures)", args.out, len(table))
 
@@ -32,15 +35,26 @@ def cmd_select(args: argparse.Namespace) -> None:
     if (args.sample is None) == (not args.arch):
         raise InputError("give either --sample or --arch (one or more), not both")
     if args.arch:
-        sample = list(args.arch)
+        sample: int | str | list[str] = list(args.arch)
     else:
         sample = args.sample if args.sample == "all" else int(args.sample)
-    sel = select(load_groundtruth_csv(args.groundtruth), sample, args.seed, args.n_shards,
-                 dedup=not args.no_dedup, space=args.space)
+    sel = select(
+        load_groundtruth_csv(args.groundtruth),
+        sample,
+        args.seed,
+        args.n_shards,
+        dedup=not args.no_dedup,
+        space=args.space,
+    )
     write_csv(sel, args.out)
     n_rep = int((sel["shard"] >= 0).sum())
-    log.info("selected %d architectures (%d to score after dedup) in %d shards -> %s",
-             len(sel), n_rep, args.n_shards, args.out)
+    log.info(
+        "selected %d architectures (%d to score after dedup) in %d shards -> %s",
+        len(sel),
+        n_rep,
+        args.n_shards,
+        args.out,
+    )
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
@@ -49,8 +63,34 @@ def cmd_inspect(args: argparse.Namespace) -> None:
     print(inspect_artifact(args.path, arch=args.arch, rows=args.rows))
 
 
+def cmd_check_config(args: argparse.Namespace) -> None:
+    """Read config files as untrusted data before Snakemake does (it evaluates YTE templates)."""
+    import json
+
+    from intrain.planning.configcheck import load_overlay, merge_overlay
+
+    merged: dict = {}
+    for path in args.files:
+        merged = merge_overlay(merged, load_overlay(Path(path)))
+        log.info("%s: data only (no YAML aliases, tags or templates), within the size and depth bounds", path)
+    if args.json:
+        tmp = Path(f"{args.json}.tmp")
+        tmp.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
+        tmp.replace(args.json)
+        log.info("wrote %s: pass it to snakemake as --configfile (JSON is read without templates)", args.json)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register this group's subcommands on the top-level parser."""
+    p = sub.add_parser(
+        "check-config",
+        help="check config files from someone else as data (no YAML aliases, tags or YTE templates), "
+        "optionally merged into one JSON file for snakemake --configfile",
+    )
+    p.add_argument("files", nargs="+", help="YAML or JSON config files, merged in order")
+    p.add_argument("--json", help="write the merged, checked config here")
+    p.set_defaults(func=cmd_check_config)
+
     p = sub.add_parser("download", help="fetch a benchmark file (URL or mirror), verify sha256")
     p.add_argument("key", help="file key from intrain/data/benchmarks.yaml, e.g. nb201_test")
     p.add_argument("--out", required=True)

@@ -25,20 +25,39 @@ def cmd_evolve(args: argparse.Namespace) -> None:
     defaults = {k: v for k, v in space.search_settings.items() if getattr(settings, k) is None}
     settings = replace(settings, **defaults)  # the space's search defaults (zennas: resolution 64), where unset
     problem = make_problem(args.space, args.budget)
-    meta = {"space": args.space, "dataset": args.dataset, "budget": args.budget, "proxy": args.proxy,
-            "settings": settings.as_dict()}
+    meta = {
+        "space": args.space,
+        "dataset": args.dataset,
+        "budget": args.budget,
+        "proxy": args.proxy,
+        "settings": settings.as_dict(),
+    }
     start = time.perf_counter()
-    result = evolve(problem, proxy_score(args.space, args.dataset, settings, args.proxy, args.device),
-                    args.iterations, k=args.k, seed=args.seed, log_path=args.log, meta=meta,
-                    checkpoint_every=args.checkpoint_every, progress=not args.no_progress)
+    result = evolve(
+        problem,
+        proxy_score(args.space, args.dataset, settings, args.proxy, args.device),
+        args.iterations,
+        k=args.k,
+        seed=args.seed,
+        log_path=args.log,
+        meta=meta,
+        checkpoint_every=args.checkpoint_every,
+        progress=not args.no_progress,
+    )
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = {
-        **meta, "k": args.k, "seed": args.seed, "iterations": result.iterations,
-        "n_evaluated": result.n_evaluated, "best_iteration": result.best_iteration,
-        "best_score": result.best_score, "best_arch": result.best_arch,
+        **meta,
+        "k": args.k,
+        "seed": args.seed,
+        "iterations": result.iterations,
+        "n_evaluated": result.n_evaluated,
+        "best_iteration": result.best_iteration,
+        "best_score": result.best_score,
+        "best_arch": result.best_arch,
         "log": str(args.log),
-        **problem.describe(result.best_arch), "seconds_this_run": round(time.perf_counter() - start, 1),
+        **problem.describe(result.best_arch),
+        "seconds_this_run": round(time.perf_counter() - start, 1),
     }
     if space.search_note:
         summary["note"] = space.search_note
@@ -71,8 +90,10 @@ def cmd_search_summary(args: argparse.Namespace) -> None:
     for path in args.best:
         best = json.loads(Path(path).read_text())
         arch = best["best_arch"]
-        rows.append({k: v for k, v in best.items() if not isinstance(v, (dict, list))}
-                    | {"best_arch": arch if isinstance(arch, str) else json.dumps(arch, sort_keys=True)})
+        rows.append(
+            {k: v for k, v in best.items() if not isinstance(v, (dict, list))}
+            | {"best_arch": arch if isinstance(arch, str) else json.dumps(arch, sort_keys=True)}
+        )
     table = pd.DataFrame(rows).drop(columns=["note", "settings"], errors="ignore")
     write_csv(table, args.out)
     print(table.drop(columns=["best_arch"]).to_string(index=False))
@@ -82,12 +103,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register this group's subcommands on the top-level parser."""
     p = sub.add_parser("evolve", help="Algorithm 1: evolutionary search with a proxy (resumable HDF5 log)")
     p.add_argument("--space", required=True, help="a space with a search problem (nb201, zennas, a plugin's)")
-    p.add_argument("--dataset", required=True, help="one of the space's datasets (nb201: cifar10, cifar100, "
-                   "ImageNet16-120; zennas: imagenet)")
-    p.add_argument("--budget", type=float, default=None, help="a FLOPs budget for spaces that take one (zennas: Zen-NAS "
-                   "get_FLOPs at 224x224, e.g. 450e6)")
-    p.add_argument("--iterations", type=int, default=100_000,
-                   help="T, architectures visited in total (default: the paper's 100,000)")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="one of the space's datasets (nb201: cifar10, cifar100, ImageNet16-120; zennas: imagenet)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="a FLOPs budget for spaces that take one (zennas: Zen-NAS get_FLOPs at 224x224, e.g. 450e6)",
+    )
+    p.add_argument(
+        "--iterations",
+        type=int,
+        default=100_000,
+        help="T, architectures visited in total (default: the paper's 100,000)",
+    )
     p.add_argument("--k", type=int, default=10, help="parents are drawn from the top k of the history")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--proxy", default="intrain")

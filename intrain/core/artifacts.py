@@ -36,25 +36,33 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import h5py
 import numpy as np
 import pandas as pd
 
-from intrain import __version__
-
 from intrain.core import faults, sealed
 from intrain.core.bounded import load_json
-from intrain.core.h5safety import UnsafeHDF5Error, check_self_contained, read_strings
-from intrain.core.trainability import gradient_health, participation_ratio
 from intrain.core.errors import InputError, IntrainError
+from intrain.core.h5safety import UnsafeHDF5Error, check_self_contained, read_strings
 from intrain.core.names import check_component_name, check_proxy_name
+from intrain.core.trainability import gradient_health, participation_ratio
+from intrain.core.version import __version__
 
 if TYPE_CHECKING:  # type-only: reading artifacts must not import torch (the scorer does)
+    import numpy.typing as npt
+
+    from intrain.core.ranking import PopulationRule
     from intrain.core.records import ArchRecord
+
+_T = TypeVar("_T")
+#: Every dataset of a file by path (``arch/index``: ndarray, ``layer/name_table``: strings) and, under
+#: ``@<group>``, the attributes of each proxy group; the value type depends on the key, hence ``Any``.
+_Arrays = dict[str, Any]
 
 SCHEMA = "intrain.scores"
 SCHEMA_VERSION = 1
@@ -84,7 +92,7 @@ def versions() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def atomic_h5(dest: str | os.PathLike) -> Iterator[h5py.File]:
+def atomic_h5(dest: str | os.PathLike[str]) -> Iterator[h5py.File]:
     """Build an HDF5 file in memory, then write it beside ``dest`` and rename it into place.
 
     The HDF5 library itself never touches the disk: a full disk or a file-size limit while
@@ -114,7 +122,7 @@ def atomic_h5(dest: str | os.PathLike) -> Iterator[h5py.File]:
         raise
 
 
-def _dataset(group: h5py.Group, name: str, data, dtype=None) -> None:
+def _dataset(group: h5py.Group, name: str, data: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> None:
     arr = np.asarray(data, dtype=dtype)
     kwargs = dict(_COMPRESS) if arr.size > 0 and arr.dtype != object else {}
     group.create_dataset(name, data=arr, dtype=dtype or arr.dtype, track_times=False, **kwargs)
@@ -130,7 +138,7 @@ def _codes(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     return codes, list(table)
 
 
-def _set_attrs(f: h5py.File, attrs: dict) -> None:
+def _set_attrs(f: h5py.File, attrs: Mapping[str, object]) -> None:
     for k, v in attrs.items():
         if v is None:
             v = "null"
@@ -141,8 +149,12 @@ def _set_attrs(f: h5py.File, attrs: dict) -> None:
         f.attrs[k] = v
 
 
-def write_shard(dest: str | os.PathLike, records: Sequence[ArchRecord], attrs: dict,
-                proxy_meta: dict[str, dict] | None = None) -> None:
+def write_shard(
+    dest: str | os.PathLike[str],
+    records: Sequence[ArchRecord],
+    attrs: Mapping[str, object],
+    proxy_meta: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """Write one shard atomically. ``attrs`` holds provenance (see module docstring)."""
     records = sorted(records, key=lambda r: r.index)
     with atomic_h5(dest) as f:
@@ -150,7 +162,7 @@ def write_shard(dest: str | os.PathLike, records: Sequence[ArchRecord], attrs: d
         _write_body(f, records, proxy_meta or {})
 
 
-def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[str, dict]) -> None:
+def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[str, dict[str, Any]]) -> None:
     arch = f.create_group("arch")
     _dataset(arch, "index", [r.index for r in records], np.int64)
     _strings(arch, "arch", [r.arch for r in records])
@@ -166,8 +178,10 @@ def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[st
     layer = f.create_group("layer")
     stats = np.concatenate([r.probe.layer_stats for r in records]) if records else np.zeros((0, 3))
     shapes = np.concatenate([r.probe.layer_shapes for r in records]) if records else np.zeros((0, 3), np.int32)
-    for name, values in (("name", [n for r in records for n in r.probe.layer_names]),
-                         ("kind", [k for r in records for k in r.probe.layer_kinds])):
+    for name, values in (
+        ("name", [n for r in records for n in r.probe.layer_names]),
+        ("kind", [k for r in records for k in r.probe.layer_kinds]),
+    ):
         codes, table = _codes(values)
         _dataset(layer, name, codes, np.int32)
         _strings(layer, f"{name}_table", table)
@@ -179,8 +193,10 @@ def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[st
 
     param = f.create_group("param")
     pstats = np.concatenate([r.probe.param_stats for r in records]) if records else np.zeros((0, 2))
-    for name, values in (("name", [n for r in records for n in r.probe.param_names]),
-                         ("kind", [k for r in records for k in r.probe.param_kinds])):
+    for name, values in (
+        ("name", [n for r in records for n in r.probe.param_names]),
+        ("kind", [k for r in records for k in r.probe.param_kinds]),
+    ):
         codes, table = _codes(values)
         _dataset(param, name, codes, np.int32)
         _strings(param, f"{name}_table", table)
@@ -195,7 +211,11 @@ def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[st
         g = proxy.create_group(pname)
         for k, v in (proxy_meta.get(pname) or {}).items():
             g.attrs[k] = json.dumps(v) if isinstance(v, (list, dict)) else v
-        comps = list(records[0].proxies[pname]) if records else list((proxy_meta.get(pname) or {}).get("components", ["score"]))
+        comps = (
+            list(records[0].proxies[pname])
+            if records
+            else list((proxy_meta.get(pname) or {}).get("components", ["score"]))
+        )
         for comp in comps:
             _dataset(g, comp, [r.proxies[pname][comp] for r in records], np.float64)
 
@@ -203,7 +223,7 @@ def _write_body(f: h5py.File, records: Sequence[ArchRecord], proxy_meta: dict[st
 # ----------------------------------------------------------------------------- reading
 
 
-def open_artifact(path: str | os.PathLike, check: bool = True) -> h5py.File:
+def open_artifact(path: str | os.PathLike[str], check: bool = True) -> h5py.File:
     """Open an artifact for reading, with an error naming the file when it is unusable.
 
     With ``check`` (the default) the layout is checked against the schema in the module
@@ -245,7 +265,7 @@ def open_artifact(path: str | os.PathLike, check: bool = True) -> h5py.File:
 _INT, _FLOAT = "iu", "f"
 
 
-def check_layout(f: h5py.File, path: str | os.PathLike) -> None:
+def check_layout(f: h5py.File, path: str | os.PathLike[str]) -> None:
     """Refuse an artifact whose datasets are missing, mistyped, misshapen or inconsistent.
 
     Checks every dataset the readers use: kinds (integer, float, string), shapes (one row per
@@ -254,7 +274,17 @@ def check_layout(f: h5py.File, path: str | os.PathLike) -> None:
     dataset and what is wrong; the data itself (values, NaN scores) is not judged here.
     """
 
-    def ds(name: str, kind: str, rows: int | None, width: int | None = None, optional: bool = False):
+    @overload
+    def ds(
+        name: str, kind: str, rows: int | None, width: int | None = None, optional: Literal[False] = False
+    ) -> h5py.Dataset: ...
+    @overload
+    def ds(
+        name: str, kind: str, rows: int | None, width: int | None = None, *, optional: bool
+    ) -> h5py.Dataset | None: ...
+    def ds(
+        name: str, kind: str, rows: int | None, width: int | None = None, optional: bool = False
+    ) -> h5py.Dataset | None:
         obj = f.get(name)
         if obj is None:
             if optional:
@@ -268,8 +298,11 @@ def check_layout(f: h5py.File, path: str | os.PathLike) -> None:
             want = {"str": "strings", _INT: "integers", _FLOAT: "floats"}[kind]
             raise ArtifactError(f"{path}: /{name} must hold {want}, has dtype {obj.dtype}")
         shape = (rows,) if width is None else (rows, width)
-        if len(obj.shape) != len(shape) or (rows is not None and obj.shape[0] != rows) or \
-                (width is not None and obj.shape[1] != width):
+        if (
+            len(obj.shape) != len(shape)
+            or (rows is not None and obj.shape[0] != rows)
+            or (width is not None and obj.shape[1] != width)
+        ):
             want = "x".join("?" if d is None else str(d) for d in shape)
             raise ArtifactError(f"{path}: /{name} has shape {obj.shape}, expected ({want})")
         return obj
@@ -284,13 +317,17 @@ def check_layout(f: h5py.File, path: str | os.PathLike) -> None:
     for name in arch:
         if name.startswith("cost_"):
             ds(f"arch/{name}", _FLOAT, n)
-    for group, ptr_name, float_cols in (("layer", "layer_ptr", ("trace", "trace_sq", "dim", "pr")),
-                                        ("param", "param_ptr", ("std", "maxabs", "health"))):
+    for group, ptr_name, float_cols in (
+        ("layer", "layer_ptr", ("trace", "trace_sq", "dim", "pr")),
+        ("param", "param_ptr", ("std", "maxabs", "health")),
+    ):
         ptr = ds(f"arch/{ptr_name}", _INT, n + 1)[()]
         rows = ds(f"{group}/name", _INT, None).shape[0]
         if ptr[0] != 0 or np.any(np.diff(ptr) < 0) or ptr[-1] != rows:
-            raise ArtifactError(f"{path}: /arch/{ptr_name} is not a valid offset array (must start at 0, never "
-                                f"decrease and end at the {rows} rows of /{group})")
+            raise ArtifactError(
+                f"{path}: /arch/{ptr_name} is not a valid offset array (must start at 0, never "
+                f"decrease and end at the {rows} rows of /{group})"
+            )
         for name in ("name", "kind"):
             codes = ds(f"{group}/{name}", _INT, rows)[()]
             table = ds(f"{group}/{name}_table", "str", None)
@@ -323,17 +360,18 @@ def check_layout(f: h5py.File, path: str | os.PathLike) -> None:
             raise ArtifactError(f"{path}: /members/representative names architectures that were not scored")
 
 
-def _reading(path, fn, *args):
+def _reading(path: str | os.PathLike[str], fn: Callable[..., _T], *args: Any) -> _T:
     """Run a reader; I/O or decoding failures inside the file become :class:`ArtifactError`."""
     with open_artifact(path) as f:
         try:
             return fn(f, *args)
         except (OSError, RuntimeError, ValueError, TypeError, IndexError, UnicodeDecodeError) as e:
-            raise ArtifactError(f"{path}: corrupt artifact ({type(e).__name__}: {e}); "
-                                "delete it and rerun its job") from e
+            raise ArtifactError(
+                f"{path}: corrupt artifact ({type(e).__name__}: {e}); delete it and rerun its job"
+            ) from e
 
 
-def read_attrs(path: str | os.PathLike) -> dict:
+def read_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _reading(path, lambda f: {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()})
 
 
@@ -341,7 +379,7 @@ def _str_list(ds: h5py.Dataset) -> list[str]:
     return read_strings(ds, ds.file.filename)
 
 
-def read_scores(path: str | os.PathLike, expand: bool = True) -> pd.DataFrame:
+def read_scores(path: str | os.PathLike[str], expand: bool = True) -> pd.DataFrame:
     """One row per architecture: index, arch, flags, seconds, loss and ``<proxy>[.<comp>]``.
 
     With ``expand`` (merged files), every selected architecture gets a row with the values of
@@ -351,22 +389,26 @@ def read_scores(path: str | os.PathLike, expand: bool = True) -> pd.DataFrame:
 
 
 def _read_scores(f: h5py.File, expand: bool) -> pd.DataFrame:
-    df = pd.DataFrame({
-        "arch_index": f["arch/index"][()],
-        "arch": _str_list(f["arch/arch"]),
-        "flags": f["arch/flags"][()],
-        "seconds": f["arch/seconds"][()],
-        # optional: files written before it existed read as NaN
-        "pass_seconds": f["arch/pass_seconds"][()] if "arch/pass_seconds" in f
-        else np.full(len(f["arch/index"]), np.nan),
-        "loss": f["arch/loss"][()],
-    })
+    df = pd.DataFrame(
+        {
+            "arch_index": f["arch/index"][()],
+            "arch": _str_list(f["arch/arch"]),
+            "flags": f["arch/flags"][()],
+            "seconds": f["arch/seconds"][()],
+            # optional: files written before it existed read as NaN
+            "pass_seconds": f["arch/pass_seconds"][()]
+            if "arch/pass_seconds" in f
+            else np.full(len(f["arch/index"]), np.nan),
+            "loss": f["arch/loss"][()],
+        }
+    )
     for pname, g in f["proxy"].items():
         for comp, ds in g.items():
             df[pname if comp == "score" else f"{pname}.{comp}"] = ds[()]
     if expand and "members" in f:
-        members = pd.DataFrame({"arch_index": f["members/index"][()],
-                                "representative": f["members/representative"][()]})
+        members = pd.DataFrame(
+            {"arch_index": f["members/index"][()], "representative": f["members/representative"][()]}
+        )
         scored = df.rename(columns={"arch_index": "representative", "arch": "representative_arch"})
         df = members.merge(scored, on="representative", how="left")
         arch_of = dict(zip(f["members/index"][()], _str_list(f["members/arch"])))
@@ -376,8 +418,7 @@ def _read_scores(f: h5py.File, expand: bool) -> pd.DataFrame:
     return df
 
 
-def _ragged(f: h5py.File, group: str, ptr_name: str, index: int | None,
-            columns: dict[str, str]) -> pd.DataFrame:
+def _ragged(f: h5py.File, group: str, ptr_name: str, index: int | None, columns: dict[str, str]) -> pd.DataFrame:
     ptr = f[f"arch/{ptr_name}"][()]
     idx = f["arch/index"][()]
     if index is None:
@@ -406,7 +447,7 @@ def _ragged(f: h5py.File, group: str, ptr_name: str, index: int | None,
     return df
 
 
-def read_population_rules(path: str | os.PathLike) -> dict:
+def read_population_rules(path: str | os.PathLike[str]) -> dict[str, PopulationRule]:
     """How each population-ranked proxy of the artifact combines its components (recorded by the scorer).
 
     Artifacts written before the rule was recorded get none here; the analysis then falls back to
@@ -414,9 +455,9 @@ def read_population_rules(path: str | os.PathLike) -> dict:
     """
     from intrain.core.ranking import PopulationRule
 
-    rules = {}
+    rules: dict[str, PopulationRule] = {}
     with open_artifact(path) as f:
-        for name, group in (f["proxy"].items() if "proxy" in f else []):
+        for name, group in f["proxy"].items() if "proxy" in f else []:
             text = group.attrs.get("population")
             if text is not None:
                 try:
@@ -428,7 +469,7 @@ def read_population_rules(path: str | os.PathLike) -> dict:
     return rules
 
 
-def read_proxy_inputs(path: str | os.PathLike) -> dict[str, str]:
+def read_proxy_inputs(path: str | os.PathLike[str]) -> dict[str, str]:
     """The input each proxy of the artifact was scored on (``gaussian``, ``natural:…``, ``file:…``),
     where the scorer recorded it per proxy (the reference protocol mixes inputs in one artifact);
     files written before fall back to the artifact-wide ``input`` attribute."""
@@ -439,18 +480,25 @@ def read_proxy_inputs(path: str | os.PathLike) -> dict[str, str]:
         return {name: _text(group.attrs.get("input", default)) for name, group in f["proxy"].items()}
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def read_layers(path: str | os.PathLike, index: int | None = None) -> pd.DataFrame:
+def read_layers(path: str | os.PathLike[str], index: int | None = None) -> pd.DataFrame:
     """Per-layer statistics (all architectures, or the one with benchmark ``index``)."""
-    cols = {"name": "name", "kind": "kind", "shape": "shape", "pr": "pr", "trace": "trace",
-            "trace_sq": "trace_sq", "dim": "dim"}
+    cols = {
+        "name": "name",
+        "kind": "kind",
+        "shape": "shape",
+        "pr": "pr",
+        "trace": "trace",
+        "trace_sq": "trace_sq",
+        "dim": "dim",
+    }
     return _reading(path, _ragged, "layer", "layer_ptr", index, cols)
 
 
-def read_params(path: str | os.PathLike, index: int | None = None) -> pd.DataFrame:
+def read_params(path: str | os.PathLike[str], index: int | None = None) -> pd.DataFrame:
     """Per-parameter gradient statistics (all architectures, or one)."""
     cols = {"name": "name", "kind": "kind", "numel": "numel", "std": "std", "maxabs": "maxabs", "health": "health"}
     return _reading(path, _ragged, "param", "param_ptr", index, cols)
@@ -459,8 +507,12 @@ def read_params(path: str | os.PathLike, index: int | None = None) -> pd.DataFra
 # ----------------------------------------------------------------------------- merging
 
 
-def merge_shards(shards: Sequence[str | os.PathLike], dest: str | os.PathLike,
-                 members: pd.DataFrame | None = None, expected_hash: str | None = None) -> None:
+def merge_shards(
+    shards: Sequence[str | os.PathLike[str]],
+    dest: str | os.PathLike[str],
+    members: pd.DataFrame | None = None,
+    expected_hash: str | None = None,
+) -> None:
     """Concatenate shards into one file; refuse corrupt shards and mixed configurations.
 
     ``members`` (columns ``arch_index``, ``arch``, ``representative``) lists every selected
@@ -469,7 +521,7 @@ def merge_shards(shards: Sequence[str | os.PathLike], dest: str | os.PathLike,
     if not shards:
         raise ArtifactError("merge: no shard files given")
     parts = []
-    ref_attrs: dict | None = None
+    ref_attrs: dict[str, Any] | None = None
     for path in shards:
         with open_artifact(path) as f:
             attrs = dict(f.attrs)
@@ -477,11 +529,14 @@ def merge_shards(shards: Sequence[str | os.PathLike], dest: str | os.PathLike,
             if expected_hash is not None and h != expected_hash:
                 raise ArtifactError(
                     f"{path}: written under config hash {h}, expected {expected_hash}; "
-                    "delete it (or the results folder) and rerun rather than mixing configurations")
+                    "delete it (or the results folder) and rerun rather than mixing configurations"
+                )
             if ref_attrs is None:
                 ref_attrs = attrs
             elif h != ref_attrs.get("config_hash"):
-                raise ArtifactError(f"{path}: config hash {h} differs from {shards[0]}'s {ref_attrs.get('config_hash')}")
+                raise ArtifactError(
+                    f"{path}: config hash {h} differs from {shards[0]}'s {ref_attrs.get('config_hash')}"
+                )
             try:
                 parts.append(_load_all(f))
             except (OSError, KeyError, ValueError, RuntimeError, TypeError) as e:
@@ -493,7 +548,9 @@ def merge_shards(shards: Sequence[str | os.PathLike], dest: str | os.PathLike,
         needed = set(members["representative"].astype(int))
         missing = needed - scored
         if missing:
-            raise ArtifactError(f"merge: {len(missing)} representatives were not scored by any shard, e.g. {sorted(missing)[:5]}")
+            raise ArtifactError(
+                f"merge: {len(missing)} representatives were not scored by any shard, e.g. {sorted(missing)[:5]}"
+            )
     if len(np.unique(records["arch/index"])) != len(records["arch/index"]):
         raise ArtifactError("merge: an architecture appears in more than one shard")
     attrs = {k: v for k, v in ref_attrs.items() if k not in ("shard",)}
@@ -509,14 +566,15 @@ def merge_shards(shards: Sequence[str | os.PathLike], dest: str | os.PathLike,
             _dataset(m, "representative", members["representative"].to_numpy(np.int64), np.int64)
 
 
-def _load_all(f: h5py.File) -> dict[str, object]:
-    out: dict[str, object] = {}
+def _load_all(f: h5py.File) -> _Arrays:
+    out: _Arrays = {}
 
-    def visit(name: str, obj) -> None:
+    def visit(name: str, obj: h5py.HLObject) -> None:
         if isinstance(obj, h5py.Dataset):
             out[name] = obj[()]
             if name.startswith("proxy/"):
-                out[f"@{name.rsplit('/', 1)[0]}"] = dict(f[name.rsplit('/', 1)[0]].attrs)
+                out[f"@{name.rsplit('/', 1)[0]}"] = dict(f[name.rsplit("/", 1)[0]].attrs)
+
     f.visititems(visit)
     n = len(out["arch/index"])
     for key in ("arch/layer_ptr", "arch/param_ptr"):
@@ -525,7 +583,7 @@ def _load_all(f: h5py.File) -> dict[str, object]:
     return out
 
 
-def _concat(parts: list[dict[str, object]]) -> dict[str, object]:
+def _concat(parts: list[_Arrays]) -> _Arrays:
     """Concatenate shard arrays, re-basing CSR offsets and re-coding string tables."""
     keys = list(dict.fromkeys(k for p in parts for k in p))
     for p in parts:  # a shard with no architectures may lack optional datasets (costs, components)
@@ -537,7 +595,7 @@ def _concat(parts: list[dict[str, object]]) -> dict[str, object]:
                 raise ArtifactError(f"merge: shards disagree on dataset {key!r}")
             if not (key.startswith("@") or key.endswith("_table")):
                 p[key] = np.zeros(0)
-    out: dict[str, object] = {}
+    out: _Arrays = {}
     for key in keys:
         if key.startswith("@"):
             out[key] = next(p[key] for p in parts if key in p)
@@ -578,7 +636,7 @@ def _concat(parts: list[dict[str, object]]) -> dict[str, object]:
     return out
 
 
-def _write_arrays(f: h5py.File, arrays: dict[str, object]) -> None:
+def _write_arrays(f: h5py.File, arrays: _Arrays) -> None:
     for key, value in arrays.items():
         if key.startswith("@"):
             continue
@@ -592,5 +650,3 @@ def _write_arrays(f: h5py.File, arrays: dict[str, object]) -> None:
         if key.startswith("@"):
             for k, v in attrs.items():
                 f[key[1:]].attrs[k] = v
-
-

@@ -142,8 +142,7 @@ def _open_source(source: str, timeout: float) -> IO[bytes]:
     return open(source, "rb")
 
 
-def fetch(entry: BenchmarkFile, dest: str | os.PathLike[str], mirror: str | None = None,
-          timeout: float = 60.0) -> Path:
+def fetch(entry: BenchmarkFile, dest: str | os.PathLike[str], mirror: str | None = None, timeout: float = 60.0) -> Path:
     """Download ``entry`` to ``dest`` (skipped if ``dest`` already has the right sha256)."""
     dest = Path(dest)
     if dest.exists() and sha256_of(dest) == entry.sha256:
@@ -176,8 +175,7 @@ def fetch(entry: BenchmarkFile, dest: str | os.PathLike[str], mirror: str | None
             raise DownloadError(f"{entry.key}: got {n} bytes from {source}, expected {entry.size} (truncated?)")
         digest = h.hexdigest()
         if digest != entry.sha256:
-            raise DownloadError(
-                f"{entry.key}: sha256 mismatch for {source}: got {digest}, expected {entry.sha256}")
+            raise DownloadError(f"{entry.key}: sha256 mismatch for {source}: got {digest}, expected {entry.sha256}")
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -185,5 +183,3 @@ def fetch(entry: BenchmarkFile, dest: str | os.PathLike[str], mirror: str | None
         raise
     log.info("fetched %s (%d bytes) from %s", entry.key, n, source)
     return dest
-
-

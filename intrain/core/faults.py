@@ -55,8 +55,10 @@ def parse(spec: str) -> Fault:
     parts = spec.split(":")
     ok = len(parts) in (2, 3) and parts[0] in POINTS and parts[1].isdigit() and int(parts[1]) >= 1
     if not ok or (len(parts) == 3 and parts[2] != "group"):
-        raise InputError(f"{ENV}={spec!r}: expected <point>:<n>[:group] with point one of {list(POINTS)} "
-                         "and n >= 1 (e.g. search_log.write:3)")
+        raise InputError(
+            f"{ENV}={spec!r}: expected <point>:<n>[:group] with point one of {list(POINTS)} "
+            "and n >= 1 (e.g. search_log.write:3)"
+        )
     return Fault(parts[0], int(parts[1]), len(parts) == 3)
 
 

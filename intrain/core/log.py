@@ -7,5 +7,9 @@ import os
 
 
 def setup(verbosity: int = 0) -> None:
-    level = logging.DEBUG if verbosity > 0 else getattr(logging, os.environ.get("INTRAIN_LOG", "INFO").upper(), logging.INFO)
+    level = (
+        logging.DEBUG
+        if verbosity > 0
+        else getattr(logging, os.environ.get("INTRAIN_LOG", "INFO").upper(), logging.INFO)
+    )
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")

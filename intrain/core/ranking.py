@@ -102,8 +102,11 @@ class PopulationRule:
     @classmethod
     def from_json(cls, text: str) -> PopulationRule:
         raw = json.loads(text)
-        return cls(raw["method"], tuple(raw["components"]),
-                   None if raw.get("signs") is None else tuple(int(s) for s in raw["signs"]))
+        return cls(
+            raw["method"],
+            tuple(raw["components"]),
+            None if raw.get("signs") is None else tuple(int(s) for s in raw["signs"]),
+        )
 
 
 #: The built-in population proxies' rules, for artifacts written before rules were recorded.
@@ -113,8 +116,9 @@ BUILTIN_RULES: dict[str, PopulationRule] = {
 }
 
 
-def add_population_scores(scores: pd.DataFrame, rules: Mapping[str, PopulationRule] | None = None,
-                          proxies: Sequence[str] | None = None) -> pd.DataFrame:
+def add_population_scores(
+    scores: pd.DataFrame, rules: Mapping[str, PopulationRule] | None = None, proxies: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Add the ``<proxy>`` column of every population-ranked proxy to a scores DataFrame (in place).
 
     ``rules`` defaults to :data:`BUILTIN_RULES`; artifacts carry their own

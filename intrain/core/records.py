@@ -37,7 +37,9 @@ class ScoreSettings:
     fast_pool: bool = True
     channels_last: bool = False  # NHWC: faster on CPU, another float32 rounding of the score (docs/reproduce.md)
     proxies: tuple[str, ...] = ("intrain",)
-    data: str | None = None  # None: Gaussian inputs; "natural[:names]": bundled photographs; else a local image file (intrain.engine.inputs)
+    data: str | None = (
+        None  # None: Gaussian inputs; "natural[:names]": bundled photographs; else a local image file (intrain.engine.inputs)
+    )
     lga_steps: int = 10  # SGD steps before LGA's kernel alignment
     lr_samples: int = 1000  # inputs for TE-NAS's linear-region count
     lr_resolution: int = 4  # their side (4 is the smallest NB201 accepts)

@@ -23,13 +23,13 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 def seal(data: bytes | bytearray | memoryview) -> bytes:
     """The bytes of an HDF5 file made with ``userblock_size=USERBLOCK``, with the checksum filled in."""
     data = bytes(data)
-    if data[USERBLOCK:USERBLOCK + 8] != HDF5_SIGNATURE:
+    if data[USERBLOCK : USERBLOCK + 8] != HDF5_SIGNATURE:
         raise ValueError("seal() needs an HDF5 file created with userblock_size=512")
     header = MAGIC + hashlib.sha256(data[USERBLOCK:]).hexdigest().encode() + b"\n"
     return header.ljust(USERBLOCK, b"\0") + data[USERBLOCK:]
 
 
-def verify(path: str | os.PathLike) -> str | None:
+def verify(path: str | os.PathLike[str]) -> str | None:
     """None when ``path`` is a sealed file with a matching checksum or an unsealed (older) HDF5
     file; otherwise what is wrong, in words."""
     path = Path(path)
@@ -40,9 +40,9 @@ def verify(path: str | os.PathLike) -> str | None:
             return None  # written before files were sealed
         if not head.startswith(MAGIC):
             return "not an intrain HDF5 file (no checksum header, no HDF5 signature)"
-        if size <= USERBLOCK or head[USERBLOCK:USERBLOCK + 8] != HDF5_SIGNATURE:
+        if size <= USERBLOCK or head[USERBLOCK : USERBLOCK + 8] != HDF5_SIGNATURE:
             return "truncated or damaged (no HDF5 data after the checksum header)"
-        want = head[len(MAGIC):len(MAGIC) + 64]
+        want = head[len(MAGIC) : len(MAGIC) + 64]
         h = hashlib.sha256()
         f.seek(USERBLOCK)
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -35,13 +36,14 @@ class SearchLogError(IntrainError, RuntimeError):
     """A search log that is corrupt or was written by a different search."""
 
 
-def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
+def read_log(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pd.DataFrame]:
     """A search log's meta and its complete rows (``n_done`` of them), every dataset a column.
 
     The layout is checked first: ``meta`` a JSON object, ``n_done`` a non-negative integer no
     larger than any column, ``iteration``/``arch``/``score``/``new`` present, every column 1-D
     with a number or string dtype. Anything else is a :class:`SearchLogError` naming what.
     """
+
     def bad(what: str) -> SearchLogError:
         return SearchLogError(f"search log {path} is corrupt ({what}); delete it to start over")
 
@@ -101,7 +103,7 @@ def read_log(path: str | os.PathLike) -> tuple[dict, pd.DataFrame]:
 class SearchLog:
     """Append-only HDF5 history of one search."""
 
-    def __init__(self, path: str | os.PathLike, meta: dict, columns: list[str]):
+    def __init__(self, path: str | os.PathLike[str], meta: dict[str, Any], columns: list[str]):
         self.path = Path(path)
         self.meta = json.loads(json.dumps(meta, sort_keys=True))
         self.columns = columns
@@ -114,14 +116,16 @@ class SearchLog:
         stored, rows = read_log(self.path)
         if stored != self.meta:
             diff = sorted(k for k in set(stored) | set(self.meta) if stored.get(k) != self.meta.get(k))
-            raise SearchLogError(f"{self.path} was written by a different search (differs in {diff}); "
-                                 "use another --log path or delete it")
+            raise SearchLogError(
+                f"{self.path} was written by a different search (differs in {diff}); "
+                "use another --log path or delete it"
+            )
         missing = set(cols) - set(rows.columns)
         if missing:
             raise SearchLogError(f"search log {self.path} is corrupt (no {sorted(missing)}); delete it to start over")
         return rows[cols]
 
-    def append(self, rows: list[dict]) -> None:
+    def append(self, rows: list[dict[str, Any]]) -> None:
         """Add rows: the whole log is rebuilt in memory and renamed into place (never edited in
         place), so a run killed at any moment leaves the previous complete log or the new one."""
         if not rows:
@@ -136,8 +140,14 @@ class SearchLog:
             for c in cols:
                 dtype = _STR if c == "arch" else ("i8" if c in ("iteration", "new") else "f8")
                 values = list(old[c]) + [r[c] for r in rows]
-                f.create_dataset(c, data=np.asarray(values, dtype=object if c == "arch" else dtype), dtype=dtype,
-                                 maxshape=(None,), chunks=(1024,), track_times=False)
+                f.create_dataset(
+                    c,
+                    data=np.asarray(values, dtype=object if c == "arch" else dtype),
+                    dtype=dtype,
+                    maxshape=(None,),
+                    chunks=(1024,),
+                    track_times=False,
+                )
             f.attrs["n_done"] = n + len(rows)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):

@@ -37,8 +37,9 @@ Coupling = Literal["multiplicative", "additive", "gamma", "o"]
 DepthNorm = Literal["log", "linear", "none"]
 
 
-def participation_ratio(trace: np.ndarray | float, trace_sq: np.ndarray | float,
-                        dim: np.ndarray | float, eps: float = EPS) -> np.ndarray:
+def participation_ratio(
+    trace: np.ndarray | float, trace_sq: np.ndarray | float, dim: np.ndarray | float, eps: float = EPS
+) -> np.ndarray:
     """PR of C + eps*I from tr C, tr C^2 and D; collapsed layers (tr C ~ 0) give PR = 1."""
     trace = np.asarray(trace, dtype=np.float64)
     trace_sq = np.asarray(trace_sq, dtype=np.float64)
@@ -59,8 +60,9 @@ def gradient_health(std: np.ndarray | float, maxabs: np.ndarray | float) -> np.n
     return np.minimum(1.0, ratio)
 
 
-def combine(gamma: float, o: float, n_layers: int, coupling: Coupling = "multiplicative",
-            depth_norm: DepthNorm = "log") -> float:
+def combine(
+    gamma: float, o: float, n_layers: int, coupling: Coupling = "multiplicative", depth_norm: DepthNorm = "log"
+) -> float:
     """Couple capacity and resilience and normalise by depth (the paper's I and its ablations).
 
     ``additive`` adds the two after dividing each by its depth-normalisation, i.e. the score
@@ -87,9 +89,14 @@ def combine(gamma: float, o: float, n_layers: int, coupling: Coupling = "multipl
     return raw / norm if norm > 0 else float("nan")
 
 
-def intrain_from_stats(trace: np.ndarray, trace_sq: np.ndarray, dim: np.ndarray,
-                       grad_std: np.ndarray, grad_maxabs: np.ndarray,
-                       eps: float = EPS) -> dict[str, float]:
+def intrain_from_stats(
+    trace: np.ndarray,
+    trace_sq: np.ndarray,
+    dim: np.ndarray,
+    grad_std: np.ndarray,
+    grad_maxabs: np.ndarray,
+    eps: float = EPS,
+) -> dict[str, float]:
     """InTrain score and its components from one architecture's stored statistics."""
     log_pr = np.log(participation_ratio(trace, trace_sq, dim, eps))
     health = gradient_health(grad_std, grad_maxabs)

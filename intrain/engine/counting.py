@@ -13,12 +13,13 @@ per-module function, so the forward/hook/cleanup logic exists once.
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["hooked", "hooked_forward", "conv_linear_macs", "count_macs", "count_params", "WEIGHTED"]
+__all__ = ["WEIGHTED", "conv_linear_macs", "count_macs", "count_params", "hooked", "hooked_forward"]
 
 #: Layers whose multiply-accumulates the benchmarks count (and whose weights zero-cost-nas sums over).
 WEIGHTED = (nn.Conv2d, nn.Linear)
@@ -27,8 +28,11 @@ WEIGHTED = (nn.Conv2d, nn.Linear)
 @contextlib.contextmanager
 def hooked(modules: Iterable[nn.Module], hook: Callable, kind: str = "forward") -> Iterator[list]:
     """Register ``hook`` on every module for the ``with`` block, removed on exit (also on errors)."""
-    register = {"forward": nn.Module.register_forward_hook,
-                "forward_pre": nn.Module.register_forward_pre_hook}[kind]
+    registers: dict[str, Callable[..., Any]] = {
+        "forward": nn.Module.register_forward_hook,
+        "forward_pre": nn.Module.register_forward_pre_hook,
+    }
+    register = registers[kind]
     handles = [register(m, hook) for m in modules]
     try:
         yield handles
@@ -37,15 +41,24 @@ def hooked(modules: Iterable[nn.Module], hook: Callable, kind: str = "forward") 
             h.remove()
 
 
-def hooked_forward(model: nn.Module, x: torch.Tensor, visit: Callable[[nn.Module, torch.Tensor, object], None],
-                   modules: Iterable[nn.Module] | None = None) -> None:
+def hooked_forward(
+    model: nn.Module,
+    x: torch.Tensor,
+    visit: Callable[[nn.Module, Any, Any], None],  # input and output as torch hands them to hooks
+    modules: Iterable[nn.Module] | None = None,
+) -> None:
     """One eval-mode, no-grad forward of ``x`` calling ``visit(module, input, output)`` after each
     of ``modules`` (default: every module) runs; the model's train/eval mode is restored after."""
     was_training = model.training
     model.eval()
     try:
-        with hooked(model.modules() if modules is None else modules,
-                    lambda m, inp, out: visit(m, inp[0] if inp else None, out)), torch.no_grad():
+        with (
+            hooked(
+                model.modules() if modules is None else modules,
+                lambda m, inp, out: visit(m, inp[0] if inp else None, out),
+            ),
+            torch.no_grad(),
+        ):
             model(x)
     finally:
         model.train(was_training)
@@ -68,8 +81,12 @@ def conv_linear_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) ->
 def count_macs(model: nn.Module, x: torch.Tensor) -> int:
     """Conv and linear multiply-accumulates of one forward of ``x[:1]`` (modules that run twice count twice)."""
     total = [0]
-    hooked_forward(model, x[:1], lambda m, i, o: total.__setitem__(0, total[0] + conv_linear_macs(m, i, o)),
-                   modules=[m for m in model.modules() if isinstance(m, WEIGHTED)])
+    hooked_forward(
+        model,
+        x[:1],
+        lambda m, i, o: total.__setitem__(0, total[0] + conv_linear_macs(m, i, o)),
+        modules=[m for m in model.modules() if isinstance(m, WEIGHTED)],
+    )
     return int(total[0])
 
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 import hashlib
 import zipfile
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -44,8 +44,9 @@ class DataError(InputError):
     """A data file that is missing or not in a supported layout."""
 
 
-def gaussian_batch(batch_size: int, num_classes: int, resolution: int, seed: int,
-                   channels: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+def gaussian_batch(
+    batch_size: int, num_classes: int, resolution: int, seed: int, channels: int = 3
+) -> tuple[torch.Tensor, torch.Tensor]:
     """X ~ N(0, 1) of shape (B, C, R, R) and uniform random labels, from ``seed``."""
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch_size, channels, resolution, resolution, generator=gen)
@@ -64,10 +65,20 @@ def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise
     except ValueError as e:
         if "pickle" in str(e):
-            raise UnsafeInputError(f"{path}: holds an object array, which would need unpickling; "
-                                   "save 'x' and 'y' as plain numeric arrays") from None
+            raise UnsafeInputError(
+                f"{path}: holds an object array, which would need unpickling; save 'x' and 'y' as plain numeric arrays"
+            ) from None
         raise DataError(f"{path}: not a readable .npz archive ({e})") from None
-    except (OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, MemoryError) as e:
+    except (
+        OSError,
+        EOFError,
+        KeyError,
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        RuntimeError,
+        MemoryError,
+    ) as e:
         raise DataError(f"{path}: not a readable .npz archive ({type(e).__name__}: {e})") from None
     if x.ndim != 4:
         raise DataError(f"{path}: 'x' must be 4-D (N, C, H, W) or (N, H, W, C), got shape {x.shape}")
@@ -135,8 +146,9 @@ def _check_arrays(path: Path, x: np.ndarray, y: np.ndarray) -> None:
         raise DataError(f"{path}: images contain NaN or infinite values")
 
 
-def image_batch(path: str | Path, batch_size: int, num_classes: int, resolution: int,
-                seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def image_batch(
+    path: str | Path, batch_size: int, num_classes: int, resolution: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded batch of real images (standardised, resized) and their labels."""
     path = Path(path)
     if not path.is_file():
@@ -160,7 +172,7 @@ def image_batch(path: str | Path, batch_size: int, num_classes: int, resolution:
 
 #: Per-channel (mean, std) of each dataset's training images in [0, 1] (AutoDL-Projects
 #: get_dataset_with_transform.py: CIFAR-10/100 and ImageNet16 from x/255, ImageNet-1k as torchvision).
-DATASET_STATS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+DATASET_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar10": (tuple(v / 255 for v in (125.3, 123.0, 113.9)), tuple(v / 255 for v in (63.0, 62.1, 66.7))),
     "cifar100": (tuple(v / 255 for v in (129.3, 124.1, 112.4)), tuple(v / 255 for v in (68.2, 65.4, 70.4))),
     "ImageNet16-120": (tuple(v / 255 for v in (122.68, 116.66, 104.01)), tuple(v / 255 for v in (63.22, 61.26, 65.09))),
@@ -192,8 +204,10 @@ def dataset_stats(dataset: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
         return DATASET_STATS[dataset]
     if dataset.lower().startswith("imagenet"):
         return DATASET_STATS["imagenet"]
-    raise DataError(f"no normalisation constants for dataset {dataset!r} (known: {sorted(DATASET_STATS)} "
-                    "and imagenet*); natural images are normalised with the dataset's training mean/std")
+    raise DataError(
+        f"no normalisation constants for dataset {dataset!r} (known: {sorted(DATASET_STATS)} "
+        "and imagenet*); natural images are normalised with the dataset's training mean/std"
+    )
 
 
 def _sample_image(name: str) -> np.ndarray:
@@ -212,8 +226,9 @@ def _sample_image(name: str) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-def natural_batch(batch_size: int, num_classes: int, resolution: int, seed: int, dataset: str,
-                  names: Sequence[str] = NATURAL_DEFAULT) -> tuple[torch.Tensor, torch.Tensor]:
+def natural_batch(
+    batch_size: int, num_classes: int, resolution: int, seed: int, dataset: str, names: Sequence[str] = NATURAL_DEFAULT
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded crops/flips of bundled photographs, resized to ``resolution`` and normalised with
     ``dataset``'s mean/std, and uniform random labels: a batch of natural-image statistics."""
     from PIL import Image
@@ -227,11 +242,17 @@ def natural_batch(batch_size: int, num_classes: int, resolution: int, seed: int,
         h, w = img.shape[:2]
         side = int(round(rng.uniform(NATURAL_MIN_CROP, 1.0) * min(h, w)))
         top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-        crop = img[top:top + side, left:left + side]
+        crop = img[top : top + side, left : left + side]
         if rng.random() < 0.5:
             crop = crop[:, ::-1]
-        out[k] = np.asarray(Image.fromarray(np.ascontiguousarray(crop)).resize((resolution, resolution),
-                                                                                 Image.BILINEAR))
+        out[k] = np.asarray(
+            Image.fromarray(np.ascontiguousarray(crop)).resize(
+                (resolution, resolution),
+                # Pillow sets its module-level constants with setattr (invisible to the checker);
+                # Image.Resampling, which it sees, needs Pillow >= 9.1
+                Image.BILINEAR,  # type: ignore[attr-defined]
+            )
+        )
     y = rng.integers(0, num_classes, batch_size)
     x = torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255.0
     x = (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)

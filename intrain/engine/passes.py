@@ -8,8 +8,9 @@ families that register them (they import this module, never the other way round)
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import nn
@@ -17,8 +18,20 @@ from torch import nn
 from intrain.engine import counting
 from intrain.engine.counting import WEIGHTED, hooked
 
-__all__ = ["PassContext", "PassFn", "PASSES", "register_pass", "Collector", "COLLECTORS", "register_collector",
-           "seeded_generator", "weighted_modules", "count_params", "kaiming_fanin_init", "gaussian_init"]
+__all__ = [
+    "COLLECTORS",
+    "PASSES",
+    "Collector",
+    "PassContext",
+    "PassFn",
+    "count_params",
+    "gaussian_init",
+    "kaiming_fanin_init",
+    "register_collector",
+    "register_pass",
+    "seeded_generator",
+    "weighted_modules",
+]
 
 
 # ----------------------------------------------------------------------------- passes
@@ -73,9 +86,12 @@ class PassContext:
                 model(x)
             return got[-1]
         if hasattr(model, "forward_features"):
-            return model.forward_features(x)
-        raise TypeError(f"{type(model).__name__} has no forward_features(x), the pre-pooling feature map this "
-                        "proxy needs; pass features='<module name>' (or a callable(model, x)) to say where it is")
+            # nn.Module.__getattr__ is typed Tensor | Module; this is the model's own method
+            return cast("Callable[[torch.Tensor], torch.Tensor]", model.forward_features)(x)
+        raise TypeError(
+            f"{type(model).__name__} has no forward_features(x), the pre-pooling feature map this "
+            "proxy needs; pass features='<module name>' (or a callable(model, x)) to say where it is"
+        )
 
     def blocks(self, model: nn.Module) -> list[nn.Module]:
         """The stem and block modules whose outputs AZ-NAS compares, in forward order."""
@@ -85,9 +101,11 @@ class PassContext:
         if how is not None:
             return [_module(model, name, "blocks") for name in how]
         if hasattr(model, "feature_modules"):
-            return list(model.feature_modules())
-        raise TypeError(f"{type(model).__name__} has no feature_modules() (stem and block outputs) that this proxy "
-                        "needs; pass blocks=['stem', 'block1', ...] (module names, or a callable(model))")
+            return list(cast("Callable[[], Iterable[nn.Module]]", model.feature_modules)())
+        raise TypeError(
+            f"{type(model).__name__} has no feature_modules() (stem and block outputs) that this proxy "
+            "needs; pass blocks=['stem', 'block1', ...] (module names, or a callable(model))"
+        )
 
 
 def _module(model: nn.Module, name: str, option: str) -> nn.Module:
@@ -104,6 +122,7 @@ PASSES: dict[str, PassFn] = {}
 
 def register_pass(name: str) -> Callable[[PassFn], PassFn]:
     """Decorator: ``fn(ctx) -> dict`` becomes the pass ``name`` that proxies may need."""
+
     def wrap(fn: PassFn) -> PassFn:
         if name in PASSES and PASSES[name] is not fn:
             raise ValueError(f"pass {name!r} registered twice")
@@ -111,6 +130,7 @@ def register_pass(name: str) -> Callable[[PassFn], PassFn]:
             raise ValueError(f"{name!r} is already a probe collector")
         PASSES[name] = fn
         return fn
+
     return wrap
 
 
@@ -166,7 +186,7 @@ def register_collector(cls: type[Collector]) -> type[Collector]:
 # ----------------------------------------------------------------------------- helpers
 
 
-def weighted_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
+def weighted_modules(model: nn.Module) -> list[tuple[str, nn.Conv2d | nn.Linear]]:
     """(name, module) of every conv and linear layer, in registration order."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
 

@@ -9,17 +9,18 @@ once at the end, so a CUDA run does not sync per layer.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from intrain.core.flags import Flag
-from intrain.engine.passes import COLLECTORS, Collector
-from intrain.engine.moments import covariance_traces, grad_moments
 from intrain.core.trainability import COLLAPSE_TRACE
+from intrain.engine.moments import covariance_traces, grad_moments
+from intrain.engine.passes import COLLECTORS, Collector
 
 #: Which module outputs count as "layers" for the geometric capacity (docs/reproduce.md, "Layer choice").
 LAYER_SELECTORS: dict[str, tuple[type[nn.Module], ...]] = {
@@ -35,6 +36,7 @@ PARAM_SELECTORS: dict[str, str] = {
     "all": "every trainable tensor with at least 2 elements",
     "weights": "conv and linear weights only",
 }
+
 
 @dataclass
 class ProbeResult:
@@ -75,8 +77,11 @@ class _LayerRecorder:
         self.kinds: list[str] = []
         self.shapes: list[tuple[int, int, int]] = []
         self.stats: list[torch.Tensor] = []
-        self.handles = [module.register_forward_hook(self._hook(f"{prefix}.{name}" if prefix and name else prefix or name))
-                        for name, module in model.named_modules() if isinstance(module, kinds)]
+        self.handles = [
+            module.register_forward_hook(self._hook(f"{prefix}.{name}" if prefix and name else prefix or name))
+            for name, module in model.named_modules()
+            if isinstance(module, kinds)
+        ]
 
     def _hook(self, name: str):
         def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
@@ -85,6 +90,7 @@ class _LayerRecorder:
             s = output.shape
             self.shapes.append((s[1], s[2], s[3]) if output.dim() == 4 else (s[1], 1, 1))
             self.stats.append(covariance_traces(output))
+
         return hook
 
     def remove(self) -> None:
@@ -96,15 +102,23 @@ class _LayerRecorder:
 def _check_probe_args(layers: str, collect: frozenset[str]) -> tuple[type[nn.Module], ...]:
     unknown = set(collect) - set(COLLECTORS)
     if unknown:  # collectors register when their proxy family is imported (intrain.proxies.get_proxy)
-        raise ValueError(f"unknown probe collectors {sorted(unknown)}; registered: {sorted(COLLECTORS)} "
-                         "(import the proxy family that defines the collector first)")
+        raise ValueError(
+            f"unknown probe collectors {sorted(unknown)}; registered: {sorted(COLLECTORS)} "
+            "(import the proxy family that defines the collector first)"
+        )
     if layers not in LAYER_SELECTORS:
         raise ValueError(f"unknown layer selection {layers!r}; expected one of {sorted(LAYER_SELECTORS)}")
     return LAYER_SELECTORS[layers]
 
 
-def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = "conv",
-              params: str = "all", collect: frozenset[str] = frozenset()) -> ProbeResult:
+def run_probe(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    layers: str = "conv",
+    params: str = "all",
+    collect: frozenset[str] = frozenset(),
+) -> ProbeResult:
     """Forward + backward once; return per-layer covariance traces and gradient moments.
 
     ``collect`` names side statistics (registered :class:`~intrain.proxies.base.Collector`s)
@@ -136,12 +150,28 @@ def run_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, layers: str = 
         c.after_backward()
         outputs[c.name] = c.result()
     chosen = _selected_params(model, params)
-    return _result(recorder.names, recorder.kinds, recorder.shapes, recorder.stats, chosen,
-                   [p.grad for _, _, p in chosen], loss, pass_seconds, outputs, x.device)
+    return _result(
+        recorder.names,
+        recorder.kinds,
+        recorder.shapes,
+        recorder.stats,
+        chosen,
+        [p.grad for _, _, p in chosen],
+        loss,
+        pass_seconds,
+        outputs,
+        x.device,
+    )
 
 
-def run_probe_shared(models: Sequence[nn.Module], x: torch.Tensor, ys: Sequence[torch.Tensor],
-                     head: str = "classifier", layers: str = "conv", params: str = "all") -> list[ProbeResult]:
+def run_probe_shared(
+    models: Sequence[nn.Module],
+    x: torch.Tensor,
+    ys: Sequence[torch.Tensor],
+    head: str = "classifier",
+    layers: str = "conv",
+    params: str = "all",
+) -> list[ProbeResult]:
     """:func:`run_probe` for networks that differ only in their ``head`` module, body run once.
 
     NB201's CIFAR-10 and CIFAR-100 networks are built from the same seed with the classifier
@@ -193,9 +223,20 @@ def run_probe_shared(models: Sequence[nn.Module], x: torch.Tensor, ys: Sequence[
     for k, (loss, sel, g) in enumerate(zip(losses, chosen, grads)):
         own = recorders[k]  # network 0: the whole pass; the others: their head only
         keep = 0 if k == 0 else n_body
-        results.append(_result(body_rec.names[:keep] + own.names, body_rec.kinds[:keep] + own.kinds,
-                               body_rec.shapes[:keep] + own.shapes, body_rec.stats[:keep] + own.stats,
-                               sel, list(g), loss, pass_seconds, {}, x.device))
+        results.append(
+            _result(
+                body_rec.names[:keep] + own.names,
+                body_rec.kinds[:keep] + own.kinds,
+                body_rec.shapes[:keep] + own.shapes,
+                body_rec.stats[:keep] + own.stats,
+                sel,
+                list(g),
+                loss,
+                pass_seconds,
+                {},
+                x.device,
+            )
+        )
     return results
 
 
@@ -224,23 +265,41 @@ def _check_shared_body(models: Sequence[nn.Module], head: str) -> None:
             raise ValueError(f"network {i} has other modules than network 0 outside {head!r}; cannot share a forward")
         for k, v in state.items():
             if v.shape != ref[k].shape or not torch.equal(v.detach(), ref[k].detach()):
-                raise ValueError(f"network {i} differs from network 0 in {k!r} (outside the head {head!r}); "
-                                 "build both from the same seed with the head last")
+                raise ValueError(
+                    f"network {i} differs from network 0 in {k!r} (outside the head {head!r}); "
+                    "build both from the same seed with the head last"
+                )
 
 
-def _result(names: list[str], kinds: list[str], shapes: list[tuple[int, int, int]], stats: list[torch.Tensor],
-            chosen: list[tuple[str, str, nn.Parameter]], grads: list[torch.Tensor | None], loss: torch.Tensor,
-            pass_seconds: float, outputs: dict[str, Any], device: torch.device) -> ProbeResult:
+def _result(
+    names: list[str],
+    kinds: list[str],
+    shapes: list[tuple[int, int, int]],
+    stats: list[torch.Tensor],
+    chosen: list[tuple[str, str, nn.Parameter]],
+    grads: list[torch.Tensor | None],
+    loss: torch.Tensor,
+    pass_seconds: float,
+    outputs: dict[str, Any],
+    device: torch.device,
+) -> ProbeResult:
     """Reduce gradients to moments, copy everything to the host once, set the condition flags."""
-    moments = [grad_moments(g) if g is not None else torch.zeros(2, dtype=torch.float64, device=device)
-               for g in grads]
+    moments = [grad_moments(g) if g is not None else torch.zeros(2, dtype=torch.float64, device=device) for g in grads]
     empty = torch.zeros(0, dtype=torch.float64, device=device)
-    packed = torch.cat([torch.stack(stats).reshape(-1) if stats else empty,
-                        torch.stack(moments).reshape(-1) if moments else empty,
-                        loss.detach().double().reshape(1)]).cpu().numpy()
+    packed = (
+        torch.cat(
+            [
+                torch.stack(stats).reshape(-1) if stats else empty,
+                torch.stack(moments).reshape(-1) if moments else empty,
+                loss.detach().double().reshape(1),
+            ]
+        )
+        .cpu()
+        .numpy()
+    )
     n_l, n_p = len(stats), len(moments)
     layer_stats = packed[: 3 * n_l].reshape(n_l, 3)
-    param_stats = packed[3 * n_l: 3 * n_l + 2 * n_p].reshape(n_p, 2)
+    param_stats = packed[3 * n_l : 3 * n_l + 2 * n_p].reshape(n_p, 2)
     loss_value = float(packed[-1])
     flags = Flag(0)
     if not (np.isfinite(layer_stats).all() and np.isfinite(param_stats).all() and np.isfinite(loss_value)):
@@ -250,12 +309,16 @@ def _result(names: list[str], kinds: list[str], shapes: list[tuple[int, int, int
     if n_p and (param_stats[:, 1] == 0).any():
         flags |= Flag.ZERO_GRAD
     return ProbeResult(
-        layer_names=list(names), layer_kinds=list(kinds),
+        layer_names=list(names),
+        layer_kinds=list(kinds),
         layer_shapes=np.asarray(shapes, dtype=np.int32).reshape(n_l, 3),
         layer_stats=layer_stats,
         param_names=[n for n, _, _ in chosen],
         param_kinds=[k for _, k, _ in chosen],
         param_numel=np.asarray([p.numel() for _, _, p in chosen], dtype=np.int64),
-        param_stats=param_stats, loss=loss_value, flags=int(flags),
-        extras={"pass_seconds": pass_seconds}, outputs=outputs,
+        param_stats=param_stats,
+        loss=loss_value,
+        flags=int(flags),
+        extras={"pass_seconds": pass_seconds},
+        outputs=outputs,
     )

@@ -14,20 +14,28 @@ and each one's Kendall tau against accuracy on that same set, so the taus compar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from intrain.core.errors import InputError
 from intrain.analysis.correlate import is_imported
 from intrain.analysis.stats import kendall, spearman
+from intrain.core.errors import InputError
 
-__all__ = ["agreement", "agreement_from_artifacts", "agreement_table", "label_of", "is_imported"]
+__all__ = ["agreement", "agreement_from_artifacts", "agreement_table", "is_imported", "label_of"]
 
-_NOT_PROXIES = {"arch_index", "arch", "representative", "representative_arch", "flags", "seconds",
-                "pass_seconds", "loss"}
+_NOT_PROXIES = {
+    "arch_index",
+    "arch",
+    "representative",
+    "representative_arch",
+    "flags",
+    "seconds",
+    "pass_seconds",
+    "loss",
+}
 
 
 def _proxies(df: pd.DataFrame) -> list[str]:
@@ -38,8 +46,13 @@ def _corr(fn, x: np.ndarray, y: np.ndarray) -> float:
     return fn(x, y) if len(x) >= 3 else float("nan")
 
 
-def agreement(a: pd.DataFrame, b: pd.DataFrame, truth: pd.DataFrame | None = None, acc: str | None = None,
-              proxies: Sequence[str] | None = None) -> pd.DataFrame:
+def agreement(
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    acc: str | None = None,
+    proxies: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Per shared proxy: n_shared, spearman_ab, n (finite in both and in ``truth[acc]``), kendall_a/b."""
     shared = [p for p in (proxies or _proxies(a)) if p in _proxies(b)]
     rows = []
@@ -51,11 +64,18 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame, truth: pd.DataFrame | None = Non
         if truth is not None and acc is not None:
             t = df["arch_index"].map(dict(zip(truth["arch_index"], truth[acc]))).to_numpy(np.float64)
             ok = both & np.isfinite(t)
-            row |= {"n": int(ok.sum()), "kendall_a": _corr(kendall, x[ok], t[ok]),
-                    "kendall_b": _corr(kendall, y[ok], t[ok])}
+            row |= {
+                "n": int(ok.sum()),
+                "kendall_a": _corr(kendall, x[ok], t[ok]),
+                "kendall_b": _corr(kendall, y[ok], t[ok]),
+            }
         rows.append(row)
-    return pd.DataFrame(rows, columns=["proxy", "n_shared", "spearman_ab", "n", "kendall_a", "kendall_b"]
-                        if truth is not None and acc is not None else ["proxy", "n_shared", "spearman_ab"])
+    return pd.DataFrame(
+        rows,
+        columns=["proxy", "n_shared", "spearman_ab", "n", "kendall_a", "kendall_b"]
+        if truth is not None and acc is not None
+        else ["proxy", "n_shared", "spearman_ab"],
+    )
 
 
 def label_of(attrs: dict, path: str) -> str:
@@ -65,8 +85,9 @@ def label_of(attrs: dict, path: str) -> str:
     return f"intrain:{Path(path).name}"
 
 
-def agreement_from_artifacts(a_path: str, b_paths: Sequence[str], groundtruth=None,
-                             metric: str = "valid") -> pd.DataFrame:
+def agreement_from_artifacts(
+    a_path: str, b_paths: Sequence[str], groundtruth=None, metric: str = "valid"
+) -> pd.DataFrame:
     """:func:`agreement` of artifact ``a_path`` against each of ``b_paths`` of the same space and dataset."""
     from intrain.analysis.groundtruth import GroundTruths, accuracy_column  # imports torch (the spaces): only here
     from intrain.core.artifacts import read_attrs, read_population_rules, read_scores
@@ -86,9 +107,16 @@ def agreement_from_artifacts(a_path: str, b_paths: Sequence[str], groundtruth=No
     for b_path in b_paths:
         attrs_b = read_attrs(b_path)
         if (attrs_b["space"], attrs_b["dataset"]) != (attrs_a["space"], attrs_a["dataset"]):
-            raise InputError(f"{b_path} is {attrs_b['space']}/{attrs_b['dataset']}, "
-                             f"{a_path} is {attrs_a['space']}/{attrs_a['dataset']}")
-        table = agreement(a, add_population_scores(read_scores(b_path), read_population_rules(b_path)), truth, acc if truth is not None else None)
+            raise InputError(
+                f"{b_path} is {attrs_b['space']}/{attrs_b['dataset']}, "
+                f"{a_path} is {attrs_a['space']}/{attrs_a['dataset']}"
+            )
+        table = agreement(
+            a,
+            add_population_scores(read_scores(b_path), read_population_rules(b_path)),
+            truth,
+            acc if truth is not None else None,
+        )
         table.insert(0, "b", label_of(attrs_b, b_path))
         table.insert(0, "a", label_of(attrs_a, a_path))
         table.insert(0, "dataset", attrs_a["dataset"])
@@ -115,5 +143,8 @@ def agreement_table(paths: Sequence[str], groundtruth=None, metric: str = "valid
         if own:
             parts.append(agreement_from_artifacts(a, own, groundtruth, metric))
     parts = [t for t in parts if not t.empty]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["space", "dataset", "a", "b", "proxy", "n_shared", "spearman_ab"])
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["space", "dataset", "a", "b", "proxy", "n_shared", "spearman_ab"])
+    )

@@ -78,8 +78,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scores", nargs="+", help="merged artifacts (one space; one per dataset)")
     p.add_argument("--format", required=True, choices=["naslib-zc", "zero-cost-nas", "csv", "parquet"])
     p.add_argument("--proxy", action="append", default=None, help="proxy to export (repeatable; default: all)")
-    p.add_argument("--groundtruth", action="append", default=None, metavar="[SPACE=]CSV",
-                   help="normalised ground truth with valid_<dataset> columns, for val_accuracy")
+    p.add_argument(
+        "--groundtruth",
+        action="append",
+        default=None,
+        metavar="[SPACE=]CSV",
+        help="normalised ground truth with valid_<dataset> columns, for val_accuracy",
+    )
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export)
 
@@ -88,25 +93,35 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", required=True, choices=["naslib-zc", "zero-cost-nas", "csv", "parquet"])
     p.add_argument("--space", required=True, help="a space whose peer_codec knows --format (nb201, nb101, a plugin)")
     p.add_argument("--dataset", required=True)
-    p.add_argument("--table", default=None,
-                   help="benchmark table giving each architecture's index (default: the mirror's, INTRAIN_MIRROR)")
+    p.add_argument(
+        "--table",
+        default=None,
+        help="benchmark table giving each architecture's index (default: the mirror's, INTRAIN_MIRROR)",
+    )
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("convert", help="an architecture in every encoding (arch string, NASLib tuple, index, ...)")
     p.add_argument("text", help="e.g. '(4, 0, 3, 1, 4, 3)', an arch string, an index or an NB101 hash")
     p.add_argument("--space", required=True, help="nb201, nb101 or any space that declares encodings")
-    p.add_argument("--from", dest="form", default=None,
-                   help="the form of TEXT: arch, index or one of the space's encodings (nb201: naslib, op_ids; "
-                        "nb101: naslib, hash, pruned_arch); default: guessed (op_ids must be named)")
+    p.add_argument(
+        "--from",
+        dest="form",
+        default=None,
+        help="the form of TEXT: arch, index or one of the space's encodings (nb201: naslib, op_ids; "
+        "nb101: naslib, hash, pruned_arch); default: guessed (op_ids must be named)",
+    )
     p.add_argument("--table", default=None, help="benchmark table for the index (default: the mirror's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("agreement", help="two implementations of the same proxies: rho between them, tau of each")
-    p.add_argument("scores", nargs="+",
-                   help="artifacts: each import (a) against each own artifact (b) of its space and dataset; "
-                        "without imports, the first against the rest")
+    p.add_argument(
+        "scores",
+        nargs="+",
+        help="artifacts: each import (a) against each own artifact (b) of its space and dataset; "
+        "without imports, the first against the rest",
+    )
     p.add_argument("--groundtruth", action="append", default=None, metavar="[SPACE=]CSV")
     p.add_argument("--metric", choices=["test", "valid"], default="valid")
     p.add_argument("--out", default=None)

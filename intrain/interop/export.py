@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,8 +38,9 @@ def _costs(path: str, proxies: Sequence[str]) -> dict[str, dict[int, float]]:
         return {p: dict(zip(idx.tolist(), f[f"arch/cost_{p}"][()].tolist())) for p in proxies if f"arch/cost_{p}" in f}
 
 
-def artifact_scores(path: str, proxies: Sequence[str] | None = None, groundtruth=None,
-                    notes: list[str] | None = None) -> PeerScores:
+def artifact_scores(
+    path: str, proxies: Sequence[str] | None = None, groundtruth=None, notes: list[str] | None = None
+) -> PeerScores:
     """One merged artifact as a :class:`PeerScores` (keys: arch strings; index: benchmark index)."""
     from intrain.analysis.correlate import proxy_columns
     from intrain.analysis.groundtruth import GroundTruths
@@ -49,15 +50,20 @@ def artifact_scores(path: str, proxies: Sequence[str] | None = None, groundtruth
     notes = [] if notes is None else notes
     attrs = read_attrs(path)
     space, dataset = attrs["space"], attrs["dataset"]
-    df = add_population_scores(read_scores(path), read_population_rules(path)).sort_values("arch_index", kind="stable").reset_index(drop=True)
+    df = (
+        add_population_scores(read_scores(path), read_population_rules(path))
+        .sort_values("arch_index", kind="stable")
+        .reset_index(drop=True)
+    )
     available = [c for c in proxy_columns(df) if "." not in c]
     chosen = list(proxies) if proxies else available
     missing = [p for p in chosen if p not in available]
     if missing:
         raise InputError(f"{path}: no proxy {missing}; it has {available}")
     costs = _costs(path, chosen)
-    times = {p: (df["representative"].map(costs[p]) if p in costs else df["seconds"]).to_numpy(np.float64)
-             for p in chosen}
+    times = {
+        p: (df["representative"].map(costs[p]) if p in costs else df["seconds"]).to_numpy(np.float64) for p in chosen
+    }
     val = None
     if groundtruth is None:
         notes.append(f"{path}: val_accuracy omitted (no --groundtruth given)")
@@ -65,17 +71,29 @@ def artifact_scores(path: str, proxies: Sequence[str] | None = None, groundtruth
         gt = GroundTruths.of(groundtruth).table(space)
         col = f"valid_{dataset}"
         if col not in gt.columns:
-            notes.append(f"{path}: val_accuracy omitted: the {space} ground truth has no {col!r} column "
-                         "(build it with `intrain groundtruth ... --valid DATASET=CSV`)")
+            notes.append(
+                f"{path}: val_accuracy omitted: the {space} ground truth has no {col!r} column "
+                "(build it with `intrain groundtruth ... --valid DATASET=CSV`)"
+            )
         else:
             val = df["arch_index"].map(dict(zip(gt["arch_index"], gt[col]))).to_numpy(np.float64)
             if np.isnan(val).any():
-                notes.append(f"{path}: val_accuracy omitted for {int(np.isnan(val).sum())} of {len(val)} architectures "
-                             f"(no {col} in the ground truth)")
+                notes.append(
+                    f"{path}: val_accuracy omitted for {int(np.isnan(val).sum())} of {len(val)} architectures "
+                    f"(no {col} in the ground truth)"
+                )
             if np.isnan(val).all():
                 val = None
-    return PeerScores(space, dataset, df["arch"].tolist(), df["arch_index"].to_numpy(np.int64),
-                      {p: df[p].to_numpy(np.float64) for p in chosen}, times, val, str(path))
+    return PeerScores(
+        space,
+        dataset,
+        df["arch"].tolist(),
+        df["arch_index"].to_numpy(np.int64),
+        {p: df[p].to_numpy(np.float64) for p in chosen},
+        times,
+        val,
+        str(path),
+    )
 
 
 def frame(tables: Sequence[PeerScores]) -> pd.DataFrame:
@@ -101,14 +119,17 @@ def frame(tables: Sequence[PeerScores]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def export(paths: Sequence[str], fmt: str, out: str | os.PathLike, proxies: Sequence[str] | None = None,
-           groundtruth=None) -> list[str]:
+def export(
+    paths: Sequence[str], fmt: str, out: str | os.PathLike, proxies: Sequence[str] | None = None, groundtruth=None
+) -> list[str]:
     """Export artifacts to ``out`` in ``fmt``; returns notes for stderr (what was omitted)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; known: {list(FORMATS)}")
     if fmt == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        raise RuntimeError("parquet export needs pyarrow, which is not installed: pip install 'intrain[parquet]' "
-                           "(or export --format csv)")
+        raise RuntimeError(
+            "parquet export needs pyarrow, which is not installed: pip install 'intrain[parquet]' "
+            "(or export --format csv)"
+        )
     notes: list[str] = []
     tables = [artifact_scores(p, proxies, groundtruth, notes) for p in paths]
     if fmt == "naslib-zc":

@@ -24,7 +24,7 @@ from intrain.interop.peer_encodings import default_table, locate
 from intrain.interop.peerscores import PeerScores
 from intrain.spaces import get_space
 
-__all__ = ["FORMATS", "read_peer_file", "resolve_indices", "write_artifact", "import_scores"]
+__all__ = ["FORMATS", "import_scores", "read_peer_file", "resolve_indices", "write_artifact"]
 
 log = logging.getLogger("intrain.interop")
 FORMATS = ("naslib-zc", "zero-cost-nas", "csv", "parquet")
@@ -56,8 +56,10 @@ def read_peer_file(path: str | os.PathLike, fmt: str, space: str, dataset: str) 
         else:
             raise InputError(f"unknown import format {fmt!r}; known: {list(FORMATS)}")
     except (OverflowError, RecursionError, MemoryError) as e:  # a number or nesting no field check caught
-        raise InputError(f"{Path(path).name}: {type(e).__name__} while reading ({str(e)[:200]}); the file "
-                         "holds a number beyond int64/float64 or nesting too deep") from None
+        raise InputError(
+            f"{Path(path).name}: {type(e).__name__} while reading ({str(e)[:200]}); the file "
+            "holds a number beyond int64/float64 or nesting too deep"
+        ) from None
     return validate_peer(table, Path(path).name)
 
 
@@ -80,14 +82,18 @@ def read_export(path: str | os.PathLike, space: str, dataset: str) -> PeerScores
     df = df[(df["space"] == space) & (df["dataset"] == dataset)].reset_index(drop=True)
     if df.empty:
         raise InputError(f"{label}: no rows for space {space!r} and dataset {dataset!r}")
-    proxies = [str(c) for c in df.columns if not is_reserved(str(c))]
+    from intrain.spaces import get_space
+
+    encodings = set(get_space(space).encodings())  # the space's own spelling columns (export.frame)
+    proxies = [str(c) for c in df.columns if not is_reserved(str(c)) and str(c) not in encodings]
 
     def floats(col: str) -> np.ndarray:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = np.flatnonzero(values.isna() & df[col].notna())
         if len(bad):
-            raise InputError(f"{label}: record {int(bad[0])}: field {col!r} is not a number "
-                             f"({str(df[col].iloc[bad[0]])[:40]!r})")
+            raise InputError(
+                f"{label}: record {int(bad[0])}: field {col!r} is not a number ({str(df[col].iloc[bad[0]])[:40]!r})"
+            )
         return values.to_numpy(np.float64)
 
     index = pd.to_numeric(df["arch_index"], errors="coerce")
@@ -97,9 +103,16 @@ def read_export(path: str | os.PathLike, space: str, dataset: str) -> PeerScores
     times = {p: floats(f"time_{p}") for p in proxies if f"time_{p}" in df.columns}
     if "time" in df.columns:
         times = {p: floats("time") for p in proxies}
-    return PeerScores(space, dataset, [str(a) for a in df["arch"]], index.to_numpy(np.int64),
-                      {p: floats(p) for p in proxies}, times,
-                      floats("val_accuracy") if "val_accuracy" in df.columns else None, label)
+    return PeerScores(
+        space,
+        dataset,
+        [str(a) for a in df["arch"]],
+        index.to_numpy(np.int64),
+        {p: floats(p) for p in proxies},
+        times,
+        floats("val_accuracy") if "val_accuracy" in df.columns else None,
+        label,
+    )
 
 
 def validate_peer(table: PeerScores, label: str) -> PeerScores:
@@ -115,8 +128,10 @@ def validate_peer(table: PeerScores, label: str) -> PeerScores:
         raise InputError(f"{label}: architecture ids are not one integer per record")
     bad = np.flatnonzero((index < -1) | (index > MAX_ARCH_ID))
     if len(bad):
-        raise InputError(f"{label}: record {int(bad[0])} ({str(table.key[bad[0]])[:80]}): field id "
-                         f"{int(index[bad[0]])} is outside 0..{MAX_ARCH_ID}")
+        raise InputError(
+            f"{label}: record {int(bad[0])} ({str(table.key[bad[0]])[:80]}): field id "
+            f"{int(index[bad[0]])} is outside 0..{MAX_ARCH_ID}"
+        )
     for what, columns in (("score", table.scores), ("time", table.times)):
         for proxy, values in columns.items():
             if np.asarray(values).dtype != np.float64 or np.shape(values) != (len(table),):
@@ -124,7 +139,9 @@ def validate_peer(table: PeerScores, label: str) -> PeerScores:
     return table
 
 
-def resolve_indices(table: PeerScores, bench_table: str | None, strict_index: bool) -> tuple[np.ndarray, list[str], int]:
+def resolve_indices(
+    table: PeerScores, bench_table: str | None, strict_index: bool
+) -> tuple[np.ndarray, list[str], int]:
     """Benchmark index and canonical arch string of every row, and the count not in the table.
 
     Each key's row is found through its space (:func:`.peer_encodings.locate`); architectures
@@ -134,23 +151,28 @@ def resolve_indices(table: PeerScores, bench_table: str | None, strict_index: bo
     """
     path = bench_table or default_table(table.space)
     if not path:
-        raise InputError(f"{table.source}: mapping {table.space} architectures to benchmark indices needs the "
-                         "benchmark table (--table, or INTRAIN_MIRROR pointing at the mirror)")
+        raise InputError(
+            f"{table.source}: mapping {table.space} architectures to benchmark indices needs the "
+            "benchmark table (--table, or INTRAIN_MIRROR pointing at the mirror)"
+        )
     found, archs = locate(table.space, table.key, path)
     out = np.asarray(found, np.int64)
     stated = (out >= 0) & (table.index >= 0) & (table.index != out)
     if stated.any() and get_space(table.space).peer_identity == "arch":
         k = int(np.flatnonzero(stated)[0])
-        msg = (f"{table.source}: {int(stated.sum())} records state a benchmark index that is not their arch "
-               f"string's, e.g. {table.index[k]} for {table.key[k]} (row {out[k]} of {path})")
+        msg = (
+            f"{table.source}: {int(stated.sum())} records state a benchmark index that is not their arch "
+            f"string's, e.g. {table.index[k]} for {table.key[k]} (row {out[k]} of {path})"
+        )
         if strict_index:
             raise InputError(msg)
         log.warning("%s; the arch string's row is used", msg)
     return out, archs, int((out < 0).sum())
 
 
-def write_artifact(dest: str | os.PathLike, table: PeerScores, index: np.ndarray, archs: list[str],
-                   attrs: dict[str, Any]) -> None:
+def write_artifact(
+    dest: str | os.PathLike, table: PeerScores, index: np.ndarray, archs: list[str], attrs: dict[str, Any]
+) -> None:
     """Write ``table`` (rows with index >= 0, sorted by index) as an intrain score artifact."""
     from intrain.core.artifacts import SCHEMA, SCHEMA_VERSION, _dataset, _set_attrs, _strings, atomic_h5, versions
     from intrain.core.flags import Flag
@@ -185,8 +207,10 @@ def write_artifact(dest: str | os.PathLike, table: PeerScores, index: np.ndarray
             _dataset(arch, "peer_val_accuracy", table.val_accuracy[keep], np.float64)
         for ptr in ("layer_ptr", "param_ptr"):
             _dataset(arch, ptr, np.zeros(n + 1, np.int64), np.int64)
-        for group, cols in (("layer", ("shape", "trace", "trace_sq", "dim", "pr")),
-                            ("param", ("numel", "std", "maxabs", "health"))):
+        for group, cols in (
+            ("layer", ("shape", "trace", "trace_sq", "dim", "pr")),
+            ("param", ("numel", "std", "maxabs", "health")),
+        ):
             g = f.create_group(group)
             for name in ("name", "kind"):
                 _dataset(g, name, np.zeros(0, np.int32), np.int32)
@@ -207,8 +231,9 @@ def write_artifact(dest: str | os.PathLike, table: PeerScores, index: np.ndarray
         _dataset(m, "representative", idx, np.int64)
 
 
-def import_scores(path: str | os.PathLike, fmt: str, space: str, dataset: str, out: str | os.PathLike,
-                  table: str | None = None) -> dict[str, Any]:
+def import_scores(
+    path: str | os.PathLike, fmt: str, space: str, dataset: str, out: str | os.PathLike, table: str | None = None
+) -> dict[str, Any]:
     """Import one peer file into ``out``; returns a summary (rows, proxies, dropped, provenance).
 
     >>> import_scores("missing.json", "naslib-zc", "nb201", "cifar10", "x.h5")
@@ -224,17 +249,40 @@ def import_scores(path: str | os.PathLike, fmt: str, space: str, dataset: str, o
     if dropped == len(peer):
         raise InputError(f"{path.name}: none of its {len(peer)} architectures is in the {space} benchmark table")
     if dropped:
-        log.warning("%s: %d of %d architectures are not in the %s benchmark table and were left out",
-                    path.name, dropped, len(peer), space)
+        log.warning(
+            "%s: %d of %d architectures are not in the %s benchmark table and were left out",
+            path.name,
+            dropped,
+            len(peer),
+            space,
+        )
     n_failed = sum(int(np.isnan(v).sum()) for v in peer.scores.values())
     if n_failed and fmt == "naslib-zc":
         log.warning("%s: %d scores were NASLib's -1e8 (a NaN/inf score) and read as NaN", path.name, n_failed)
     sha = sha256_file(path)
     provenance = f"imported:{path.name} {sha}"
-    attrs = {"space": space, "dataset": dataset, "provenance": provenance, "source_format": fmt,
-             "config_hash": f"imported-{sha[:16]}", "settings": {}, "seed": None, "batch_size": None,
-             "resolution": None, "device": "imported", "merged_from": [path.name]}
+    attrs: dict[str, Any] = {
+        "space": space,
+        "dataset": dataset,
+        "provenance": provenance,
+        "source_format": fmt,
+        "config_hash": f"imported-{sha[:16]}",
+        "settings": {},
+        "seed": None,
+        "batch_size": None,
+        "resolution": None,
+        "device": "imported",
+        "merged_from": [path.name],
+    }
     write_artifact(out, peer, index, archs, attrs)
-    return {"file": path.name, "sha256": sha, "architectures": int((index >= 0).sum()), "dropped": dropped,
-            "proxies": list(peer.scores), "val_accuracy": peer.val_accuracy is not None,
-            "provenance": provenance, "out": str(out), "nan_scores": n_failed}
+    return {
+        "file": path.name,
+        "sha256": sha,
+        "architectures": int((index >= 0).sum()),
+        "dropped": dropped,
+        "proxies": list(peer.scores),
+        "val_accuracy": peer.val_accuracy is not None,
+        "provenance": provenance,
+        "out": str(out),
+        "nan_scores": n_failed,
+    }

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Sequence
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from intrain.core.names import check_arch_id, check_real
 from intrain.interop.peer_encodings import codec
 from intrain.interop.peerscores import PeerScores, from_peer, to_peer, write_atomic
 
-__all__ = ["FAILED", "read_zc", "write_zc", "datasets_in"]
+__all__ = ["FAILED", "datasets_in", "read_zc", "write_zc"]
 
 FORMAT = "naslib-zc"
 #: NASLib's stand-in for a NaN/inf score (naslib/predictors/zerocost.py).
@@ -41,7 +42,9 @@ _KIND = "a NAS-Bench-Suite-Zero JSON file"
 
 
 def _load(source: str | os.PathLike | IO[str], name: str | None) -> tuple[Any, str]:
-    label = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "<stream>"))
+    label = name or (
+        Path(source).name if isinstance(source, (str, os.PathLike)) else cast(str, getattr(source, "name", "<stream>"))
+    )
     try:
         if isinstance(source, (str, os.PathLike)):
             if not Path(source).is_file():
@@ -93,7 +96,7 @@ def read_zc(source: str | os.PathLike | IO[str], space: str, dataset: str, name:
             if peer_name in _META:
                 continue
             if not isinstance(entry, dict) or "score" not in entry:
-                raise InputError(f"{where} / {peer_name}: expected {{\"score\": ..., \"time\": ...}}, got {entry!r}")
+                raise InputError(f'{where} / {peer_name}: expected {{"score": ..., "time": ...}}, got {entry!r}')
             proxy = from_peer(peer_name, FORMAT)
             col = scores.setdefault(proxy, [math.nan] * n)
             tcol = times.setdefault(proxy, [math.nan] * n)
@@ -104,10 +107,16 @@ def read_zc(source: str | os.PathLike | IO[str], space: str, dataset: str, name:
             col.extend([math.nan] * (n + 1 - len(col)))  # a proxy this architecture lacks
     if not scores:
         raise InputError(f"{label}: dataset {dataset!r} has no proxy scores (only {list(_META)})")
-    return PeerScores(space, dataset, keys, np.asarray(ids, np.int64),
-                      {k: np.asarray(v, np.float64) for k, v in scores.items()},
-                      {k: np.asarray(v, np.float64) for k, v in times.items()},
-                      None if all(math.isnan(v) for v in vals) else np.asarray(vals, np.float64), label)
+    return PeerScores(
+        space,
+        dataset,
+        keys,
+        np.asarray(ids, np.int64),
+        {k: np.asarray(v, np.float64) for k, v in scores.items()},
+        {k: np.asarray(v, np.float64) for k, v in times.items()},
+        None if all(math.isnan(v) for v in vals) else np.asarray(vals, np.float64),
+        label,
+    )
 
 
 def _entry(table: PeerScores, i: int) -> dict[str, Any]:
@@ -137,8 +146,9 @@ def write_zc(dest: str | os.PathLike, tables: Sequence[PeerScores]) -> int:
     for table in tables:
         if table.dataset in doc:
             raise InputError(f"naslib-zc: dataset {table.dataset!r} given twice")
-        doc[table.dataset] = {key_codec.dump(table.key[i], int(table.index[i])): _entry(table, i)
-                              for i in range(len(table))}
+        doc[table.dataset] = {
+            key_codec.dump(table.key[i], int(table.index[i])): _entry(table, i) for i in range(len(table))
+        }
         failed += sum(int((~np.isfinite(v)).sum()) for v in table.scores.values())
     text = json.dumps(doc, allow_nan=False)
     write_atomic(dest, lambda fh: fh.write(text.encode("utf-8")))

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, IO
+from typing import IO
 
 import numpy as np
 
-__all__ = ["PeerScores", "PEER_NAMES", "to_peer", "from_peer", "write_atomic"]
+__all__ = ["PEER_NAMES", "PeerScores", "from_peer", "to_peer", "write_atomic"]
 
 #: intrain proxy name -> the peer's, where they differ (NASLib ``ZeroCost`` method types;
 #: zero-cost-nas ``@measure`` names). Every other name is kept.
@@ -61,7 +62,7 @@ class PeerScores:
         return len(self.key)
 
 
-def write_atomic(dest: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+def write_atomic(dest: str | os.PathLike, write: Callable[[IO[bytes]], object]) -> None:
     """Write ``dest`` through a temporary file in its folder, so no half-written file is left."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ import math
 import os
 import pickle
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -53,13 +53,14 @@ def _key(rec: dict, key_codec: PeerCodec, where: str) -> tuple[str, int]:
         raise InputError(f"{where}: {e}") from None
 
 
-def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str,
-                name: str | None = None) -> PeerScores:
+def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str, name: str | None = None) -> PeerScores:
     """Every record of a stream; a later record of the same architecture replaces an earlier one
     (the writer appends, so a rerun appends again). The space's
     :meth:`~intrain.spaces.Space.peer_codec` for ``zero-cost-nas`` reads each record's key."""
     key_codec = codec(space, FORMAT)
-    label = name or (Path(source).name if isinstance(source, (str, os.PathLike)) else getattr(source, "name", "<stream>"))
+    label = name or (
+        Path(source).name if isinstance(source, (str, os.PathLike)) else cast(str, getattr(source, "name", "<stream>"))
+    )
     rows: dict[str, tuple[int, dict[str, float], float]] = {}
     for n, rec in enumerate(load_stream(source, name=label)):
         where = f"{label}: record {n}"
@@ -74,9 +75,16 @@ def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str,
         raise InputError(f"{label}: empty stream (no pickled records)")
     proxies = list(dict.fromkeys(p for _, m, _ in rows.values() for p in m))
     vals = np.array([v for _, _, v in rows.values()], np.float64)
-    return PeerScores(space, dataset, list(rows), np.array([i for i, _, _ in rows.values()], np.int64),
-                      {p: np.array([m.get(p, math.nan) for _, m, _ in rows.values()], np.float64) for p in proxies},
-                      {}, None if np.isnan(vals).all() else vals, label)
+    return PeerScores(
+        space,
+        dataset,
+        list(rows),
+        np.array([i for i, _, _ in rows.values()], np.int64),
+        {p: np.array([m.get(p, math.nan) for _, m, _ in rows.values()], np.float64) for p in proxies},
+        {},
+        None if np.isnan(vals).all() else vals,
+        label,
+    )
 
 
 def _records(table: PeerScores, key_codec: PeerCodec):

@@ -8,7 +8,9 @@ and the fix instead of a failed job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from intrain.core.errors import InputError
@@ -18,8 +20,11 @@ __all__ = [
     "DEFAULT_STUDY_SPACE",
     "check_datasets",
     "check_imports",
+    "check_inputs_exist",
+    "check_paths",
     "check_proxies",
     "check_set_datasets",
+    "check_size",
     "enabled_spaces",
     "study_space",
 ]
@@ -139,3 +144,75 @@ def study_space(studies: Mapping[str, Any], spaces: Mapping[str, Mapping[str, An
             f"{name!r} in this run; use one of {list(datasets)}"
         )
     return name
+
+
+#: A path component longer than this is refused by the file system (NAME_MAX on Linux/macOS).
+MAX_PATH_COMPONENT_BYTES = 255
+#: The whole config travels to the report job as one command-line argument; Linux caps one
+#: argument at 128 KiB (MAX_ARG_STRLEN), so a larger config is refused here, in words.
+MAX_CONFIG_JSON_BYTES = 64 * 1024
+
+
+def config_paths(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(key, value) of every config value that the workflow uses as a local path."""
+    yield "results", config["results"]
+    mirror = config.get("mirror")
+    if mirror and "://" not in mirror:
+        yield "mirror", mirror
+    for name, spec in (config.get("spaces") or {}).items():
+        if spec.get("table"):
+            yield f"spaces.{name}.table", spec["table"]
+    for i, imp in enumerate(config.get("imports") or []):
+        if imp.get("file"):
+            yield f"imports.{i}.file", imp["file"]
+    data = {"scoring.data": (config.get("scoring") or {}).get("data")}
+    for name, spec in ((config.get("baselines") or {}).get("sets") or {}).items():
+        data[f"baselines.sets.{name}.data"] = spec.get("data")
+    for key, value in data.items():
+        if value and not (value == "natural" or value.startswith("natural:")):
+            yield key, value
+
+
+def check_paths(config: Mapping[str, Any]) -> None:
+    """Paths the CLI receives as arguments: none may read as an option or exceed NAME_MAX.
+
+    >>> check_paths({"results": "-rf"})
+    Traceback (most recent call last):
+    ...
+    intrain.planning.configcheck.ConfigError: config key results: '-rf' starts with '-', which a command reads as an option; write './-rf'
+    """
+    for key, value in config_paths(config):
+        if value.startswith("-"):
+            raise ConfigError(
+                f"config key {key}: {value[:80]!r} starts with '-', which a command reads as an option; "
+                f"write './{value[:80]}'"
+            )
+        for part in value.split("/"):
+            if len(part.encode()) > MAX_PATH_COMPONENT_BYTES:
+                raise ConfigError(
+                    f"config key {key}: a path component of {len(part.encode())} bytes; file systems allow "
+                    f"{MAX_PATH_COMPONENT_BYTES}"
+                )
+
+
+def check_inputs_exist(config: Mapping[str, Any]) -> None:
+    """A scoring input file (``scoring.data``, a set's ``data``) exists before any job runs."""
+    for key, value in config_paths(config):
+        if key.endswith(".data") and not os.path.isfile(value):
+            raise ConfigError(f"config key {key}: no file {value[:200]!r} (a .npz/.npy/.pt/pickle batch, or 'natural')")
+
+
+def check_size(config: Mapping[str, Any]) -> None:
+    """The whole config fits in one command-line argument (the report job receives it so).
+
+    >>> check_size({"results": "r" * 70000})
+    Traceback (most recent call last):
+    ...
+    intrain.planning.configcheck.ConfigError: the config is 70,015 bytes as JSON; the workflow passes it to the report as one argument, at most 65,536 bytes: shorten long values or drop unused sets
+    """
+    size = len(json.dumps(config, default=str).encode())
+    if size > MAX_CONFIG_JSON_BYTES:
+        raise ConfigError(
+            f"the config is {size:,} bytes as JSON; the workflow passes it to the report as one argument, "
+            f"at most {MAX_CONFIG_JSON_BYTES:,} bytes: shorten long values or drop unused sets"
+        )

@@ -14,15 +14,26 @@ Overlay files are read with :func:`load_overlay` (YAML safe loader; a mapping or
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
 from intrain.core.errors import InputError
 
-__all__ = ["ConfigError", "SCHEMA_PATH", "check_config", "check_archs", "load_overlay", "merge_overlay",
-           "check_configfiles", "check_proxy_names", "MAX_OVERLAY_BYTES", "MAX_OVERLAY_DEPTH"]
+__all__ = [
+    "MAX_OVERLAY_BYTES",
+    "MAX_OVERLAY_DEPTH",
+    "SCHEMA_PATH",
+    "ConfigError",
+    "check_archs",
+    "check_config",
+    "check_configfiles",
+    "check_proxy_names",
+    "load_overlay",
+    "merge_overlay",
+]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "data" / "config.schema.yaml"
 
@@ -122,8 +133,11 @@ def check_archs(config: dict) -> None:
     spaces = config.get("spaces") if isinstance(config, dict) else None
     if not isinstance(spaces, dict):
         return
-    listed = {name: spec["archs"] for name, spec in spaces.items()
-              if isinstance(spec, dict) and isinstance(spec.get("archs"), list)}
+    listed = {
+        name: spec["archs"]
+        for name, spec in spaces.items()
+        if isinstance(spec, dict) and isinstance(spec.get("archs"), list)
+    }
     if not listed:
         return
     for name, archs in listed.items():
@@ -157,7 +171,7 @@ def check_proxy_names(config: dict) -> None:
         lists.append(("scoring.proxies", scoring.get("proxies")))
     baselines = config.get("baselines") if isinstance(config, dict) else None
     sets = baselines.get("sets") if isinstance(baselines, dict) else None
-    for name, spec in (sets.items() if isinstance(sets, dict) else []):
+    for name, spec in sets.items() if isinstance(sets, dict) else []:
         if isinstance(spec, dict):
             lists.append((f"baselines.sets.{name}.proxies", spec.get("proxies")))
     for key, names in lists:
@@ -182,11 +196,12 @@ class _BoundedLoader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
-            raise ConfigError(f"line {mark.line + 1}: YAML aliases (*name) are not read in config files; "
-                              "write the value out")
+            raise ConfigError(
+                f"line {mark.line + 1}: YAML aliases (*name) are not read in config files; write the value out"
+            )
         self._depth += 1
         try:
             if self._depth > MAX_OVERLAY_DEPTH:
@@ -212,8 +227,10 @@ def load_overlay(text: str | bytes | Path, source: str = "config") -> dict:
         source = str(text) if source == "config" else source
         try:
             if text.stat().st_size > MAX_OVERLAY_BYTES:
-                raise ConfigError(f"{source}: {text.stat().st_size:,} bytes, more than the {MAX_OVERLAY_BYTES:,} "
-                                  "read from a config file")
+                raise ConfigError(
+                    f"{source}: {text.stat().st_size:,} bytes, more than the {MAX_OVERLAY_BYTES:,} "
+                    "read from a config file"
+                )
             text = text.read_bytes()
         except OSError as e:
             raise ConfigError(f"{source}: cannot be read ({e.strerror or e})") from None
@@ -235,7 +252,46 @@ def load_overlay(text: str | bytes | Path, source: str = "config") -> dict:
         return {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: a config file is a mapping of keys to values, got {type(raw).__name__}")
+    _refuse_templates(raw, source)
     return raw
+
+
+#: Snakemake evaluates a config file as a YTE template (Python expressions in ``?``-keys and
+#: ``?``-values) when its top level holds this key; intrain's configs never need it.
+YTE_MARKER = "__use_yte__"
+
+
+def _refuse_templates(raw: Any, source: str, path: tuple[str, ...] = ()) -> None:
+    """Refuse YTE template syntax: a config from someone else must be data, never Python.
+
+    >>> _refuse_templates({"results": "?__import__('os')"}, "over.yaml")
+    Traceback (most recent call last):
+    ...
+    intrain.planning.configcheck.ConfigError: over.yaml: config key 'results': a value starting with '?' is a YTE template expression (Python that Snakemake evaluates); intrain's configs hold data only
+    """
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            where = ".".join((*path, str(k)))
+            if k == YTE_MARKER:
+                raise ConfigError(
+                    f"{source}: `{YTE_MARKER}` turns the file into a YTE template (Python that "
+                    "Snakemake evaluates); intrain's configs hold data only: remove it"
+                )
+            if isinstance(k, str) and k.startswith("?"):
+                raise ConfigError(
+                    f"{source}: config key {_short(where)}: a key starting with '?' is a YTE "
+                    "template expression (Python that Snakemake evaluates); intrain's configs hold "
+                    "data only"
+                )
+            _refuse_templates(v, source, (*path, str(k)))
+    elif isinstance(raw, list):
+        for i, v in enumerate(raw):
+            _refuse_templates(v, source, (*path, str(i)))
+    elif isinstance(raw, str) and raw.startswith("?"):
+        raise ConfigError(
+            f"{source}: config key {_short('.'.join(path))}: a value starting with '?' is a YTE "
+            "template expression (Python that Snakemake evaluates); intrain's configs hold data only"
+        )
 
 
 def check_configfiles(paths) -> None:

@@ -40,6 +40,9 @@ class Plan:
         space_of: Callable[[str], Space] = get_space,
         benchmarks: Mapping[str, BenchmarkFile] | None = None,
     ) -> None:
+        checks.check_size(config)
+        checks.check_paths(config)
+        checks.check_inputs_exist(config)
         self.config = config
         self.results: str = config["results"]
         self.scoring: dict[str, Any] = config["scoring"]

@@ -55,8 +55,14 @@ def shard_labels(sample_size: int, shard_size: int) -> list[str]:
     return [f"{i:03d}" for i in range(n_shards_for(sample_size, shard_size))]
 
 
-def select(groundtruth: pd.DataFrame, sample: int | str | list[str], seed: int, n_shards: int,
-           dedup: bool = True, space: str = "nb201") -> pd.DataFrame:
+def select(
+    groundtruth: pd.DataFrame,
+    sample: int | str | list[str],
+    seed: int,
+    n_shards: int,
+    dedup: bool = True,
+    space: str = "nb201",
+) -> pd.DataFrame:
     """Rows: arch_index, arch, canonical, representative, shard (-1 for non-representatives).
 
     ``sample`` is a count, ``"all"``, or a list of ``space``'s arch strings to score exactly.

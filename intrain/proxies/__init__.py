@@ -23,32 +23,48 @@ intrain.core.errors.InputError: unknown proxy 'nope'; available: az_nas, flops, 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import metadata
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from intrain.core.errors import InputError
-from intrain.core.ranking import add_population_scores  # noqa: F401  (re-exported for older callers)
 
 if TYPE_CHECKING:
     from intrain.proxies.base import Proxy
 
-__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "list_proxies", "get_proxy", "proxy_class", "check_proxy_names",
-           "load_all", "add_population_scores"]
+__all__ = [
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "check_proxy_names",
+    "get_proxy",
+    "list_proxies",
+    "load_all",
+    "proxy_class",
+]
 
 #: Built-in proxy name -> the module of its family (imported on first use).
 BUILTIN: dict[str, str] = {
     "intrain": "intrain",
-    "params": "cost", "flops": "cost",
-    "grad_norm": "gradient", "grad_norm_layers": "gradient", "snip": "gradient", "grasp": "gradient",
+    "params": "cost",
+    "flops": "cost",
+    "grad_norm": "gradient",
+    "grad_norm_layers": "gradient",
+    "snip": "gradient",
+    "grasp": "gradient",
     "synflow": "synflow",
-    "naswot": "activation", "jacov": "activation",
+    "naswot": "activation",
+    "jacov": "activation",
     "zen": "zen",
     "zico": "zico",
-    "tenas": "kernel", "gradalign_i": "kernel", "gradalign_ii": "kernel", "lga": "kernel",
+    "tenas": "kernel",
+    "gradalign_i": "kernel",
+    "gradalign_ii": "kernel",
+    "lga": "kernel",
     "az_nas": "az_nas",
     "vkdnw": "vkdnw",
-    "meco": "meco", "meco_opt": "meco",
+    "meco": "meco",
+    "meco_opt": "meco",
     "swap": "swap",
 }
 #: Built-in proxies that read only the InTrain probe's own statistics (no collector, no pass).
@@ -75,19 +91,20 @@ def _import_class(path: str, what: str) -> type:
         raise InputError(f"{what} {path!r}: expected 'module.path:ClassName'")
     try:
         module = importlib.import_module(module_name)
-    except Exception as e:  # noqa: BLE001  (any import failure is the plugin's, reported in words)
-        raise InputError(f"{what} {path!r}: module {module_name!r} failed to import "
-                         f"({type(e).__name__}: {e})") from e
+    except Exception as e:
+        raise InputError(f"{what} {path!r}: module {module_name!r} failed to import ({type(e).__name__}: {e})") from e
     try:
-        obj = module
+        obj: object = module
         for part in attr.split("."):
             obj = getattr(obj, part)
     except AttributeError:
         raise InputError(f"{what} {path!r}: module {module_name!r} has no attribute {attr!r}") from None
+    if not isinstance(obj, type):
+        raise InputError(f"{what} {path!r}: {attr!r} is not a class (got {type(obj).__name__})")
     return obj
 
 
-def proxy_class(name: str) -> "type[Proxy]":
+def proxy_class(name: str) -> type[Proxy]:
     """The :class:`Proxy` subclass a name refers to (importing its module, and torch, on first use)."""
     from intrain.proxies.base import REGISTRY, Proxy, register
 
@@ -98,13 +115,13 @@ def proxy_class(name: str) -> "type[Proxy]":
         return REGISTRY[name]
     path = _entry_points().get(name, name if ":" in name else None)
     if path is None:
-        raise InputError(f"unknown proxy {name!r}; available: {', '.join(list_proxies())} "
-                         "(or a plugin as 'module.path:ClassName')")
+        raise InputError(
+            f"unknown proxy {name!r}; available: {', '.join(list_proxies())} (or a plugin as 'module.path:ClassName')"
+        )
     what = f"proxy plugin (entry point {name!r})" if name in _entry_points() else "proxy plugin"
     cls = _import_class(path, what)
     if not (isinstance(cls, type) and issubclass(cls, Proxy)):
-        raise InputError(f"{what} {path!r} is not a subclass of intrain.proxies.base.Proxy "
-                         f"(got {cls!r})")
+        raise InputError(f"{what} {path!r} is not a subclass of intrain.proxies.base.Proxy (got {cls!r})")
     if getattr(cls, "name", None) in BUILTIN:
         raise InputError(f"{what} {path!r}: its name {cls.name!r} is a built-in proxy's; choose another")
     try:
@@ -113,7 +130,7 @@ def proxy_class(name: str) -> "type[Proxy]":
         raise InputError(f"{what} {path!r}: {e}") from None
 
 
-def get_proxy(name: str) -> "Proxy":
+def get_proxy(name: str) -> Proxy:
     """An instance of the proxy ``name`` (built-in, entry point or ``module:Class``)."""
     return proxy_class(name)()
 
@@ -140,7 +157,7 @@ def needs_only_probe(names: Iterable[str]) -> bool:
     return True
 
 
-def load_all() -> "dict[str, type[Proxy]]":
+def load_all() -> dict[str, type[Proxy]]:
     """Import every built-in family and installed plugin; the registry of proxy classes by name."""
     from intrain.proxies.base import REGISTRY
 

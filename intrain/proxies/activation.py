@@ -65,7 +65,7 @@ class Jacov(Proxy):
     needs = frozenset({"input_jacobian"})
     reference_input = "real"
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         return {"score": formulas.jacov_score(output(probe, "input_jacobian"))}
 
 
@@ -78,6 +78,6 @@ class Naswot(Proxy):
     needs = frozenset({"relu_kernel"})
     reference_input = "gaussian"  # the VKDNW run (the published number) fed it noise, not images
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         k: Any = output(probe, "relu_kernel")
         return {"score": float("nan") if k is None else formulas.naswot_score(k)}

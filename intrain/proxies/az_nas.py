@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from intrain.proxies import formulas
 from intrain.core.ranking import PopulationRule
-from intrain.proxies import cost  # noqa: F401  (registers the flops pass that the complexity term reads)
+from intrain.proxies import (
+    cost,  # noqa: F401  (registers the flops pass that the complexity term reads)
+    formulas,
+)
 from intrain.proxies.base import PassContext, Proxy, hooked, kaiming_fanin_init, output, register, register_pass
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ def az_nas_pass(ctx: PassContext) -> dict[str, Any]:
     terms = []
     for i in reversed(range(1, len(feats))):
         f_out, f_in = feats[i], feats[i - 1]
-        g_out = (torch.randint(0, 2, f_out.shape, generator=gen).to(f_out) * 2.0 - 1.0)
+        g_out = torch.randint(0, 2, f_out.shape, generator=gen).to(f_out) * 2.0 - 1.0
         g_in = torch.autograd.grad(f_out, f_in, g_out, retain_graph=True, allow_unused=True)[0]
         if g_in is None:
             g_in = torch.zeros_like(f_in)
@@ -43,9 +45,12 @@ def az_nas_pass(ctx: PassContext) -> dict[str, Any]:
             continue
         if g_in.shape[-1] != g_out.shape[-1]:
             g_in = nn.functional.pixel_unshuffle(g_in, g_in.shape[-1] // g_out.shape[-1])
-        terms.append(formulas.az_trainability_term(
-            g_in.permute(0, 2, 3, 1).reshape(-1, g_in.shape[1]),
-            g_out.permute(0, 2, 3, 1).reshape(-1, g_out.shape[1])))
+        terms.append(
+            formulas.az_trainability_term(
+                g_in.permute(0, 2, 3, 1).reshape(-1, g_in.shape[1]),
+                g_out.permute(0, 2, 3, 1).reshape(-1, g_out.shape[1]),
+            )
+        )
     e = torch.tensor(entropies, dtype=torch.float64)
     return {
         "expressivity": float(e.sum()),
@@ -63,5 +68,5 @@ class AzNas(Proxy):
     components = ("expressivity", "progressivity", "trainability", "complexity")
     population = PopulationRule("rank_aggregate", components)
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         return {**output(probe, "az_nas"), "complexity": output(probe, "flops")["macs"]}

@@ -18,9 +18,11 @@ pass or collector; the pure math is in :mod:`intrain.proxies.formulas`). A plugi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
 from intrain.core.names import check_proxy_name
 from intrain.core.ranking import PopulationRule
 
@@ -29,13 +31,40 @@ if TYPE_CHECKING:
 
 # A proxy author's toolkit in one import: the Proxy class here, the engine's registries and helpers.
 from intrain.engine.counting import WEIGHTED, count_macs, hooked
-from intrain.engine.passes import (COLLECTORS, PASSES, Collector, PassContext, count_params, gaussian_init,
-                                   kaiming_fanin_init, register_collector, register_pass, seeded_generator,
-                                   weighted_modules)
+from intrain.engine.passes import (
+    COLLECTORS,
+    PASSES,
+    Collector,
+    PassContext,
+    count_params,
+    gaussian_init,
+    kaiming_fanin_init,
+    register_collector,
+    register_pass,
+    seeded_generator,
+    weighted_modules,
+)
 
-__all__ = ["Proxy", "register", "REGISTRY", "output", "PassContext", "register_pass", "PASSES", "Collector",
-           "register_collector", "COLLECTORS", "hooked", "weighted_modules", "count_params", "count_macs",
-           "kaiming_fanin_init", "gaussian_init", "seeded_generator", "WEIGHTED"]
+__all__ = [
+    "COLLECTORS",
+    "PASSES",
+    "REGISTRY",
+    "WEIGHTED",
+    "Collector",
+    "PassContext",
+    "Proxy",
+    "count_macs",
+    "count_params",
+    "gaussian_init",
+    "hooked",
+    "kaiming_fanin_init",
+    "output",
+    "register",
+    "register_collector",
+    "register_pass",
+    "seeded_generator",
+    "weighted_modules",
+]
 
 
 # ----------------------------------------------------------------------------- proxies
@@ -79,7 +108,7 @@ class Proxy:
     #: "uniform" or "reference"; the scorer sets it on its instances.
     protocol: str = "uniform"
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         if self.score_from is None:
             raise NotImplementedError(f"proxy {self.name!r} defines neither compute nor score_from")
         need, key = self.score_from
@@ -122,13 +151,15 @@ def register(cls: type[Proxy]) -> type[Proxy]:
     if cls.reference_init not in (None, "kaiming"):
         raise ValueError(f"proxy {name!r}: reference_init must be None or 'kaiming', got {cls.reference_init!r}")
     if cls.population is not None and cls.components != cls.population.components:
-        raise ValueError(f"proxy {name!r}: population components {cls.population.components} "
-                         f"differ from its components {cls.components}")
+        raise ValueError(
+            f"proxy {name!r}: population components {cls.population.components} "
+            f"differ from its components {cls.components}"
+        )
     REGISTRY[name] = cls
     return cls
 
 
-def output(probe: "ProbeResult", need: str) -> Any:
+def output(probe: ProbeResult, need: str) -> Any:
     """What the pass or collector ``need`` produced for this network."""
     try:
         return probe.outputs[need]

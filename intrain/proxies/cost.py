@@ -16,7 +16,7 @@ class NumParams(Proxy):
 
     name = "params"
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         return {"score": float(probe.extras["params"])}
 
 

@@ -7,7 +7,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from intrain.proxies.base import Collector, PassContext, Proxy, register, register_collector, register_pass, weighted_modules
+from intrain.proxies.base import (
+    Collector,
+    PassContext,
+    Proxy,
+    register,
+    register_collector,
+    register_pass,
+    weighted_modules,
+)
 
 
 @register_collector
@@ -15,8 +23,10 @@ class GradSums(Collector):
     """Sum of per-layer gradient norms and sum |w * g| over conv/linear weights, after the probe's backward."""
 
     name = "grad_sums"
-    description = ("sum of per-layer gradient norms and sum |w * g| over conv/linear weights; "
-                   "the global gradient norm over all parameters")
+    description = (
+        "sum of per-layer gradient norms and sum |w * g| over conv/linear weights; "
+        "the global gradient norm over all parameters"
+    )
 
     def after_backward(self) -> None:
         squares = [p.grad.detach().double().pow(2).sum() for p in self.model.parameters() if p.grad is not None]
@@ -28,10 +38,14 @@ class GradSums(Collector):
                 norms.append(torch.linalg.vector_norm(g.double()))
                 saliency.append((m.weight.detach().double() * g.double()).abs().sum())
         # one copy to the host for all three sums (no sync per value on a GPU)
-        packed = torch.stack([torch.stack(t).sum() if t else zero.to(self._device())
-                              for t in (norms, saliency, squares)]).cpu()
-        self._out = {"grad_norm": float(packed[0]), "snip": float(packed[1]),
-                     "grad_norm_global": float(packed[2].sqrt())}
+        packed = torch.stack(
+            [torch.stack(t).sum() if t else zero.to(self._device()) for t in (norms, saliency, squares)]
+        ).cpu()
+        self._out = {
+            "grad_norm": float(packed[0]),
+            "snip": float(packed[1]),
+            "grad_norm_global": float(packed[2].sqrt()),
+        }
 
     def _device(self) -> torch.device:
         return next((p.device for p in self.model.parameters()), torch.device("cpu"))
@@ -85,6 +99,7 @@ def grasp_pass(ctx: PassContext) -> dict[str, Any]:
     grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
     used = [k for k, (gi, ci) in enumerate(zip(grads, g)) if gi is not None and ci is not None]
     z = sum((grads[k] * g[k]).sum() for k in used)
+    assert isinstance(z, torch.Tensor)  # the classifier's weight always has a gradient: never the empty sum 0
     hg = torch.autograd.grad(z, [weights[k] for k in used], allow_unused=True)
     score = sum(float((-weights[k].detach() * h).sum()) for k, h in zip(used, hg) if h is not None)
     return {"score": score}

@@ -18,7 +18,7 @@ class InTrain(Proxy):
     name = "intrain"
     components = ("score", "gamma", "o", "n_layers")
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         s = probe.layer_stats
         g = probe.param_stats
         return intrain_from_stats(s[:, 0], s[:, 1], s[:, 2], g[:, 0], g[:, 1])

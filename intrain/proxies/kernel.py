@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
-from intrain.proxies import formulas
 from intrain.core.ranking import PopulationRule
+from intrain.proxies import formulas
 from intrain.proxies.base import PassContext, Proxy, hooked, output, register, register_pass, weighted_modules
 
 if TYPE_CHECKING:
@@ -22,7 +22,8 @@ LGA_LR = 0.05
 def _split_params(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(conv/linear weights, every other parameter and buffer) as detached tensors by name."""
     weight_names = {f"{n}.weight" if n else "weight" for n, _ in weighted_modules(model)}
-    weights, rest = {}, {}
+    weights: dict[str, torch.Tensor] = {}
+    rest: dict[str, torch.Tensor] = {}
     for name, p in model.named_parameters():
         (weights if name in weight_names else rest)[name] = p.detach()
     for name, b in model.named_buffers():
@@ -178,12 +179,16 @@ class TeNas(Proxy):
     reference_input = "real"
     population = PopulationRule("rank_sum", ("ntk_cond", "linear_regions"), (-1, 1))
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         if self.protocol == "reference":
-            return {"ntk_cond": formulas.condition_number_reference(output(probe, "ntk_train")["ntk"]),
-                    "linear_regions": output(probe, "linear_regions_batch")["regions"]}
-        return {"ntk_cond": formulas.condition_number(output(probe, "per_sample")["ntk"]),
-                "linear_regions": output(probe, "linear_regions")["regions"]}
+            return {
+                "ntk_cond": formulas.condition_number_reference(output(probe, "ntk_train")["ntk"]),
+                "linear_regions": output(probe, "linear_regions_batch")["regions"],
+            }
+        return {
+            "ntk_cond": formulas.condition_number(output(probe, "per_sample")["ntk"]),
+            "linear_regions": output(probe, "linear_regions")["regions"],
+        }
 
 
 @register
@@ -193,7 +198,7 @@ class GradAlignI(Proxy):
     name = "gradalign_i"
     needs = frozenset({"per_sample"})
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         return {"score": formulas.gradalign_alignment(output(probe, "per_sample")["ce_gram"])}
 
 
@@ -205,7 +210,7 @@ class GradAlignII(Proxy):
     needs = frozenset({"per_sample"})
     version = 2  # v1 scored -log det
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         return {"score": formulas.gradalign_gram_logdet(output(probe, "per_sample")["ce_gram"])}
 
 
@@ -218,7 +223,6 @@ class LabelGradientAlignment(Proxy):
     components = ("score", "steps")
     reference_input = "real"
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         out = output(probe, "lga")
-        return {"score": formulas.label_gradient_alignment(out["ntk"], out["labels"]),
-                "steps": float(out["steps"])}
+        return {"score": formulas.label_gradient_alignment(out["ntk"], out["labels"]), "steps": float(out["steps"])}

@@ -104,12 +104,17 @@ class MecoAccumulator:
 
     def result(self) -> dict[str, float]:
         """Sums over modules, non-finite terms dropped (the authors drop NaN and inf)."""
+
         def total(terms: list[float]) -> float:
             t = torch.tensor(terms, dtype=torch.float64)
             return float(t[torch.isfinite(t)].sum())
 
-        return {"meco": total(self.meco), "meco_opt": total(self.meco_opt), "modules": float(len(self.meco)),
-                "seconds": self.seconds}
+        return {
+            "meco": total(self.meco),
+            "meco_opt": total(self.meco_opt),
+            "modules": float(len(self.meco)),
+            "seconds": self.seconds,
+        }
 
 
 @register_collector

@@ -64,7 +64,7 @@ def pattern_codes(signs: torch.Tensor) -> torch.Tensor:
     b = signs.shape[0]
     words = []
     for start in range(0, b, _BITS):
-        chunk = signs[start:start + _BITS].to(torch.int64)
+        chunk = signs[start : start + _BITS].to(torch.int64)
         weights = torch.pow(2, torch.arange(chunk.shape[0], dtype=torch.int64, device=chunk.device))
         words.append((chunk * weights[:, None]).sum(dim=0))
     return torch.stack(words, dim=1)
@@ -129,8 +129,13 @@ class PatternCounter:
         score = float("nan") if self.nonfinite else float(count_distinct(self.codes))
         neurons = float(sum(c.shape[0] for c in self.codes))
         self.codes = []
-        return {"swap": score, "neurons": neurons, "samples": float(self.samples),
-                "params_k": self.params / 1e3, "seconds": self.seconds + time.perf_counter() - t0}
+        return {
+            "swap": score,
+            "neurons": neurons,
+            "samples": float(self.samples),
+            "params_k": self.params / 1e3,
+            "seconds": self.seconds + time.perf_counter() - t0,
+        }
 
 
 @register_collector
@@ -167,8 +172,7 @@ def swap_reference_pass(ctx: PassContext) -> dict[str, float]:
             counter.remove()
         last = counter.result()
         runs.append(last["swap"])
-    return {**last, "swap": float(torch.tensor(runs, dtype=torch.float64).mean()),
-            "repeats": float(len(runs))}
+    return {**last, "swap": float(torch.tensor(runs, dtype=torch.float64).mean()), "repeats": float(len(runs))}
 
 
 @register
@@ -191,5 +195,11 @@ class Swap(Proxy):
     def compute(self, probe: ProbeResult) -> dict[str, float]:
         out = output(probe, "swap_reference" if self.protocol == "reference" else "relu_patterns")
         factor = regular_factor(out["params_k"], self.mu, self.sigma)
-        return {"score": out["swap"] * factor, "swap": out["swap"], "regular_factor": factor,
-                "neurons": out["neurons"], "samples": out["samples"], "seconds": out["seconds"]}
+        return {
+            "score": out["swap"] * factor,
+            "swap": out["swap"],
+            "regular_factor": factor,
+            "neurons": out["neurons"],
+            "samples": out["samples"],
+            "seconds": out["seconds"],
+        }

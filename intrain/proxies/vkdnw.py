@@ -58,6 +58,6 @@ class Vkdnw(Proxy):
     needs = frozenset({"vkdnw"})
     components = ("score", "entropy", "dim")
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         v = output(probe, "vkdnw")
         return {"score": v["dim"] + v["entropy"], "entropy": v["entropy"], "dim": v["dim"]}

@@ -41,5 +41,5 @@ class Zen(Proxy):
     needs = frozenset({"zen"})
     components = ("score", "delta", "bn_log_scale")
 
-    def compute(self, probe: "ProbeResult") -> dict[str, float]:
+    def compute(self, probe: ProbeResult) -> dict[str, float]:
         return dict(output(probe, "zen"))

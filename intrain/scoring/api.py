@@ -19,9 +19,10 @@ requested proxies), applied to a network of your own instead of a benchmark arch
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,11 +31,11 @@ from torch import nn
 
 from intrain.core.errors import InputError
 from intrain.core.flags import Flag
-from intrain.engine.probe import ProbeResult
 from intrain.core.ranking import PopulationRule
 from intrain.core.trainability import gradient_health, participation_ratio
+from intrain.engine.probe import ProbeResult
 
-__all__ = ["score", "Result", "rank_population"]
+__all__ = ["Result", "rank_population", "score"]
 
 ModelOrFactory = nn.Module | Callable[[], nn.Module]
 
@@ -63,19 +64,21 @@ class Result:
         if proxy in self.scores:
             return self.scores[proxy]
         if proxy in self.population:
-            raise KeyError(f"{proxy!r} is ranked across a population: its score exists only relative to other "
-                           f"networks; score each network and call intrain.rank_population(results, {proxy!r})")
+            raise KeyError(
+                f"{proxy!r} is ranked across a population: its score exists only relative to other "
+                f"networks; score each network and call intrain.rank_population(results, {proxy!r})"
+            )
         raise KeyError(f"no score for {proxy!r}; this result has {sorted(self.scores)}")
 
     def to_frame(self) -> pd.DataFrame:
         """One row: every score, every component, flags, loss and seconds."""
-        row = {**self.scores, **self.components, "flags": int(self.flags), "loss": self.loss,
-               "seconds": self.seconds}
+        row = {**self.scores, **self.components, "flags": int(self.flags), "loss": self.loss, "seconds": self.seconds}
         return pd.DataFrame([row])
 
 
-def rank_population(results: Sequence[Result] | pd.DataFrame, proxy: str,
-                    rule: PopulationRule | None = None) -> np.ndarray:
+def rank_population(
+    results: Sequence[Result] | pd.DataFrame, proxy: str, rule: PopulationRule | None = None
+) -> np.ndarray:
     """Scores of a population-ranked proxy (``tenas``, ``az_nas``) for each of several networks.
 
     ``results``: :class:`Result` objects, or a DataFrame of their :meth:`Result.to_frame` rows.
@@ -104,17 +107,21 @@ def _factory(model: ModelOrFactory, seed: int, device: torch.device) -> Callable
 
         def copy_of() -> nn.Module:
             return copy.deepcopy(template).to(device)
+
         return copy_of
     if callable(model):
+
         def built() -> nn.Module:
             torch.manual_seed(seed)
             net = model()
             if not isinstance(net, nn.Module):
                 raise InputError(f"the model factory returned {type(net).__name__}, not a torch.nn.Module")
             return net.to(device)
+
         return built
-    raise InputError(f"score() takes a torch.nn.Module or a zero-argument factory returning one, "
-                     f"got {type(model).__name__}")
+    raise InputError(
+        f"score() takes a torch.nn.Module or a zero-argument factory returning one, got {type(model).__name__}"
+    )
 
 
 def _infer_classes(build: Callable[[], nn.Module], input_shape: tuple[int, ...], device: torch.device) -> int:
@@ -123,13 +130,15 @@ def _infer_classes(build: Callable[[], nn.Module], input_shape: tuple[int, ...],
         out = net(torch.zeros((2, *input_shape), device=device))
     if not isinstance(out, torch.Tensor) or out.dim() != 2:
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise InputError(f"score() needs a classifier whose forward returns (batch, classes) logits; "
-                         f"this model returned {shape}")
+        raise InputError(
+            f"score() needs a classifier whose forward returns (batch, classes) logits; this model returned {shape}"
+        )
     return int(out.shape[1])
 
 
-def _batch(inputs: Any, batch_size: int, num_classes: int, input_shape: tuple[int, ...], seed: int,
-           device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def _batch(
+    inputs: Any, batch_size: int, num_classes: int, input_shape: tuple[int, ...], seed: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     if inputs is None:
         gen = torch.Generator().manual_seed(seed)
         x = torch.randn((batch_size, *input_shape), generator=gen)
@@ -143,11 +152,14 @@ def _batch(inputs: Any, batch_size: int, num_classes: int, input_shape: tuple[in
     elif isinstance(inputs, (tuple, list)) and len(inputs) == 2:
         x, y = (torch.as_tensor(t) for t in inputs)
         if x.dim() < 2 or y.dim() != 1 or len(x) != len(y):
-            raise InputError(f"inputs=(x, y) needs x of shape (B, ...) and labels y of shape (B,); "
-                             f"got {tuple(x.shape)} and {tuple(y.shape)}")
+            raise InputError(
+                f"inputs=(x, y) needs x of shape (B, ...) and labels y of shape (B,); "
+                f"got {tuple(x.shape)} and {tuple(y.shape)}"
+            )
         if y.dtype.is_floating_point or (len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes)):
-            raise InputError(f"labels must be integers in [0, {num_classes}), got {y.dtype} "
-                             f"in [{y.min().item()}, {y.max().item()}]")
+            raise InputError(
+                f"labels must be integers in [0, {num_classes}), got {y.dtype} in [{y.min().item()}, {y.max().item()}]"
+            )
         x, y = x.float(), y.long()
     else:
         raise InputError("inputs must be None (Gaussian), a path to a CIFAR batch or .npz file, or a tuple (x, y)")
@@ -156,27 +168,51 @@ def _batch(inputs: Any, batch_size: int, num_classes: int, input_shape: tuple[in
 
 def _layer_frame(probe: ProbeResult) -> pd.DataFrame:
     s = probe.layer_stats
-    return pd.DataFrame({
-        "name": probe.layer_names, "kind": probe.layer_kinds,
-        "channels": probe.layer_shapes[:, 0], "height": probe.layer_shapes[:, 1], "width": probe.layer_shapes[:, 2],
-        "trace": s[:, 0], "trace_sq": s[:, 1], "dim": s[:, 2],
-        "pr": participation_ratio(s[:, 0], s[:, 1], s[:, 2]) if len(s) else np.zeros(0),
-    })
+    return pd.DataFrame(
+        {
+            "name": probe.layer_names,
+            "kind": probe.layer_kinds,
+            "channels": probe.layer_shapes[:, 0],
+            "height": probe.layer_shapes[:, 1],
+            "width": probe.layer_shapes[:, 2],
+            "trace": s[:, 0],
+            "trace_sq": s[:, 1],
+            "dim": s[:, 2],
+            "pr": participation_ratio(s[:, 0], s[:, 1], s[:, 2]) if len(s) else np.zeros(0),
+        }
+    )
 
 
 def _param_frame(probe: ProbeResult) -> pd.DataFrame:
     g = probe.param_stats
-    return pd.DataFrame({
-        "name": probe.param_names, "kind": probe.param_kinds, "numel": probe.param_numel,
-        "std": g[:, 0], "maxabs": g[:, 1],
-        "health": gradient_health(g[:, 0], g[:, 1]) if len(g) else np.zeros(0),
-    })
+    return pd.DataFrame(
+        {
+            "name": probe.param_names,
+            "kind": probe.param_kinds,
+            "numel": probe.param_numel,
+            "std": g[:, 0],
+            "maxabs": g[:, 1],
+            "health": gradient_health(g[:, 0], g[:, 1]) if len(g) else np.zeros(0),
+        }
+    )
 
 
-def score(model: ModelOrFactory, proxies: Sequence[str] | str = ("intrain",), *, num_classes: int | None = None,
-          input_shape: Sequence[int] = (3, 32, 32), batch_size: int = 64, seed: int = 0, device: str = "auto",
-          inputs: Any = None, layers: str = "conv", params: str = "all", features: str | Callable | None = None,
-          blocks: Sequence[str] | Callable | None = None, options: Mapping[str, Any] | None = None) -> Result:
+def score(
+    model: ModelOrFactory,
+    proxies: Sequence[str] | str = ("intrain",),
+    *,
+    num_classes: int | None = None,
+    input_shape: Sequence[int] = (3, 32, 32),
+    batch_size: int = 64,
+    seed: int = 0,
+    device: str = "auto",
+    inputs: Any = None,
+    layers: str = "conv",
+    params: str = "all",
+    features: str | Callable | None = None,
+    blocks: Sequence[str] | Callable | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Result:
     """Score one untrained classifier with zero-cost proxies.
 
     Args:
@@ -223,8 +259,9 @@ def score(model: ModelOrFactory, proxies: Sequence[str] | str = ("intrain",), *,
     import time
 
     start = time.perf_counter()
-    probe, values = evaluate(build, x, y, num_classes, instances, layers=layers, params=params, seed=seed,
-                             options=opts, device=dev)
+    probe, values = evaluate(
+        build, x, y, num_classes, instances, layers=layers, params=params, seed=seed, options=opts, device=dev
+    )
     seconds = time.perf_counter() - start
     scores, components, population = {}, {}, {}
     for proxy in instances:
@@ -234,6 +271,14 @@ def score(model: ModelOrFactory, proxies: Sequence[str] | str = ("intrain",), *,
             scores[proxy.name] = float(values[proxy.name]["score"])
         if proxy.population is not None:
             population[proxy.name] = proxy.population
-    return Result(scores=scores, components=components, layers=_layer_frame(probe), params=_param_frame(probe),
-                  flags=Flag(probe.flags), loss=probe.loss, seconds=seconds, population=population,
-                  extras=dict(probe.extras))
+    return Result(
+        scores=scores,
+        components=components,
+        layers=_layer_frame(probe),
+        params=_param_frame(probe),
+        flags=Flag(probe.flags),
+        loss=probe.loss,
+        seconds=seconds,
+        population=population,
+        extras=dict(probe.extras),
+    )

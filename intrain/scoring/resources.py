@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import torch
 
+from intrain.core.errors import IntrainError
 from intrain.engine.counting import count_params, hooked
 
-from intrain.core.errors import IntrainError
-
-__all__ = ["ResourceError", "Estimate", "estimate", "available_bytes", "check_fits", "check_scoring"]
+__all__ = ["Estimate", "ResourceError", "available_bytes", "check_fits", "check_scoring", "estimate"]
 
 #: Fraction of the available memory a request may plan to use (the rest: allocator slack, other tensors).
 HEADROOM = 0.9
@@ -49,8 +48,9 @@ def gib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB"
 
 
-def estimate(build, batch_size: int, resolution: int, channels: int = 3,
-             dtype: torch.dtype = torch.float32) -> Estimate | None:
+def estimate(
+    build, batch_size: int, resolution: int, channels: int = 3, dtype: torch.dtype = torch.float32
+) -> Estimate | None:
     """Memory a forward+backward of ``build()`` on a (B, C, R, R) batch needs at least.
 
     ``build`` makes the network (called under the ``meta`` device, so nothing is allocated).
@@ -105,11 +105,14 @@ def check_fits(need: Estimate | int, device: torch.device | str, what: str) -> N
         return
     detail = ""
     if isinstance(need, Estimate):
-        detail = (f" (input batch {gib(need.input_bytes)}, activations {gib(need.activation_bytes)}, "
-                  f"weights and gradients {gib(need.param_bytes)})")
+        detail = (
+            f" (input batch {gib(need.input_bytes)}, activations {gib(need.activation_bytes)}, "
+            f"weights and gradients {gib(need.param_bytes)})"
+        )
     raise ResourceError(
         f"{what} needs at least {gib(total)}{detail} but {torch.device(device)} has {gib(free)} available; "
-        "lower batch_size or resolution, or use a device with more memory")
+        "lower batch_size or resolution, or use a device with more memory"
+    )
 
 
 def check_scoring(space: str, datasets, settings, device: torch.device | str, archs) -> Estimate | None:
@@ -127,16 +130,30 @@ def check_scoring(space: str, datasets, settings, device: torch.device | str, ar
         spec = sp.dataset(dataset)
         resolution = settings.resolution or spec.resolution
         if not archs:
-            est = Estimate(settings.batch_size * 3 * resolution * resolution * 4, 0, 0)
+            est: Estimate | None = Estimate(settings.batch_size * 3 * resolution * resolution * 4, 0, 0)
         else:
-            est = estimate(lambda: sp.build(archs[0], dataset, prune=settings.prune, fast_pool=settings.fast_pool),
-                           settings.batch_size, resolution)
+            est = estimate(
+                # called at once, inside this iteration: the loop variable is the one meant
+                lambda: sp.build(archs[0], dataset, prune=settings.prune, fast_pool=settings.fast_pool),  # noqa: B023
+                settings.batch_size,
+                resolution,
+            )
         if est is None:
             return None
-        total = est if total is None else Estimate(total.input_bytes + est.input_bytes,
-                                                   total.activation_bytes + est.activation_bytes,
-                                                   total.param_bytes + est.param_bytes)
+        total = (
+            est
+            if total is None
+            else Estimate(
+                total.input_bytes + est.input_bytes,
+                total.activation_bytes + est.activation_bytes,
+                total.param_bytes + est.param_bytes,
+            )
+        )
     if total is not None:
-        check_fits(total, device, f"scoring {space}/{'+'.join(datasets)} at batch_size {settings.batch_size}"
-                                  + (f" and resolution {settings.resolution}" if settings.resolution else ""))
+        check_fits(
+            total,
+            device,
+            f"scoring {space}/{'+'.join(datasets)} at batch_size {settings.batch_size}"
+            + (f" and resolution {settings.resolution}" if settings.resolution else ""),
+        )
     return total

@@ -10,27 +10,36 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, cast
 
 import torch
 
 from intrain.core.errors import InputError
-from intrain.engine.inputs import describe_input, gaussian_batch, image_batch, is_natural, natural_batch, natural_names
+from intrain.core.flags import Flag
 from intrain.core.records import MORE_BATCH_SEED, ArchRecord, ScoreSettings
 from intrain.engine.device import resolve_device
-from intrain.core.flags import Flag
+from intrain.engine.inputs import describe_input, gaussian_batch, image_batch, is_natural, natural_batch, natural_names
 from intrain.engine.probe import ProbeResult, run_probe, run_probe_shared
 from intrain.proxies import check_proxy_names, get_proxy
-from intrain.proxies.base import (COLLECTORS, PASSES, PassContext, Proxy, count_params, kaiming_fanin_init,
-                           seeded_generator)
+from intrain.proxies.base import (
+    COLLECTORS,
+    PASSES,
+    PassContext,
+    Proxy,
+    count_params,
+    kaiming_fanin_init,
+    seeded_generator,
+)
 from intrain.spaces import get_space
 
 log = logging.getLogger(__name__)
 
 
-def synthetic_batch(settings: ScoreSettings, num_classes: int, resolution: int,
-                    device: torch.device, dataset: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def synthetic_batch(
+    settings: ScoreSettings, num_classes: int, resolution: int, device: torch.device, dataset: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The scoring batch: seeded Gaussian noise, seeded real images when ``settings.data`` names a
     file, or seeded crops of bundled photographs (``natural``, normalised for ``dataset``)."""
     if settings.data is None:
@@ -38,8 +47,9 @@ def synthetic_batch(settings: ScoreSettings, num_classes: int, resolution: int,
     elif is_natural(settings.data):
         if dataset is None:
             raise ValueError("natural input is normalised with the dataset's mean/std: pass dataset")
-        x, y = natural_batch(settings.batch_size, num_classes, resolution, settings.seed, dataset,
-                             natural_names(settings.data))
+        x, y = natural_batch(
+            settings.batch_size, num_classes, resolution, settings.seed, dataset, natural_names(settings.data)
+        )
     else:
         x, y = image_batch(settings.data, settings.batch_size, num_classes, resolution, settings.seed)
     return x.to(device), y.to(device)
@@ -54,11 +64,20 @@ def plan(proxies: Iterable[Proxy]) -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(needs & set(COLLECTORS)), tuple(sorted(needs & set(PASSES)))
 
 
-def evaluate(build: Callable[[], torch.nn.Module], x: torch.Tensor, y: torch.Tensor, num_classes: int,
-             proxies: Sequence[Proxy], *, layers: str = "conv", params: str = "all", seed: int = 0,
-             options: dict[str, Any] | None = None, device: torch.device | None = None,
-             more: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
-             ) -> tuple[ProbeResult, dict[str, dict[str, float]]]:
+def evaluate(
+    build: Callable[[], torch.nn.Module],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    proxies: Sequence[Proxy],
+    *,
+    layers: str = "conv",
+    params: str = "all",
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+    device: torch.device | None = None,
+    more: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
+) -> tuple[ProbeResult, dict[str, dict[str, float]]]:
     """Score one network with every proxy: the probe pass with its collectors, each separate pass
     once, then each proxy's reduction. ``build()`` must return a fresh network each call (the
     probe trains it one step in place; passes re-initialise or modify their own copies).
@@ -68,8 +87,7 @@ def evaluate(build: Callable[[], torch.nn.Module], x: torch.Tensor, y: torch.Ten
     probe = run_probe(model, x, y, layers=layers, params=params, collect=collectors)
     probe.extras["params"] = float(count_params(model))
     del model
-    ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=dict(options or {}),
-                      more=more)
+    ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=dict(options or {}), more=more)
     for name in passes:
         t0 = time.perf_counter()
         probe.outputs[name] = PASSES[name](ctx)
@@ -96,8 +114,11 @@ class Scorer:
         self.collectors, self.passes = plan(self.proxies)
         from intrain.scoring.resources import Estimate, check_fits
 
-        check_fits(Estimate(settings.batch_size * 3 * self.resolution ** 2 * 4, 0, 0), self.device,
-                   f"the {settings.batch_size}-image scoring batch at side {self.resolution}")
+        check_fits(
+            Estimate(settings.batch_size * 3 * self.resolution**2 * 4, 0, 0),
+            self.device,
+            f"the {settings.batch_size}-image scoring batch at side {self.resolution}",
+        )
         self._batches: dict[tuple[str | None, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self.x, self.y = self.batch(settings.data)
         #: (init, input, proxies) scored on one network and batch each: one group under the uniform
@@ -106,11 +127,12 @@ class Scorer:
         self.groups: list[tuple[str | None, str | None, list[Proxy]]] = [(None, settings.data, self.proxies)]
         if settings.protocol == "reference":
             key_of = {p.name: (p.reference_init, self.data_of(p)) for p in self.proxies}
-            keys = sorted(set(key_of.values()), key=lambda k: (k[0] is not None, str(k[0]), k[1] is not None, str(k[1])))
+            keys = sorted(
+                set(key_of.values()), key=lambda k: (k[0] is not None, str(k[0]), k[1] is not None, str(k[1]))
+            )
             self.groups = [(i, d, [p for p in self.proxies if key_of[p.name] == (i, d)]) for i, d in keys]
         #: Each proxy's input as artifacts record it (``gaussian``, ``natural:<names>:sha256=…``, ``file:…``).
-        self.input_of = {p.name: describe_input(self.data_of(p), self.batch(self.data_of(p))[0])
-                         for p in self.proxies}
+        self.input_of = {p.name: describe_input(self.data_of(p), self.batch(self.data_of(p))[0]) for p in self.proxies}
 
     def data_of(self, proxy: Proxy) -> str | None:
         """The input a proxy is scored on: ``scoring.data`` under the uniform protocol; under the
@@ -151,7 +173,8 @@ class Scorer:
             raise ValueError(f"unknown init {init!r}")
         model = model.to(self.device)
         if self.settings.channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            # Module.to takes memory_format (documented, and what it does at runtime); its typed overloads omit it
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         return model
 
     def score(self, index: int, arch: str) -> ArchRecord:
@@ -161,10 +184,19 @@ class Scorer:
             probe, values = None, {}
             for init, data, proxies in self.groups:
                 x, y = self.batch(data)
-                p, v = evaluate(lambda init=init: self.build(arch, init), x, y, self.spec.num_classes, proxies,
-                                layers=self.settings.layers, params=self.settings.params,
-                                seed=self.settings.seed, options=self.settings.pass_options(), device=self.device,
-                                more=lambda k, data=data: self.batch(data, k))
+                p, v = evaluate(
+                    lambda init=init: self.build(arch, init),  # type: ignore[misc]  # mypy cannot type a lambda with a default (binds the loop's value)
+                    x,
+                    y,
+                    self.spec.num_classes,
+                    proxies,
+                    layers=self.settings.layers,
+                    params=self.settings.params,
+                    seed=self.settings.seed,
+                    options=self.settings.pass_options(),
+                    device=self.device,
+                    more=lambda k, data=data: self.batch(data, k),  # type: ignore[misc]  # as above
+                )
                 values.update(v)
                 if probe is None:  # the first group's probe is stored (as built when any proxy needs that)
                     probe = p
@@ -174,19 +206,27 @@ class Scorer:
                             probe.extras[key] = probe.extras.get(key, 0.0) + cost
             values = {q.name: values[q.name] for q in self.proxies}
         except torch.cuda.OutOfMemoryError as e:
-            log.warning("architecture %d (%s): out of memory on %s, recorded with NaN scores (%s)",
-                        index, arch, self.device, str(e).splitlines()[0] if str(e) else "")
-            return out_of_memory_record(index, arch, self.proxies, self.passes, time.perf_counter() - start,
-                                        self.device)
-        return ArchRecord(index, arch, probe, values, time.perf_counter() - start)
+            log.warning(
+                "architecture %d (%s): out of memory on %s, recorded with NaN scores (%s)",
+                index,
+                arch,
+                self.device,
+                str(e).splitlines()[0] if str(e) else "",
+            )
+            return out_of_memory_record(
+                index, arch, self.proxies, self.passes, time.perf_counter() - start, self.device
+            )
+        # every group stores a probe; None only for a reference-protocol scorer without proxies (no group)
+        return ArchRecord(index, arch, cast(ProbeResult, probe), values, time.perf_counter() - start)
 
     def score_many(self, items: Iterable[tuple[int, str]]) -> Iterator[ArchRecord]:
         for index, arch in items:
             yield self.score(index, arch)
 
 
-def out_of_memory_record(index: int, arch: str, proxies: Sequence[Proxy], passes: Sequence[str], seconds: float,
-                         device: torch.device) -> ArchRecord:
+def out_of_memory_record(
+    index: int, arch: str, proxies: Sequence[Proxy], passes: Sequence[str], seconds: float, device: torch.device
+) -> ArchRecord:
     """The record of an architecture the device had no memory for: no layers, NaN everywhere,
     flags OUT_OF_MEMORY | NONFINITE (so correlations exclude it and count it)."""
     import numpy as np
@@ -194,11 +234,19 @@ def out_of_memory_record(index: int, arch: str, proxies: Sequence[Proxy], passes
     if device.type == "cuda":
         torch.cuda.empty_cache()
     nan = float("nan")
-    probe = ProbeResult(layer_names=[], layer_kinds=[], layer_shapes=np.zeros((0, 3), np.int32),
-                        layer_stats=np.zeros((0, 3)), param_names=[], param_kinds=[],
-                        param_numel=np.zeros(0, np.int64), param_stats=np.zeros((0, 2)), loss=nan,
-                        flags=int(Flag.OUT_OF_MEMORY | Flag.NONFINITE),
-                        extras={"pass_seconds": nan, "params": nan, **{f"cost_{n}": nan for n in passes}})
+    probe = ProbeResult(
+        layer_names=[],
+        layer_kinds=[],
+        layer_shapes=np.zeros((0, 3), np.int32),
+        layer_stats=np.zeros((0, 3)),
+        param_names=[],
+        param_kinds=[],
+        param_numel=np.zeros(0, np.int64),
+        param_stats=np.zeros((0, 2)),
+        loss=nan,
+        flags=int(Flag.OUT_OF_MEMORY | Flag.NONFINITE),
+        extras={"pass_seconds": nan, "params": nan, **{f"cost_{n}": nan for n in passes}},
+    )
     values = {p.name: {c: nan for c in p.components} for p in proxies}
     return ArchRecord(index, arch, probe, values, seconds)
 
@@ -225,12 +273,16 @@ class SharedForwardScorer:
         self.settings = settings
         first = self.scorers[0]
         if first.collectors or first.passes:
-            raise InputError(f"proxies {list(settings.proxies)} need {sorted(first.collectors | set(first.passes))}, "
-                             "which a shared forward does not run; score these datasets one at a time")
+            raise InputError(
+                f"proxies {list(settings.proxies)} need {sorted(first.collectors | set(first.passes))}, "
+                "which a shared forward does not run; score these datasets one at a time"
+            )
         for s in self.scorers[1:]:
             if s.x.shape != first.x.shape or not torch.equal(s.x, first.x):
-                raise InputError(f"datasets {first.dataset!r} and {s.dataset!r} get different input batches "
-                                 f"({tuple(first.x.shape)} vs {tuple(s.x.shape)}); they cannot share a forward")
+                raise InputError(
+                    f"datasets {first.dataset!r} and {s.dataset!r} get different input batches "
+                    f"({tuple(first.x.shape)} vs {tuple(s.x.shape)}); they cannot share a forward"
+                )
 
     def score(self, index: int, arch: str) -> list[ArchRecord]:
         """One record per dataset, in the order of ``datasets`` (flagged records when out of memory)."""
@@ -244,8 +296,14 @@ class SharedForwardScorer:
 
     def _score(self, index: int, arch: str, start: float) -> list[ArchRecord]:
         models = [s.build(arch) for s in self.scorers]
-        probes = run_probe_shared(models, self.scorers[0].x, [s.y for s in self.scorers], head=HEAD,
-                                  layers=self.settings.layers, params=self.settings.params)
+        probes = run_probe_shared(
+            models,
+            self.scorers[0].x,
+            [s.y for s in self.scorers],
+            head=HEAD,
+            layers=self.settings.layers,
+            params=self.settings.params,
+        )
         for probe, model in zip(probes, models):
             probe.extras["params"] = float(count_params(model))
         del models

@@ -17,8 +17,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -57,9 +58,17 @@ def top_k(scores: list[float], k: int) -> list[int]:
     return order[:k]
 
 
-def evolve(problem: SearchProblem, score: Callable[[str], float], iterations: int, k: int = 10, seed: int = 0,
-           log_path: str | os.PathLike | None = None, meta: dict | None = None, checkpoint_every: int = 25,
-           progress: bool = False) -> SearchResult:
+def evolve(
+    problem: SearchProblem,
+    score: Callable[[str], float],
+    iterations: int,
+    k: int = 10,
+    seed: int = 0,
+    log_path: str | os.PathLike | None = None,
+    meta: dict | None = None,
+    checkpoint_every: int = 25,
+    progress: bool = False,
+) -> SearchResult:
     """Run (or resume) Algorithm 1 for ``iterations`` iterations in total."""
     if iterations < 1 or k < 1:
         raise InputError("iterations and k must be >= 1")
@@ -100,10 +109,18 @@ def evolve(problem: SearchProblem, score: Callable[[str], float], iterations: in
             bar.update(1)
     if bar is not None:
         bar.close()
-    full = search_log.load() if search_log else pd.DataFrame(
-        {"iteration": range(len(archs)), "arch": archs, "score": scores})
+    full = (
+        search_log.load()
+        if search_log
+        else pd.DataFrame({"iteration": range(len(archs)), "arch": archs, "score": scores})
+    )
     full = full.iloc[:iterations]
     best = top_k(list(full["score"]), 1)[0]
-    return SearchResult(best_arch=full["arch"].iloc[best], best_score=float(full["score"].iloc[best]),
-                        best_iteration=int(full["iteration"].iloc[best]), iterations=len(full),
-                        n_evaluated=int(full["arch"].nunique()), history=full.reset_index(drop=True))
+    return SearchResult(
+        best_arch=full["arch"].iloc[best],
+        best_score=float(full["score"].iloc[best]),
+        best_iteration=int(full["iteration"].iloc[best]),
+        iterations=len(full),
+        n_evaluated=int(full["arch"].nunique()),
+        history=full.reset_index(drop=True),
+    )

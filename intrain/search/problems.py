@@ -26,17 +26,27 @@ from intrain.spaces import get_space
 
 #: Supplementary Table 1 (5,000 sampled NB201 architectures, 5 runs): mean top-1 of the pick.
 PAPER_PICK = {
-    "intrain": (93.72, 71.05, 45.85), "az_nas": (93.65, 70.92, 45.68), "vkdnw": (93.63, 70.88, 45.41),
-    "zico": (93.58, 70.78, 42.28), "params": (93.58, 70.75, 42.15), "flops": (93.58, 70.75, 42.15),
-    "naswot": (92.82, 70.15, 44.68), "synflow": (93.22, 69.48, 40.85), "tenas": (92.45, 68.12, 40.75),
-    "zen": (90.45, 67.95, 39.80), "grasp": (90.48, 63.68, 29.15), "grad_norm": (90.25, 63.18, 25.12),
-    "snip": (89.65, 62.05, 27.65), "ground_truth": (94.35, 73.17, 47.18),
+    "intrain": (93.72, 71.05, 45.85),
+    "az_nas": (93.65, 70.92, 45.68),
+    "vkdnw": (93.63, 70.88, 45.41),
+    "zico": (93.58, 70.78, 42.28),
+    "params": (93.58, 70.75, 42.15),
+    "flops": (93.58, 70.75, 42.15),
+    "naswot": (92.82, 70.15, 44.68),
+    "synflow": (93.22, 69.48, 40.85),
+    "tenas": (92.45, 68.12, 40.75),
+    "zen": (90.45, 67.95, 39.80),
+    "grasp": (90.48, 63.68, 29.15),
+    "grad_norm": (90.25, 63.18, 25.12),
+    "snip": (89.65, 62.05, 27.65),
+    "ground_truth": (94.35, 73.17, 47.18),
 }
 PAPER_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 
 
-def nb201_pick_table(score_paths: Sequence[str], groundtruth: str | Sequence[str], n: int,
-                     seeds: Sequence[int]) -> pd.DataFrame:
+def nb201_pick_table(
+    score_paths: Sequence[str], groundtruth: str | Sequence[str], n: int, seeds: Sequence[int]
+) -> pd.DataFrame:
     """One row per (proxy, dataset, seed): the accuracy of the proxy's top pick among ``n`` sampled.
 
     The sample is drawn (per seed) from the architectures every artifact holds, so all proxies and
@@ -46,36 +56,62 @@ def nb201_pick_table(score_paths: Sequence[str], groundtruth: str | Sequence[str
     frames = []
     for path in score_paths:
         attrs, acc, truth = truth_of(path, gts)
-        frames.append((attrs["dataset"], acc, add_population_scores(read_scores(path), read_population_rules(path)).merge(truth, on="arch_index")))
+        frames.append(
+            (
+                attrs["dataset"],
+                acc,
+                add_population_scores(read_scores(path), read_population_rules(path)).merge(truth, on="arch_index"),
+            )
+        )
     if not frames:
         raise InputError("no score artifacts given")
     common = set.intersection(*(set(df["arch_index"]) for _, _, df in frames))
     if n > len(common):
-        raise InputError(f"N={n} but only {len(common)} architectures are scored in every artifact; "
-                         "score a larger sample or lower N")
+        raise InputError(
+            f"N={n} but only {len(common)} architectures are scored in every artifact; score a larger sample or lower N"
+        )
     pool = np.array(sorted(common))
     rows = []
     for seed in seeds:
         picked = set(np.random.default_rng(seed).choice(pool, size=n, replace=False).tolist())
         for dataset, acc, df in frames:
             sample = df[df["arch_index"].isin(picked)]
-            rows.append({"proxy": "ground_truth", "dataset": dataset, "seed": seed, "n": n,
-                         "accuracy": float(sample[acc].max()), "arch_index": int(sample.loc[sample[acc].idxmax(), "arch_index"])})
+            rows.append(
+                {
+                    "proxy": "ground_truth",
+                    "dataset": dataset,
+                    "seed": seed,
+                    "n": n,
+                    "accuracy": float(sample[acc].max()),
+                    "arch_index": int(sample.loc[sample[acc].idxmax(), "arch_index"]),
+                }
+            )
             for col in proxy_columns(sample.drop(columns=[acc])):
                 if "." in col:
                     continue
                 finite = sample[np.isfinite(sample[col])]
                 # ties: the smallest benchmark index wins, so equal scores give a reproducible pick
                 top = finite.sort_values([col, "arch_index"], ascending=[False, True], kind="stable").iloc[0]
-                rows.append({"proxy": col, "dataset": dataset, "seed": seed, "n": n,
-                             "accuracy": float(top[acc]), "arch_index": int(top["arch_index"])})
+                rows.append(
+                    {
+                        "proxy": col,
+                        "dataset": dataset,
+                        "seed": seed,
+                        "n": n,
+                        "accuracy": float(top[acc]),
+                        "arch_index": int(top["arch_index"]),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def summarize_picks(picks: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds per (proxy, dataset), beside the paper's Table 1."""
-    out = picks.groupby(["proxy", "dataset"], sort=False).agg(
-        n=("n", "first"), seeds=("seed", "nunique"), mean=("accuracy", "mean"), std=("accuracy", "std")).reset_index()
+    out = (
+        picks.groupby(["proxy", "dataset"], sort=False)
+        .agg(n=("n", "first"), seeds=("seed", "nunique"), mean=("accuracy", "mean"), std=("accuracy", "std"))
+        .reset_index()
+    )
 
     def paper(row) -> float | None:
         values = PAPER_PICK.get(row["proxy"])
@@ -85,8 +121,13 @@ def summarize_picks(picks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def proxy_score(space: str, dataset: str, settings, proxy: str = "intrain", device: str = "cpu",
-                ) -> Callable[[str], float]:
+def proxy_score(
+    space: str,
+    dataset: str,
+    settings,
+    proxy: str = "intrain",
+    device: str = "cpu",
+) -> Callable[[str], float]:
     """``score(arch)`` that builds and scores one network with a registered proxy's main value."""
     from intrain.scoring.scorer import Scorer
 
@@ -97,8 +138,10 @@ def proxy_score(space: str, dataset: str, settings, proxy: str = "intrain", devi
     def score(arch: str) -> float:
         values = scorer.score(-1, arch).proxies[proxy]
         if "score" not in values:
-            raise InputError(f"proxy {proxy!r} is ranked over a population (components {sorted(values)}); "
-                             "a search needs a per-architecture score")
+            raise InputError(
+                f"proxy {proxy!r} is ranked over a population (components {sorted(values)}); "
+                "a search needs a per-architecture score"
+            )
         return float(values["score"])
 
     return score

@@ -29,8 +29,17 @@ from importlib import metadata
 
 from intrain.spaces.base import DatasetSpec, Description, GroundTruthError, Space, SpaceError, check_space
 
-__all__ = ["DatasetSpec", "Description", "GroundTruthError", "Space", "SpaceError", "get_space", "list_spaces",
-           "load_plugin", "register_space"]
+__all__ = [
+    "DatasetSpec",
+    "Description",
+    "GroundTruthError",
+    "Space",
+    "SpaceError",
+    "get_space",
+    "list_spaces",
+    "load_plugin",
+    "register_space",
+]
 
 ENTRY_POINT_GROUP = "intrain.spaces"
 PLUGIN_ENV = "INTRAIN_SPACE_PLUGINS"
@@ -44,9 +53,12 @@ def _builtin() -> dict[str, str]:
     """Built-in name -> ``module:Class``; one NDS class serves the seven design spaces."""
     from intrain.spaces.nds.encoding import DESIGN_SPACES
 
-    return {"nb201": "intrain.spaces.nb201:NB201Space", "nb101": "intrain.spaces.nb101:NB101Space",
-            **{name: "intrain.spaces.nds:NDSSpace" for name in DESIGN_SPACES},
-            "zennas": "intrain.spaces.zennas:ZenNASSpace"}
+    return {
+        "nb201": "intrain.spaces.nb201:NB201Space",
+        "nb101": "intrain.spaces.nb101:NB101Space",
+        **{name: "intrain.spaces.nds:NDSSpace" for name in DESIGN_SPACES},
+        "zennas": "intrain.spaces.zennas:ZenNASSpace",
+    }
 
 
 def _entry_points() -> dict[str, metadata.EntryPoint]:
@@ -82,8 +94,9 @@ def load_plugin(target: str) -> Space:
     try:
         module = importlib.import_module(module_name)
     except Exception as e:  # the plugin's own import error, whatever its type
-        raise SpaceError(f"space plugin {target!r}: cannot import module {module_name!r} "
-                         f"({type(e).__name__}: {e})") from e
+        raise SpaceError(
+            f"space plugin {target!r}: cannot import module {module_name!r} ({type(e).__name__}: {e})"
+        ) from e
     obj = module
     for part in attr.split("."):
         try:
@@ -133,6 +146,7 @@ def _instance(name: str, source: str | metadata.EntryPoint) -> Space:
     if key not in _loaded:
         space = load_plugin(origin)
         if ":" not in name and space.name != name:
-            space.name = name  # one class may serve several registered names (NDS does)
+            # one class may serve several registered names (NDS does): the instance's name shadows the class's
+            space.name = name  # type: ignore[misc]
         _loaded[key] = space
     return _loaded[key]

@@ -181,12 +181,15 @@ def check_space(obj: object, origin: str) -> Space:
     :class:`SpaceError` naming ``origin`` (the plugin's ``module:Class``)."""
     if isinstance(obj, type) and issubclass(obj, Space):
         if getattr(obj, "__abstractmethods__", None):
-            raise SpaceError(f"{origin}: space class {obj.__name__} does not implement "
-                             f"{sorted(obj.__abstractmethods__)}")
+            raise SpaceError(
+                f"{origin}: space class {obj.__name__} does not implement {sorted(obj.__abstractmethods__)}"
+            )
         obj = obj()
     if not isinstance(obj, Space):
-        raise SpaceError(f"{origin} is not a space: expected a subclass of intrain.spaces.Space, "
-                         f"got {type(obj).__name__ if not isinstance(obj, type) else obj.__name__}")
+        raise SpaceError(
+            f"{origin} is not a space: expected a subclass of intrain.spaces.Space, "
+            f"got {type(obj).__name__ if not isinstance(obj, type) else obj.__name__}"
+        )
     return obj
 
 

@@ -34,17 +34,44 @@ def _hooked_layers(model: nn.Module, resolution: int) -> list[dict[str, Any]]:
         macs = conv_linear_macs(m, inp, out)
         if isinstance(m, nn.Conv2d):
             h, w = out.shape[2], out.shape[3]
-            rows.append({"layer": names[m], "type": "conv", "in": m.in_channels, "out": m.out_channels,
-                         "kernel": m.kernel_size[0], "stride": m.stride[0], "groups": m.groups,
-                         "out_side": h, "macs": macs, "bias_ops": m.out_channels * h * w if m.bias is not None else 0,
-                         "params": count_params(m)})
+            rows.append(
+                {
+                    "layer": names[m],
+                    "type": "conv",
+                    "in": m.in_channels,
+                    "out": m.out_channels,
+                    "kernel": m.kernel_size[0],
+                    "stride": m.stride[0],
+                    "groups": m.groups,
+                    "out_side": h,
+                    "macs": macs,
+                    "bias_ops": m.out_channels * h * w if m.bias is not None else 0,
+                    "params": count_params(m),
+                }
+            )
         else:
-            rows.append({"layer": names[m], "type": "linear", "in": m.in_features, "out": m.out_features,
-                         "kernel": 1, "stride": 1, "groups": 1, "out_side": 1, "macs": macs,
-                         "bias_ops": m.out_features if m.bias is not None else 0, "params": count_params(m)})
+            rows.append(
+                {
+                    "layer": names[m],
+                    "type": "linear",
+                    "in": m.in_features,
+                    "out": m.out_features,
+                    "kernel": 1,
+                    "stride": 1,
+                    "groups": 1,
+                    "out_side": 1,
+                    "macs": macs,
+                    "bias_ops": m.out_features if m.bias is not None else 0,
+                    "params": count_params(m),
+                }
+            )
 
-    hooked_forward(model, torch.zeros(1, 3, resolution, resolution), visit,
-                   modules=[m for m in model.modules() if isinstance(m, WEIGHTED)])
+    hooked_forward(
+        model,
+        torch.zeros(1, 3, resolution, resolution),
+        visit,
+        modules=[m for m in model.modules() if isinstance(m, WEIGHTED)],
+    )
     return rows
 
 
@@ -72,16 +99,26 @@ def describe(space: str, arch: str, dataset: str | None = None) -> dict[str, Any
     own = sp.describe(arch, dataset, model)
     conventions |= own.conventions
     table: list[dict[str, Any]] = rows if own.layers is None else own.layers
-    return {"space": space, "dataset": dataset, "resolution": spec.resolution, "arch": arch,
-            "params": params, "conventions": conventions, "layers": table}
+    return {
+        "space": space,
+        "dataset": dataset,
+        "resolution": spec.resolution,
+        "arch": arch,
+        "params": params,
+        "conventions": conventions,
+        "layers": table,
+    }
 
 
 def format_description(d: dict[str, Any]) -> str:
     """The human form of :func:`describe`'s dict: a header of counts, then the layer table."""
     import pandas as pd
 
-    lines = [f"space {d['space']}  dataset {d['dataset']}  resolution {d['resolution']}",
-             f"arch {d['arch']}", f"params {d['params']:,}"]
+    lines = [
+        f"space {d['space']}  dataset {d['dataset']}  resolution {d['resolution']}",
+        f"arch {d['arch']}",
+        f"params {d['params']:,}",
+    ]
     lines += [f"{k} {v:,.0f}" if abs(v) >= 1000 else f"{k} {v:.6g}" for k, v in d["conventions"].items()]
     lines.append(pd.DataFrame(d["layers"]).to_string(index=False))
     return "\n".join(lines)

@@ -85,14 +85,17 @@ def make_spec(matrix, ops) -> CellSpec:
     below = [(i, j) for i in range(n) for j in range(i + 1) if rows[i][j]]
     if below:
         raise ArchSpecError(
-            f"adjacency must be strictly upper-triangular (a DAG in vertex order); edge(s) {below[:3]} are not")
+            f"adjacency must be strictly upper-triangular (a DAG in vertex order); edge(s) {below[:3]} are not"
+        )
     if not isinstance(ops, (list, tuple)) or not all(isinstance(op, str) for op in ops):
         raise ArchSpecError(f"operations must be a list of names, got {ops!r:.120}")
     ops = list(ops)
     if len(ops) != n:
         raise ArchSpecError(f"{n} vertices but {len(ops)} operations")
     if ops[0] != INPUT or ops[-1] != OUTPUT:
-        raise ArchSpecError(f"the first operation must be {INPUT!r} and the last {OUTPUT!r}, got {ops[0]!r}, {ops[-1]!r}")
+        raise ArchSpecError(
+            f"the first operation must be {INPUT!r} and the last {OUTPUT!r}, got {ops[0]!r}, {ops[-1]!r}"
+        )
     interior = []
     for op in ops[1:-1]:
         long = SHORT_OPS.get(op, op)
@@ -173,8 +176,13 @@ def module_hash(spec: CellSpec | str) -> str:
     hashes = [_md5(str((out_deg[v], in_deg[v], labels[v]))) for v in range(n)]
     for _ in range(n):
         hashes = [
-            _md5("".join(sorted(hashes[u] for u in range(n) if spec.matrix[u][v])) + "|"
-                 + "".join(sorted(hashes[w] for w in range(n) if spec.matrix[v][w])) + "|" + hashes[v])
+            _md5(
+                "".join(sorted(hashes[u] for u in range(n) if spec.matrix[u][v]))
+                + "|"
+                + "".join(sorted(hashes[w] for w in range(n) if spec.matrix[v][w]))
+                + "|"
+                + hashes[v]
+            )
             for v in range(n)
         ]
     return _md5(str(sorted(hashes)))

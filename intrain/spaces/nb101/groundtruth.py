@@ -42,8 +42,15 @@ def _nb101_rows_json(path: Path) -> list[dict]:
             if matrix is None or ops is None or test is None:
                 raise GroundTruthError(f"{path}: record {k} lacks adjacency, operations or test accuracy")
             try:
-                rows.append({"matrix": matrix, "ops": ops, "test": _mean(test),
-                             "valid": None if valid is None else _mean(valid), "hash": item.get("hash")})
+                rows.append(
+                    {
+                        "matrix": matrix,
+                        "ops": ops,
+                        "test": _mean(test),
+                        "valid": None if valid is None else _mean(valid),
+                        "hash": item.get("hash"),
+                    }
+                )
             except GroundTruthError as e:
                 raise GroundTruthError(f"{path}: record {k}: {e}") from None
         elif isinstance(item, list) and len(item) == 2 and isinstance(item[0], list) and len(item[0]) == 2:
@@ -64,8 +71,9 @@ def _nb101_rows_tfrecord(path: Path) -> list[dict]:
     runs: dict[str, dict] = {}
     try:
         for run in iter_nasbench(path, epochs=108):
-            entry = runs.setdefault(run["hash"], {"matrix": run["matrix"], "ops": run["ops"], "test": [],
-                                                  "valid": [], "hash": run["hash"]})
+            entry = runs.setdefault(
+                run["hash"], {"matrix": run["matrix"], "ops": run["ops"], "test": [], "valid": [], "hash": run["hash"]}
+            )
             entry["test"].append(run["test_accuracy"])
             entry["valid"].append(run["validation_accuracy"])
     except RecordError as e:

@@ -84,6 +84,7 @@ class Cell(nn.Module):
         if key in self.projections:
             proj = self.projections[key](x)
             out = proj if out is None else out + proj
+        assert out is not None  # a valid spec feeds the output from a vertex or from the input
         return out
 
 

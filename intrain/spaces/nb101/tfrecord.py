@@ -67,20 +67,21 @@ def parse_message(buf: bytes) -> dict[int, list]:
     """Field number -> values (varints as int, fixed64 as double, length-delimited as bytes)."""
     fields: dict[int, list] = {}
     i = 0
+    value: int | float | bytes
     while i < len(buf):
         key, i = _varint(buf, i)
         number, wire = key >> 3, key & 7
         if wire == 0:
             value, i = _varint(buf, i)
         elif wire == 1:
-            (value,) = struct.unpack("<d", buf[i:i + 8])
+            (value,) = struct.unpack("<d", buf[i : i + 8])
             i += 8
         elif wire == 2:
             n, i = _varint(buf, i)
-            value = buf[i:i + n]
+            value = buf[i : i + n]
             i += n
         elif wire == 5:
-            (value,) = struct.unpack("<f", buf[i:i + 4])
+            (value,) = struct.unpack("<f", buf[i : i + 4])
             i += 4
         else:
             raise RecordError(f"unsupported protobuf wire type {wire}")

@@ -17,8 +17,15 @@ from intrain.spaces.base import PackagedSpace, SpaceError, lazy_names
 from intrain.spaces.nb201.encoding import DATASETS, canonical_form, normalize_arch
 from intrain.spaces.peers import NASLIB_ZC, ZERO_COST_NAS, ArchRecord, Encoding, PeerCodec, TupleKey
 
-_NETWORK_NAMES = ("ReLUConvBN", "FastAvgPool3x3", "make_op", "SearchCell", "ResidualReduction", "NB201Network",
-                  "build_network")
+_NETWORK_NAMES = (
+    "ReLUConvBN",
+    "FastAvgPool3x3",
+    "make_op",
+    "SearchCell",
+    "ResidualReduction",
+    "NB201Network",
+    "build_network",
+)
 
 
 class NB201Space(PackagedSpace):
@@ -35,8 +42,10 @@ class NB201Space(PackagedSpace):
     def canonical(self, arch: str) -> str:
         return canonical_form(arch)
 
-    def network(self, arch: str, dataset: str, prune: bool = True, fast_pool: bool = True,
-                protocol: str = "uniform"):
+    # narrower than Space.network's **options: a space takes only the options it declares (Space.build passes those)
+    def network(  # type: ignore[override]
+        self, arch: str, dataset: str, prune: bool = True, fast_pool: bool = True, protocol: str = "uniform"
+    ):
         """``protocol="reference"``: AutoDL's network, every non-``none`` edge run (``prune`` ignored)."""
         from intrain.spaces.nb201.network import build_network
 

@@ -54,9 +54,7 @@ def dataset_spec(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise SpaceError(
-            f"unknown NB201 dataset {name!r}; expected one of {sorted(DATASETS)}"
-        ) from None
+        raise SpaceError(f"unknown NB201 dataset {name!r}; expected one of {sorted(DATASETS)}") from None
 
 
 # ----------------------------------------------------------------------------- arch strings
@@ -103,8 +101,10 @@ class Cell:
 
 
 EXAMPLE_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
-_FORMAT = (f"an NB201 arch string is 3 '+'-joined node groups |op~j|...| where group i lists the edges into "
-           f"node i from nodes j = 0..i-1, e.g. {EXAMPLE_ARCH!r}")
+_FORMAT = (
+    f"an NB201 arch string is 3 '+'-joined node groups |op~j|...| where group i lists the edges into "
+    f"node i from nodes j = 0..i-1, e.g. {EXAMPLE_ARCH!r}"
+)
 
 
 def parse_arch(arch: str) -> Cell:
@@ -120,34 +120,47 @@ def parse_arch(arch: str) -> Cell:
     shown = arch if len(arch) <= 200 else arch[:200] + "..."
     groups = arch.strip().split("+")
     if len(groups) != NUM_NODES - 1:
-        raise ArchStringError(f"{shown!r}: expected {NUM_NODES - 1} '+'-separated node groups, got {len(groups)}; {_FORMAT}")
+        raise ArchStringError(
+            f"{shown!r}: expected {NUM_NODES - 1} '+'-separated node groups, got {len(groups)}; {_FORMAT}"
+        )
     ops: dict[tuple[int, int], str] = {}
     for i, group in enumerate(groups, start=1):
         m = _NODE_RE.match(group)
         if not m:
-            raise ArchStringError(f"{shown!r}: node group {i} {group[:80]!r} must look like |op~j|...| "
-                                  f"(start and end with '|'); {_FORMAT}")
+            raise ArchStringError(
+                f"{shown!r}: node group {i} {group[:80]!r} must look like |op~j|...| "
+                f"(start and end with '|'); {_FORMAT}"
+            )
         items = m.group(1).split("|")
         if len(items) != i:
             raise ArchStringError(
                 f"{shown!r}: node {i} must have exactly {i} incoming edges (one from each of nodes "
-                f"{', '.join(map(str, range(i)))}), got {len(items)}")
+                f"{', '.join(map(str, range(i)))}), got {len(items)}"
+            )
         for k, item in enumerate(items, start=1):
             where = f"edge {k} of node {i}"
             op, sep, src = item.partition("~")
             if not sep or not (src.isascii() and src.isdigit()):
-                raise ArchStringError(f"{shown!r}: {where} is {item[:80]!r}, must look like op~j "
-                                      f"(an operation, '~', the source node number)")
+                raise ArchStringError(
+                    f"{shown!r}: {where} is {item[:80]!r}, must look like op~j "
+                    f"(an operation, '~', the source node number)"
+                )
             j = int(src)
             if j >= i:
-                raise ArchStringError(f"{shown!r}: {where} ({item!r}) comes from node {j}; "
-                                      f"an edge into node {i} must come from a node < {i}")
+                raise ArchStringError(
+                    f"{shown!r}: {where} ({item!r}) comes from node {j}; "
+                    f"an edge into node {i} must come from a node < {i}"
+                )
             if op not in OPS:
-                raise ArchStringError(f"{shown!r}: {where} (node {j} -> node {i}): unknown operation {op[:80]!r}; "
-                                      f"allowed: {', '.join(OPS)}")
+                raise ArchStringError(
+                    f"{shown!r}: {where} (node {j} -> node {i}): unknown operation {op[:80]!r}; "
+                    f"allowed: {', '.join(OPS)}"
+                )
             if (i, j) in ops:
-                raise ArchStringError(f"{shown!r}: {where}: duplicate edge from node {j} into node {i}; "
-                                      "each source node appears once per group")
+                raise ArchStringError(
+                    f"{shown!r}: {where}: duplicate edge from node {j} into node {i}; "
+                    "each source node appears once per group"
+                )
             ops[(i, j)] = op
     return Cell(tuple(ops[e] for e in EDGES))
 
@@ -175,11 +188,7 @@ def live_edges(cell: Cell) -> tuple[tuple[int, int], ...]:
     for j in range(NUM_NODES - 2, -1, -1):
         if any(cell.op(i, j) != "none" and i in reaches_out for i in range(j + 1, NUM_NODES)):
             reaches_out.add(j)
-    return tuple(
-        (i, j)
-        for (i, j) in EDGES
-        if cell.op(i, j) != "none" and j in nonzero and i in reaches_out
-    )
+    return tuple((i, j) for (i, j) in EDGES if cell.op(i, j) != "none" and j in nonzero and i in reaches_out)
 
 
 def canonical_form(arch: str | Cell) -> str:
@@ -216,8 +225,9 @@ def canonical_classes() -> dict[str, list[str]]:
     return classes
 
 
-def conv_macs(arch: str | Cell, dataset: str, reference: bool = True, channels: int = 16,
-              cells_per_stage: int = 5) -> int:
+def conv_macs(
+    arch: str | Cell, dataset: str, reference: bool = True, channels: int = 16, cells_per_stage: int = 5
+) -> int:
     """Multiply-accumulates of the conv and linear layers for one image, counted analytically
     (torch-free, the convention of :func:`intrain.proxies.base.count_macs`; AutoDL's
     ``flop_benchmark`` adds the classifier bias, ``num_classes`` more).

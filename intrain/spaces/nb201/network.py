@@ -43,6 +43,8 @@ class FastAvgPool3x3(nn.Module):
     backward on CPU, equal to it within float32 rounding (~1e-7). It has no parameters.
     """
 
+    box: torch.Tensor  # a buffer (register_buffer), not a submodule
+
     def __init__(self, channels: int):
         super().__init__()
         self.channels = channels
@@ -83,8 +85,7 @@ class SearchCell(nn.Module):
     With ``reference`` every non-``none`` edge is instantiated and run, empty nodes as zeros.
     """
 
-    def __init__(self, cell: Cell, channels: int, prune: bool = True, fast_pool: bool = True,
-                 reference: bool = False):
+    def __init__(self, cell: Cell, channels: int, prune: bool = True, fast_pool: bool = True, reference: bool = False):
         super().__init__()
         edges = live_edges(cell) if prune and not reference else tuple(e for e in EDGES if cell.op(*e) != "none")
         self.edges = edges
@@ -131,21 +132,30 @@ class ResidualReduction(nn.Module):
 class NB201Network(nn.Module):
     """The NB201 'tiny network' for one cell genotype."""
 
-    def __init__(self, arch: str | Cell, num_classes: int, channels: int = 16, cells_per_stage: int = 5,
-                 prune: bool = True, fast_pool: bool = True, reference: bool = False):
+    def __init__(
+        self,
+        arch: str | Cell,
+        num_classes: int,
+        channels: int = 16,
+        cells_per_stage: int = 5,
+        prune: bool = True,
+        fast_pool: bool = True,
+        reference: bool = False,
+    ):
         super().__init__()
         cell = arch if isinstance(arch, Cell) else parse_arch(arch)
         self.arch = cell.to_str()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
-        )
+        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
         layers: list[nn.Module] = []
         c = channels
         for stage in range(3):
             if stage > 0:
                 layers.append(ResidualReduction(c, 2 * c))
                 c *= 2
-            layers.extend(SearchCell(cell, c, prune=prune, fast_pool=fast_pool, reference=reference) for _ in range(cells_per_stage))
+            layers.extend(
+                SearchCell(cell, c, prune=prune, fast_pool=fast_pool, reference=reference)
+                for _ in range(cells_per_stage)
+            )
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=False))
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -163,7 +173,8 @@ class NB201Network(nn.Module):
         return [self.stem, *self.cells]
 
 
-def build_network(arch: str, dataset: str, prune: bool = True, fast_pool: bool = True,
-                  reference: bool = False) -> NB201Network:
+def build_network(
+    arch: str, dataset: str, prune: bool = True, fast_pool: bool = True, reference: bool = False
+) -> NB201Network:
     spec = dataset_spec(dataset)
     return NB201Network(arch, spec.num_classes, prune=prune, fast_pool=fast_pool, reference=reference)

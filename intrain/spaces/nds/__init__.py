@@ -18,9 +18,25 @@ from __future__ import annotations
 from intrain.spaces.base import Description, PackagedSpace, lazy_names
 from intrain.spaces.nds.encoding import DATASETS, DESIGN_SPACES, normalize_arch
 
-_NETWORK_NAMES = ("Zero", "FactorizedReduce", "relu_conv_bn", "separable", "factorized_kxk", "OPS", "Cell",
-                  "CellNetwork", "Bottleneck", "ResNeXtNetwork", "BUILDERS", "build_model", "build_network",
-                  "count_params", "FlopConvention", "FLOP_CONVENTIONS", "count_flops")
+_NETWORK_NAMES = (
+    "Zero",
+    "FactorizedReduce",
+    "relu_conv_bn",
+    "separable",
+    "factorized_kxk",
+    "OPS",
+    "Cell",
+    "CellNetwork",
+    "Bottleneck",
+    "ResNeXtNetwork",
+    "BUILDERS",
+    "build_model",
+    "build_network",
+    "count_params",
+    "FlopConvention",
+    "FLOP_CONVENTIONS",
+    "count_flops",
+)
 
 
 class NDSSpace(PackagedSpace):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from intrain.core.errors import InputError
 from intrain.spaces.base import DatasetSpec
@@ -40,10 +41,25 @@ class NDSRecordError(InputError):
 
 #: The DARTS/NDS operation vocabulary (:data:`.network.OPS` builds each one).
 OP_NAMES: tuple[str, ...] = (
-    "none", "skip_connect", "avg_pool_2x2", "avg_pool_3x3", "avg_pool_5x5", "max_pool_2x2",
-    "max_pool_3x3", "max_pool_5x5", "max_pool_7x7", "conv_1x1", "conv_3x3", "sep_conv_3x3",
-    "sep_conv_5x5", "sep_conv_7x7", "dil_conv_3x3", "dil_conv_5x5", "dil_sep_conv_3x3",
-    "conv_3x1_1x3", "conv_7x1_1x7",
+    "none",
+    "skip_connect",
+    "avg_pool_2x2",
+    "avg_pool_3x3",
+    "avg_pool_5x5",
+    "max_pool_2x2",
+    "max_pool_3x3",
+    "max_pool_5x5",
+    "max_pool_7x7",
+    "conv_1x1",
+    "conv_3x3",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "sep_conv_7x7",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+    "dil_sep_conv_3x3",
+    "conv_3x1_1x3",
+    "conv_7x1_1x7",
 )
 
 
@@ -97,8 +113,9 @@ def _genotype(pairs, concat, kind: str) -> CellGenotype:
             raise NDSRecordError(f"{kind} cell, entry {k}: unknown operation {op!r}; known: {sorted(OP_NAMES)}")
         step = k // 2
         if _int(src, f"{kind} cell, entry {k} input") >= step + 2:
-            raise NDSRecordError(f"{kind} cell, entry {k}: input state {src} does not exist yet at step {step} "
-                                 f"(states 0..{step + 1})")
+            raise NDSRecordError(
+                f"{kind} cell, entry {k}: input state {src} does not exist yet at step {step} (states 0..{step + 1})"
+            )
         ops.append((op, src))
     n_states = len(ops) // 2 + 2
     if not isinstance(concat, list) or not concat:
@@ -119,15 +136,18 @@ def _cell_spec(net: dict) -> CellNetSpec:
     width = _int(net.get("width"), "width", 2)
     if width % 2:
         raise NDSRecordError(f"width must be even (the stem halves it), got {width}")
-    return CellNetSpec(_genotype(g["normal"], g["normal_concat"], "normal"),
-                       _genotype(g["reduce"], g["reduce_concat"], "reduce"),
-                       width, _int(net.get("depth"), "depth", 1))
+    return CellNetSpec(
+        _genotype(g["normal"], g["normal_concat"], "normal"),
+        _genotype(g["reduce"], g["reduce_concat"], "reduce"),
+        width,
+        _int(net.get("depth"), "depth", 1),
+    )
 
 
 def _resnext_spec(net: dict) -> ResNeXtSpec:
     if net.get("block_type") != "res_bottleneck_block":
         raise NDSRecordError(f"unknown block_type {net.get('block_type')!r}; supported: 'res_bottleneck_block'")
-    lists = {k: net.get(k) for k in ("ds", "ws", "ss", "bot_muls", "num_gs")}
+    lists: dict[str, Any] = {k: net.get(k) for k in ("ds", "ws", "ss", "bot_muls", "num_gs")}  # lists: checked below
     for k, v in lists.items():
         if not isinstance(v, list) or len(v) < 2:
             raise NDSRecordError(f"{k} must be a list with the stem entry and at least one stage, got {v!r}")
@@ -149,7 +169,7 @@ def _resnext_spec(net: dict) -> ResNeXtSpec:
     return spec
 
 
-def _load(net: dict | str) -> dict:
+def _load(net: dict | str) -> Any:  # the JSON value; parse_net checks that it is an object
     if isinstance(net, str):
         try:
             net = json.loads(net)

@@ -35,14 +35,25 @@ def read_groundtruth(records: str | Path, valid_csvs: dict | None = None) -> pd.
         try:
             arch = normalize_arch(rec["net"])
             errors = rec["test_ep_top1"]
-            rows.append({"arch_index": k, "arch": arch, "canonical": arch,
-                         "acc_imagenet": 100.0 - float(errors[-1]), "best_acc_imagenet": 100.0 - float(min(errors)),
-                         "params": int(rec["params"]), "flops": int(rec["flops"])})
+            rows.append(
+                {
+                    "arch_index": k,
+                    "arch": arch,
+                    "canonical": arch,
+                    "acc_imagenet": 100.0 - float(errors[-1]),
+                    "best_acc_imagenet": 100.0 - float(min(errors)),
+                    "params": int(rec["params"]),
+                    "flops": int(rec["flops"]),
+                }
+            )
         except NDSRecordError as e:
             raise GroundTruthError(f"{path}: record {k}: {e}") from None
         except KeyError as e:
-            raise GroundTruthError(f"{path}: record {k} lacks a usable {e!s} field "
-                                   "(need net, test_ep_top1, params, flops)") from None
+            raise GroundTruthError(
+                f"{path}: record {k} lacks a usable {e!s} field (need net, test_ep_top1, params, flops)"
+            ) from None
         except (TypeError, IndexError, ValueError) as e:
-            raise GroundTruthError(f"{path}: record {k} has an unusable test_ep_top1/params/flops value ({e})") from None
+            raise GroundTruthError(
+                f"{path}: record {k} has an unusable test_ep_top1/params/flops value ({e})"
+            ) from None
     return pd.DataFrame(rows)

@@ -26,6 +26,7 @@ reproduces all of them exactly.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import nn
@@ -75,13 +76,19 @@ class FactorizedReduce(nn.Module):
 
 
 def relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out))
+    return nn.Sequential(
+        nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(c_out)
+    )
 
 
 def _depthwise_pointwise(c: int, kernel: int, stride: int, dilation: int) -> list[nn.Module]:
     pad = dilation * (kernel - 1) // 2
-    return [nn.ReLU(), nn.Conv2d(c, c, kernel, stride, pad, dilation=dilation, groups=c, bias=False),
-            nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c)]
+    return [
+        nn.ReLU(),
+        nn.Conv2d(c, c, kernel, stride, pad, dilation=dilation, groups=c, bias=False),
+        nn.Conv2d(c, c, 1, bias=False),
+        nn.BatchNorm2d(c),
+    ]
 
 
 def separable(c: int, kernel: int, stride: int, dilation: int = 1, repeats: int = 2) -> nn.Sequential:
@@ -157,8 +164,11 @@ class CellNetwork(nn.Module):
         super().__init__()
         c = spec.width
         self.stem0 = nn.Sequential(
-            nn.Conv2d(3, c // 2, 3, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(),
-            nn.Conv2d(c // 2, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c),
+            nn.Conv2d(3, c // 2, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(c // 2),
+            nn.ReLU(),
+            nn.Conv2d(c // 2, c, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(c),
         )
         self.stem1 = nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 3, 2, 1, bias=False), nn.BatchNorm2d(c))
         c_pp, c_p, c_cur = c, c, c
@@ -201,9 +211,14 @@ class Bottleneck(nn.Module):
         if w_in != w_out or stride != 1:
             self.proj = nn.Sequential(nn.Conv2d(w_in, w_out, 1, stride, bias=False), nn.BatchNorm2d(w_out))
         self.f = nn.Sequential(
-            nn.Conv2d(w_in, w_b, 1, bias=False), nn.BatchNorm2d(w_b), nn.ReLU(),
-            nn.Conv2d(w_b, w_b, 3, stride, 1, groups=groups, bias=False), nn.BatchNorm2d(w_b), nn.ReLU(),
-            nn.Conv2d(w_b, w_out, 1, bias=False), nn.BatchNorm2d(w_out),
+            nn.Conv2d(w_in, w_b, 1, bias=False),
+            nn.BatchNorm2d(w_b),
+            nn.ReLU(),
+            nn.Conv2d(w_b, w_b, 3, stride, 1, groups=groups, bias=False),
+            nn.BatchNorm2d(w_b),
+            nn.ReLU(),
+            nn.Conv2d(w_b, w_out, 1, bias=False),
+            nn.BatchNorm2d(w_out),
         )
         self.relu = nn.ReLU()
 
@@ -267,14 +282,15 @@ def count_params(model: nn.Module) -> int:
 def _conv_macs(m: nn.Conv2d, inp: torch.Tensor, out: torch.Tensor, ignore_dilation: bool) -> int:
     h, w = out.shape[2], out.shape[3]
     if ignore_dilation and m.dilation != (1, 1):  # the cell records size dilated convs as undilated
-        h, w = ((inp.shape[d] + 2 * m.padding[i] - m.kernel_size[i]) // m.stride[i] + 1 for i, d in ((0, 2), (1, 3)))
+        padding = cast("tuple[int, int]", m.padding)  # NDS convs have integer padding, never "same"/"valid"
+        h, w = ((inp.shape[d] + 2 * padding[i] - m.kernel_size[i]) // m.stride[i] + 1 for i, d in ((0, 2), (1, 3)))
     return m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups) * m.out_channels * h * w
 
 
 def _pool_window(m: nn.Module, inp: torch.Tensor) -> int:
     if isinstance(m, nn.AdaptiveAvgPool2d):
         return inp.shape[2] * inp.shape[3]  # the global pool reads the whole map per output
-    k = m.kernel_size
+    k = cast("int | tuple[int, int]", m.kernel_size)  # a max or average pool (nn.Module types it Tensor | Module)
     return k * k if isinstance(k, int) else k[0] * k[1]
 
 
@@ -291,7 +307,13 @@ class FlopConvention:
     """
 
     def __init__(self, ignore_dilation: bool, relu: int, pools: bool, bn: int, linear_bias: bool):
-        self.ignore_dilation, self.relu, self.pools, self.bn, self.linear_bias = ignore_dilation, relu, pools, bn, linear_bias
+        self.ignore_dilation, self.relu, self.pools, self.bn, self.linear_bias = (
+            ignore_dilation,
+            relu,
+            pools,
+            bn,
+            linear_bias,
+        )
 
     def __call__(self, m: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
         per_image = out.numel() // out.shape[0]
@@ -324,6 +346,9 @@ def count_flops(model: nn.Module, resolution: int = RECORD_RESOLUTION) -> int:
     convention = FLOP_CONVENTIONS[type(model)]
     total = [0]
     device = next(model.parameters()).device
-    hooked_forward(model, torch.zeros(1, 3, resolution, resolution, device=device),
-                   lambda m, inp, out: total.__setitem__(0, total[0] + convention(m, inp, out)))
+    hooked_forward(
+        model,
+        torch.zeros(1, 3, resolution, resolution, device=device),
+        lambda m, inp, out: total.__setitem__(0, total[0] + convention(m, inp, out)),
+    )
     return total[0]

@@ -21,9 +21,23 @@ from intrain.spaces.zennas.mutation import INITIAL, ZenSearch, max_layers
 NUM_CLASSES = 1000
 DATASETS: dict[str, DatasetSpec] = {"imagenet": DatasetSpec("imagenet", NUM_CLASSES, RESOLUTION)}
 
-__all__ = ["DATASETS", "INITIAL", "Structure", "ZenNASSpace", "ZenSearch", "ZenStructureError", "budget_flops",
-           "build_network", "canonical_form", "format_structure", "macs", "max_layers", "normalize_arch", "params",
-           "parse_structure"]
+__all__ = [
+    "DATASETS",
+    "INITIAL",
+    "Structure",
+    "ZenNASSpace",
+    "ZenSearch",
+    "ZenStructureError",
+    "budget_flops",
+    "build_network",
+    "canonical_form",
+    "format_structure",
+    "macs",
+    "max_layers",
+    "normalize_arch",
+    "params",
+    "parse_structure",
+]
 
 
 def normalize_arch(arch: str) -> str:
@@ -64,14 +78,17 @@ class ZenNASSpace(Space):
     datasets = DATASETS
     #: Searches score at 64x64, the paper's search resolution (budgets stay at 224).
     search_settings: ClassVar[Mapping[str, Any]] = {"resolution": 64}
-    search_note = ("untrained: best_arch is a Zen-NAS structure string; write it to a file for the Zen-NAS/ZiCo "
-                   "training scripts (--plainnet_struct_txt, --use_se) or build it with "
-                   "intrain.spaces.zennas.network.build_model(best_arch, se=True)")
+    search_note = (
+        "untrained: best_arch is a Zen-NAS structure string; write it to a file for the Zen-NAS/ZiCo "
+        "training scripts (--plainnet_struct_txt, --use_se) or build it with "
+        "intrain.spaces.zennas.network.build_model(best_arch, se=True)"
+    )
 
     def normalize(self, arch: str) -> str:
         return normalize_arch(arch)
 
-    def network(self, arch: str, dataset: str):
+    # narrower than Space.network's **options: a space takes only the options it declares (Space.build passes those)
+    def network(self, arch: str, dataset: str):  # type: ignore[override]
         return build_network(arch, dataset)
 
     def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None):

@@ -73,21 +73,21 @@ class _Walker:
         self.res, self.side, self.cost = res, side, Cost()
 
     def conv(self, c_in: int, c_out: int, k: int, stride: int, groups: int = 1) -> None:
-        self.cost.flops += c_in * c_out * k ** 2 * self.res ** 2 // stride ** 2 // groups
-        self.cost.model_size += c_in * c_out * k ** 2 // groups
+        self.cost.flops += c_in * c_out * k**2 * self.res**2 // stride**2 // groups
+        self.cost.model_size += c_in * c_out * k**2 // groups
         self.res //= stride
         self.side = _side(self.side, k, stride)
-        self.cost.macs += k * k * (c_in // groups) * c_out * self.side ** 2
-        self.cost.params += c_in * c_out * k ** 2 // groups
+        self.cost.macs += k * k * (c_in // groups) * c_out * self.side**2
+        self.cost.params += c_in * c_out * k**2 // groups
 
     def bn(self, c: int) -> None:
-        self.cost.flops += self.res ** 2 * c
+        self.cost.flops += self.res**2 * c
         self.cost.model_size += c
         self.cost.params += 2 * c
 
     def se(self, c: int) -> None:
         s = se_channels(c)
-        self.cost.flops += c * s + s * c + c + c * self.res ** 2
+        self.cost.flops += c * s + s * c + c + c * self.res**2
         self.cost.model_size += c * s + 2 * s + s * c + 2 * c
         self.cost.macs += 2 * c * s
         self.cost.params += 2 * c * s + 2 * s + 2 * c
@@ -105,7 +105,7 @@ class _Walker:
         self.bn(c_out)
         if project:  # biased 1x1 conv + BN; Zen counts it at (res / stride)^2
             r = self.res / stride
-            self.cost.flops += c_in * c_out * r ** 2 + r ** 2 * c_out
+            self.cost.flops += c_in * c_out * r**2 + r**2 * c_out
             self.cost.model_size += c_in * c_out + c_out
             self.cost.macs += c_in * c_out * _side(side_in, 1, stride) ** 2
             self.cost.params += c_in * c_out + c_out + 2 * c_out
@@ -125,16 +125,24 @@ def block_cost(block: ConvBlock | IDWBlock, res: int, side: int, se: bool = Fals
     btl, out = block.bottleneck, block.out_channels
     for i in range(block.sub_layers):
         # unit A: ResBlockProj on sub-layer 0 (always projects), ResBlock after (projects if in != btl)
-        w.unit(c_in, dw_width(btl, block.expansion), btl, block.kernel, stride,
-               project=(i == 0 or stride > 1 or c_in != btl), se=se)
+        w.unit(
+            c_in,
+            dw_width(btl, block.expansion),
+            btl,
+            block.kernel,
+            stride,
+            project=(i == 0 or stride > 1 or c_in != btl),
+            se=se,
+        )
         # unit B: stride 1, projects if btl != out
         w.unit(btl, dw_width(out, block.expansion), out, block.kernel, 1, project=btl != out, se=se)
         c_in, stride = out, 1
     return w.cost, w.res, w.side
 
 
-def block_costs(structure: Structure | str, resolution: int = RESOLUTION, se: bool = False,
-                num_classes: int = NUM_CLASSES) -> list[tuple[Cost, int, int]]:
+def block_costs(
+    structure: Structure | str, resolution: int = RESOLUTION, se: bool = False, num_classes: int = NUM_CLASSES
+) -> list[tuple[Cost, int, int]]:
     """Per block (and a last entry for the classifier): (cost, Zen side out, PyTorch side out)."""
     s = parse_structure(structure) if isinstance(structure, str) else structure
     res = side = resolution
@@ -143,14 +151,19 @@ def block_costs(structure: Structure | str, resolution: int = RESOLUTION, se: bo
         cost, res, side = block_cost(block, res, side, se)
         rows.append((cost, res, side))
     c = s.blocks[-1].out_channels
-    fc = Cost(flops=c * num_classes, macs=c * num_classes, params=c * num_classes + num_classes,
-              model_size=c * num_classes + 1)
+    fc = Cost(
+        flops=c * num_classes,
+        macs=c * num_classes,
+        params=c * num_classes + num_classes,
+        model_size=c * num_classes + 1,
+    )
     rows.append((fc, 1, 1))
     return rows
 
 
-def total_cost(structure: Structure | str, resolution: int = RESOLUTION, se: bool = False,
-               num_classes: int = NUM_CLASSES) -> Cost:
+def total_cost(
+    structure: Structure | str, resolution: int = RESOLUTION, se: bool = False, num_classes: int = NUM_CLASSES
+) -> Cost:
     """Every convention for the whole network (blocks + classifier)."""
     total = Cost()
     for cost, _, _ in block_costs(structure, resolution, se, num_classes):
@@ -196,11 +209,25 @@ def describe_costs(structure: Structure | str, resolution: int = RESOLUTION) -> 
     """
     s = parse_structure(structure) if isinstance(structure, str) else structure
     plain, se = total_cost(s, resolution), total_cost(s, resolution, se=True)
-    conventions = {"zen_flops": plain.flops, "zen_flops_se": se.flops, "macs_se": float(se.macs),
-                   "params_se": float(se.params), "zen_model_size": plain.model_size, "zen_layers": float(s.n_layers)}
+    conventions = {
+        "zen_flops": plain.flops,
+        "zen_flops_se": se.flops,
+        "macs_se": float(se.macs),
+        "params_se": float(se.params),
+        "zen_model_size": plain.model_size,
+        "zen_layers": float(s.n_layers),
+    }
     table = []
     for i, (block, (cost, _res, side)) in enumerate(zip([*s.blocks, None], block_costs(s, resolution))):
-        table.append({"block": i, "text": block.format() if block else f"Linear({s.blocks[-1].out_channels},1000)",
-                      "sub_layers": block.sub_layers if block else 1, "out_side": side, "zen_flops": cost.flops,
-                      "macs": cost.macs, "params": cost.params})
+        table.append(
+            {
+                "block": i,
+                "text": block.format() if block else f"Linear({s.blocks[-1].out_channels},1000)",
+                "sub_layers": block.sub_layers if block else 1,
+                "out_side": side,
+                "zen_flops": cost.flops,
+                "macs": cost.macs,
+                "params": cost.params,
+            }
+        )
     return conventions, table

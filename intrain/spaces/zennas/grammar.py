@@ -72,8 +72,10 @@ class IDWBlock:
         return f"SuperResIDWE{self.expansion}K{self.kernel}"
 
     def format(self) -> str:
-        return (f"{self.type_name}({self.in_channels},{self.out_channels},{self.stride},"
-                f"{self.bottleneck},{self.sub_layers})")
+        return (
+            f"{self.type_name}({self.in_channels},{self.out_channels},{self.stride},"
+            f"{self.bottleneck},{self.sub_layers})"
+        )
 
 
 Block = ConvBlock | IDWBlock
@@ -133,8 +135,10 @@ def _block(index: int, text: str, type_name: str, args: str) -> Block:
         return ConvBlock(3 if type_name == STEM else 1, c_in, c_out, stride, sub, name)
     m = _IDW.match(type_name)
     if m is None or int(m.group(1)) not in EXPANSIONS or int(m.group(2)) not in KERNELS:
-        raise ZenStructureError(f"{where}: unknown block {type_name!r}; this space knows {STEM}, {HEAD} and "
-                                f"SuperResIDWE{{e}}K{{k}} with e in {EXPANSIONS}, k in {KERNELS}")
+        raise ZenStructureError(
+            f"{where}: unknown block {type_name!r}; this space knows {STEM}, {HEAD} and "
+            f"SuperResIDWE{{e}}K{{k}} with e in {EXPANSIONS}, k in {KERNELS}"
+        )
     c_in, c_out, stride, btl, sub = _ints(where, type_name, args, 5, "in,out,stride,bottleneck,sub_layers")
     return IDWBlock(int(m.group(1)), int(m.group(2)), c_in, c_out, stride, btl, sub, name)
 
@@ -143,7 +147,9 @@ def check_structure(blocks: tuple[Block, ...]) -> Structure:
     """Stem first (3 input channels), head last, IDW blocks between, each block's in = the previous out."""
     texts = [b.format() for b in blocks]
     if len(blocks) < 3:
-        raise ZenStructureError(f"a structure needs a stem, at least one IDW block and a head; got {len(blocks)} block(s)")
+        raise ZenStructureError(
+            f"a structure needs a stem, at least one IDW block and a head; got {len(blocks)} block(s)"
+        )
     first, last = blocks[0], blocks[-1]
     if not (isinstance(first, ConvBlock) and first.kernel == 3):
         raise ZenStructureError(f"block 0 ({texts[0]}): the first block must be the stem {STEM}")
@@ -156,8 +162,10 @@ def check_structure(blocks: tuple[Block, ...]) -> Structure:
             raise ZenStructureError(f"block {i} ({texts[i]}): only SuperResIDWE blocks may stand between stem and head")
     for i in range(1, len(blocks)):
         if blocks[i].in_channels != blocks[i - 1].out_channels:
-            raise ZenStructureError(f"block {i} ({texts[i]}): channel chain broken: in_channels "
-                                    f"{blocks[i].in_channels} != block {i - 1}'s out_channels {blocks[i - 1].out_channels}")
+            raise ZenStructureError(
+                f"block {i} ({texts[i]}): channel chain broken: in_channels "
+                f"{blocks[i].in_channels} != block {i - 1}'s out_channels {blocks[i - 1].out_channels}"
+            )
     return Structure(tuple(blocks))
 
 
@@ -173,12 +181,15 @@ def parse_structure(text: str) -> Structure:
     text = text.strip()
     if not text:
         raise ZenStructureError("empty structure string")
-    blocks, pos = [], 0
+    blocks: list[Block] = []
+    pos = 0
     while pos < len(text):
         m = _TERM.match(text, pos)
         if m is None:
-            rest = text[pos:pos + 40]
-            raise ZenStructureError(f"block {len(blocks)}: cannot read a Name(int,...) term at character {pos}: {rest!r}")
+            rest = text[pos : pos + 40]
+            raise ZenStructureError(
+                f"block {len(blocks)}: cannot read a Name(int,...) term at character {pos}: {rest!r}"
+            )
         blocks.append(_block(len(blocks), m.group(0).strip(), m.group(1), m.group(2)))
         pos = m.end()
     return check_structure(tuple(blocks))

@@ -39,8 +39,10 @@ from intrain.spaces.zennas.grammar import (
 )
 
 #: Initial structure of the Zen-NAS, ZiCo and AZ-NAS ImageNet search scripts (every budget).
-INITIAL = ("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE6K3(32,48,2,32,1)"
-           "SuperResIDWE6K3(48,96,2,48,1)SuperResIDWE6K3(96,128,2,96,1)SuperConvK1BNRELU(128,2048,1,1)")
+INITIAL = (
+    "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE6K3(32,48,2,32,1)"
+    "SuperResIDWE6K3(48,96,2,48,1)SuperResIDWE6K3(96,128,2,96,1)SuperConvK1BNRELU(128,2048,1,1)"
+)
 #: Width factors: multiply by the first four, keep, divide by the last four (Zen-NAS divides, and
 #: c / 1.25 is not always the float c * 0.8, so the rounding of a half can differ).
 GROW, SHRINK = (2.5, 2.0, 1.5, 1.25), (1.25, 1.5, 2.0, 2.5)
@@ -82,8 +84,9 @@ def replacement(block: ConvBlock | IDWBlock, rng: np.random.Generator) -> ConvBl
     if isinstance(block, ConvBlock):
         if block.kernel == 1:
             return block  # the head never changes
-        return ConvBlock(block.kernel, block.in_channels, _pick(rng, channel_choices(block.out_channels)),
-                         block.stride, 1)
+        return ConvBlock(
+            block.kernel, block.in_channels, _pick(rng, channel_choices(block.out_channels)), block.stride, 1
+        )
     weights = np.asarray(TYPE_WEIGHTS, dtype=float)
     type_name = IDW_TYPES[int(rng.choice(len(IDW_TYPES), p=weights / weights.sum()))]
     e, k = int(type_name[len("SuperResIDWE")]), int(type_name[-1])
@@ -107,8 +110,10 @@ def split(blocks: list) -> list:
     for b in blocks:
         if isinstance(b, IDWBlock) and b.sub_layers >= SPLIT_AT:
             first = SPLIT_AT // 2
-            out += [replace(b, sub_layers=first),
-                    replace(b, in_channels=b.out_channels, stride=1, sub_layers=b.sub_layers - first)]
+            out += [
+                replace(b, sub_layers=first),
+                replace(b, in_channels=b.out_channels, stride=1, sub_layers=b.sub_layers - first),
+            ]
         else:
             out.append(b)
     return out
@@ -150,10 +155,13 @@ class ZenSearch:
         s = parse_structure(self.initial)
         self.initial = format_structure(s)
         if budget_flops(s, self.resolution) > self.budget or s.n_layers > self.layer_cap:
-            raise InputError(f"the initial structure ({budget_flops(s, self.resolution) / 1e6:.1f}M FLOPs, "
-                             f"{s.n_layers} layers) exceeds the budget {self.budget:.3g} or the cap {self.layer_cap}")
+            raise InputError(
+                f"the initial structure ({budget_flops(s, self.resolution) / 1e6:.1f}M FLOPs, "
+                f"{s.n_layers} layers) exceeds the budget {self.budget:.3g} or the cap {self.layer_cap}"
+            )
 
     def fits(self, s: Structure) -> bool:
+        assert self.layer_cap is not None  # set by __post_init__
         return s.n_layers <= self.layer_cap and budget_flops(s, self.resolution) <= self.budget
 
     def start(self, rng: np.random.Generator) -> str:
@@ -167,8 +175,9 @@ class ZenSearch:
             child = mutate_structure(parent, rng, edits)
             if self.fits(child):
                 return format_structure(child)
-        raise RuntimeError(f"no child of {arch} fits {self.budget:.3g} FLOPs and {self.layer_cap} layers "
-                           f"in {self.max_tries} draws")
+        raise RuntimeError(
+            f"no child of {arch} fits {self.budget:.3g} FLOPs and {self.layer_cap} layers in {self.max_tries} draws"
+        )
 
     def mutate(self, arch: str, rng: np.random.Generator) -> str:
         """The steady-state mutation (2 edits), for callers that do not pass the history size."""
@@ -176,5 +185,10 @@ class ZenSearch:
 
     def describe(self, arch: str) -> dict[str, float]:
         s = parse_structure(arch)
-        return {"flops": float(budget_flops(s, self.resolution)), "macs": float(macs(s, self.resolution)),
-                "params": float(params(s)), "params_se": float(params(s, se=True)), "layers": float(s.n_layers)}
+        return {
+            "flops": float(budget_flops(s, self.resolution)),
+            "macs": float(macs(s, self.resolution)),
+            "params": float(params(s)),
+            "params_se": float(params(s, se=True)),
+            "layers": float(s.n_layers),
+        }

@@ -17,6 +17,8 @@ networks (``no_reslink=True``).
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -36,8 +38,15 @@ class SqueezeExcite(nn.Module):
     def __init__(self, c: int):
         super().__init__()
         s = se_channels(c)
-        self.gate = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, s, 1, bias=False), _bn(s), nn.ReLU(),
-                                  nn.Conv2d(s, c, 1, bias=False), _bn(c), nn.Sigmoid())
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(c, s, 1, bias=False),
+            _bn(s),
+            nn.ReLU(),
+            nn.Conv2d(s, c, 1, bias=False),
+            _bn(c),
+            nn.Sigmoid(),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
@@ -53,19 +62,24 @@ class ConvBNReLU(nn.Sequential):
 class Unit(nn.Module):
     """One inverted-residual unit with its shortcut and the ReLU after the add."""
 
-    def __init__(self, c_in: int, mid: int, c_out: int, k: int, stride: int, project: bool, se: bool,
-                 residual: bool = True):
+    def __init__(
+        self, c_in: int, mid: int, c_out: int, k: int, stride: int, project: bool, se: bool, residual: bool = True
+    ):
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(c_in, mid, 1, bias=False), _bn(mid), nn.ReLU(),
-                                   nn.Conv2d(mid, mid, k, stride, (k - 1) // 2, groups=mid, bias=False), _bn(mid),
-                                   nn.ReLU()]
+        layers: list[nn.Module] = [
+            nn.Conv2d(c_in, mid, 1, bias=False),
+            _bn(mid),
+            nn.ReLU(),
+            nn.Conv2d(mid, mid, k, stride, (k - 1) // 2, groups=mid, bias=False),
+            _bn(mid),
+            nn.ReLU(),
+        ]
         if se:
             layers.append(SqueezeExcite(mid))
         layers += [nn.Conv2d(mid, c_out, 1, bias=False), _bn(c_out)]
         self.body = nn.Sequential(*layers)
         self.residual = residual
-        self.proj = (nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride), _bn(c_out))
-                     if residual and project else None)
+        self.proj = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride), _bn(c_out)) if residual and project else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.body(x)
@@ -79,10 +93,19 @@ def idw_units(block: IDWBlock, se: bool = False, residual: bool = True) -> list[
     units, c_in, stride = [], block.in_channels, block.stride
     btl, out, k = block.bottleneck, block.out_channels, block.kernel
     for i in range(block.sub_layers):
-        units.append(Unit(c_in, dw_width(btl, block.expansion), btl, k, stride,
-                          project=(i == 0 or stride > 1 or c_in != btl), se=se, residual=residual))
-        units.append(Unit(btl, dw_width(out, block.expansion), out, k, 1, project=btl != out, se=se,
-                          residual=residual))
+        units.append(
+            Unit(
+                c_in,
+                dw_width(btl, block.expansion),
+                btl,
+                k,
+                stride,
+                project=(i == 0 or stride > 1 or c_in != btl),
+                se=se,
+                residual=residual,
+            )
+        )
+        units.append(Unit(btl, dw_width(out, block.expansion), out, k, 1, project=btl != out, se=se, residual=residual))
         c_in, stride = out, 1
     return units
 
@@ -98,14 +121,17 @@ def conv_layers(block: ConvBlock) -> nn.Sequential:
 class ZenNet(nn.Module):
     """stem -> units -> head -> global average pool -> classifier (the probe interface of every space)."""
 
-    def __init__(self, structure: Structure | str, num_classes: int = NUM_CLASSES, se: bool = False,
-                 residual: bool = True):
+    def __init__(
+        self, structure: Structure | str, num_classes: int = NUM_CLASSES, se: bool = False, residual: bool = True
+    ):
         super().__init__()
         self.structure = parse_structure(structure) if isinstance(structure, str) else structure
         blocks = self.structure.blocks
-        self.stem = conv_layers(blocks[0])
-        self.units = nn.Sequential(*[u for b in blocks[1:-1] for u in idw_units(b, se, residual)])
-        self.head = conv_layers(blocks[-1])
+        # stem and head are ConvBlocks, the blocks between IDWBlocks (grammar.check_structure)
+        self.stem = conv_layers(cast(ConvBlock, blocks[0]))
+        idw_blocks = cast("tuple[IDWBlock, ...]", blocks[1:-1])
+        self.units = nn.Sequential(*[u for b in idw_blocks for u in idw_units(b, se, residual)])
+        self.head = conv_layers(cast(ConvBlock, blocks[-1]))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(blocks[-1].out_channels, num_classes)
 
@@ -121,8 +147,9 @@ class ZenNet(nn.Module):
         return [self.stem, *self.units, self.head]
 
 
-def build_model(structure: Structure | str, num_classes: int = NUM_CLASSES, se: bool = False,
-                residual: bool = True) -> ZenNet:
+def build_model(
+    structure: Structure | str, num_classes: int = NUM_CLASSES, se: bool = False, residual: bool = True
+) -> ZenNet:
     """The untrained network of a structure string (``se=True`` for the exported/trained form).
 
     >>> net = build_model("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")

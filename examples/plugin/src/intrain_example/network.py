@@ -15,8 +15,13 @@ class ToyCNN(nn.Module):
         super().__init__()
         stages, c_in = [], 3
         for i, w in enumerate(widths):
-            stages.append(nn.Sequential(nn.Conv2d(c_in, w, 3, stride=1 if i == 0 else 2, padding=1, bias=False),
-                                        nn.BatchNorm2d(w), nn.ReLU()))
+            stages.append(
+                nn.Sequential(
+                    nn.Conv2d(c_in, w, 3, stride=1 if i == 0 else 2, padding=1, bias=False),
+                    nn.BatchNorm2d(w),
+                    nn.ReLU(),
+                )
+            )
             c_in = w
         self.stages = nn.ModuleList(stages)
         self.pool = nn.AdaptiveAvgPool2d(1)

@@ -72,8 +72,9 @@ class ToyCNNSpace(Space):
             raise ToyArchError(f"toy_cnn architecture {arch!r}: {len(parts)} stages; expected 1 to {MAX_STAGES}")
         for i, p in enumerate(parts, start=1):
             if not p.isdigit() or int(p) not in WIDTHS:
-                raise ToyArchError(f"toy_cnn architecture {arch!r}: stage {i} has width {p}; "
-                                   f"widths are {', '.join(map(str, WIDTHS))}")
+                raise ToyArchError(
+                    f"toy_cnn architecture {arch!r}: stage {i} has width {p}; widths are {', '.join(map(str, WIDTHS))}"
+                )
         return "-".join(str(int(p)) for p in parts)
 
     def encodings(self) -> dict[str, Encoding]:
@@ -97,5 +98,11 @@ class ToyCNNSpace(Space):
         if not {"arch", "accuracy"} <= set(raw.columns):
             raise InputError(f"{path}: a toy_cnn table needs columns 'arch' and 'accuracy', has {list(raw.columns)}")
         archs = [self.normalize(a) for a in raw["arch"]]
-        return pd.DataFrame({"arch_index": range(len(raw)), "arch": archs, "canonical": archs,
-                             "acc_toy10": raw["accuracy"].astype(float)})
+        return pd.DataFrame(
+            {
+                "arch_index": range(len(raw)),
+                "arch": archs,
+                "canonical": archs,
+                "acc_toy10": raw["accuracy"].astype(float),
+            }
+        )

@@ -21,9 +21,17 @@ POPULATION = {"tenas", "az_nas"}
 
 def plain_cnn() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 16, 3, stride=2, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 10),
+    )
 
 
 class Block(nn.Module):
@@ -33,8 +41,11 @@ class Block(nn.Module):
         self.bn1 = nn.BatchNorm2d(c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(c_out)
-        self.short = (nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-                      if stride != 1 or c_in != c_out else nn.Identity())
+        self.short = (
+            nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
+        )
         self.relu = nn.ReLU()
 
     def forward(self, x):
@@ -67,10 +78,20 @@ def test_every_proxy_scores_a_custom_model_and_leaves_it_unchanged(make):
     before = _state(model)
     grads_before = [p.grad for p in model.parameters()]
     names = list_proxies()
-    structure = {"features": "layer2", "blocks": ["stem", "layer1", "layer2"]} if make is TinyResNet else \
-        {"features": "5", "blocks": ["2", "5"]}
-    result = intrain.score(model, names, input_shape=(3, 16, 16), batch_size=6, device="cpu",
-                           options={"lga_steps": 1, "lr_samples": 20}, **structure)
+    structure = (
+        {"features": "layer2", "blocks": ["stem", "layer1", "layer2"]}
+        if make is TinyResNet
+        else {"features": "5", "blocks": ["2", "5"]}
+    )
+    result = intrain.score(
+        model,
+        names,
+        input_shape=(3, 16, 16),
+        batch_size=6,
+        device="cpu",
+        options={"lga_steps": 1, "lr_samples": 20},
+        **structure,
+    )
     after = _state(model)
     assert before.keys() == after.keys()
     for k in before:  # weights, BN running mean/var and num_batches_tracked: bit for bit
@@ -97,15 +118,21 @@ def test_num_classes_is_read_from_the_model():
 
 @pytest.mark.slow
 def test_same_score_as_the_workflow_scorer_on_a_benchmark_network():
-    from intrain.scoring.scorer import Scorer
     from intrain.core.records import ScoreSettings
+    from intrain.scoring.scorer import Scorer
 
     arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
-    scorer = Scorer("nb201", "cifar10", ScoreSettings(batch_size=8, proxies=("intrain", "synflow", "naswot")),
-                    device="cpu")
+    scorer = Scorer(
+        "nb201", "cifar10", ScoreSettings(batch_size=8, proxies=("intrain", "synflow", "naswot")), device="cpu"
+    )
     record = scorer.score(0, arch)
-    result = intrain.score(lambda: scorer.space.build(arch, "cifar10"), ["intrain", "synflow", "naswot"],
-                           batch_size=8, device="cpu", num_classes=10)
+    result = intrain.score(
+        lambda: scorer.space.build(arch, "cifar10"),
+        ["intrain", "synflow", "naswot"],
+        batch_size=8,
+        device="cpu",
+        num_classes=10,
+    )
     for name in ("intrain", "synflow", "naswot"):
         assert result[name] == record.proxies[name]["score"], name
 
@@ -124,12 +151,23 @@ def test_a_factory_is_called_fresh_and_seeded():
 
 @pytest.mark.slow
 def test_population_proxies_rank_across_results():
-    results = [intrain.score(TinyResNet(), ["tenas"], input_shape=(3, 8, 8), batch_size=4, device="cpu", seed=s,
-                             options={"lr_samples": 10}) for s in range(3)]
+    results = [
+        intrain.score(
+            TinyResNet(),
+            ["tenas"],
+            input_shape=(3, 8, 8),
+            batch_size=4,
+            device="cpu",
+            seed=s,
+            options={"lr_samples": 10},
+        )
+        for s in range(3)
+    ]
     ranks = intrain.rank_population(results, "tenas")
     assert ranks.shape == (3,)
     comps = np.array([[r.components["tenas.ntk_cond"], r.components["tenas.linear_regions"]] for r in results])
     from scipy.stats import rankdata
+
     assert np.allclose(ranks, rankdata(-comps[:, 0]) + rankdata(comps[:, 1]))
     with pytest.raises(InputError, match="not ranked across a population"):
         intrain.rank_population(results, "synflow")
@@ -152,7 +190,9 @@ def test_bad_calls_are_refused_in_words():
     with pytest.raises(InputError, match=r"\(batch, classes\) logits"):
         intrain.score(nn.Conv2d(3, 4, 3), ["intrain"], device="cpu")
     with pytest.raises(InputError, match="labels must be integers"):
-        intrain.score(plain_cnn(), ["intrain"], device="cpu", inputs=(torch.zeros(4, 3, 8, 8), torch.tensor([0, 1, 2, 99])))
+        intrain.score(
+            plain_cnn(), ["intrain"], device="cpu", inputs=(torch.zeros(4, 3, 8, 8), torch.tensor([0, 1, 2, 99]))
+        )
 
 
 def test_explicit_inputs_are_used():
@@ -172,7 +212,9 @@ def test_cuda_matches_the_call_on_cpu():
 
 
 def test_import_intrain_is_light():
-    code = ("import sys, intrain; intrain.list_proxies(); intrain.__version__; "
-            "print(sorted(m for m in ('torch', 'h5py', 'pandas') if m in sys.modules))")
+    code = (
+        "import sys, intrain; intrain.list_proxies(); intrain.__version__; "
+        "print(sorted(m for m in ('torch', 'h5py', 'pandas') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

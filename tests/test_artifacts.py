@@ -7,10 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain.core.artifacts import ArtifactError, merge_shards, read_attrs, read_layers, read_params, read_scores, write_shard
-from intrain.scoring.scorer import Scorer
+from intrain.core.artifacts import (
+    ArtifactError,
+    merge_shards,
+    read_attrs,
+    read_layers,
+    read_params,
+    read_scores,
+    write_shard,
+)
 from intrain.core.records import ScoreSettings
 from intrain.core.trainability import intrain_from_stats
+from intrain.scoring.scorer import Scorer
 
 ARCHS = {
     3: "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
@@ -27,8 +35,18 @@ def records():
 
 
 def attrs(h="abc", shard=0):
-    return {"space": "nb201", "dataset": "ImageNet16-120", "shard": shard, "n_shards": 2, "config_hash": h,
-            "settings": {"batch_size": 8}, "seed": 0, "batch_size": 8, "resolution": 16, "device": "cpu"}
+    return {
+        "space": "nb201",
+        "dataset": "ImageNet16-120",
+        "shard": shard,
+        "n_shards": 2,
+        "config_hash": h,
+        "settings": {"batch_size": 8},
+        "seed": 0,
+        "batch_size": 8,
+        "resolution": 16,
+        "device": "cpu",
+    }
 
 
 def test_round_trip_keeps_every_statistic(tmp_path, records):
@@ -54,23 +72,27 @@ def test_score_recomputed_from_stored_statistics(tmp_path, records):
     layers, params = read_layers(path), read_params(path)
     for idx in ARCHS:
         l, p = layers[layers.arch_index == idx], params[params.arch_index == idx]
-        again = intrain_from_stats(l.trace.to_numpy(), l.trace_sq.to_numpy(), l.dim.to_numpy(),
-                                   p["std"].to_numpy(), p["maxabs"].to_numpy())
+        again = intrain_from_stats(
+            l.trace.to_numpy(), l.trace_sq.to_numpy(), l.dim.to_numpy(), p["std"].to_numpy(), p["maxabs"].to_numpy()
+        )
         assert again["score"] == df.loc[df.arch_index == idx, "intrain"].item()
 
 
 def test_merge_reorders_and_expands_members(tmp_path, records):
     write_shard(tmp_path / "a.h5", [records[9], records[3]], attrs(shard=0))
     write_shard(tmp_path / "b.h5", [records[5], records[11]], attrs(shard=1))
-    members = pd.DataFrame({"arch_index": [3, 4, 5, 9, 11], "arch": ["x3", "x4", "x5", "x9", "x11"],
-                            "representative": [3, 3, 5, 9, 11]})
+    members = pd.DataFrame(
+        {"arch_index": [3, 4, 5, 9, 11], "arch": ["x3", "x4", "x5", "x9", "x11"], "representative": [3, 3, 5, 9, 11]}
+    )
     merge_shards([tmp_path / "a.h5", tmp_path / "b.h5"], tmp_path / "m.h5", members=members, expected_hash="abc")
     df = read_scores(tmp_path / "m.h5")
     assert df["arch_index"].tolist() == [3, 4, 5, 9, 11]
     assert df.loc[df.arch_index == 4, "intrain"].item() == df.loc[df.arch_index == 3, "intrain"].item()
     for idx in ARCHS:  # ragged rows follow their architecture through the reorder
-        np.testing.assert_array_equal(read_layers(tmp_path / "m.h5", idx)["pr"],
-                                      read_layers(tmp_path / ("a.h5" if idx in (3, 9) else "b.h5"), idx)["pr"])
+        np.testing.assert_array_equal(
+            read_layers(tmp_path / "m.h5", idx)["pr"],
+            read_layers(tmp_path / ("a.h5" if idx in (3, 9) else "b.h5"), idx)["pr"],
+        )
     assert read_layers(tmp_path / "m.h5", 4)["arch_index"].unique().tolist() == [3]
     assert len(read_scores(tmp_path / "m.h5", expand=False)) == 4
 

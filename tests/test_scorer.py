@@ -8,11 +8,11 @@ import torch
 from scipy import stats
 from torch import nn
 
-from intrain.engine.probe import Flag, run_probe, run_probe_shared
-from intrain.proxies import get_proxy, list_proxies
-from intrain.planning.groups import forward_groups
-from intrain.scoring.scorer import Scorer, SharedForwardScorer
 from intrain.core.records import ScoreSettings
+from intrain.engine.probe import Flag, run_probe, run_probe_shared
+from intrain.planning.groups import forward_groups
+from intrain.proxies import get_proxy, list_proxies
+from intrain.scoring.scorer import Scorer, SharedForwardScorer
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|"
 
@@ -89,6 +89,7 @@ def test_isomorphic_cells_are_equal_in_distribution():
     a = "|nor_conv_1x1~0|+|none~0|none~1|+|nor_conv_3x3~0|skip_connect~1|none~2|"
     b = "|nor_conv_3x3~0|+|none~0|none~1|+|nor_conv_1x1~0|skip_connect~1|none~2|"
     from intrain.spaces.nb201.encoding import canonical_form
+
     assert canonical_form(a) == canonical_form(b)
     sa, sb = [], []
     for seed in range(12):
@@ -113,13 +114,17 @@ def test_settings_are_validated():
 def test_params_proxy_counts_trainable_parameters():
     r = Scorer("nb201", "cifar10", small(proxies=("intrain", "params")), "cpu").score(0, ARCH)
     from intrain.spaces.nb201 import build_network
+
     assert r.proxies["params"]["score"] == sum(p.numel() for p in build_network(ARCH, "cifar10").parameters())
 
 
 # ----------------------------------------------------------------------------- shared forward
 
-SHARED_ARCHS = [ARCH, "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|",
-                "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
+SHARED_ARCHS = [
+    ARCH,
+    "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|none~1|avg_pool_3x3~2|",
+    "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+]
 
 
 @pytest.mark.parametrize("arch", SHARED_ARCHS)
@@ -181,9 +186,14 @@ def test_shared_forward_needs_probe_only_proxies_and_equal_batches():
 
 def test_forward_groups_pair_datasets_with_equal_batches_only():
     assert forward_groups("nb201", ["cifar10", "cifar100", "ImageNet16-120"], small()) == [
-        ["cifar10", "cifar100"], ["ImageNet16-120"]]
+        ["cifar10", "cifar100"],
+        ["ImageNet16-120"],
+    ]
     # at a common resolution all three batches are equal
     assert forward_groups("nb201", ["cifar10", "cifar100", "ImageNet16-120"], small(resolution=16)) == [
-        ["cifar10", "cifar100", "ImageNet16-120"]]
+        ["cifar10", "cifar100", "ImageNet16-120"]
+    ]
     assert forward_groups("nb201", ["cifar10", "cifar100"], small(proxies=("intrain", "snip"))) == [
-        ["cifar10"], ["cifar100"]]
+        ["cifar10"],
+        ["cifar100"],
+    ]

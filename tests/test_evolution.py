@@ -55,10 +55,34 @@ def test_nb201_mutation_changes_exactly_one_edge():
 
 
 def _evolve_cmd(log, out, iterations, extra=()):
-    return [sys.executable, "-m", "intrain", "evolve", "--space", "nb201", "--dataset", "cifar10",
-            "--iterations", str(iterations), "--k", "3", "--seed", "4", "--settings", '{"batch_size": 4}',
-            "--device", "cpu", "--log", str(log), "--out-dir", str(out), "--checkpoint-every", "3",
-            "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "intrain",
+        "evolve",
+        "--space",
+        "nb201",
+        "--dataset",
+        "cifar10",
+        "--iterations",
+        str(iterations),
+        "--k",
+        "3",
+        "--seed",
+        "4",
+        "--settings",
+        '{"batch_size": 4}',
+        "--device",
+        "cpu",
+        "--log",
+        str(log),
+        "--out-dir",
+        str(out),
+        "--checkpoint-every",
+        "3",
+        "--no-progress",
+        *extra,
+    ]
 
 
 @pytest.mark.slow
@@ -68,15 +92,25 @@ def test_killed_search_resumes_to_the_same_history(tmp_path, groundtruth_csv):
     subprocess.run(_evolve_cmd(straight, tmp_path / "a", 30), cwd=REPO, env=env, check=True, capture_output=True)
     log = tmp_path / "killed.h5"
     # SIGKILLed while writing its 3rd checkpoint (intrain/core/faults.py): no timer to race
-    killed = subprocess.run(_evolve_cmd(log, tmp_path / "b", 30), cwd=REPO, capture_output=True, text=True,
-                            env={**env, "INTRAIN_FAULT": "search_log.write:3"})
+    killed = subprocess.run(
+        _evolve_cmd(log, tmp_path / "b", 30),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**env, "INTRAIN_FAULT": "search_log.write:3"},
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     with h5py.File(log, "r") as f:
         done = int(f.attrs["n_done"])
     assert 0 < done < 30  # the 2nd checkpoint's complete log, not the 3rd's partial one
     assert list(tmp_path.glob(".killed.h5.*.tmp")), "the kill did not land mid-write"
-    out = subprocess.run(_evolve_cmd(log, tmp_path / "b", 30, ["--groundtruth", str(groundtruth_csv)]),
-                         cwd=REPO, env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        _evolve_cmd(log, tmp_path / "b", 30, ["--groundtruth", str(groundtruth_csv)]),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "resuming" in out.stderr
     with h5py.File(straight, "r") as a, h5py.File(log, "r") as b:
@@ -86,8 +120,9 @@ def test_killed_search_resumes_to_the_same_history(tmp_path, groundtruth_csv):
     best = json.loads((tmp_path / "b" / "best.json").read_text())
     assert best["iterations"] == 30 and 10.0 <= best["best_accuracy"] <= best["space_best_accuracy"]
     assert (tmp_path / "b" / "trajectory.png").stat().st_size > 1000
-    bad = subprocess.run(_evolve_cmd(log, tmp_path / "c", 30, ["--k", "5"]), cwd=REPO, env=env,
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        _evolve_cmd(log, tmp_path / "c", 30, ["--k", "5"]), cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "different search" in bad.stderr
 
 
@@ -103,8 +138,14 @@ def test_pick_table_takes_each_proxys_top_architecture(tmp_path):
     rng = np.random.default_rng(0)
     path = fake_artifact(tmp_path / "s.h5", ladder(n, rng))  # intrain grows with the index
     acc = np.linspace(60, 90, n)[::-1].copy()  # accuracy falls with the index: intrain picks badly
-    gt = pd.DataFrame({"arch_index": range(n), "arch": [f"arch{i}" for i in range(n)],
-                       "canonical": [f"c{i}" for i in range(n)], "acc_cifar10": acc})
+    gt = pd.DataFrame(
+        {
+            "arch_index": range(n),
+            "arch": [f"arch{i}" for i in range(n)],
+            "canonical": [f"c{i}" for i in range(n)],
+            "acc_cifar10": acc,
+        }
+    )
     gt.to_csv(tmp_path / "gt.csv", index=False)
     picks = nb201_pick_table([str(path)], str(tmp_path / "gt.csv"), n=5, seeds=[0, 1, 2])
     for seed in (0, 1, 2):
@@ -121,12 +162,25 @@ def test_pick_table_takes_each_proxys_top_architecture(tmp_path):
 @pytest.mark.slow
 def test_workflow_runs_the_searches_and_reports_them(tmp_path, mirror):
     cfg = tmp_path / "search.yaml"
-    cfg.write_text("studies: {enabled: false}\n"
-                   "search: {enabled: true, budgets: [450000000], iterations: 4, resolution: 32,"
-                   " nb201_iterations: 6, pick_n: 4, pick_seeds: [0, 1]}\n")
+    cfg.write_text(
+        "studies: {enabled: false}\n"
+        "search: {enabled: true, budgets: [450000000], iterations: 4, resolution: 32,"
+        " nb201_iterations: 6, pick_n: 4, pick_seeds: [0, 1]}\n"
+    )
     results = tmp_path / "results"
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml", str(cfg),
-           "--config", f"results={results}", f"mirror={mirror}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "--configfile",
+        "config/tiny.yaml",
+        str(cfg),
+        "--config",
+        f"results={results}",
+        f"mirror={mirror}",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     zen = pd.read_csv(results / "search" / "zennas.csv")
@@ -141,8 +195,7 @@ def test_workflow_runs_the_searches_and_reports_them(tmp_path, mirror):
     assert (results / "report" / "search_zennas.png").stat().st_size > 1000
     # a longer T resumes from the log instead of starting over
     (tmp_path / "longer.yaml").write_text("search: {iterations: 6}\n")
-    proc = subprocess.run([*cmd[:8], str(tmp_path / "longer.yaml"), *cmd[8:]], cwd=REPO,
-                          capture_output=True, text=True)
+    proc = subprocess.run([*cmd[:8], str(tmp_path / "longer.yaml"), *cmd[8:]], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = (results / "logs" / "search" / "zennas-b450000000.log").read_text()
     assert "resuming" in log and "at iteration 4" in log

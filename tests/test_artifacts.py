@@ -155,3 +155,82 @@ def test_files_without_pass_seconds_still_read(tmp_path, records):
     path.write_bytes(seal(path.read_bytes()))  # edited in place: its checksum is renewed
     df = read_scores(path)
     assert np.isnan(df["pass_seconds"]).all() and df["intrain"].notna().all()
+
+
+def _tampered(tmp_path, change, n=4):
+    """A fake artifact changed by ``change(f)`` and resealed, as an attacker would."""
+    from intrain.core import sealed
+
+    from .helpers import fake_artifact, ladder
+
+    path = fake_artifact(tmp_path / "t.h5", ladder(n, np.random.default_rng(0)))
+    with h5py.File(path, "a") as f:
+        change(f)
+    path.write_bytes(sealed.seal(path.read_bytes()))
+    return path
+
+
+def _replace(f, name, values, dtype=None):
+    del f[name]
+    f.create_dataset(name, data=values, dtype=dtype)
+
+
+def test_duplicate_architecture_ids_are_refused_naming_file_and_id(tmp_path):
+    """A repeated /arch/index would count one architecture twice in every τ (attack finding 5)."""
+
+    def dup(f):
+        idx = f["arch/index"][()]
+        idx[1] = idx[0]
+        _replace(f, "arch/index", idx)
+
+    path = _tampered(tmp_path, dup)
+    with pytest.raises(ArtifactError, match=r"t\.h5: /arch/index lists architecture 0 more than once"):
+        read_scores(path)
+
+
+def test_duplicate_member_ids_are_refused(tmp_path):
+    def dup(f):
+        idx = f["arch/index"][()]
+        m = f.create_group("members")
+        m["index"] = np.concatenate([idx, idx[:1]])
+        m.create_dataset("arch", data=[str(i) for i in np.concatenate([idx, idx[:1]])], dtype=h5py.string_dtype())
+        m["representative"] = np.concatenate([idx, idx[:1]])
+
+    path = _tampered(tmp_path, dup)
+    with pytest.raises(ArtifactError, match=r"t\.h5: /members/index lists architecture 0 more than once"):
+        read_scores(path)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.longdouble])
+def test_score_datasets_must_be_float32_or_float64(tmp_path, dtype):
+    if np.dtype(dtype).itemsize == 8:
+        pytest.skip("long double is float64 on this platform")
+    path = _tampered(tmp_path, lambda f: _replace(f, "proxy/intrain/score", f["proxy/intrain/score"][()], dtype))
+    with pytest.raises(ArtifactError, match=r"/proxy/intrain/score must hold float32 or float64"):
+        read_scores(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: f.attrs.__delitem__("space"), "attribute 'space' is missing"),
+        (lambda f: f.attrs.__delitem__("dataset"), "attribute 'dataset' is missing"),
+        (lambda f: f.attrs.__setitem__("space", 5), "attribute 'space' of / must be one string"),
+        (lambda f: f.attrs.__setitem__("dataset", np.array([1, 2])), "attribute 'dataset' of / must be one string"),
+        (lambda f: f.attrs.__setitem__("settings", '{"protocol": 5}'), "'settings' has protocol '5'"),
+        (lambda f: f.attrs.__setitem__("settings", '{"layers": ["a"]}'), "'settings' has layers"),
+        (
+            lambda f: f["proxy/intrain"].attrs.__setitem__("input", np.array([b"a", b"b"])),
+            "attribute 'input' of /proxy/intrain is an array of strings",
+        ),
+    ],
+)
+def test_missing_or_mistyped_attributes_are_refused_in_words(tmp_path, change, message):
+    """Every reader gets the same worded refusal from the layout check, not a KeyError or TypeError (finding 9)."""
+    from intrain.core.errors import IntrainError
+
+    path = _tampered(tmp_path, change)
+    for reader in (read_scores, read_attrs, read_layers):
+        with pytest.raises(IntrainError, match=message) as e:
+            reader(path)
+        assert str(path) in str(e.value)

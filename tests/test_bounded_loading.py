@@ -244,3 +244,209 @@ def test_naslib_reader_uses_the_bounds(tmp_path):
     path.write_text('{"cifar10": ' + "[" * 5000 + "]" * 5000 + "}")
     with pytest.raises(IntrainError, match="zc.json"):
         read_zc(path, "nb201", "cifar10")
+
+
+# ----------------------------------------------------------------------------- pickle: bounded while loading
+# A pickle is refused *while* it loads, before anything hashes what it built: CPython does not
+# cache tuple hashes (t = (t, t) a hundred times costs 2^100 to hash) and hashes nested tuples
+# recursively in C (300,000 levels overflow the stack). Only strings, bytes, numbers and None are
+# dict keys and set members; every opcode is counted.
+
+_P4 = b"\x80\x04"
+_BOMB = b")" + b"\x32\x86" * 100  # EMPTY_TUPLE, then (DUP, TUPLE2) x100: t = (t, t)
+_DEEP = b")" + b"\x85" * 300_000  # a tuple nested 300,000 deep
+# the attacker's shapes: as a set member (ADDITEMS, FROZENSET, set(...) and frozenset(...) through
+# REDUCE), as a dict key (SETITEM, SETITEMS, DICT, OrderedDict(...) through REDUCE)
+_KEY_SHAPES = {
+    "additems": b"\x8f(" + _BOMB + b"\x90.",
+    "setitem": b"}" + _BOMB + b"Ns.",
+    "setitems": b"}(" + _BOMB + b"N" + b"u.",
+    "dict": b"(" + _BOMB + b"Nd.",
+    "frozenset": b"(" + _DEEP + b"\x91.",
+    "deep-dictkey": b"}" + _DEEP + b"Ns.",
+    "set-reduce": b"c__builtin__\nset\n(" + _BOMB + b"\x85t" + b"R.",
+    "frozenset-reduce": b"cbuiltins\nfrozenset\n(" + _DEEP + b"\x85t" + b"R.",
+    "ordereddict-reduce": b"ccollections\nOrderedDict\n]" + _BOMB + b"N\x86a\x85R.",
+}
+
+
+def test_hash_bombs_and_deep_keys_are_refused_while_loading():
+    """The reproducers' shapes, each in a child with a generous timeout (a regression hangs or crashes)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import io, sys\n"
+        "from intrain.core import safepickle\n"
+        "from intrain.core.errors import UnsafeInputError\n"
+        "data = sys.stdin.buffer.read()\n"
+        "try:\n"
+        "    safepickle.load(io.BytesIO(data), name='bomb.p')\n"
+        "except UnsafeInputError as e:\n"
+        "    print(e)\n"
+    )
+    for case, body in _KEY_SHAPES.items():
+        out = subprocess.run(
+            [sys.executable, "-c", script], input=_P4 + body, capture_output=True, timeout=120, check=False
+        )
+        assert out.returncode == 0, (case, out.returncode, out.stderr[-500:])
+        assert b"bomb.p: refused: a tuple as a" in out.stdout, (case, out.stdout[:300])
+        assert b"dict keys and set members" in out.stdout
+
+
+@pytest.mark.parametrize("shape", ["dict", "setitems", "set", "frozenset", "set-reduce"])
+def test_key_and_member_types_at_the_bound(shape):
+    ok = ["a", b"b", 1.5, None, True, safepickle.MAX_KEY_INT, -safepickle.MAX_KEY_INT]
+    over = [safepickle.MAX_KEY_INT + 1, ("a",), frozenset({"a"})]
+
+    def build(items):
+        if shape == "dict":
+            return pickle.dumps({k: 0 for k in items}, protocol=4)
+        if shape == "setitems":
+            return pickle.dumps({k: 0 for k in items}, protocol=0)
+        if shape == "set":
+            return pickle.dumps(set(items), protocol=4)
+        if shape == "frozenset":
+            return pickle.dumps(frozenset(items), protocol=4)
+        return pickle.dumps(set(items), protocol=2)  # set([...]) through REDUCE
+
+    out = _load(build(ok))
+    assert (set(out) if isinstance(out, dict) else out) == set(ok)
+    for bad in over:
+        with pytest.raises(UnsafeInputError, match="t.pkl: refused: .*(tuple|frozenset|integer beyond)"):
+            _load(build(["a", bad]))
+
+
+def test_load_operation_bound(monkeypatch):
+    import pickletools
+
+    data = pickle.dumps([1, 2, 3], protocol=4)
+    ops = sum(1 for _ in pickletools.genops(data))
+    monkeypatch.setattr(safepickle, "MAX_LOAD_OPS", ops)
+    assert _load(data) == [1, 2, 3]
+    monkeypatch.setattr(safepickle, "MAX_LOAD_OPS", ops - 1)
+    with pytest.raises(UnsafeInputError, match="pickle operations"):
+        _load(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x80\x04\x8c\x05numpy\x8c\x07ndarray\x93K\x05\x85R.",  # numpy.ndarray(5): uninitialised, any size
+        b"\x80\x04}}b.",  # BUILD on a dict
+        b"\x80\x04\x8f]a.",  # APPEND on a set
+        b"\x80\x04]K\x01K\x02s.",  # SETITEM on a list
+    ],
+)
+def test_constructors_and_mutations_outside_plain_data_are_refused(data):
+    with pytest.raises(UnsafeInputError, match="t.pkl: refused"):
+        _load(data)
+
+
+def test_text_memo_index_bound():
+    assert _load(b"(lp4294967295\nI1\na.") == [1]
+    with pytest.raises(InputError, match="PUT"):
+        _load(b"(lp4294967296\nI1\na.")
+
+
+# ----------------------------------------------------------------------------- JSON: linear scan
+
+
+def _reference_depth(data: bytes) -> int:
+    """A byte-at-a-time reading of the same rule (a quote is real after an even run of backslashes)."""
+    depth = deepest = run = 0
+    inside = False
+    for c in data:
+        if c == ord('"') and run % 2 == 0:
+            inside = not inside
+        elif not inside and c in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif not inside and c in b"]}":
+            depth -= 1
+        run = run + 1 if c == ord("\\") else 0
+    return deepest
+
+
+def test_json_depth_scan_agrees_across_block_boundaries():
+    rng = np.random.default_rng(0)
+    alphabet = np.frombuffer(b'[]{}"\\\\\\ax', np.uint8)
+    for _ in range(500):
+        data = rng.choice(alphabet, rng.integers(0, 40)).tobytes()
+        expected = _reference_depth(data)
+        for chunk in (1, 2, 3, 7, bounded.SCAN_CHUNK):
+            assert bounded.json_depth(data, chunk) == expected, (data, chunk)
+    assert bounded.json_depth(b'[["\\\\"], "\\"[", [[[]]]]', 3) == 4
+
+
+def test_json_escaped_quotes_scan_is_linear():
+    """``"`` + ``\\"`` x 1M (2 MB) made the old regex rescan from every quote (about 40 minutes
+    per MB); the block scan's work is linear by construction. Run in a child with a generous
+    timeout, so a regression fails instead of hanging."""
+    import subprocess
+    import sys
+
+    script = (
+        "from intrain.core import bounded\n"
+        "from intrain.core.errors import InputError\n"
+        "data = b'[' * 10 + b'\"' + b'\\\\\"' * 1_000_000 + b'\"' + b']' * 10\n"
+        "assert bounded.json_depth(data) == 10\n"
+        "assert bounded.json_depth(data[10:]) == 0\n"
+        "try:\n"
+        "    bounded.load_json(data[10:-10] + b'[[', 'redos.json')\n"
+        "except InputError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.startswith(b"redos.json: not valid JSON")
+
+
+def test_json_depth_memory_does_not_grow_with_the_input():
+    import tracemalloc
+
+    peaks = []
+    for size in (4, 16):
+        data = (b'"' + b'\\"' * (size << 19) + b'"')[: size << 20]
+        tracemalloc.start()
+        bounded.json_depth(data)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert max(peaks) < 64 * bounded.SCAN_CHUNK and peaks[1] < 2 * peaks[0]
+
+
+# ----------------------------------------------------------------------------- bounded messages from readers
+
+
+def test_zc_messages_quote_keys_and_entries_bounded(tmp_path):
+    from intrain.interop.naslib_zc import read_zc
+
+    path = tmp_path / "zc.json"
+    path.write_text('{"cifar10": {"(' + "9, " * 100_000 + '0)": {"nwot": {"score": 1.0}}}}')
+    with pytest.raises(InputError, match="zc.json: cifar10 / ") as e:
+        read_zc(path, "nb201", "cifar10")
+    assert len(str(e.value)) < 600
+    path.write_text('{"cifar10": {"(4, 0, 3, 1, 4, 3)": {"' + "z" * 100_000 + '": ["' + "x" * 100_000 + '"]}}}')
+    with pytest.raises(InputError, match=r"zc.json: cifar10 / \(4, 0, 3, 1, 4, 3\) / 'zzz.*expected") as e:
+        read_zc(path, "nb201", "cifar10")
+    assert len(str(e.value)) < 600
+    with pytest.raises(InputError, match="no dataset") as e:
+        read_zc(path, "nb201", "x" * 100_000)
+    assert len(str(e.value)) < 600
+
+
+def test_pickled_record_messages_name_record_and_field_bounded(tmp_path):
+    from intrain.interop.zero_cost_nas import read_stream
+
+    arch = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    path = tmp_path / "nb2.p"
+    path.write_bytes(pickle.dumps({"i": 2**70, "arch": arch, "logmeasures": {"snip": 1.0}}, protocol=4))
+    with pytest.raises(InputError, match="nb2.p: record 0 / i: expected an integer architecture id"):
+        read_stream(path, "nb201", "cifar10")
+    path.write_bytes(pickle.dumps({"i": 1, "arch": arch, "logmeasures": {"z" * 100_000: "x" * 100_000}}))
+    with pytest.raises(InputError, match="nb2.p: record 0 / 'zzz") as e:
+        read_stream(path, "nb201", "cifar10")
+    assert len(str(e.value)) < 600
+    path.write_bytes(pickle.dumps({"i": 1, "arch": arch, "logmeasures": {b"snip": 1.0}}))
+    with pytest.raises(InputError, match="record 0 / logmeasures: a measure named b'snip', not a string"):
+        read_stream(path, "nb201", "cifar10")

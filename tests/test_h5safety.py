@@ -256,3 +256,93 @@ def test_json_in_attributes_is_parsed_with_bounds(tmp_path):
     _reseal(log)
     with pytest.raises(SearchLogError, match="meta is not JSON"):
         read_log(log)
+
+
+@pytest.mark.parametrize("where", ["arch", "proxy"])
+def test_a_link_name_that_is_not_utf8_is_refused_in_words(tmp_path, where):
+    """h5py hands such names back as bytes; the walk refuses them naming file and group (finding 9)."""
+    path = fake_artifact(tmp_path / "a.h5", ladder(3, np.random.default_rng(0)))
+    with h5py.File(path, "a") as f:
+        f[where].create_group(b"\xff\xfe")
+    _reseal(path)
+    for reader in _readers(tmp_path).values():
+        with pytest.raises(UnsafeHDF5Error, match=rf"a\.h5: /{where} holds a link whose name .* is not UTF-8"):
+            reader(path)
+
+
+def test_an_array_of_strings_as_attribute_is_refused(tmp_path):
+    """Variable-length strings of an attribute array can all point at one shared heap object: a few MB
+    of file expand to gigabytes when read (finding 6). intrain writes one string per attribute."""
+    path = fake_artifact(tmp_path / "a.h5", ladder(3, np.random.default_rng(0)))
+    with h5py.File(path, "a") as f:
+        f["proxy/intrain"].attrs.create("input", ["x" * 10] * 1000, dtype=h5py.string_dtype())
+    _reseal(path)
+    for reader in _readers(tmp_path).values():
+        with pytest.raises(UnsafeHDF5Error, match=r"attribute 'input' of /proxy/intrain is an array of strings"):
+            reader(path)
+
+
+def test_unwritten_chunks_are_refused(tmp_path):
+    """A chunked gzip dataset with no chunks written reads as gigabytes of fill values from a small
+    file; the bound is what is stored, and intrain writes every chunk (finding 7)."""
+    path = fake_artifact(tmp_path / "a.h5", ladder(3, np.random.default_rng(0)))
+    with h5py.File(path, "a") as f:
+        n = f["arch/index"].shape[0]
+        del f["proxy/intrain/score"]
+        ds = f["proxy/intrain"].create_dataset("score", shape=(n,), dtype="f8", chunks=(1,), compression="gzip")
+        ds[0] = 1.0  # one chunk of three written
+    _reseal(path)
+    for reader in _readers(tmp_path).values():
+        with pytest.raises(UnsafeHDF5Error, match=r"/proxy/intrain/score has 1 of its 3 chunks written"):
+            reader(path)
+
+
+def test_chunked_declared_size_is_bounded_by_stored_bytes(tmp_path, monkeypatch):
+    path = fake_artifact(tmp_path / "a.h5", ladder(3, np.random.default_rng(0)))
+    monkeypatch.setattr(h5safety, "SLACK_BYTES", 0)
+    monkeypatch.setattr(h5safety, "MAX_EXPANSION", 1)  # the real artifact compresses: now over the bound
+    with pytest.raises(UnsafeHDF5Error, match=r"stored \(limit"):
+        read_scores(path)
+
+
+def test_shared_heap_strings_are_read_in_small_blocks(tmp_path, monkeypatch):
+    """Variable-length strings may all be one heap object as large as the file: blocks are sized so that
+    block x file size stays under STRING_BLOCK_BYTES, and the total is bounded (finding 6)."""
+    path = fake_artifact(tmp_path / "a.h5", ladder(3, np.random.default_rng(0)))
+    blocks = []
+    with h5py.File(path, "a") as f:
+        del f["layer/name_table"]
+        f["layer"].create_dataset("name_table", data=["x" * 1000] * 50, dtype=h5py.string_dtype())
+    _reseal(path)
+    size = path.stat().st_size
+    monkeypatch.setattr(h5safety, "STRING_BLOCK_BYTES", 7 * size)
+    real = h5py.Dataset.__getitem__
+
+    def spy(self, key):
+        if self.name == "/layer/name_table" and isinstance(key, slice):
+            blocks.append(key.stop - key.start)
+        return real(self, key)
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
+    assert len(read_layers(path)) > 0
+    assert blocks and max(blocks) == 7
+    for reader in (read_layers, lambda p: merge_shards([p], tmp_path / "m.h5")):
+        monkeypatch.setattr(h5safety, "MAX_STRING_BYTES", 20_000)
+        with pytest.raises(UnsafeHDF5Error, match=r"/layer/name_table holds more than 20,000 characters"):
+            reader(path)
+
+
+def test_running_out_of_memory_is_a_worded_refusal(tmp_path, monkeypatch):
+    from intrain.core import artifacts
+
+    path = fake_artifact(tmp_path / "a.h5", ladder(3, np.random.default_rng(0)))
+
+    def exhausted(*_):
+        raise MemoryError
+
+    monkeypatch.setattr(artifacts, "_read_scores", exhausted)
+    with pytest.raises(artifacts.ArtifactError, match=r"a\.h5: reading it needs more memory"):
+        read_scores(path)
+    monkeypatch.setattr(artifacts, "_load_all", exhausted)
+    with pytest.raises(artifacts.ArtifactError, match=r"a\.h5: reading it needs more memory"):
+        merge_shards([path], tmp_path / "m.h5")

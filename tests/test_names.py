@@ -115,3 +115,27 @@ def test_artifact_with_a_reserved_proxy_group_is_refused(tmp_path):
     path.write_bytes(sealed.seal(path.read_bytes()))
     with pytest.raises(ArtifactError, match="/proxy/flags.*reserved"):
         read_scores(path)
+
+
+# one proxy stored twice in a record under the peer's spelling and intrain's: which value is meant
+# cannot be told, so the record is refused, naming both fields
+
+
+def test_pickled_record_with_one_proxy_under_two_spellings_is_refused(tmp_path):
+    path = tmp_path / "nb2.p"
+    arch = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    ok = {"i": 1, "arch": arch, "logmeasures": {"jacob_cov": 1.0, "snip": 2.0}}  # the peer's spelling alone
+    twice = {"i": 2, "arch": arch.replace("none~2", "skip_connect~2"), "logmeasures": {"jacob_cov": 1.0, "jacov": 2.0}}
+    path.write_bytes(pickle.dumps(ok, protocol=4))
+    assert read_peer_file(path, "zero-cost-nas", "nb201", "cifar10").scores["jacov"].tolist() == [1.0]
+    path.write_bytes(pickle.dumps(ok, protocol=4) + pickle.dumps(twice, protocol=4))
+    with pytest.raises(InputError, match="nb2.p: record 1: holds both 'jacob_cov' and 'jacov'.*proxy 'jacov'"):
+        read_peer_file(path, "zero-cost-nas", "nb201", "cifar10")
+
+
+def test_zc_record_with_one_proxy_under_two_spellings_is_refused(tmp_path):
+    path = _zc(tmp_path, {"id": 1, "nwot": {"score": 1.0}, "snip": {"score": 2.0}})
+    assert read_peer_file(path, "naslib-zc", "nb201", "cifar10").scores["naswot"].tolist() == [1.0]
+    path = _zc(tmp_path, {"id": 1, "nwot": {"score": 1.0}, "naswot": {"score": 2.0}})
+    with pytest.raises(InputError, match=r"zc_nasbench201.json: cifar10 / \(4, 0, 3, 1, 4, 3\): holds both 'nwot'"):
+        read_peer_file(path, "naslib-zc", "nb201", "cifar10")

@@ -14,6 +14,7 @@ from intrain.analysis.correlate import correlation_table
 from intrain.analysis.render import RenderError, find_browser, render_check, run_script
 from intrain.analysis.report import build_report, format_value, headline, headline_html, html_table
 from intrain.cli import main
+from intrain.core.errors import InputError
 
 from .helpers import fake_artifact, ladder
 
@@ -304,3 +305,107 @@ def test_correlation_table_is_the_same_with_worker_processes(tmp_path):
     two = correlation_table(scores, str(tmp_path / "gt.csv"), n_boot=50, workers=2)
     assert len(one) >= 4 and one.loc[one.proxy == "intrain", "kendall_lo"].notna().all()
     pd.testing.assert_frame_equal(one, two)
+
+
+def _fake_search_log(path):
+    from intrain.core.search_log import SearchLog
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log = SearchLog(path, {"seed": 0}, [])
+    log.append([{"iteration": i, "arch": "a", "score": float(i), "new": 1} for i in range(5)])
+    return path
+
+
+def test_search_summary_writes_logs_the_report_finds(tmp_path, monkeypatch):
+    """The workflow's layout: logs under search/zennas/b<budget>/, the table at search/zennas.csv; the
+    table names each log relative to its own folder, and the report draws the curves from it."""
+    import json
+
+    from intrain.analysis.report import search_curves
+    from intrain.core.sinks import read_csv
+
+    monkeypatch.chdir(tmp_path)
+    best = []
+    for b in (1, 2):
+        log = _fake_search_log(tmp_path / "results" / "search" / "zennas" / f"b{b}" / "log.h5")
+        p = log.parent / "best.json"
+        rel = os.path.relpath(log, tmp_path)  # as the workflow passes it: relative to the working folder
+        p.write_text(json.dumps({"space": "zennas", "budget": b * 1e6, "best_arch": "a", "log": rel}))
+        best.append(str(p))
+    table_path = tmp_path / "results" / "search" / "zennas.csv"
+    assert main(["search-summary", *best, "--out", str(table_path)]) in (0, None)
+    table = read_csv(table_path)
+    assert table["log"].tolist() == ["zennas/b1/log.h5", "zennas/b2/log.h5"]
+    assert search_curves(table, tmp_path / "s.png", table_path).stat().st_size > 1000
+
+
+def test_search_summary_refuses_what_evolve_never_writes(tmp_path, caplog):
+    """best.json files are shared: read with bounds, a missing best_arch refused in words (finding 9)."""
+    for name, text in (("no_arch", '{"space": "zennas"}'), ("deep", "[" * 1000 + "]" * 1000)):
+        p = tmp_path / f"{name}.json"
+        p.write_text(text)
+        caplog.clear()
+        assert main(["search-summary", str(p), "--out", str(tmp_path / "t.csv")]) == 2
+        assert f"{name}.json" in caplog.text and "Traceback" not in caplog.text
+
+
+def test_study_logs_outside_the_table_folder_or_not_files_are_refused(tmp_path):
+    """A received table must not make the report open another file (a private log, a FIFO, /dev/zero)."""
+    from intrain.analysis.report import search_log_path
+    from intrain.core.errors import InputError
+
+    table = tmp_path / "t" / "zennas.csv"
+    table.parent.mkdir()
+    _fake_search_log(tmp_path / "t" / "b1" / "log.h5")
+    secret = _fake_search_log(tmp_path / "private.h5")
+    os.mkfifo(tmp_path / "t" / "fifo")
+    os.symlink(secret, tmp_path / "t" / "link.h5")
+    os.symlink("/dev/zero", tmp_path / "t" / "zero.h5")
+    assert search_log_path("b1/log.h5", table) == tmp_path / "t" / "b1" / "log.h5"
+    for value, message in (
+        (str(secret), "relative to its own folder"),
+        ("../private.h5", "relative to its own folder"),
+        ("/dev/zero", "relative to its own folder"),
+        ("link.h5", "leads out of"),
+        ("zero.h5", "leads out of"),
+        ("fifo", "not a regular file"),
+        ("missing.h5", "cannot be read"),
+        (5.0, "not the path of a search log"),
+    ):
+        with pytest.raises(InputError, match=message) as e:
+            search_log_path(value, table)
+        assert str(table) in str(e.value) and "delete" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "change", "message"),
+    [
+        ("correlations", lambda t: t.drop(columns=["proxy"]), "column 'proxy' is missing"),
+        ("correlations", lambda t: t.assign(space=7), "column 'space' holds '7', where text is expected"),
+        ("ablation", lambda t: t.drop(columns=["variant"]), "column 'variant' is missing"),
+        ("batch_size", lambda t: t.assign(batch_size="x"), "column 'batch_size' holds 'x', where a number"),
+        ("search_zennas", lambda t: t.assign(budget="lots"), "column 'budget' holds 'lots', where a number"),
+    ],
+)
+def test_report_refuses_tables_without_the_columns_it_reads(report_dir, tmp_path, key, change, message):
+    """Named file and column instead of a KeyError or a seaborn ValueError (finding 9)."""
+    d = report_dir.parent
+    scores = [str(d / "cifar10.h5"), str(d / "ImageNet16-120.h5")]
+    corr = d / "corr.csv"
+    studies_in = {}
+    if key == "search_zennas":
+        table = pd.DataFrame({"space": ["zennas"], "budget": [1e6], "log": ["b1/log.h5"]})
+    elif key != "correlations":
+        table = pd.read_csv(d / f"{key}_in.csv")
+    else:
+        table = pd.read_csv(corr)
+    bad = tmp_path / f"{key}.csv"
+    change(table).to_csv(bad, index=False)
+    if key == "correlations":
+        corr = bad
+    else:
+        studies_in[key] = str(bad)
+    with pytest.raises(InputError, match=message) as e:
+        build_report(str(corr), scores, str(d / "gt.csv"), str(tmp_path / "out" / "index.html"), studies=studies_in)
+    assert str(bad) in str(e.value)
+    assert not (tmp_path / "out" / "index.html").exists()

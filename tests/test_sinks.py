@@ -248,3 +248,15 @@ def test_chromium_dom_has_no_element_from_the_markup(pages):
     ok, bad = json.loads(run_script(clean, _DOM)), json.loads(run_script(evil, _DOM))
     assert bad["scripts"] == ok["scripts"] and bad["handlers"] == 0 and bad["injected"] == 0, bad
     assert bad["images"] == ok["images"] and ok["images"] and ok["scripts"] >= 1  # the probe saw the pages
+
+
+def test_a_csv_whose_names_collide_once_restored_is_refused(tmp_path):
+    """``x`` and ``'x`` both read back as ``x``: refused naming file and column, not a TypeError later (finding 9)."""
+    from intrain.core.errors import InputError
+
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"naswot": [1.0], "'naswot": [2.0]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"t\.csv: columns 'naswot' and \"'naswot\" both read as 'naswot'"):
+        sinks.read_csv(path)
+    sinks.write_csv(pd.DataFrame({"'naswot": [2.0], "=x": [1.0]}), path)  # what intrain writes reads back
+    assert list(sinks.read_csv(path).columns) == ["'naswot", "=x"]

@@ -646,13 +646,47 @@ def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
     return save_figure(fig, out)
 
 
-def search_curves(summary: pd.DataFrame, out: Path) -> Path:
-    """Best score so far against iteration, one line per search (read from the search logs)."""
+def search_log_path(value: Any, table: str | os.PathLike[str]) -> Path:
+    """The search log a study table's ``log`` cell names, as a path inside the table's folder.
+
+    ``intrain search-summary`` writes each log relative to the table's folder. A table may come from
+    elsewhere, so an absolute path, ``..``, a path that leaves the folder through a link, and anything
+    but a regular file (a FIFO would hang the report, ``/dev/zero`` never ends) are refused
+    (:class:`~intrain.core.errors.InputError` naming the table) before the log is opened.
+    """
+    import stat
+
+    folder = Path(table).parent
+    shown = str(value)[:200]
+    if not isinstance(value, str) or not value:
+        raise InputError(f"{table}: column 'log' holds {shown!r}, not the path of a search log")
+    rel = Path(value)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise InputError(
+            f"{table}: column 'log' names {shown!r}; a study table names its search logs relative to its own "
+            "folder, without '..' (as intrain search-summary writes them), refusing to open it"
+        )
+    path = folder / rel
+    try:
+        inside = path.resolve().is_relative_to(folder.resolve())
+        mode = path.stat().st_mode
+    except OSError as e:
+        raise InputError(f"{table}: search log {shown!r} cannot be read ({e.strerror or e})") from None
+    if not inside:
+        raise InputError(f"{table}: search log {shown!r} leads out of {folder} through a link; refusing to open it")
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{table}: search log {shown!r} is not a regular file; refusing to open it")
+    return path
+
+
+def search_curves(summary: pd.DataFrame, out: Path, table: str | os.PathLike[str] = "search table") -> Path:
+    """Best score so far against iteration, one line per search (read from the search logs, which the
+    ``log`` column names relative to the folder of ``table``: :func:`search_log_path`)."""
     from intrain.core.search_log import read_log
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for _, row in summary.iterrows():
-        history = read_log(row["log"])[1]
+        history = read_log(search_log_path(row["log"], table))[1]
         label = f"{row['space']} {row['budget'] / 1e6:.0f}M" if pd.notna(row.get("budget")) else str(row["space"])
         ax.plot(history["iteration"], history["score"].cummax(), label=plot_text(label))
     ax.set_xlabel("iteration")
@@ -736,6 +770,39 @@ def build_report(
     return out
 
 
+#: Columns a table must hold for the report to draw it: ``(text, numeric, numeric where present)``.
+_Columns = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+_CORRELATION_COLUMNS: _Columns = (
+    ("space", "dataset", "proxy"),
+    ("kendall", "kendall_lo", "kendall_hi"),
+    ("n", "spearman", "spearman_lo", "spearman_hi", "paper_kendall", "diff_kendall"),
+)
+_FIGURE_COLUMNS: dict[str, _Columns] = {
+    "ablation": (("variant", "dataset"), ("kendall", "paper_kendall"), ()),
+    "batch_size": ((), ("batch_size", "kendall_mean", "kendall_std", "paper_kendall", "latency_ms_median"), ()),
+    "search_zennas": (("space", "log"), (), ("budget",)),
+}
+
+
+def require_columns(table: pd.DataFrame, path: str | os.PathLike[str], columns: _Columns) -> None:
+    """Refuse (:class:`~intrain.core.errors.InputError` naming ``path`` and the column) a table that lacks a
+    column the report reads, or holds a text cell in a numeric one or a number in a text one."""
+    text, numeric, optional = columns
+    for col in (*text, *numeric):
+        if col not in table.columns:
+            raise InputError(f"{path}: column {col!r} is missing; the report reads it")
+    if table.empty:
+        return
+    for col in text:
+        odd = table[col][~table[col].map(lambda v: isinstance(v, str))]
+        if len(odd):
+            raise InputError(f"{path}: column {col!r} holds {str(odd.iloc[0])[:80]!r}, where text is expected")
+    for col in (*numeric, *(c for c in optional if c in table.columns)):
+        if not pd.api.types.is_numeric_dtype(table[col]) or pd.api.types.is_bool_dtype(table[col]):
+            cell = next((v for v in table[col] if not isinstance(v, (int, float))), table[col].iloc[0])
+            raise InputError(f"{path}: column {col!r} holds {str(cell)[:80]!r}, where a number is expected")
+
+
 def _write_report(
     out: Path,
     correlations_csv: str,
@@ -745,6 +812,7 @@ def _write_report(
     config: dict[str, Any] | None,
 ) -> None:
     corr = read_csv(correlations_csv)
+    require_columns(corr, correlations_csv, _CORRELATION_COLUMNS)
     gts = GroundTruths.of(groundtruth)
     main = corr[~is_component(corr["proxy"])]
     comps = corr[is_component(corr["proxy"])]
@@ -819,7 +887,10 @@ def _write_report(
         body = f"<p class='note'>{html_text(note)} Full precision in <a href='{key}.csv'>{key}.csv</a>.</p>"
         body += html_table(table) if not table.empty else "<p class='note'>(no rows in this run)</p>"
         if key in figures and not table.empty:
-            body += _img(figures[key](table, out.parent / f"{key}.png").name, key)
+            require_columns(table, path, _FIGURE_COLUMNS[key])
+            png = out.parent / f"{key}.png"
+            drawn = search_curves(table, png, path) if key == "search_zennas" else figures[key](table, png)
+            body += _img(drawn.name, key)
         if key == "stability":
             body += _img(stability_plot(corr, out.parent / "stability.png").name, "stability")
         sections.append(_section(f"study-{key}", title, body))

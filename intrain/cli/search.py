@@ -84,12 +84,24 @@ def cmd_search_table(args: argparse.Namespace) -> None:
 
 
 def cmd_search_summary(args: argparse.Namespace) -> None:
+    import os
+
     import pandas as pd
 
+    from intrain.core.bounded import load_json
+    from intrain.core.errors import InputError
+
+    folder = os.path.abspath(Path(args.out).parent)
     rows = []
     for path in args.best:
-        best = json.loads(Path(path).read_text())
+        best = load_json(Path(path), path)  # shared files: size, depth and numbers bounded
+        if not isinstance(best, dict) or "best_arch" not in best:
+            raise InputError(f"{path}: not a search result (a JSON object with best_arch, as intrain evolve writes)")
         arch = best["best_arch"]
+        if "log" in best:  # the report opens it relative to this table's folder (report.search_log_path)
+            if not isinstance(best["log"], str) or not best["log"]:
+                raise InputError(f"{path}: log {str(best['log'])[:80]!r} is not the path of a search log")
+            best["log"] = os.path.relpath(os.path.abspath(best["log"]), folder)
         rows.append(
             {k: v for k, v in best.items() if not isinstance(v, (dict, list))}
             | {"best_arch": arch if isinstance(arch, str) else json.dumps(arch, sort_keys=True)}

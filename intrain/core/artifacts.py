@@ -259,6 +259,9 @@ def open_artifact(path: str | os.PathLike[str], check: bool = True) -> h5py.File
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError) as e:
         f.close()
         raise ArtifactError(f"{path}: corrupt artifact ({type(e).__name__}: {e}); delete it and rerun its job") from e
+    except MemoryError:
+        f.close()
+        raise _too_large(path) from None
     return f
 
 
@@ -294,8 +297,10 @@ def check_layout(f: h5py.File, path: str | os.PathLike[str]) -> None:
             raise ArtifactError(f"{path}: /{name} is not a dataset")
         is_str = h5py.check_string_dtype(obj.dtype) is not None
         ok = is_str if kind == "str" else (not is_str and obj.dtype.kind in kind)
+        if ok and kind == _FLOAT:  # float16/float128 read back lossy or beyond float64: intrain writes float64
+            ok = obj.dtype.itemsize in (4, 8)
         if not ok:
-            want = {"str": "strings", _INT: "integers", _FLOAT: "floats"}[kind]
+            want = {"str": "strings", _INT: "integers", _FLOAT: "float32 or float64 numbers"}[kind]
             raise ArtifactError(f"{path}: /{name} must hold {want}, has dtype {obj.dtype}")
         shape = (rows,) if width is None else (rows, width)
         if (
@@ -307,7 +312,10 @@ def check_layout(f: h5py.File, path: str | os.PathLike[str]) -> None:
             raise ArtifactError(f"{path}: /{name} has shape {obj.shape}, expected ({want})")
         return obj
 
-    n = ds("arch/index", _INT, None).shape[0]
+    _check_root_attrs(f, path)
+    index = ds("arch/index", _INT, None)
+    n = index.shape[0]
+    scored = _unique_ids(index, path)
     ds("arch/arch", "str", n)
     ds("arch/flags", _INT, n)
     for name in ("seconds", "loss"):
@@ -353,22 +361,103 @@ def check_layout(f: h5py.File, path: str | os.PathLike[str]) -> None:
                 raise ArtifactError(str(e)) from None
             ds(f"proxy/{pname}/{comp}", _FLOAT, n)
     if "members" in f:
-        m = ds("members/index", _INT, None).shape[0]
+        members = ds("members/index", _INT, None)
+        m = members.shape[0]
+        _unique_ids(members, path)
         ds("members/arch", "str", m)
         rep = ds("members/representative", _INT, m)[()]
-        if not np.isin(rep, f["arch/index"][()]).all():
+        if not np.isin(rep, scored).all():
             raise ArtifactError(f"{path}: /members/representative names architectures that were not scored")
+
+
+def _unique_ids(dset: h5py.Dataset, path: str | os.PathLike[str]) -> np.ndarray:
+    """The ids of ``dset`` (``/arch/index``, ``/members/index``); refused when one appears twice, since
+    every reader joins on them (a duplicate would count one architecture twice in every correlation)."""
+    ids = np.asarray(dset[()])
+    ordered = np.sort(ids, kind="stable")
+    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(twice):
+        raise ArtifactError(
+            f"{path}: {dset.name} lists architecture {int(twice[0])} more than once ({len(ids) - len(np.unique(ids))} "
+            "duplicate rows); each id must appear once, refusing to read it"
+        )
+    return ids
+
+
+#: Root attributes every reader uses, and must find as one string each.
+_REQUIRED_TEXT_ATTRS = ("space", "dataset")
+#: Root or proxy-group attributes read as one string where present.
+_OPTIONAL_TEXT_ATTRS = ("settings", "input", "provenance")
+#: Keys of the ``settings`` attribute read as strings (:func:`intrain.analysis.correlate.variant_suffix`).
+_SETTINGS_TEXT = ("protocol", "layers")
+
+
+def _attr_text(obj: h5py.HLObject, name: str, path: str | os.PathLike[str], where: str) -> str | None:
+    """Attribute ``name`` of ``obj`` as one string (``None`` when absent); refused in words when it is
+    an array or a number, before any reader reads it (an array of shared heap strings is a memory bomb)."""
+    if name not in obj.attrs:
+        return None
+    space = obj.attrs.get_id(name).get_space()
+    dtype = obj.attrs.get_id(name).dtype
+    if space.get_simple_extent_type() != h5py.h5s.SCALAR or h5py.check_string_dtype(dtype) is None:
+        raise ArtifactError(
+            f"{path}: attribute {name!r} of {where} must be one string, has dtype {str(dtype)[:40]} and shape "
+            f"{space.shape}; refusing to read it"
+        )
+    value = obj.attrs[name]
+    try:
+        return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    except UnicodeDecodeError:
+        raise ArtifactError(f"{path}: attribute {name!r} of {where} is not UTF-8 text; refusing to read it") from None
+
+
+def _check_root_attrs(f: h5py.File, path: str | os.PathLike[str]) -> None:
+    """The attributes readers take as strings are present (``space``, ``dataset``) and are strings;
+    where ``settings`` parses as a JSON object, its ``protocol`` and ``layers`` are strings."""
+    for name in _REQUIRED_TEXT_ATTRS:
+        if _attr_text(f, name, path, "/") is None:
+            raise ArtifactError(f"{path}: attribute {name!r} is missing; not a complete intrain score artifact")
+    for name in _OPTIONAL_TEXT_ATTRS:
+        text = _attr_text(f, name, path, "/")
+        if name == "settings" and text is not None:
+            try:  # unparseable settings read as none (correlate._settings_of); parsed ones are used
+                settings = load_json(text, f"{path}: attribute 'settings'")
+            except ValueError:
+                settings = None
+            for key in _SETTINGS_TEXT:
+                value = settings.get(key) if isinstance(settings, dict) else None
+                if value is not None and not isinstance(value, str):
+                    raise ArtifactError(
+                        f"{path}: attribute 'settings' has {key} {str(value)[:40]!r}, which must be a string"
+                    )
+    proxy = f.get("proxy")
+    if isinstance(proxy, h5py.Group):
+        for pname, g in proxy.items():
+            for name in ("input", "population"):
+                _attr_text(g, name, path, f"/proxy/{pname[:80]}")
 
 
 def _reading(path: str | os.PathLike[str], fn: Callable[..., _T], *args: Any) -> _T:
     """Run a reader; I/O or decoding failures inside the file become :class:`ArtifactError`."""
-    with open_artifact(path) as f:
-        try:
-            return fn(f, *args)
-        except (OSError, RuntimeError, ValueError, TypeError, IndexError, UnicodeDecodeError) as e:
-            raise ArtifactError(
-                f"{path}: corrupt artifact ({type(e).__name__}: {e}); delete it and rerun its job"
-            ) from e
+    try:
+        with open_artifact(path) as f:
+            try:
+                return fn(f, *args)
+            except IntrainError:  # worded already (a bound of h5safety, a missing index)
+                raise
+            except (OSError, RuntimeError, ValueError, TypeError, IndexError, UnicodeDecodeError) as e:
+                raise ArtifactError(
+                    f"{path}: corrupt artifact ({type(e).__name__}: {e}); delete it and rerun its job"
+                ) from e
+    except MemoryError:  # numpy's _ArrayMemoryError included; nothing above is kept
+        raise _too_large(path) from None
+
+
+def _too_large(path: str | os.PathLike[str]) -> ArtifactError:
+    return ArtifactError(
+        f"{path}: reading it needs more memory than this process may use (its datasets expand beyond what "
+        "the file holds, or the machine is short of memory); refusing to read it"
+    )
 
 
 def read_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -539,8 +628,12 @@ def merge_shards(
                 )
             try:
                 parts.append(_load_all(f))
+            except IntrainError:
+                raise
             except (OSError, KeyError, ValueError, RuntimeError, TypeError) as e:
                 raise ArtifactError(f"{path}: corrupt shard ({e}); delete it and rerun its job") from e
+            except MemoryError:
+                raise _too_large(path) from None
     assert ref_attrs is not None
     records = _concat(parts)
     if members is not None:
@@ -570,8 +663,9 @@ def _load_all(f: h5py.File) -> _Arrays:
     out: _Arrays = {}
 
     def visit(name: str, obj: h5py.HLObject) -> None:
-        if isinstance(obj, h5py.Dataset):
-            out[name] = obj[()]
+        if isinstance(obj, h5py.Dataset):  # strings in bounded blocks: shared heap objects (h5safety)
+            is_str = h5py.check_string_dtype(obj.dtype) is not None
+            out[name] = np.array(read_strings(obj, f.filename), dtype=object) if is_str else obj[()]
             if name.startswith("proxy/"):
                 out[f"@{name.rsplit('/', 1)[0]}"] = dict(f[name.rsplit("/", 1)[0]].attrs)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import reprlib
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +30,17 @@ import numpy as np
 
 from intrain.core.errors import InputError
 
-__all__ = ["MAX_JSON_BYTES", "MAX_JSON_DEPTH", "MAX_NUMBER_CHARS", "MAX_QUOTE", "load_json", "short_repr"]
+__all__ = [
+    "MAX_JSON_BYTES",
+    "MAX_JSON_DEPTH",
+    "MAX_NUMBER_CHARS",
+    "MAX_QUOTE",
+    "SCAN_CHUNK",
+    "json_depth",
+    "load_json",
+    "short_name",
+    "short_repr",
+]
 
 #: Characters of an untrusted value quoted in a message.
 MAX_QUOTE = 80
@@ -45,7 +54,9 @@ MAX_JSON_BYTES = 1 << 30
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, MAX_QUOTE - 10, MAX_QUOTE - 10
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 5
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+#: Bytes :func:`json_depth` looks at per step (its arrays are a few times this size, whatever the input).
+SCAN_CHUNK = 1 << 20
+_OPEN, _CLOSE = np.array([ord("["), ord("{")], np.uint8), np.array([ord("]"), ord("}")], np.uint8)
 
 
 def short_repr(value: Any) -> str:
@@ -57,12 +68,54 @@ def short_repr(value: Any) -> str:
     return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 3] + "..."
 
 
-def json_depth(data: bytes) -> int:
-    """Deepest nesting of ``[``/``{`` outside strings, without recursion."""
-    stripped = _STRING.sub(b'""', data)
-    codes = np.frombuffer(stripped, np.uint8)
-    step = np.isin(codes, (ord("["), ord("{"))).astype(np.int64) - np.isin(codes, (ord("]"), ord("}")))
-    return int(np.cumsum(step).max(initial=0))
+def short_name(value: Any) -> str:
+    """A key from a file as a message path shows it: as is when a short printable string, else
+    :func:`short_repr`.
+
+    >>> short_name("snip"), short_name("x" * 100)[:5], short_name(("a",))
+    ('snip', "'xxxx", "('a',)")
+    """
+    if isinstance(value, str) and len(value) <= MAX_QUOTE and value.isprintable():
+        return value
+    return short_repr(value)
+
+
+def json_depth(data: bytes, chunk: int = SCAN_CHUNK) -> int:
+    """Deepest nesting of ``[``/``{`` outside strings: one pass, no regex and no recursion.
+
+    The text is scanned in blocks of ``chunk`` bytes carrying three things across them: whether
+    the scan is inside a string, how many backslashes precede the block, and the depth. Within a
+    block a quote is real when an even number of backslashes precedes it, and a bracket counts
+    when an even number of real quotes precedes it; each block costs O(chunk log chunk), so the
+    whole scan is linear in the input and its memory a few times ``chunk``. (A backslash outside a
+    string is invalid JSON, where the parser stops anyway: up to that point this reading is the
+    parser's.)
+    """
+    codes = np.frombuffer(data, np.uint8)
+    depth = deepest = 0
+    in_string = False
+    backslashes = 0  # run of backslashes just before the block
+    for start in range(0, len(codes), chunk):
+        block = codes[start : start + chunk]
+        is_bs = block == ord("\\")
+        # index of the last non-backslash at or before each position (-1: none in this block)
+        last = np.maximum.accumulate(np.where(is_bs, np.int64(-1), np.arange(len(block), dtype=np.int64)))
+        quotes = np.flatnonzero(block == ord('"'))
+        before = quotes - 1
+        run = np.where(before >= 0, before - last[np.maximum(before, 0)], 0)
+        run += np.where((before < 0) | (last[np.maximum(before, 0)] < 0), backslashes, 0)
+        real = quotes[run % 2 == 0]
+        brackets = np.flatnonzero(np.isin(block, _OPEN) | np.isin(block, _CLOSE))
+        outside = (np.searchsorted(real, brackets) + int(in_string)) % 2 == 0
+        counted = brackets[outside]
+        if counted.size:
+            step = np.where(np.isin(block[counted], _OPEN), 1, -1)
+            levels = np.cumsum(step) + depth
+            deepest = max(deepest, int(levels.max()))
+            depth = int(levels[-1])
+        in_string ^= bool(real.size % 2)
+        backslashes = backslashes + len(block) if last[-1] < 0 else len(block) - 1 - int(last[-1])
+    return deepest
 
 
 def load_json(source: str | bytes | os.PathLike[str], label: str | None = None, kind: str = "valid JSON") -> Any:

@@ -19,6 +19,9 @@ Refused (an :class:`UnsafeHDF5Error` naming the file and the object):
 - a dataset whose declared size (shape x itemsize) exceeds :data:`MAX_DATASET_BYTES`, or what the
   file can hold: its size (unfiltered) or :data:`MAX_EXPANSION` times its size (compressed), plus
   :data:`SLACK_BYTES`; all datasets together are bounded by :data:`MAX_TOTAL_BYTES`;
+- a chunked dataset with a chunk left unwritten, or declaring more than its stored bytes allow;
+- a string attribute that is an array (each could point at one shared heap object) or a name that
+  is not UTF-8;
 - a second hard link to an object (aliases and cycles: a merge would copy it under either name);
 - more than :data:`MAX_OBJECTS` links.
 
@@ -51,6 +54,7 @@ __all__ = [
     "MAX_STRING_BYTES",
     "MAX_TOTAL_BYTES",
     "SLACK_BYTES",
+    "STRING_BLOCK_BYTES",
     "UnsafeHDF5Error",
     "check_self_contained",
     "read_strings",
@@ -70,7 +74,10 @@ SLACK_BYTES = 1 << 20
 MAX_OBJECTS = 100_000
 #: Total characters of one string dataset read by :func:`read_strings` (shared global-heap objects
 #: can make a small file expand without this).
-MAX_STRING_BYTES = 1 << 30
+MAX_STRING_BYTES = 1 << 28
+#: Memory one block of variable-length strings may take at most in :func:`read_strings`, taking every
+#: string as large as the file (the bound a shared heap object allows).
+STRING_BLOCK_BYTES = 1 << 28
 #: HDF5 filter ids read: deflate (1), shuffle (2), fletcher32 (3), scale-offset (6), LZF (32000).
 ALLOWED_FILTERS = frozenset({1, 2, 3, 6, 32000})
 
@@ -97,8 +104,12 @@ def _check_attrs(obj: h5py.HLObject, label: str, where: str) -> None:
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
         raise UnsafeHDF5Error(f"{label}: attributes of {where} are unreadable ({type(e).__name__})") from None
     for name in names:
+        if not isinstance(name, str):  # h5py hands back bytes for a name that is not UTF-8
+            shown = bytes(name).decode("utf-8", "backslashreplace")[:80]
+            raise UnsafeHDF5Error(f"{label}: attribute {shown!r} of {where} has a name that is not UTF-8")
         try:
-            dtype = obj.attrs.get_id(name).dtype
+            attr = obj.attrs.get_id(name)
+            dtype, scalar = attr.dtype, attr.get_space().get_simple_extent_type() == h5py.h5s.SCALAR
         except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
             raise UnsafeHDF5Error(
                 f"{label}: attribute {name[:80]!r} of {where} is unreadable ({type(e).__name__})"
@@ -107,6 +118,13 @@ def _check_attrs(obj: h5py.HLObject, label: str, where: str) -> None:
             raise UnsafeHDF5Error(
                 f"{label}: attribute {name[:80]!r} of {where} has dtype {str(dtype)[:80]} "
                 "(only numbers and strings are read)"
+            )
+        if h5py.check_string_dtype(dtype) is not None and not scalar:
+            # intrain writes each string attribute as one string; an array of variable-length strings
+            # can point every element at one shared heap object and expand far beyond the file
+            raise UnsafeHDF5Error(
+                f"{label}: attribute {name[:80]!r} of {where} is an array of strings "
+                "(intrain writes one string per attribute); refusing to read it"
             )
 
 
@@ -137,6 +155,24 @@ def _check_dataset(ds: h5py.Dataset, label: str, where: str, file_size: int) -> 
             f"{label}: {where} declares {declared:,} bytes (shape {shape}), more than the {file_size:,}-byte file can "
             f"hold ({'compressed, ' if filters else ''}limit {limit:,}); refusing to read it"
         )
+    if plist.get_layout() == h5py.h5d.CHUNKED and n > 0:
+        # what is stored, not the file size, bounds a chunked dataset: an unwritten chunk reads as fill
+        # values (a tiny file declaring gigabytes of them), and intrain writes every chunk it declares
+        chunk = plist.get_chunk()
+        expected = 1
+        for d, c in zip(shape, chunk):
+            expected *= -(-int(d) // max(1, int(c)))
+        stored = int(ds.id.get_storage_size())
+        if int(ds.id.get_num_chunks()) < expected:
+            raise UnsafeHDF5Error(
+                f"{label}: {where} has {int(ds.id.get_num_chunks()):,} of its {expected:,} chunks written "
+                "(intrain writes every row); refusing to read it"
+            )
+        if declared > stored * expansion + SLACK_BYTES:
+            raise UnsafeHDF5Error(
+                f"{label}: {where} declares {declared:,} bytes (shape {shape}) from {stored:,} stored "
+                f"(limit {stored * expansion + SLACK_BYTES:,}); refusing to read it"
+            )
     return declared
 
 
@@ -160,6 +196,11 @@ def check_self_contained(f: h5py.File, path: str | os.PathLike[str]) -> None:
             raise UnsafeHDF5Error(f"{label}: group {prefix or '/'} is unreadable ({type(e).__name__})") from None
         for name in names:
             links += 1
+            if not isinstance(name, str):  # h5py hands back bytes for a name that is not UTF-8
+                shown = bytes(name).decode("utf-8", "backslashreplace")[:80]
+                raise UnsafeHDF5Error(
+                    f"{label}: {prefix or '/'} holds a link whose name {shown!r} is not UTF-8; refusing to read it"
+                )
             where = f"{prefix}/{name}"[:300]
             if links > MAX_OBJECTS:
                 raise UnsafeHDF5Error(f"{label}: more than {MAX_OBJECTS:,} links; refusing to read it")
@@ -198,12 +239,24 @@ def check_self_contained(f: h5py.File, path: str | os.PathLike[str]) -> None:
                 raise UnsafeHDF5Error(f"{label}: {where} is a {type(obj).__name__}, not a group or dataset")
 
 
-def read_strings(ds: h5py.Dataset, label: str, block: int = 4096) -> list[str]:
-    """A 1-D string dataset as ``str``, read in blocks with the total length bounded by
-    :data:`MAX_STRING_BYTES` (variable-length strings can share one heap object many times)."""
+def read_strings(ds: h5py.Dataset, label: str, stop: int | None = None) -> list[str]:
+    """A 1-D string dataset (its first ``stop`` rows) as ``str``, read in blocks with the total length
+    bounded by :data:`MAX_STRING_BYTES`.
+
+    Variable-length strings can all point at one shared heap object, which may be as large as the file:
+    a block of ``b`` rows can take ``b`` x (file size) of memory before any length is seen, so blocks
+    hold at most :data:`STRING_BLOCK_BYTES` / (file size) rows (one row for a file larger than that).
+    """
     out: list[str] = []
     total = 0
     n = ds.shape[0] if ds.shape else 0
+    if stop is not None:
+        n = min(n, stop)
+    try:
+        file_size = max(1, int(ds.file.id.get_filesize()))
+    except (OSError, RuntimeError, ValueError):
+        file_size = MAX_STRING_BYTES
+    block = max(1, min(4096, STRING_BLOCK_BYTES // file_size))
     for lo in range(0, n, block):
         for s in ds[lo : lo + block]:
             text = s.decode() if isinstance(s, bytes) else str(s)

@@ -17,6 +17,14 @@ as object pointers. What is built is then bounded, counting every *reference* (a
 - :data:`MAX_OBJECTS` objects, :data:`MAX_DEPTH` levels of nesting, :data:`MAX_BUILT_BYTES`
   bytes of strings, bytes and array data; containers that contain themselves are refused.
 
+Some blow-ups happen *while* loading, before anything can be counted: CPython does not cache tuple
+hashes (``t = (t, t)`` a hundred times, 87 bytes, costs 2^100 to hash as a set member) and hashes
+nested tuples recursively in C (300,000 levels crash the process). So loading runs on the
+pure-Python unpickler with checked opcodes: dict keys and set members must be strings, bytes,
+floats, None or ints within :data:`MAX_KEY_INT`, checked before they are hashed; BUILD, APPEND and
+SETITEM apply only to numpy's reconstructed objects, lists and dicts; at most
+:data:`MAX_LOAD_OPS` opcodes run.
+
 Messages quote untrusted values only through :func:`intrain.core.bounded.short_repr`.
 
 >>> import io, pickle
@@ -31,10 +39,12 @@ intrain.core.errors.UnsafeInputError: evil.pkl: refused to unpickle the global '
 
 from __future__ import annotations
 
+import collections
 import io
 import os
 import pickle
 import re
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -47,6 +57,8 @@ __all__ = [
     "MAX_BUILT_BYTES",
     "MAX_DEPTH",
     "MAX_FILE_BYTES",
+    "MAX_KEY_INT",
+    "MAX_LOAD_OPS",
     "MAX_OBJECTS",
     "load",
     "load_stream",
@@ -60,6 +72,11 @@ MAX_OBJECTS = 1_000_000
 MAX_DEPTH = 64
 #: Bytes of str/bytes/array data built, each reference counted (CIFAR-100 ``train``: 154 MB).
 MAX_BUILT_BYTES = 1 << 30
+#: Pickle opcodes run while loading (each builds at most one object; CIFAR-100 ``train``: about 300,000).
+MAX_LOAD_OPS = 4 * MAX_OBJECTS
+#: Largest integer loaded as a dict key or set member: distinct ints up to here hash distinctly, so
+#: no crafted set of colliding keys can make inserts quadratic.
+MAX_KEY_INT = (1 << 61) - 2
 
 # (module, name) pairs that rebuild data, never call user code. numpy moved `core` to `_core` in 2.0;
 # both spellings appear in pickles in the wild.
@@ -96,6 +113,7 @@ _ERRORS = (
     RecursionError,
     ImportError,
     LookupError,
+    struct.error,
 )
 # dtype strings the reconstructors accept: bool, ints, floats, complex, fixed-size bytes/text
 _DTYPE_STR = re.compile(r"[biufc]\d{1,2}|[SU]\d{1,9}")
@@ -223,10 +241,16 @@ class _PendingArray:
         self.array = _array(shape, dtype, raw, fortran)
 
 
-def _reconstruct(subtype: Any, shape: Any = None, typecode: Any = None) -> _PendingArray:
-    import numpy as np
+class _Ndarray:
+    """Stands for ``numpy.ndarray`` in a pickle: only :func:`_reconstruct` takes it; calling it
+    (``numpy.ndarray(shape)`` allocates whatever a file asks for) is refused."""
 
-    if subtype is not np.ndarray:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise _Refused("numpy.ndarray is only loaded through numpy's own reconstructor")
+
+
+def _reconstruct(subtype: Any, shape: Any = None, typecode: Any = None) -> _PendingArray:
+    if subtype is not _Ndarray:
         raise _Refused("only numpy.ndarray is reconstructed")
     return _PendingArray()
 
@@ -244,24 +268,83 @@ def _scalar(dtype: Any, raw: Any = None) -> Any:
     return np.frombuffer(_buffer_of(raw, dt.itemsize), dtype=dt)[0]
 
 
-def _replacements() -> dict[str, Any]:
-    import numpy as np
+def _check_key(key: Any, what: str) -> Any:
+    """``key`` if it may be hashed: a string, bytes, a float, None or a bounded int.
 
+    Hashing anything else can be the blow-up: CPython does not cache tuple hashes, so
+    ``t = (t, t)`` a hundred times costs 2^100 to hash, and a tuple nested 300,000 deep overflows
+    the C stack. No file intrain reads keys by anything but strings, bytes or numbers."""
+    if isinstance(key, (str, bytes, float)) or key is None:
+        return key
+    if isinstance(key, int):
+        if -MAX_KEY_INT <= key <= MAX_KEY_INT:
+            return key
+        raise _Refused(f"an integer beyond {MAX_KEY_INT:,} in magnitude as a {what}")
+    raise _Refused(
+        f"a {type(key).__name__} as a {what} (only strings, bytes, numbers and None are loaded as dict keys "
+        "and set members)"
+    )
+
+
+def _checked_members(items: Any, what: str) -> list[Any]:
+    if not isinstance(items, (list, tuple)):
+        raise _Refused(f"a {what} is only loaded from a list or tuple, got {type(items).__name__}")
+    return [_check_key(x, what) for x in items]
+
+
+def _set(items: Any = ()) -> set[Any]:
+    return set(_checked_members(items, "set member"))
+
+
+def _frozenset(items: Any = ()) -> frozenset[Any]:
+    return frozenset(_checked_members(items, "set member"))
+
+
+def _ordered_dict(items: Any = ()) -> collections.OrderedDict[Any, Any]:
+    if not isinstance(items, (list, tuple)) or not all(isinstance(p, tuple) and len(p) == 2 for p in items):
+        raise _Refused("OrderedDict is only loaded from a list of (key, value) pairs")
+    return collections.OrderedDict((_check_key(k, "dict key"), v) for k, v in items)
+
+
+def _replacements() -> dict[str, Any]:
     return {
         "_reconstruct": _reconstruct,
         "scalar": _scalar,
         "_frombuffer": _frombuffer,
         "dtype": _PendingDtype,
-        "ndarray": np.ndarray,
+        "ndarray": _Ndarray,
         "encode": _latin1_encode,
         "bytearray": _bytearray,
+        "set": _set,
+        "frozenset": _frozenset,
+        "OrderedDict": _ordered_dict,
     }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+def _counted(handler: Any) -> Any:
+    def run(self: _RestrictedUnpickler) -> Any:
+        self.ops += 1
+        if self.ops > MAX_LOAD_OPS:
+            raise _Refused(f"more than {MAX_LOAD_OPS:,} pickle operations")
+        return handler(self)
+
+    return run
+
+
+# the pure-Python unpickler (typeshed declares little of it)
+_PyUnpickler: Any = pickle._Unpickler
+
+
+class _RestrictedUnpickler(_PyUnpickler):  # type: ignore[misc]
+    """The pure-Python unpickler, whose opcodes can be checked one by one while loading: every
+    opcode is counted, and those that hash (dict keys, set members) or mutate an object check it
+    first. Nothing is hashed that :func:`_check_key` did not pass, so hashing is linear and never
+    recurses; nesting is bounded afterwards by :class:`_Bounds` (building it is iterative)."""
+
     def __init__(self, fh: IO[bytes], name: str, encoding: str):
         super().__init__(fh, encoding=encoding)
         self._name = name
+        self.ops = 0
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in ALLOWED_GLOBALS:
@@ -276,6 +359,82 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafeInputError(f"{self._name}: refused a pickle persistent id (not a plain data file)")
+
+    def _target(self, kind: type | tuple[type, ...], op: str) -> Any:
+        if not self.stack:
+            raise pickle.UnpicklingError(f"{op} with nothing to apply it to")
+        target = self.stack[-1]
+        if not isinstance(target, kind):
+            raise _Refused(f"{op} on a {type(target).__name__}")
+        return target
+
+    def load_dict(self) -> None:
+        items = self.pop_mark()
+        if len(items) % 2:
+            raise pickle.UnpicklingError("DICT with an odd number of items")
+        self.append({_check_key(items[i], "dict key"): items[i + 1] for i in range(0, len(items), 2)})
+
+    def load_setitem(self) -> None:
+        value = self.stack.pop()
+        key = self.stack.pop()
+        self._target(dict, "SETITEM")[_check_key(key, "dict key")] = value
+
+    def load_setitems(self) -> None:
+        items = self.pop_mark()
+        if len(items) % 2:
+            raise pickle.UnpicklingError("SETITEMS with an odd number of items")
+        target = self._target(dict, "SETITEMS")
+        for i in range(0, len(items), 2):
+            target[_check_key(items[i], "dict key")] = items[i + 1]
+
+    def load_additems(self) -> None:
+        items = self.pop_mark()
+        self._target(set, "ADDITEMS").update(_checked_members(items, "set member"))
+
+    def load_frozenset(self) -> None:
+        items = self.pop_mark()  # before looking up self.append: pop_mark rebinds it
+        self.append(frozenset(_checked_members(items, "set member")))
+
+    def load_append(self) -> None:
+        value = self.stack.pop()
+        self._target(list, "APPEND").append(value)
+
+    def load_appends(self) -> None:
+        items = self.pop_mark()
+        self._target(list, "APPENDS").extend(items)
+
+    def load_build(self) -> None:
+        state = self.stack.pop()
+        # only numpy's reconstructed arrays and dtypes take a state, and check it themselves
+        self._target((_PendingArray, _PendingDtype), "BUILD").__setstate__(state)
+
+    def load_put(self) -> None:
+        i = int(self.readline()[:-1])
+        if not 0 <= i < 1 << 32:  # as LONG_BINPUT: memo keys that never collide
+            raise pickle.UnpicklingError("PUT argument out of range")
+        self.memo[i] = self.stack[-1]
+
+
+def _dispatch() -> dict[int, Any]:
+    """The pure-Python unpickler's opcode table with the checked handlers, every one counted."""
+    table: dict[int, Any] = dict(_PyUnpickler.dispatch)
+    cls: Any = _RestrictedUnpickler
+    for op, name in [
+        (pickle.DICT, "load_dict"),
+        (pickle.SETITEM, "load_setitem"),
+        (pickle.SETITEMS, "load_setitems"),
+        (pickle.ADDITEMS, "load_additems"),
+        (pickle.FROZENSET, "load_frozenset"),
+        (pickle.APPEND, "load_append"),
+        (pickle.APPENDS, "load_appends"),
+        (pickle.BUILD, "load_build"),
+        (pickle.PUT, "load_put"),
+    ]:
+        table[op[0]] = getattr(cls, name)
+    return {op: _counted(handler) for op, handler in table.items()}
+
+
+_RestrictedUnpickler.dispatch = _dispatch()
 
 
 class _Bounds:

@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import pandas as pd
 from intrain.core import faults, sealed
 from intrain.core.bounded import load_json
 from intrain.core.errors import IntrainError
-from intrain.core.h5safety import UnsafeHDF5Error, check_self_contained
+from intrain.core.h5safety import UnsafeHDF5Error, check_self_contained, read_strings
 
 log = logging.getLogger(__name__)
 SCHEMA = "intrain.search"
@@ -48,6 +49,8 @@ def read_log(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pd.DataFrame
         return SearchLogError(f"search log {path} is corrupt ({what}); delete it to start over")
 
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would hang the reader, /dev/zero never ends
+            raise SearchLogError(f"search log {path} is not a regular file; refusing to read it")
         problem = sealed.verify(path)  # before HDF5 reads it: a damaged file can hang the library
     except OSError as e:
         raise SearchLogError(f"search log {path} cannot be read ({e})") from None
@@ -88,7 +91,7 @@ def read_log(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pd.DataFrame
                     raise bad(f"/{name} has dtype {ds.dtype}")
                 if ds.shape[0] < n:
                     raise bad(f"n_done is {n} but /{name} has {ds.shape[0]} rows")
-                data[name] = ds[:n]
+                data[name] = read_strings(ds, str(path), n) if is_str else ds[:n]  # bounded blocks
     except (SearchLogError, UnsafeHDF5Error):
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:

@@ -96,12 +96,29 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def restore_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Inverse of :func:`neutralise_frame` on a frame read back from CSV or Parquet."""
+def restore_frame(df: pd.DataFrame, label: str | os.PathLike[str] = "table") -> pd.DataFrame:
+    """Inverse of :func:`neutralise_frame` on a frame read back from CSV or Parquet.
+
+    A file with both ``x`` and ``'x`` columns was not written by intrain: restored, they would be two
+    columns of one name (which pandas then reads as a frame, not a column), so it is refused
+    (:class:`~intrain.core.errors.InputError` naming ``label`` and the column).
+    """
+    from intrain.core.errors import InputError
+
+    names = [restore_cell(c) if isinstance(c, str) else c for c in df.columns]
+    seen: set[Any] = set()
+    for name in names:
+        if name in seen:
+            shown = str(name)[:80]
+            raise InputError(
+                f"{label}: columns {shown!r} and {chr(39) + shown!r} both read as {shown!r} once the leading "
+                "' (added against spreadsheet formulas) is removed; not a file intrain wrote"
+            )
+        seen.add(name)
     out = df.copy()
     for c in _text_columns(out):
         out[c] = out[c].map(restore_cell)
-    out.columns = [restore_cell(c) if isinstance(c, str) else c for c in out.columns]
+    out.columns = names
     return out
 
 
@@ -136,7 +153,7 @@ def read_csv(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
     """A CSV that intrain wrote (:func:`write_csv`), string cells restored."""
     import pandas as pd
 
-    return restore_frame(pd.read_csv(path, **kwargs))
+    return restore_frame(pd.read_csv(path, **kwargs), path)
 
 
 def plot_text(value: Any, limit: int = MAX_PLOT_TEXT) -> str:

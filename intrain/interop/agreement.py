@@ -23,23 +23,13 @@ import pandas as pd
 from intrain.analysis.correlate import is_imported
 from intrain.analysis.stats import kendall, spearman
 from intrain.core.errors import InputError
+from intrain.core.names import is_reserved
 
 __all__ = ["agreement", "agreement_from_artifacts", "agreement_table", "is_imported", "label_of"]
 
-_NOT_PROXIES = {
-    "arch_index",
-    "arch",
-    "representative",
-    "representative_arch",
-    "flags",
-    "seconds",
-    "pass_seconds",
-    "loss",
-}
-
 
 def _proxies(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c not in _NOT_PROXIES and "." not in c]
+    return [c for c in df.columns if not is_reserved(c) and "." not in c]
 
 
 def _corr(fn, x: np.ndarray, y: np.ndarray) -> float:

@@ -162,5 +162,5 @@ def read_frame(path: str | os.PathLike) -> pd.DataFrame:
     from intrain.core.sinks import read_csv, restore_frame
 
     if str(path).endswith(".parquet"):
-        return restore_frame(pd.read_parquet(path))
+        return restore_frame(pd.read_parquet(path), path)
     return read_csv(path)

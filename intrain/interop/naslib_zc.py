@@ -26,11 +26,11 @@ from typing import IO, Any, cast
 
 import numpy as np
 
-from intrain.core.bounded import load_json
+from intrain.core.bounded import load_json, short_name, short_repr
 from intrain.core.errors import InputError
 from intrain.core.names import check_arch_id, check_real
 from intrain.interop.peer_encodings import codec
-from intrain.interop.peerscores import PeerScores, from_peer, to_peer, write_atomic
+from intrain.interop.peerscores import PeerScores, proxy_names, to_peer, write_atomic
 
 __all__ = ["FAILED", "datasets_in", "read_zc", "write_zc"]
 
@@ -63,6 +63,12 @@ def datasets_in(source: str | os.PathLike | IO[str], name: str | None = None) ->
     return list(doc)
 
 
+def _clip(error: Exception) -> str:
+    """A codec's message about a key from the file, at most 300 characters (it may quote the key)."""
+    text = str(error)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def _number(value: Any, where: str) -> float:
     return check_real(value, where)  # bounded quote; numbers beyond float64 refused by name
 
@@ -75,38 +81,40 @@ def read_zc(source: str | os.PathLike | IO[str], space: str, dataset: str, name:
     if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
         raise InputError(f"{label}: top level must be an object of datasets, each an object of architectures")
     if dataset not in doc:
-        raise InputError(f"{label}: no dataset {dataset!r}; the file has {sorted(doc)}")
+        raise InputError(f"{label}: no dataset {short_repr(dataset)}; the file has {short_repr(sorted(doc))}")
     archs = doc[dataset]
     if not archs:
-        raise InputError(f"{label}: dataset {dataset!r} lists no architectures")
+        raise InputError(f"{label}: dataset {short_repr(dataset)} lists no architectures")
     keys, ids, vals = [], [], []
     scores: dict[str, list[float]] = {}
     times: dict[str, list[float]] = {}
     for n, (key, rec) in enumerate(archs.items()):
-        where = f"{label}: {dataset} / {key}"
+        where = f"{label}: {short_name(dataset)} / {short_name(key)}"
         try:
             keys.append(key_codec.load(key)[0])
         except InputError as e:
-            raise InputError(f"{where}: {e}") from None
+            raise InputError(f"{where}: {_clip(e)}") from None
         if not isinstance(rec, dict):
             raise InputError(f"{where}: expected an object of proxies, got {type(rec).__name__}")
         ids.append(check_arch_id(rec["id"], f"{where} / id") if "id" in rec else -1)
         vals.append(_number(rec["val_accuracy"], f"{where} / val_accuracy") if "val_accuracy" in rec else math.nan)
+        names = proxy_names([k for k in rec if k not in _META], FORMAT, where)
         for peer_name, entry in rec.items():
             if peer_name in _META:
                 continue
+            field = f"{where} / {short_name(peer_name)}"
             if not isinstance(entry, dict) or "score" not in entry:
-                raise InputError(f'{where} / {peer_name}: expected {{"score": ..., "time": ...}}, got {entry!r}')
-            proxy = from_peer(peer_name, FORMAT)
+                raise InputError(f'{field}: expected {{"score": ..., "time": ...}}, got {short_repr(entry)}')
+            proxy = names[peer_name]
             col = scores.setdefault(proxy, [math.nan] * n)
             tcol = times.setdefault(proxy, [math.nan] * n)
-            score = _number(entry["score"], f"{where} / {peer_name} / score")
+            score = _number(entry["score"], f"{field} / score")
             col.append(math.nan if score == FAILED else score)
-            tcol.append(_number(entry["time"], f"{where} / {peer_name} / time") if "time" in entry else math.nan)
+            tcol.append(_number(entry["time"], f"{field} / time") if "time" in entry else math.nan)
         for col in (*scores.values(), *times.values()):
             col.extend([math.nan] * (n + 1 - len(col)))  # a proxy this architecture lacks
     if not scores:
-        raise InputError(f"{label}: dataset {dataset!r} has no proxy scores (only {list(_META)})")
+        raise InputError(f"{label}: dataset {short_repr(dataset)} has no proxy scores (only {list(_META)})")
     return PeerScores(
         space,
         dataset,

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-__all__ = ["PEER_NAMES", "PeerScores", "from_peer", "to_peer", "write_atomic"]
+from intrain.core.bounded import short_repr
+from intrain.core.errors import InputError
+
+__all__ = ["PEER_NAMES", "PeerScores", "from_peer", "proxy_names", "to_peer", "write_atomic"]
 
 #: intrain proxy name -> the peer's, where they differ (NASLib ``ZeroCost`` method types;
 #: zero-cost-nas ``@measure`` names). Every other name is kept.
@@ -38,6 +41,31 @@ def from_peer(name: str, peer: str) -> str:
     """intrain's name of a peer's proxy."""
     back = {v: k for k, v in PEER_NAMES.get(peer, {}).items()}
     return back.get(name, name)
+
+
+def proxy_names(names: Iterable[str], peer: str, where: str) -> dict[str, str]:
+    """intrain's name of each of a record's proxy names (``{peer name: intrain name}``), refusing
+    a record that stores one proxy twice under two spellings (the peer's and intrain's): which
+    value is meant cannot be told. Names are quoted through :func:`short_repr`.
+
+    >>> proxy_names(["jacob_cov", "snip"], "zero-cost-nas", "nb2.p: record 0")
+    {'jacob_cov': 'jacov', 'snip': 'snip'}
+    >>> proxy_names(["jacob_cov", "jacov"], "zero-cost-nas", "nb2.p: record 3")
+    Traceback (most recent call last):
+    ...
+    intrain.core.errors.InputError: nb2.p: record 3: holds both 'jacob_cov' and 'jacov', two spellings of the proxy 'jacov'; keep one
+    """
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for name in names:
+        proxy = from_peer(name, peer)
+        if proxy in seen:
+            raise InputError(
+                f"{where}: holds both {short_repr(seen[proxy])} and {short_repr(name)}, two spellings of the proxy "
+                f"{short_repr(proxy)}; keep one"
+            )
+        seen[proxy], out[name] = name, proxy
+    return out
 
 
 @dataclass

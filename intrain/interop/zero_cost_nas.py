@@ -26,11 +26,12 @@ from typing import IO, Any, cast
 
 import numpy as np
 
+from intrain.core.bounded import short_name, short_repr
 from intrain.core.errors import InputError
-from intrain.core.names import check_real
+from intrain.core.names import check_arch_id, check_real
 from intrain.core.safepickle import load_stream
 from intrain.interop.peer_encodings import codec
-from intrain.interop.peerscores import PeerScores, from_peer, to_peer, write_atomic
+from intrain.interop.peerscores import PeerScores, proxy_names, to_peer, write_atomic
 from intrain.spaces.peers import PeerCodec
 
 __all__ = ["read_stream", "write_stream"]
@@ -38,6 +39,12 @@ __all__ = ["read_stream", "write_stream"]
 FORMAT = "zero-cost-nas"
 #: Pickle protocol 4 reads on every Python 3 that zero-cost-nas supports.
 PROTOCOL = 4
+
+
+def _clip(error: Exception) -> str:
+    """A codec's message about a key from the file, at most 300 characters (it may quote the key)."""
+    text = str(error)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _number(value: Any, where: str) -> float:
@@ -48,9 +55,12 @@ def _key(rec: dict, key_codec: PeerCodec, where: str) -> tuple[str, int]:
     """The record's key and stated index, as its space's codec reads them (NB201 ``i``/``arch``,
     NB101 ``hash``)."""
     try:
-        return key_codec.load(rec)
+        key, index = key_codec.load(rec)
     except InputError as e:
-        raise InputError(f"{where}: {e}") from None
+        raise InputError(f"{where}: {_clip(e)}") from None
+    if index != -1:  # -1: the record states none
+        index = check_arch_id(index, f"{where} / {getattr(key_codec, 'field', 'i')}")
+    return key, index
 
 
 def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str, name: str | None = None) -> PeerScores:
@@ -67,7 +77,12 @@ def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str,
         if not isinstance(rec, dict) or not isinstance(rec.get("logmeasures"), dict):
             raise InputError(f"{where}: expected a dict with 'logmeasures', got {type(rec).__name__}")
         key, index = _key(rec, key_codec, where)
-        measures = {from_peer(str(k), FORMAT): _number(v, f"{where} / {k}") for k, v in rec["logmeasures"].items()}
+        logmeasures = rec["logmeasures"]
+        for k in logmeasures:
+            if not isinstance(k, str):
+                raise InputError(f"{where} / logmeasures: a measure named {short_repr(k)}, not a string")
+        names = proxy_names(logmeasures, FORMAT, where)
+        measures = {names[k]: _number(v, f"{where} / {short_name(k)}") for k, v in logmeasures.items()}
         val = _number(rec["valacc"], f"{where} / valacc") if rec.get("valacc") is not None else math.nan
         rows.pop(key, None)
         rows[key] = (index, measures, val)

@@ -444,3 +444,11 @@ def test_check_config_command_writes_a_template_free_json_copy(tmp_path):
     import json
 
     assert json.loads(out.read_text())["spaces"]["nb201"]["sample"] == 6
+
+
+def test_a_key_that_yaml_reads_as_a_number_is_refused_in_words():
+    """`201:` in YAML is an int key: refused naming where, before any lookup by name."""
+    from intrain.planning.configcheck import load_overlay
+
+    with pytest.raises(ConfigError, match=r"config key spaces: the key 201 is not text \(int\)"):
+        check_config(load_overlay("spaces:\n  201: {sample: 5}\n"), SCHEMA_PATH)

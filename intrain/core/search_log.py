@@ -92,6 +92,8 @@ def read_log(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pd.DataFrame
                 if ds.shape[0] < n:
                     raise bad(f"n_done is {n} but /{name} has {ds.shape[0]} rows")
                 data[name] = read_strings(ds, str(path), n) if is_str else ds[:n]  # bounded blocks
+                if len(data[name]) != n:  # a dataspace that lies about its extent
+                    raise bad(f"/{name} gave {len(data[name])} of its {n} complete rows")
     except (SearchLogError, UnsafeHDF5Error):
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:

@@ -152,8 +152,30 @@ def check_archs(config: dict) -> None:
                 raise ConfigError(f"config key spaces.{name}.archs[{k}]: {e}. Fix: {fix}") from None
 
 
+def check_keys(config: Any, path: tuple[str, ...] = ()) -> None:
+    """Every mapping key is text (YAML reads ``201:`` as a number, which no config key is).
+
+    >>> check_keys({"spaces": {201: {}}})
+    Traceback (most recent call last):
+    ...
+    intrain.planning.configcheck.ConfigError: config key spaces: the key 201 is not text (int); config keys are text: quote it ('201')
+    """
+    if isinstance(config, dict):
+        for k, v in config.items():
+            if not isinstance(k, str):
+                raise ConfigError(
+                    f"config key {'.'.join(path) or '(top level)'}: the key {_short(k)} is not text "
+                    f"({type(k).__name__}); config keys are text: quote it ('{_short(k)}')"
+                )
+            check_keys(v, (*path, k))
+    elif isinstance(config, list):
+        for i, v in enumerate(config):
+            check_keys(v, (*path, str(i)))
+
+
 def check_config(config: dict, schema_path: str | Path | None = None) -> None:
-    """Schema, then architectures; raises :class:`ConfigError` naming the key and the fix."""
+    """Keys, schema, then architectures; raises :class:`ConfigError` naming the key and the fix."""
+    check_keys(config)
     check_schema(config, schema_path)
     check_archs(config)
     check_proxy_names(config)

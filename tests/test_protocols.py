@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -527,7 +529,6 @@ def test_protocol_sets_and_table_through_the_workflow(tmp_path, mirror):
     import sys
 
     import pandas as pd
-    import yaml
 
     from intrain.core.artifacts import read_proxy_inputs, read_scores
 
@@ -557,7 +558,8 @@ def test_protocol_sets_and_table_through_the_workflow(tmp_path, mirror):
             }
         },
     }
-    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    # JSON: the sets share lists, which YAML would write as aliases (refused in config files)
+    (tmp_path / "c.yaml").write_text(json.dumps(cfg))
     proc = subprocess.run(
         [
             sys.executable,

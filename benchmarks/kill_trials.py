@@ -21,8 +21,9 @@ that finishes before its kill is recorded but not counted, and another trial is 
 - stray: a file the reference does not have (a temporary or partial file left behind).
 
 Search trials: ``intrain evolve`` (NB201, --search-iterations, default 120, checkpoint every 3) killed while
-writing its n-th checkpoint (``INTRAIN_FAULT=search_log.write:n``; ``--mode delay``: at a random moment)
-and resumed; its log must equal the uninterrupted log row for row.
+writing its n-th checkpoint (``INTRAIN_FAULT=search_log.write:n``: the first is the log's HDF5 base, later
+ones land halfway through a journal record; ``--mode delay``: at a random moment) and resumed; its log must
+equal the uninterrupted log row for row, and no temporary file or journal may be left after the resume.
 
 All counts must be 0. One trial of each kind runs in the test suite (tests/test_faults.py).
 """
@@ -246,7 +247,8 @@ def search_trial(
     workdir: Path, ref_log: Path, delay: float | None = None, iterations: int = 30, fault_at: int | None = None
 ) -> dict:
     """Kill a search (after ``delay`` seconds, or while it writes its ``fault_at``-th checkpoint), resume, compare."""
-    from intrain.core.search_log import read_log
+    from intrain.core.search_log import _read as read_with_journal
+    from intrain.core.search_log import journal_path, read_log
 
     if (delay is None) == (fault_at is None):
         raise ValueError("give delay or fault_at")
@@ -266,22 +268,29 @@ def search_trial(
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    # partial writes the kill left: a temporary HDF5 base, or a journal whose last record is torn
     stray_at_kill = sum(p.name.endswith(".tmp") for p in workdir.iterdir())
+    journal = journal_path(log)
+    journal_at_kill = journal.stat().st_size if journal.exists() else 0
     rows_at_kill, corrupt_at_kill = 0, 0
     if log.exists():
         try:
-            rows_at_kill = len(read_log(log)[1])
+            _, got, _, valid = read_with_journal(log)
+            rows_at_kill = len(got)
+            stray_at_kill += journal_at_kill > valid
         except Exception:
             corrupt_at_kill = 1
     resumed = subprocess.run(
         evolve_cmd(log, workdir / "b", iterations), cwd=REPO, env=_env(), capture_output=True, text=True
     )
-    stray = [p.name for p in workdir.iterdir() if p.name.endswith(".tmp")]  # after the resume: none may be left
+    # after the resume none may be left: no temporary file, no journal (a finished search compacts it)
+    stray = [p.name for p in workdir.iterdir() if p.name.endswith((".tmp", ".journal"))]
     counts = {
         "delay": round(delay, 2) if delay is not None else None,
         "fault_at": fault_at,
         "killed": proc.returncode == -signal.SIGKILL,
         "tmp_at_kill": stray_at_kill,
+        "journal_bytes_at_kill": journal_at_kill,
         "rows_at_kill": rows_at_kill,
         "lost": 0,
         "corrupt": corrupt_at_kill,

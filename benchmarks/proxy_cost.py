@@ -2,15 +2,25 @@
 
     python benchmarks/proxy_cost.py --n 10 --dataset cifar10 --threads 2 --out results/benchmarks/proxy_cost.csv
 
+    python benchmarks/proxy_cost.py --before-after --n 5 --dataset cifar10 --threads 1 \
+        --proxies tenas grasp vkdnw az_nas --protocol reference --out benchmarks/heavy_cost_cifar10_ref.csv
+
 Each proxy is scored on its own (so its cost includes the shared InTrain probe pass, which
 every job runs), on the same seeded NB201 sample; the last row scores all proxies in one
 fused job, which shows what sharing passes saves. Not a test: numbers depend on the machine.
+
+``--before-after`` (issue 31) scores each proxy with its fast paths off ("before": the original
+code paths, kept behind module switches) and on ("after"), alternating on each architecture so
+both see the same machine load; it reports wall and process-CPU seconds per architecture (CPU
+seconds are the steadier figure on a shared machine) and the ratio. No fused row in this mode.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +28,71 @@ import pandas as pd
 import torch
 
 from intrain.core.records import ScoreSettings
-from intrain.proxies import list_proxies
+from intrain.proxies import gradient, list_proxies, vkdnw
 from intrain.scoring.scorer import Scorer
 from intrain.spaces.nb201.encoding import all_cells
+
+#: The module switches that select each heavy proxy's original path (False) or fast path (True).
+FAST_SWITCHES: dict[str, list[tuple[object, str]]] = {
+    "vkdnw": [(vkdnw, "FAST")],
+    "grasp": [(gradient, "GRASP_ONE_FORWARD")],
+}
+
+
+@contextlib.contextmanager
+def fast_paths(proxy: str, on: bool) -> Iterator[None]:
+    """Set ``proxy``'s fast-path switches to ``on`` for the block, then restore them."""
+    switches = FAST_SWITCHES.get(proxy, [])
+    saved = [getattr(m, a) for m, a in switches]
+    for m, a in switches:
+        setattr(m, a, on)
+    try:
+        yield
+    finally:
+        for (m, a), v in zip(switches, saved):
+            setattr(m, a, v)
+
+
+def before_after(args: argparse.Namespace, archs: list[str]) -> list[dict]:
+    """Each proxy's seconds per architecture with its fast paths off, then on, alternating per architecture."""
+    rows = []
+    for proxy in args.proxies:
+        settings = ScoreSettings(proxies=(proxy,), protocol=args.protocol)
+        scorer = Scorer("nb201", args.dataset, settings, device=args.device)
+        scorer.score(0, archs[0])  # warm-up
+        wall = {False: 0.0, True: 0.0}
+        cpu = {False: 0.0, True: 0.0}
+        for i, arch in enumerate(archs):
+            for on in (False, True):
+                with fast_paths(proxy, on):
+                    w, c = time.perf_counter(), time.process_time()
+                    scorer.score(i, arch)
+                    wall[on] += time.perf_counter() - w
+                    cpu[on] += time.process_time() - c
+        n = len(archs)
+        rows.append(
+            {
+                "proxy": proxy,
+                "protocol": args.protocol,
+                "passes": "+".join(scorer.passes) or "probe",
+                "fast_path": "yes" if proxy in FAST_SWITCHES else "no",
+                "wall_before": wall[False] / n,
+                "wall_after": wall[True] / n,
+                "cpu_before": cpu[False] / n,
+                "cpu_after": cpu[True] / n,
+                "cpu_speedup": cpu[False] / cpu[True],
+                "dataset": args.dataset,
+                "threads": args.threads,
+                "n": n,
+            }
+        )
+        r = rows[-1]
+        print(
+            f"{proxy:8s} cpu {r['cpu_before']:7.2f} -> {r['cpu_after']:7.2f} s/arch ({r['cpu_speedup']:.2f}x), "
+            f"wall {r['wall_before']:7.2f} -> {r['wall_after']:7.2f}",
+            flush=True,
+        )
+    return rows
 
 
 def main() -> None:
@@ -31,14 +103,24 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--proxies", nargs="*", default=list_proxies())
+    ap.add_argument("--protocol", default="uniform", choices=["uniform", "reference"])
+    ap.add_argument("--before-after", action="store_true", help="original vs fast paths, per proxy (issue 31)")
     ap.add_argument("--out", default="results/benchmarks/proxy_cost.csv")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cells = [c.to_str() for c in all_cells()]
     archs = [cells[i] for i in np.random.default_rng(args.seed).choice(len(cells), args.n, replace=False)]
+    if args.before_after:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(before_after(args, archs)).to_csv(out, index=False)
+        print(f"wrote {out}")
+        return
     rows = []
     for label, proxies in [(p, (p,)) for p in args.proxies] + [("all (fused)", tuple(args.proxies))]:
-        scorer = Scorer("nb201", args.dataset, ScoreSettings(proxies=proxies), device=args.device)
+        scorer = Scorer(
+            "nb201", args.dataset, ScoreSettings(proxies=proxies, protocol=args.protocol), device=args.device
+        )
         scorer.score(0, archs[0])  # warm-up: allocator, kernels, caches
         start = time.perf_counter()
         for i, arch in enumerate(archs):

@@ -3,7 +3,8 @@
 # works where the system Python refuses installs (PEP 668: Debian 12, Ubuntu 24.04):
 #   1. the venv, from $PYTHON (default python3);
 #   2. torch's CPU wheel first (torch==2.13.0), so pip never resolves a multi-GB CUDA build;
-#   3. this package with its workflow (incl. the Slurm executor plugin), test and docs extras;
+#   3. this package with its workflow (incl. the Slurm executor plugin), test, docs, models
+#      (Hugging Face transformers, for the conformance tests) and distributed (Dask) extras;
 #   4. as root on Debian: Chromium (the report's render check) and slurm-wlm + munge (the
 #      single-node cluster of scripts/slurm-cluster.sh that the Slurm test runs).
 # Then run everything through the venv: `.venv/bin/snakemake ...`, `.venv/bin/python -m pytest`
@@ -29,7 +30,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/python" -m pip install -q)
 "${PIP[@]}" torch==2.13.0
-"${PIP[@]}" -e ".[workflow,test,docs]"
+"${PIP[@]}" -e ".[workflow,test,docs,models,distributed]"
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v slurmctld >/dev/null 2>&1 || missing+=(slurm-wlm)

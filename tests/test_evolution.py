@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intrain.core.search_log import SearchLogError
+from intrain.core.search_log import SearchLogError, read_log
 from intrain.search.evolution import evolve, top_k
 from intrain.search.problems import nb201_pick_table, summarize_picks
 from intrain.spaces import zennas
@@ -100,10 +100,10 @@ def test_killed_search_resumes_to_the_same_history(tmp_path, groundtruth_csv):
         env={**env, "INTRAIN_FAULT": "search_log.write:3"},
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    with h5py.File(log, "r") as f:
-        done = int(f.attrs["n_done"])
-    assert 0 < done < 30  # the 2nd checkpoint's complete log, not the 3rd's partial one
-    assert list(tmp_path.glob(".killed.h5.*.tmp")), "the kill did not land mid-write"
+    done = len(read_log(log)[1])  # the HDF5 base and the journal's complete records
+    assert 0 < done < 30  # the 2nd checkpoint's complete log, not the 3rd's partial record
+    # the 3rd write point is halfway through the 2nd journal record (the 1st writes the HDF5 base)
+    assert (tmp_path / ".killed.h5.journal").stat().st_size > 0, "the kill did not land mid-write"
     out = subprocess.run(
         _evolve_cmd(log, tmp_path / "b", 30, ["--groundtruth", str(groundtruth_csv)]),
         cwd=REPO,
@@ -113,6 +113,7 @@ def test_killed_search_resumes_to_the_same_history(tmp_path, groundtruth_csv):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "resuming" in out.stderr
+    assert not (tmp_path / ".killed.h5.journal").exists()  # a finished search compacts its log into one file
     with h5py.File(straight, "r") as a, h5py.File(log, "r") as b:
         assert int(b.attrs["n_done"]) == 30
         assert list(b["iteration"][:30]) == list(range(30))  # no duplicate or missing iteration
@@ -200,3 +201,25 @@ def test_workflow_runs_the_searches_and_reports_them(tmp_path, mirror):
     log = (results / "logs" / "search" / "zennas-b450000000.log").read_text()
     assert "resuming" in log and "at iteration 4" in log
     assert pd.read_csv(results / "search" / "zennas.csv").loc[0, "iterations"] == 6
+
+
+def test_evolve_cli_looks_scores_up_in_rounds(tmp_path, caplog):
+    """``intrain evolve --scores-from`` (search.scores_from) with ``--batch`` and ``--workers``: nothing
+    is scored, the round size is in the log's meta and best.json, a missing architecture is named."""
+    from intrain.cli import main
+
+    from .test_search_parallel import _full_space_artifact
+
+    path, gt, accuracy = _full_space_artifact(tmp_path, lambda i, a: a)  # a perfect proxy
+    log, out = tmp_path / "log.h5", tmp_path / "out"
+    argv = ["evolve", "--space", "nb201", "--dataset", "cifar10", "--iterations", "120", "--seed", "1"]
+    argv += ["--scores-from", str(path), "--batch", "4", "--workers", "2", "--log", str(log)]
+    assert main([*argv, "--groundtruth", str(gt), "--no-progress", "--out-dir", str(out)]) == 0
+    best = json.loads((out / "best.json").read_text())
+    assert best["batch"] == 4 and best["scores_from"] == str(path)
+    assert best["best_accuracy"] == pytest.approx(accuracy[best["best_arch"]])
+    meta, rows = read_log(log)
+    assert meta["batch"] == 4 and len(rows) == 120
+    assert best["best_score"] == pytest.approx(max(accuracy[a] for a in rows["arch"]))
+    assert main([*argv[:-4], "--workers", "many", "--log", str(tmp_path / "x.h5"), "--out-dir", str(out)]) == 2
+    assert "workers 'many': expected a number" in caplog.text and not (tmp_path / "x.h5").exists()

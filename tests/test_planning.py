@@ -298,6 +298,8 @@ def test_arguments_are_lists_that_keep_every_character():
     assert commands.mirror_args(p.config) == ["--mirror", weird]
     assert commands.groundtruth_args(p) == ["--groundtruth", f"nb201={weird}/groundtruth/nb201.csv"]
     assert commands.search_args(p) == ["--k", "10", "--seed", "0", "--proxy", "intrain"]
+    rounds = plan({"search": {"batch": 4, "workers": 2, "threads": 2, "count_rejected": True}})
+    assert commands.search_args(rounds)[6:] == ["--batch", "4", "--workers", "2", "--threads", "2", "--count-rejected"]
     assert commands.settings_json(p.settings("nb201")).startswith('{"batch_size": 8, ')
 
 

@@ -43,6 +43,20 @@ def test_hand_checkable_case_and_exclusions():
     assert (d.n, d.n_excluded) == (4, 1)
     assert d.tau_a == pytest.approx(1.0) and d.tau_b == pytest.approx(4 / 6)
     assert d.delta == pytest.approx(2 / 6) and np.isnan(d.lo)
+    # Spearman on the same rows: a is exact (ρ = 1); b's swap of ranks 1 and 2 gives 1 - 6*2/(4*15) = 0.8
+    assert d.rho_a == pytest.approx(1.0) and d.rho_b == pytest.approx(0.8)
+    assert d.rho_delta == pytest.approx(0.2) and np.isnan(d.rho_lo)
+
+
+def test_spearman_difference_shares_the_bootstrap_draws():
+    rng = np.random.default_rng(4)
+    truth = rng.normal(size=150)
+    noisy = truth + 2.0 * rng.normal(size=150)
+    d = paired_tau_difference(truth, noisy, truth, n_boot=300, seed=2)
+    assert d.rho_a == pytest.approx(1.0)
+    assert 0 < d.rho_lo <= d.rho_delta <= d.rho_hi
+    same = paired_tau_difference(noisy, noisy.copy(), truth, n_boot=100, seed=2)
+    assert (same.rho_delta, same.rho_lo, same.rho_hi) == (0.0, 0.0, 0.0)
 
 
 def test_interval_is_reproducible_per_seed_and_paired():
@@ -606,3 +620,53 @@ def test_protocol_sets_and_table_through_the_workflow(tmp_path, mirror):
     assert c10.loc[("flops", "reference"), "published"] == 0.623
     assert "### nb201 / cifar10" in (results / "protocols.md").read_text()
     assert "Protocols: uniform vs reference" in (results / "report" / "index.html").read_text()
+
+
+def test_a_sub_sampled_variant_shows_the_uniform_tau_on_its_own_rows():
+    """A variant scored on 50 of 1,000 architectures: the uniform τ shown beside it says which
+    sample it covers, and the paired uniform τ on the variant's own 50."""
+    import pandas as pd
+
+    from intrain.analysis.comparison import display_rows
+
+    row = dict(
+        space="nb201",
+        dataset="cifar100",
+        proxy="swap",
+        variant="reference",
+        input="gaussian",
+        n=50,
+        tau=0.561,
+        tau_lo=0.403,
+        tau_hi=0.712,
+        published=np.nan,
+        minus_published=np.nan,
+        n_uniform=1000,
+        tau_uniform=0.526,
+        tau_uniform_lo=0.492,
+        tau_uniform_hi=0.559,
+        n_paired=50,
+        tau_uniform_paired=0.384,
+        minus_uniform=0.176,
+        minus_uniform_lo=0.013,
+        minus_uniform_hi=0.34,
+        n_vs_intrain=50,
+        intrain_minus=0.078,
+        intrain_minus_lo=-0.069,
+        intrain_minus_hi=0.227,
+    )
+    shown = display_rows(pd.DataFrame([row]))[0]["τ uniform [95% CI]"]
+    assert shown == "0.526 [0.492, 0.559] (n = 1000; on these 50: 0.384)"
+    same = display_rows(pd.DataFrame([{**row, "n_uniform": 50}]))[0]["τ uniform [95% CI]"]
+    assert same == "0.526 [0.492, 0.559]"
+
+
+def test_a_proxys_own_wall_time_is_never_correlated_with_accuracy():
+    """``meco.seconds`` measures the machine; a resumed run's correlations must equal an
+    uninterrupted run's (benchmarks/kill_trials.py), so timing components are not correlated."""
+    import pandas as pd
+
+    from intrain.analysis.correlate import proxy_columns
+
+    cols = ["arch_index", "seconds", "meco", "meco.modules", "meco.seconds", "swap.seconds"]
+    assert proxy_columns(pd.DataFrame(columns=cols)) == ["meco", "meco.modules"]

@@ -409,3 +409,22 @@ def test_report_refuses_tables_without_the_columns_it_reads(report_dir, tmp_path
         build_report(str(corr), scores, str(d / "gt.csv"), str(tmp_path / "out" / "index.html"), studies=studies_in)
     assert str(bad) in str(e.value)
     assert not (tmp_path / "out" / "index.html").exists()
+
+
+def test_heatmap_compares_in_spearman_where_a_paper_gives_only_rho():
+    corr = _corr([("nb201", "cifar10", "meco", 1000, 0.753, 0.734, 0.771, np.nan)])
+    corr["spearman"], corr["paper_spearman"] = 0.918, 0.89
+    table = headline_html(corr)
+    cell = re.sub(r"<[^>]+>", " ", re.findall(r"<td[^>]*>(.*?)</td>", table)[0]).split()
+    assert cell == ["0.753", "paper", "ρ", "0.89", "ours", "ρ", "0.918"]
+    assert "paper ρ 0.890 (Spearman; no published τ), ours ρ 0.918" in html.unescape(table)
+    corr["paper_spearman"] = np.nan  # nothing published in either coefficient: the bare τ
+    cell = re.sub(r"<[^>]+>", " ", re.findall(r"<td[^>]*>(.*?)</td>", headline_html(corr))[0]).split()
+    assert cell == ["0.753"]
+
+
+def test_heatmap_caption_names_the_accuracy_the_run_correlated_with():
+    corr = _corr([("nb201", "cifar10", "intrain", 100, 0.6, 0.5, 0.7, 0.669)])
+    assert "Kendall τ against test accuracy" in headline_html(corr)
+    corr["metric"] = "valid"
+    assert "Kendall τ against validation accuracy" in headline_html(corr)

@@ -202,12 +202,16 @@ def display_rows(table: pd.DataFrame) -> list[dict[str, str]]:
     rows = []
     for r in table.itertuples(index=False):
         uniform = r.variant == UNIFORM
+        tau_uniform = _ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi)
+        if not uniform and pd.notna(r.n_uniform) and int(r.n_uniform) != int(r.n):
+            # the uniform τ covers its whole sample; a sub-sampled variant is paired on its own rows
+            tau_uniform += f" (n = {int(r.n_uniform)}; on these {int(r.n)}: {r.tau_uniform_paired:.3f})"
         cells = [
             r.proxy,
             r.variant,
             _input_label(r.input),
             str(r.n),
-            _ci(r.tau, r.tau_lo, r.tau_hi) if uniform else _ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi),
+            _ci(r.tau, r.tau_lo, r.tau_hi) if uniform else tau_uniform,
             "–" if uniform else _ci(r.tau, r.tau_lo, r.tau_hi),
             "–" if pd.isna(r.published) else f"{r.published:.3f}",
             _ci(r.minus_published, np.nan, np.nan, signed=True),

@@ -27,7 +27,9 @@ def is_component(proxy: pd.Series) -> pd.Series:
 
 
 def proxy_columns(scores: pd.DataFrame) -> list[str]:
-    return [c for c in scores.columns if not is_reserved(str(c))]
+    """Score and component columns to correlate: not the reserved ones, and not a proxy's own wall
+    time (``meco.seconds``), which measures the machine, not the network's accuracy."""
+    return [c for c in scores.columns if not is_reserved(str(c)) and not str(c).endswith(".seconds")]
 
 
 def is_imported(attrs: Mapping[str, Any]) -> bool:

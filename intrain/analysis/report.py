@@ -482,21 +482,33 @@ def heatmap_table(corr: pd.DataFrame, proxy: str = OWN_PROXY) -> str:
                         "no-ci": "no CI to judge",
                     }[verdict]
                 )
+            paper_rho, rho = _num(r, "paper_spearman"), _num(r, "spearman")
+            if not np.isfinite(paper) and np.isfinite(paper_rho) and np.isfinite(rho):
+                # the paper states Spearman only (MeCo, SWAP): compare like with like, in ρ
+                pub = f'<span class="pub">paper ρ {paper_rho:.2f}</span><span class="pub">ours ρ {rho:.3f}</span>'
+                tip += f"; paper ρ {paper_rho:.3f} (Spearman; no published τ), ours ρ {rho:.3f}"
             cells.append(
                 f'<td data-v="{tau!r}" style="background:{bg};color:{fg}" title="{html_text(tip)}">'
                 f'<span class="tau">{tau:.3f}</span>{pub}</td>'
             )
         rows.append(f"<tr{' class=own' if p == proxy else ''}>" + "".join(cells) + "</tr>")
     ramp = ", ".join(_colour(t)[0] for t in np.linspace(-1, 1, 9))
+    metrics = set(main["metric"].dropna()) if "metric" in main else {"test"}
+    accuracy = (
+        {"test": "test", "valid": "validation"}.get(next(iter(metrics)), "test")
+        if len(metrics) == 1
+        else "test/validation"
+    )
     legend = (
         f'<p class="legend"><span>τ: −1<span class="ramp" style="background:linear-gradient(to right, {ramp})">'
-        f"</span>+1</span><span>small print: the published τ and the difference (measured − paper)</span>"
+        f"</span>+1</span><span>small print: the published τ and the difference (measured − paper); "
+        f"where a paper gives Spearman's ρ only, both ρ</span>"
         f"<span>✓ published value inside the 95 % bootstrap CI; ✗ outside it</span>"
         f"<span>– not scored or undefined; hover a cell for its CI and n</span></p>"
     )
     return (
         f'<div class="scroll"><table class="heatmap sortable" id="heatmap">'
-        f'<caption class="note">Kendall τ against test accuracy; click a column to rank the proxies on it</caption>'
+        f'<caption class="note">Kendall τ against {accuracy} accuracy; click a column to rank the proxies on it</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>{legend}"
     )
 
@@ -894,6 +906,9 @@ def _write_report(
         if key == "stability":
             body += _img(stability_plot(corr, out.parent / "stability.png").name, "stability")
         sections.append(_section(f"study-{key}", title, body))
+    from intrain.analysis.zoo_report import report_sections  # the model zoo's section, when the run has one
+
+    sections.extend(report_sections(score_paths, gts))
     prov = {
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),

@@ -82,6 +82,12 @@ class TauDifference:
     lo: float = float("nan")
     hi: float = float("nan")
     n_boot: int = 0
+    #: Spearman's ρ(a) − ρ(b) on the same bootstrap draws (a claim may be stated in either coefficient)
+    rho_a: float = float("nan")
+    rho_b: float = float("nan")
+    rho_delta: float = float("nan")
+    rho_lo: float = float("nan")
+    rho_hi: float = float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +96,8 @@ class TauDifference:
 def paired_tau_difference(
     a: np.ndarray, b: np.ndarray, truth: np.ndarray, n_boot: int = 1000, seed: int = 0, ci: float = 0.95
 ) -> TauDifference:
-    """Δτ = τ(a, truth) − τ(b, truth) and its ``ci`` percentile bootstrap interval.
+    """Δτ = τ(a, truth) − τ(b, truth) and its ``ci`` percentile bootstrap interval (and the same
+    for Spearman's ρ, ``rho_*``, from the same draws).
 
     Each bootstrap replicate draws one set of architectures (with replacement) and computes both
     taus on it, so the interval accounts for the correlation between the two proxies' errors:
@@ -107,13 +114,17 @@ def paired_tau_difference(
         nan = float("nan")
         return TauDifference(n, int((~ok).sum()), nan, nan, nan)
     ta, tb = kendall(a, t), kendall(b, t)
-    out = TauDifference(n, int((~ok).sum()), ta, tb, ta - tb, n_boot=int(n_boot))
+    ra, rb = spearman(a, t), spearman(b, t)
+    out = TauDifference(n, int((~ok).sum()), ta, tb, ta - tb, n_boot=int(n_boot), rho_a=ra, rho_b=rb, rho_delta=ra - rb)
     if n_boot > 0:
         rng = np.random.default_rng(seed)
         d = np.empty(n_boot)
+        r = np.empty(n_boot)
         for k in range(n_boot):
             i = rng.integers(0, n, n)
             d[k] = kendall(a[i], t[i]) - kendall(b[i], t[i])
+            r[k] = spearman(a[i], t[i]) - spearman(b[i], t[i])
         q = (1 - ci) / 2
         out.lo, out.hi = (float(v) for v in np.nanquantile(d, [q, 1 - q]))
+        out.rho_lo, out.rho_hi = (float(v) for v in np.nanquantile(r, [q, 1 - q]))
     return out

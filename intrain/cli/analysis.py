@@ -37,9 +37,23 @@ def cmd_correlate(args: argparse.Namespace) -> None:
             write_csv(diffs, args.pairs_out)
         print()
         print(
-            diffs[["space", "dataset", "a", "b", "n", "tau_a", "tau_b", "delta", "lo", "hi"]].to_string(
-                index=False, float_format="%.3f"
-            )
+            diffs[
+                [
+                    "space",
+                    "dataset",
+                    "a",
+                    "b",
+                    "n",
+                    "tau_a",
+                    "tau_b",
+                    "delta",
+                    "lo",
+                    "hi",
+                    "rho_delta",
+                    "rho_lo",
+                    "rho_hi",
+                ]
+            ].to_string(index=False, float_format="%.3f")
         )
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from intrain.cli.common import SETTINGS_HELP, settings_from, write_csv
@@ -16,9 +17,19 @@ log = logging.getLogger("intrain")
 def cmd_evolve(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
-    from intrain.search.evolution import evolve
+    from intrain.core.errors import InputError
+    from intrain.search.evolution import MAX_BATCH, evolve
     from intrain.search.problems import make_problem, proxy_score, trajectory_plot
+    from intrain.search.workers import MAX_LOCAL, parse_workers
     from intrain.spaces import get_space
+
+    parse_workers(args.workers)  # a bad spec is refused before anything starts
+    if not 1 <= args.batch <= MAX_BATCH:
+        raise InputError(f"--batch {args.batch}: a round holds 1 to {MAX_BATCH:,} children (built in memory)")
+    if args.seed < 0:
+        raise InputError(f"--seed {args.seed}: a search seed is a non-negative integer")
+    if not 1 <= args.threads <= MAX_LOCAL:
+        raise InputError(f"--threads {args.threads}: CPU threads per scorer, 1 to {MAX_LOCAL}")
 
     space = get_space(args.space)
     settings = settings_from(args)
@@ -32,10 +43,23 @@ def cmd_evolve(args: argparse.Namespace) -> None:
         "proxy": args.proxy,
         "settings": settings.as_dict(),
     }
+    score: Callable[[str], float]
+    if args.scores_from:  # a lookup: nothing is scored (intrain.search.lookup)
+        from intrain.search.lookup import LookupScore, artifact_identity, space_archs
+
+        sha = artifact_identity(args.scores_from)  # its content, not its spelling, defines the search
+        lookup = LookupScore(args.scores_from, args.proxy, args.space, sha256=sha)
+        archs = space_archs(args.space)
+        if archs is not None:
+            lookup.check_covers(archs)  # once, up front: not when the first missing one is drawn
+        score = lookup
+        meta["scores_from_sha256"] = sha
+    else:
+        score = proxy_score(args.space, args.dataset, settings, args.proxy, args.device)
     start = time.perf_counter()
     result = evolve(
         problem,
-        proxy_score(args.space, args.dataset, settings, args.proxy, args.device),
+        score,
         args.iterations,
         k=args.k,
         seed=args.seed,
@@ -43,13 +67,21 @@ def cmd_evolve(args: argparse.Namespace) -> None:
         meta=meta,
         checkpoint_every=args.checkpoint_every,
         progress=not args.no_progress,
+        batch=args.batch,
+        workers=args.workers,
+        count_rejected=args.count_rejected,
+        threads=args.threads,
     )
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = {
         **meta,
+        **({"scores_from": str(args.scores_from)} if args.scores_from else {}),
+        "threads": args.threads,
         "k": args.k,
         "seed": args.seed,
+        "batch": args.batch,
+        "count_rejected": args.count_rejected,
         "iterations": result.iterations,
         "n_evaluated": result.n_evaluated,
         "best_iteration": result.best_iteration,
@@ -139,6 +171,36 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--log", required=True, help="HDF5 search log; an existing one is resumed")
     p.add_argument("--checkpoint-every", type=int, default=25)
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="b children per round from one history snapshot, scored together (1: Algorithm 1 itself)",
+    )
+    p.add_argument(
+        "--workers",
+        default="1",
+        help="who scores a round: N local processes, auto (one per GPU), dask:<scheduler>, slurm:<jobs>;"
+        " the history does not depend on it",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads of each scorer, here and in every worker (scores depend on it; default 1)",
+    )
+    p.add_argument(
+        "--count-rejected",
+        action="store_true",
+        help="Zen-NAS's counting: a child over the budget or layer cap still spends an iteration"
+        " (default: T counts scored architectures, as Algorithm 1 is written)",
+    )
+    p.add_argument(
+        "--scores-from",
+        default=None,
+        metavar="ARTIFACT",
+        help="look scores up in a score artifact of the whole space instead of scoring (nb201)",
+    )
     p.add_argument("--groundtruth", action="append", default=None, help="report the pick's accuracy (nb201)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--out-dir", required=True, help="best.json and trajectory.png go here")

@@ -232,6 +232,8 @@ def open_artifact(path: str | os.PathLike[str], check: bool = True) -> h5py.File
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path}: no such artifact")
+    if not path.is_file():  # a FIFO would block the reader forever, a directory or device is no artifact
+        raise ArtifactError(f"{path}: not a regular file (a directory, FIFO or device); refusing to read it")
     problem = sealed.verify(path)  # before HDF5 sees the bytes: a damaged file can hang the library
     if problem:
         raise ArtifactError(f"{path}: corrupt or truncated HDF5 file ({problem}); delete it and rerun its job")

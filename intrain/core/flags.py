@@ -22,3 +22,7 @@ class Flag(enum.IntFlag):
     COLLAPSED_LAYER = 2  # some counted layer's activations were identically zero
     ZERO_GRAD = 4  # some counted parameter's gradient was identically zero
     OUT_OF_MEMORY = 8  # the device ran out of memory scoring it: scores are NaN (set with NONFINITE)
+    #: some proxy is undefined on this network (it lacks the structure the proxy reads, e.g. NASWOT on
+    #: a network without a nonlinearity module): that proxy's score is NaN, its reason is stored
+    #: with it (``Result.reasons``, docs/layers.md); the other proxies' scores are unaffected
+    UNDEFINED = 16

@@ -13,16 +13,105 @@ per-module function, so the forward/hook/cleanup logic exists once.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["WEIGHTED", "conv_linear_macs", "count_macs", "count_params", "hooked", "hooked_forward"]
+__all__ = [
+    "CHANNELS_FIRST",
+    "CHANNELS_LAST",
+    "NONLINEARITIES",
+    "WEIGHTED",
+    "channel_dim",
+    "conv_linear_macs",
+    "count_macs",
+    "count_params",
+    "hooked",
+    "hooked_forward",
+    "is_nonlinearity",
+]
 
 #: Layers whose multiply-accumulates the benchmarks count (and whose weights zero-cost-nas sums over).
-WEIGHTED = (nn.Conv2d, nn.Linear)
+#: Attention projections are Linear layers in timm and transformers; ``nn.MultiheadAttention``'s
+#: packed input projection is a bare parameter (its MACs are counted, its weight is not read).
+WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Linear)
+
+#: Layers whose output has its channels at dimension 1: (N, C), (N, C, L), (N, C, H, W).
+CHANNELS_FIRST: tuple[type[nn.Module], ...] = (
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.modules.batchnorm._BatchNorm,
+    nn.GroupNorm,
+    nn.modules.instancenorm._InstanceNorm,
+    # pooling keeps (N, C, L) / (N, C, H, W): a pooled token sequence (N, C, 1) is C channels
+    nn.modules.pooling._AvgPoolNd,
+    nn.modules.pooling._MaxPoolNd,
+    nn.modules.pooling._AdaptiveAvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd,
+)
+#: Layers that act on the last dimension: their channels are last whatever the rank
+#: (tokens (N, T, C), sequence-first (T, N, C), channels-last maps (N, H, W, C)).
+CHANNELS_LAST: tuple[type[nn.Module], ...] = (nn.Linear, nn.LayerNorm)
+
+#: Elementwise nonlinearities whose sign of the pre-activation splits the input space into
+#: regions (NASWOT's codes, SWAP's patterns): f(x) > 0 exactly where x > 0 for each of them.
+NONLINEARITIES: tuple[type[nn.Module], ...] = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Hardswish,
+    nn.Mish,
+    nn.ELU,
+    nn.CELU,
+    nn.SELU,
+)
+#: Class-name stems of the same nonlinearities as other libraries define them (transformers'
+#: ``GELUActivation``/``NewGELUActivation``/``SiLUActivation``, timm's ``GELUTanh``/``HardSwish``...).
+_NONLINEARITY_NAMES = ("relu", "gelu", "silu", "swish", "mish", "elu")
+
+
+def is_nonlinearity(module: nn.Module) -> bool:
+    """True for an elementwise ReLU-like activation module (torch's, or another library's by name).
+
+    >>> is_nonlinearity(nn.GELU()), is_nonlinearity(nn.Sigmoid()), is_nonlinearity(nn.Linear(2, 2))
+    (True, False, False)
+    """
+    if isinstance(module, NONLINEARITIES):
+        return True
+    if next(module.children(), None) is not None:
+        return False  # a container (a block that happens to be called "...GELU...") is not one
+    name = type(module).__name__.lower()
+    return any(stem in name for stem in _NONLINEARITY_NAMES) and "norm" not in name
+
+
+def channel_dim(module: nn.Module, out: torch.Tensor, previous: int | None = None) -> int:
+    """Which dimension of ``module``'s output ``out`` holds its channels (docs/layers.md).
+
+    Convolutions and batch/group norms: 1. Linear and LayerNorm: last (a LayerNorm declared
+    ``data_format="channels_first"``, as in ConvNeXt ports, 1). Anything else (nonlinearities)
+    keeps the layout of the layer that produced its input: ``previous`` when given, else 1 for
+    (N, C) and (N, C, H, W) and last for 3-d tokens.
+
+    >>> channel_dim(nn.Linear(4, 4), torch.zeros(2, 9, 4)), channel_dim(nn.Conv1d(4, 4, 1), torch.zeros(2, 4, 9))
+    (-1, 1)
+    """
+    if getattr(module, "data_format", None) == "channels_first":
+        return 1
+    if isinstance(module, CHANNELS_FIRST):
+        return 1
+    if isinstance(module, CHANNELS_LAST):
+        return -1 if out.dim() != 2 else 1
+    if previous is not None:
+        return previous
+    return -1 if out.dim() == 3 else 1
 
 
 @contextlib.contextmanager
@@ -65,16 +154,30 @@ def hooked_forward(
 
 
 def conv_linear_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
-    """Multiply-accumulates of one conv or linear call for the first sample (0 for other modules).
+    """Multiply-accumulates of one conv or linear call of a one-sample forward (0 for other modules).
 
-    Grouped convs count ``in/groups`` per output; BN, activations and pooling count nothing: the
-    convention of the benchmarks' own counters (NATS-Bench, NAS-Bench-101).
+    Callers run one sample (:func:`count_macs` slices ``x[:1]``): a Linear's whole output is that
+    sample's, whatever the layout its module applies it in.
+
+    Grouped and depthwise convs count ``in/groups`` per output; a Linear counts ``in x out`` per
+    position it is applied at (every token, every pixel of a channels-last map);
+    ``nn.MultiheadAttention`` counts its four projections (the attention products, like BN,
+    activations and pooling, count nothing: the convention of the benchmarks' own counters,
+    NATS-Bench and NAS-Bench-101).
     """
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size
         return out[0].numel() * (module.in_channels // module.groups) * kh * kw
+    if isinstance(module, (nn.Conv1d, nn.Conv3d)):
+        return out[0].numel() * (module.in_channels // module.groups) * math.prod(module.kernel_size)
     if isinstance(module, nn.Linear):
-        return out[0].numel() // module.out_features * module.in_features * module.out_features
+        # every position of a one-sample forward: tokens, sequence-first (T, 1, C), and the
+        # (patch_area, patches, C) rows MobileViT folds one image into
+        return out.numel() // module.out_features * module.in_features * module.out_features
+    if isinstance(module, nn.MultiheadAttention) and isinstance(inp, torch.Tensor):
+        tokens = inp.numel() // module.embed_dim  # query (1, T, E), (T, 1, E) or (T, E): one sample's tokens
+        e = module.embed_dim
+        return tokens * (e * e + module.kdim * e + module.vdim * e + e * e)
     return 0
 
 
@@ -85,7 +188,7 @@ def count_macs(model: nn.Module, x: torch.Tensor) -> int:
         model,
         x[:1],
         lambda m, i, o: total.__setitem__(0, total[0] + conv_linear_macs(m, i, o)),
-        modules=[m for m in model.modules() if isinstance(m, WEIGHTED)],
+        modules=[m for m in model.modules() if isinstance(m, (*WEIGHTED, nn.Conv3d, nn.MultiheadAttention))],
     )
     return int(total[0])
 

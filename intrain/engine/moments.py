@@ -1,31 +1,70 @@
 """On-device reductions the probe runs per layer and parameter (torch): the inputs of
-:mod:`intrain.core.trainability`'s numpy score."""
+:mod:`intrain.core.trainability`'s numpy score.
+
+A layer's output is read as *rows* (samples) of *channels*. Which dimension holds the channels
+depends on the layer, not on the tensor's rank (docs/layers.md): a convolution or BatchNorm puts
+them at dimension 1 ((N, C), (N, C, L), (N, C, H, W)); a Linear or LayerNorm acts on the last
+dimension, so its channels are last whatever comes before ((N, C), tokens (N, T, C),
+sequence-first (T, N, C), channels-last maps (N, H, W, C)). Every other dimension (batch,
+positions, tokens) becomes rows: the covariance is over N·H·W rows for maps and N·T rows for
+tokens, and does not depend on whether the batch or the sequence comes first.
+"""
 
 from __future__ import annotations
 
 import torch
 
+__all__ = ["covariance_traces", "grad_moments", "rows_of", "samples_first"]
 
-def covariance_traces(acts: torch.Tensor) -> torch.Tensor:
+
+def samples_first(acts: torch.Tensor, batch: int) -> torch.Tensor:
+    """``acts`` with its batch dimension first: sequence-first outputs (T, N, C) become (N, T, C).
+
+    The batch is dimension 0 when its size is ``batch`` (the usual layout, also when T == N),
+    else dimension 1 when that one has the batch's size; otherwise ``acts`` as it is.
+
+    >>> samples_first(torch.zeros(7, 2, 5), batch=2).shape
+    torch.Size([2, 7, 5])
+    """
+    if acts.dim() >= 2 and acts.shape[0] != batch and acts.shape[1] == batch:
+        return acts.transpose(0, 1)
+    return acts
+
+
+def rows_of(acts: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
+    """``acts`` as a (rows, channels) matrix, channels taken from ``channel_dim``.
+
+    >>> rows_of(torch.zeros(2, 5, 7), channel_dim=-1).shape  # tokens: N*T rows of C
+    torch.Size([10, 7])
+    >>> rows_of(torch.zeros(2, 3, 4, 4)).shape  # maps: N*H*W rows of C
+    torch.Size([32, 3])
+    """
+    if acts.dim() < 2:
+        raise ValueError(f"activations need a batch and a channel dimension, got shape {tuple(acts.shape)}")
+    return acts.movedim(channel_dim, -1).reshape(-1, acts.shape[channel_dim])
+
+
+def covariance_traces(acts: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
     """(tr C, tr C^2, D) of the channel covariance of ``acts`` as a float64 tensor of 3.
 
-    ``acts`` is (N, C, H, W) (reshaped to (N*H*W, C)) or (N, C). Centred, divided by the
-    number of rows. Stays on the device: no host sync, so many layers can be batched.
+    ``acts`` is any tensor of rank >= 2 whose channels lie along ``channel_dim`` (see the module
+    docstring); every other dimension is rows. Centred, divided by the number of rows. Stays on
+    the device: no host sync, so many layers can be batched.
     """
-    if acts.dim() == 4 and acts.is_contiguous():
+    if channel_dim in (1, 1 - acts.dim()) and acts.dim() == 4 and acts.is_contiguous():
         # NCHW: the Gram matrix as a sum of per-sample (C, HW) products, no transposed copy
         blocks = acts.detach().reshape(acts.shape[0], acts.shape[1], -1).float()
         m = blocks.shape[0] * blocks.shape[2]
         mean = (blocks.sum(dim=(0, 2)) / m).unsqueeze(0)
         gram = torch.bmm(blocks, blocks.transpose(1, 2)).sum(0) / m
     else:
-        if acts.dim() == 4:
+        if acts.dim() == 4 and channel_dim in (1, -3):
             # (N, H, W, C) rows: a free view for channels-last tensors
             rows = acts.detach().permute(0, 2, 3, 1).reshape(-1, acts.shape[1])
         elif acts.dim() == 2:
             rows = acts.detach()
         else:
-            raise ValueError(f"activations must be 2-D or 4-D, got shape {tuple(acts.shape)}")
+            rows = rows_of(acts.detach(), channel_dim)
         rows = rows.float()
         m = rows.shape[0]
         mean = rows.mean(dim=0, keepdim=True)

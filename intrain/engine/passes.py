@@ -20,14 +20,17 @@ from intrain.engine.counting import WEIGHTED, hooked
 
 __all__ = [
     "COLLECTORS",
+    "OPTIONS",
     "PASSES",
     "Collector",
     "PassContext",
     "PassFn",
+    "Undefined",
     "count_params",
     "gaussian_init",
     "kaiming_fanin_init",
     "register_collector",
+    "register_option",
     "register_pass",
     "seeded_generator",
     "weighted_modules",
@@ -35,6 +38,35 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- passes
+
+
+class Undefined(Exception):
+    """A pass, collector or proxy is undefined on this network; the message says why.
+
+    Raise it where a network lacks what a proxy reads (no nonlinearity module for NASWOT, a
+    non-finite feature map for Zen): the scorer stores NaN for that proxy's components, sets
+    :attr:`~intrain.core.flags.Flag.UNDEFINED` and keeps the message as the proxy's reason
+    (``Result.reasons``); every other proxy is scored as usual.
+    """
+
+
+#: Pass settings a caller may give (``intrain.score(options=...)``): name -> what it sets.
+#: Passes register theirs with :func:`register_option`; unknown keys are refused by name.
+OPTIONS: dict[str, str] = {
+    "lga_steps": "SGD steps before LGA's kernel alignment (default 10)",
+    "lr_samples": "inputs for TE-NAS's linear-region count (default 1000)",
+    "lr_resolution": "side of those inputs (default 4)",
+    "features": "Zen: the pre-pooling feature map, a module name or callable(model, x)",
+    "blocks": "AZ-NAS: stem and block modules, names or callable(model)",
+}
+
+
+def register_option(name: str, description: str) -> str:
+    """Declare a pass setting ``name`` (so ``intrain.score(options={name: ...})`` accepts it)."""
+    if name in OPTIONS and OPTIONS[name] != description:
+        raise ValueError(f"pass option {name!r} registered twice with different meanings")
+    OPTIONS[name] = description
+    return name
 
 
 def seeded_generator(seed: int, offset: int) -> torch.Generator:
@@ -76,25 +108,40 @@ class PassContext:
         return seeded_generator(self.seed, offset)
 
     def features(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """The network's feature map before global pooling (Zen-NAS scores its response)."""
+        """The network's feature map before global pooling (Zen-NAS scores its response).
+
+        In order: the ``features`` option; the model's ``forward_features(x)`` (timm, the built-in
+        spaces); a transformers model's backbone (``base_model``) ``last_hidden_state``. Maps
+        (N, C, H, W) or tokens (N, T, C): Zen sums over everything but the batch, so either works.
+        """
         how = self.options.get("features")
         if callable(how):
-            return how(model, x)
+            return _first_tensor(how(model, x), "features")
         if isinstance(how, str):
             got: list[torch.Tensor] = []
-            with hooked([_module(model, how, "features")], lambda _m, _i, out: got.append(out)):
+            with hooked([_module(model, how, "features")], lambda _m, _i, out: got.append(_first_tensor(out, how))):
                 model(x)
             return got[-1]
         if hasattr(model, "forward_features"):
             # nn.Module.__getattr__ is typed Tensor | Module; this is the model's own method
-            return cast("Callable[[torch.Tensor], torch.Tensor]", model.forward_features)(x)
+            return _first_tensor(cast("Callable[[torch.Tensor], Any]", model.forward_features)(x), "forward_features")
+        backbone = getattr(model, "base_model", None)
+        if isinstance(backbone, nn.Module) and backbone is not model:
+            out = backbone(x)
+            hidden = getattr(out, "last_hidden_state", None)
+            return hidden if isinstance(hidden, torch.Tensor) else _first_tensor(out, "base_model")
         raise TypeError(
             f"{type(model).__name__} has no forward_features(x), the pre-pooling feature map this "
             "proxy needs; pass features='<module name>' (or a callable(model, x)) to say where it is"
         )
 
     def blocks(self, model: nn.Module) -> list[nn.Module]:
-        """The stem and block modules whose outputs AZ-NAS compares, in forward order."""
+        """The stem and block modules whose outputs AZ-NAS compares, in forward order.
+
+        In order: the ``blocks`` option; the model's ``feature_modules()`` (the built-in spaces);
+        timm's ``feature_info`` (its stage modules); a transformers model's encoder stages (the
+        first list of modules under ``base_model.encoder``), after its embedding stem.
+        """
         how = self.options.get("blocks")
         if callable(how):
             return list(how(model))
@@ -102,10 +149,54 @@ class PassContext:
             return [_module(model, name, "blocks") for name in how]
         if hasattr(model, "feature_modules"):
             return list(cast("Callable[[], Iterable[nn.Module]]", model.feature_modules)())
+        found = _timm_stages(model) or _hf_stages(model)
+        if found:
+            return found
         raise TypeError(
             f"{type(model).__name__} has no feature_modules() (stem and block outputs) that this proxy "
             "needs; pass blocks=['stem', 'block1', ...] (module names, or a callable(model))"
         )
+
+
+def _first_tensor(out: Any, where: str) -> torch.Tensor:
+    """``out`` if a tensor, else the first tensor of a tuple/list or ``last_hidden_state``."""
+    if isinstance(out, torch.Tensor):
+        return out
+    hidden = getattr(out, "last_hidden_state", None)
+    if isinstance(hidden, torch.Tensor):
+        return hidden
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    raise TypeError(f"{where} gave {type(out).__name__}, not a feature tensor")
+
+
+def _timm_stages(model: nn.Module) -> list[nn.Module]:
+    """timm's ``feature_info`` stage modules (stem and stages), where they resolve."""
+    info = getattr(model, "feature_info", None)
+    if not isinstance(info, list) or not all(isinstance(i, dict) and "module" in i for i in info):
+        return []
+    try:
+        return [model.get_submodule(str(i["module"])) for i in info]
+    except AttributeError:
+        return []
+
+
+def _hf_stages(model: nn.Module) -> list[nn.Module]:
+    """A transformers vision model's embedding stem and its stages: the first list of two or more
+    modules in its backbone (``base_model``) outside the stem, else []."""
+    backbone = getattr(model, "base_model", None)
+    if not isinstance(backbone, nn.Module) or not hasattr(model, "config"):  # transformers models only
+        return []
+    stem = next((getattr(backbone, n) for n in _STEMS if isinstance(getattr(backbone, n, None), nn.Module)), None)
+    skip = {id(m) for m in stem.modules()} if stem is not None else set()
+    for _, m in backbone.named_modules():
+        if isinstance(m, nn.ModuleList) and len(m) >= 2 and id(m) not in skip:
+            return ([stem] if stem is not None else []) + list(m)
+    return []
+
+
+#: Attribute names transformers gives a vision backbone's stem.
+_STEMS = ("embeddings", "embedder", "patch_embed", "stem")
 
 
 def _module(model: nn.Module, name: str, option: str) -> nn.Module:
@@ -186,8 +277,8 @@ def register_collector(cls: type[Collector]) -> type[Collector]:
 # ----------------------------------------------------------------------------- helpers
 
 
-def weighted_modules(model: nn.Module) -> list[tuple[str, nn.Conv2d | nn.Linear]]:
-    """(name, module) of every conv and linear layer, in registration order."""
+def weighted_modules(model: nn.Module) -> list[tuple[str, nn.Conv1d | nn.Conv2d | nn.Linear]]:
+    """(name, module) of every conv (1-d, 2-d) and linear layer, in registration order."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
 
 

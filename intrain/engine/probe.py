@@ -9,7 +9,7 @@ once at the end, so a CUDA run does not sync per layer.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,16 +19,24 @@ from torch import nn
 
 from intrain.core.flags import Flag
 from intrain.core.trainability import COLLAPSE_TRACE
+from intrain.engine.counting import CHANNELS_FIRST, CHANNELS_LAST, channel_dim, is_nonlinearity
 from intrain.engine.moments import covariance_traces, grad_moments
-from intrain.engine.passes import COLLECTORS, Collector
+from intrain.engine.passes import COLLECTORS, Collector, Undefined
 
-#: Which module outputs count as "layers" for the geometric capacity (docs/reproduce.md, "Layer choice").
-LAYER_SELECTORS: dict[str, tuple[type[nn.Module], ...]] = {
-    "conv": (nn.Conv2d, nn.Linear),
-    "bn": (nn.BatchNorm2d, nn.Linear),
-    "conv+bn": (nn.Conv2d, nn.BatchNorm2d, nn.Linear),
-    # post-activation features (the paper's supplementary A): every ReLU call's output, and the logits
-    "relu": (nn.ReLU, nn.Linear),
+_CONV = (nn.Conv1d, nn.Conv2d)
+_NORM = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
+
+#: Which module outputs count as "layers" for the geometric capacity (docs/reproduce.md, "Layer
+#: choice"; docs/layers.md for every layout). On NB201/NB101 these are the Conv2d, BatchNorm2d,
+#: ReLU and Linear layers they always were; other networks add their 1-d convs, LayerNorm,
+#: GroupNorm and ReLU-like activations (GELU, SiLU, Hardswish, other libraries' classes).
+LAYER_SELECTORS: dict[str, Callable[[nn.Module], bool]] = {
+    "conv": lambda m: isinstance(m, (*_CONV, nn.Linear)),
+    # normalisation layers (BatchNorm, LayerNorm, GroupNorm) and the linear layers
+    "bn": lambda m: isinstance(m, (*_NORM, nn.Linear)),
+    "conv+bn": lambda m: isinstance(m, (*_CONV, *_NORM, nn.Linear)),
+    # post-activation features (the paper's supplementary A): every nonlinearity call's output, and the logits
+    "relu": lambda m: isinstance(m, nn.Linear) or is_nonlinearity(m),
 }
 
 #: Which parameters count for the optimisation resilience.
@@ -51,8 +59,11 @@ class ProbeResult:
     loss: float
     flags: int = 0
     extras: dict[str, float] = field(default_factory=dict)
-    #: What the extra collectors and the other passes produced, by name (see :mod:`intrain.proxies.base`).
+    #: What the extra collectors and the other passes produced, by name (see :mod:`intrain.proxies.base`);
+    #: an :class:`~intrain.engine.passes.Undefined` where one is undefined on this network.
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: Proxy name -> why its score is NaN (set with :attr:`Flag.UNDEFINED`).
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.Parameter]]:
@@ -63,33 +74,49 @@ def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.P
         for p_name, p in module.named_parameters(recurse=False):
             if not p.requires_grad or p.numel() < 2:
                 continue
-            if params == "weights" and not (isinstance(module, (nn.Conv2d, nn.Linear)) and p_name == "weight"):
+            if params == "weights" and not (isinstance(module, (*_CONV, nn.Linear)) and p_name == "weight"):
                 continue
             chosen.append((f"{mod_name}.{p_name}" if mod_name else p_name, type(module).__name__, p))
     return chosen
 
 
 class _LayerRecorder:
-    """Forward hooks that keep each counted layer's name, kind, shape and covariance traces."""
+    """Forward hooks that keep each counted layer's name, kind, shape and covariance traces.
 
-    def __init__(self, model: nn.Module, kinds: tuple[type[nn.Module], ...], prefix: str = ""):
+    ``batch`` (the scoring batch size) turns a layer's non-channel dimensions into positions per
+    sample whatever the layout. A nonlinearity's channels lie where its producer's did: the
+    layout of the last conv/linear/norm output of the same shape is tracked for that.
+    """
+
+    def __init__(self, model: nn.Module, select: Callable[[nn.Module], bool], prefix: str = "", batch: int = 0):
         self.names: list[str] = []
         self.kinds: list[str] = []
         self.shapes: list[tuple[int, int, int]] = []
         self.stats: list[torch.Tensor] = []
+        self.batch = batch
+        self._last: tuple[tuple[int, ...], int] | None = None  # (shape, channel dim) of the last producer
+        modules = list(model.named_modules())
         self.handles = [
             module.register_forward_hook(self._hook(f"{prefix}.{name}" if prefix and name else prefix or name))
-            for name, module in model.named_modules()
-            if isinstance(module, kinds)
+            for name, module in modules
+            if select(module)
         ]
+        self.handles += [m.register_forward_hook(self._track) for _, m in modules if isinstance(m, _PRODUCERS)]
+
+    def _track(self, module: nn.Module, inputs, output) -> None:
+        if isinstance(output, torch.Tensor):
+            self._last = (tuple(output.shape), channel_dim(module, output))
 
     def _hook(self, name: str):
         def hook(module: nn.Module, inputs, output: torch.Tensor) -> None:
+            if not isinstance(output, torch.Tensor) or output.dim() < 2:
+                return  # not an activation map (a packed or scalar output): nothing to read
+            previous = self._last[1] if self._last and self._last[0] == tuple(output.shape) else None
+            cdim = channel_dim(module, output, previous)
             self.names.append(name)
             self.kinds.append(type(module).__name__)
-            s = output.shape
-            self.shapes.append((s[1], s[2], s[3]) if output.dim() == 4 else (s[1], 1, 1))
-            self.stats.append(covariance_traces(output))
+            self.shapes.append(_layer_shape(output, cdim, self.batch))
+            self.stats.append(covariance_traces(output, cdim))
 
         return hook
 
@@ -99,7 +126,24 @@ class _LayerRecorder:
         self.handles = []
 
 
-def _check_probe_args(layers: str, collect: frozenset[str]) -> tuple[type[nn.Module], ...]:
+_PRODUCERS = (*CHANNELS_FIRST, *CHANNELS_LAST)
+
+
+def _layer_shape(out: torch.Tensor, cdim: int, batch: int) -> tuple[int, int, int]:
+    """(channels, height, width): a map's own sides, else (positions per sample, 1)."""
+    s = out.shape
+    if out.dim() == 4 and cdim in (1, -3):
+        return (s[1], s[2], s[3])
+    if out.dim() == 4 and cdim in (3, -1):
+        return (s[3], s[1], s[2])
+    if out.dim() == 2:
+        return (s[1], 1, 1)
+    c = s[cdim]
+    n = batch if batch and out.numel() % (c * batch) == 0 else s[0]
+    return (c, out.numel() // (c * n), 1)
+
+
+def _check_probe_args(layers: str, collect: frozenset[str]) -> Callable[[nn.Module], bool]:
     unknown = set(collect) - set(COLLECTORS)
     if unknown:  # collectors register when their proxy family is imported (intrain.proxies.get_proxy)
         raise ValueError(
@@ -125,7 +169,7 @@ def run_probe(
     gathered in the same pass; their results land in ``ProbeResult.outputs``.
     """
     kinds = _check_probe_args(layers, collect)
-    recorder = _LayerRecorder(model, kinds)
+    recorder = _LayerRecorder(model, kinds, batch=x.shape[0])
     collectors: list[Collector] = []
     try:
         collectors = [COLLECTORS[name](model) for name in sorted(collect)]
@@ -135,6 +179,11 @@ def run_probe(
         for c in collectors:
             x = c.prepare_input(x)
         logits = model(x)
+        if not isinstance(logits, torch.Tensor):
+            raise TypeError(
+                f"the network returned {type(logits).__name__}, not a logits tensor; "
+                "intrain.score(..., output=callable) says how to read logits from it"
+            )
         for c in collectors:
             c.after_forward(x, logits)
         loss = nn.functional.cross_entropy(logits, y)
@@ -147,8 +196,11 @@ def run_probe(
             c.remove()
     outputs: dict[str, Any] = {}
     for c in collectors:
-        c.after_backward()
-        outputs[c.name] = c.result()
+        try:
+            c.after_backward()
+            outputs[c.name] = c.result()
+        except Undefined as e:  # the proxies reading it are NaN with this reason
+            outputs[c.name] = e
     chosen = _selected_params(model, params)
     return _result(
         recorder.names,
@@ -191,7 +243,8 @@ def run_probe_shared(
     base = models[0]
     _check_shared_body(models, head)
     heads = [m.get_submodule(head) for m in models]
-    recorders = [_LayerRecorder(base, kinds)] + [_LayerRecorder(h, kinds, prefix=head) for h in heads[1:]]
+    recorders = [_LayerRecorder(base, kinds, batch=x.shape[0])]
+    recorders += [_LayerRecorder(h, kinds, prefix=head, batch=x.shape[0]) for h in heads[1:]]
     captured: list[torch.Tensor] = []
     pre = heads[0].register_forward_pre_hook(lambda module, inputs: captured.append(inputs[0]))
     sync = _prepare_pass(models, x)

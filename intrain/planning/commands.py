@@ -67,9 +67,23 @@ def study_args(tables: Iterable[str], paths: Any) -> list[str]:
 
 
 def search_args(plan: Plan) -> list[str]:
-    """Algorithm 1's fixed arguments (everything but T, which is a param of its own)."""
+    """Algorithm 1's fixed arguments (everything but T, which is a param of its own, and the
+    NB201 lookup, :func:`lookup_args`): top-k, seed, proxy, round size, workers, counting."""
     s = plan.search
-    return ["--k", str(s["k"]), "--seed", str(s["seed"]), "--proxy", str(s["proxy"])]
+    args = ["--k", str(s["k"]), "--seed", str(s["seed"]), "--proxy", str(s["proxy"])]
+    if s.get("batch", 1) != 1:  # the defaults add nothing, so a default run's command line is unchanged
+        args += ["--batch", str(s["batch"])]
+    if str(s.get("workers", 1)) != "1":
+        args += ["--workers", str(s["workers"])]
+    if s.get("threads", 1) != 1:  # torch threads of every scorer, wherever it runs (the history depends on it)
+        args += ["--threads", str(s["threads"])]
+    return args + (["--count-rejected"] if s.get("count_rejected") else [])
+
+
+def lookup_args(plan: Plan) -> list[str]:
+    """``--scores-from ARTIFACT`` when ``search.scores_from`` names one (the NB201 search looks up)."""
+    path = plan.search.get("scores_from")
+    return ["--scores-from", str(path)] if path else []
 
 
 def mirror_args(config: Mapping[str, Any]) -> list[str]:

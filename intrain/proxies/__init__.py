@@ -14,14 +14,15 @@ Names a user may give wherever a proxy is asked for (``scoring.proxies``, ``--pr
 
 >>> "synflow" in list_proxies()
 True
->>> check_proxy_names(["intrain", "nope"])
+>>> check_proxy_names(["intrain", "naswoot"])
 Traceback (most recent call last):
 ...
-intrain.core.errors.InputError: unknown proxy 'nope'; available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, meco, meco_opt, naswot, params, snip, swap, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
+intrain.core.errors.InputError: unknown proxy 'naswoot'; did you mean 'naswot'? available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, meco, meco_opt, naswot, params, snip, swap, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Iterable
 from functools import lru_cache
@@ -115,8 +116,11 @@ def proxy_class(name: str) -> type[Proxy]:
         return REGISTRY[name]
     path = _entry_points().get(name, name if ":" in name else None)
     if path is None:
+        close = difflib.get_close_matches(name.lower(), list_proxies(), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise InputError(
-            f"unknown proxy {name!r}; available: {', '.join(list_proxies())} (or a plugin as 'module.path:ClassName')"
+            f"unknown proxy {name!r}; {hint}available: {', '.join(list_proxies())} "
+            "(or a plugin as 'module.path:ClassName')"
         )
     what = f"proxy plugin (entry point {name!r})" if name in _entry_points() else "proxy plugin"
     cls = _import_class(path, what)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from intrain.core.ranking import PopulationRule
+from intrain.engine.moments import rows_of
 from intrain.proxies import (
     cost,  # noqa: F401  (registers the flops pass that the complexity term reads)
     formulas,
@@ -25,11 +26,12 @@ def az_nas_pass(ctx: PassContext) -> dict[str, Any]:
     kaiming_fanin_init(model, ctx.generator(31))
     model.train()
     feats: list[torch.Tensor] = []
-    with hooked(ctx.blocks(model), lambda _m, _i, out: feats.append(out)):
+    # a block may return a tuple (transformers' Swin/PVT stages): its first element is the features
+    with hooked(ctx.blocks(model), lambda _m, _i, out: feats.append(out[0] if isinstance(out, (tuple, list)) else out)):
         model(ctx.x)
     entropies = []
     for f in feats:
-        rows = f.detach().permute(0, 2, 3, 1).reshape(-1, f.shape[1]).double()
+        rows = _rows(f.detach()).double()
         rows = rows - rows.mean(dim=0, keepdim=True)
         entropies.append(formulas.spectral_entropy(rows.t() @ rows / rows.shape[0]))
     gen = ctx.generator(32)
@@ -43,20 +45,36 @@ def az_nas_pass(ctx: PassContext) -> dict[str, Any]:
         if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
             terms.append(float("-inf"))  # an identity block: the reference's -inf
             continue
-        if g_in.shape[-1] != g_out.shape[-1]:
+        g_in, g_out = _as_maps(g_in), _as_maps(g_out)  # tokens (N, T, C) -> (N, C, sqrt T, sqrt T)
+        if g_in.dim() == 4 and g_out.dim() == 4 and g_in.shape[-1] != g_out.shape[-1]:
             g_in = nn.functional.pixel_unshuffle(g_in, g_in.shape[-1] // g_out.shape[-1])
-        terms.append(
-            formulas.az_trainability_term(
-                g_in.permute(0, 2, 3, 1).reshape(-1, g_in.shape[1]),
-                g_out.permute(0, 2, 3, 1).reshape(-1, g_out.shape[1]),
-            )
-        )
+        a, b = _rows(g_in), _rows(g_out)
+        if a.shape[0] != b.shape[0]:  # positions that do not pair up (a class token, an odd grid)
+            continue
+        terms.append(formulas.az_trainability_term(a, b))
     e = torch.tensor(entropies, dtype=torch.float64)
     return {
         "expressivity": float(e.sum()),
         "progressivity": float((e[1:] - e[:-1]).min()) if len(e) > 1 else 0.0,
         "trainability": float(torch.tensor(terms, dtype=torch.float64).mean()) if terms else 0.0,
     }
+
+
+def _rows(f: torch.Tensor) -> torch.Tensor:
+    """(rows, channels): maps (N, C, H, W) channels at 1, tokens (N, T, C) channels last."""
+    return rows_of(f, 1 if f.dim() in (2, 4) else -1)
+
+
+def _as_maps(g: torch.Tensor) -> torch.Tensor:
+    """Tokens (N, T, C) on a square grid as (N, C, s, s) (a leading class token dropped); else g."""
+    if g.dim() != 3:
+        return g
+    t = g.shape[1]
+    for drop in (0, 1, 2):  # ViT's class token, DeiT's class + distillation tokens
+        side = int(round((t - drop) ** 0.5))
+        if side * side == t - drop and side > 0:
+            return g[:, drop:].transpose(1, 2).reshape(g.shape[0], g.shape[2], side, side)
+    return g
 
 
 @register

@@ -33,13 +33,16 @@ if TYPE_CHECKING:
 from intrain.engine.counting import WEIGHTED, count_macs, hooked
 from intrain.engine.passes import (
     COLLECTORS,
+    OPTIONS,
     PASSES,
     Collector,
     PassContext,
+    Undefined,
     count_params,
     gaussian_init,
     kaiming_fanin_init,
     register_collector,
+    register_option,
     register_pass,
     seeded_generator,
     weighted_modules,
@@ -47,12 +50,14 @@ from intrain.engine.passes import (
 
 __all__ = [
     "COLLECTORS",
+    "OPTIONS",
     "PASSES",
     "REGISTRY",
     "WEIGHTED",
     "Collector",
     "PassContext",
     "Proxy",
+    "Undefined",
     "count_macs",
     "count_params",
     "gaussian_init",
@@ -61,6 +66,7 @@ __all__ = [
     "output",
     "register",
     "register_collector",
+    "register_option",
     "register_pass",
     "seeded_generator",
     "weighted_modules",
@@ -160,8 +166,15 @@ def register(cls: type[Proxy]) -> type[Proxy]:
 
 
 def output(probe: ProbeResult, need: str) -> Any:
-    """What the pass or collector ``need`` produced for this network."""
+    """What the pass or collector ``need`` produced for this network.
+
+    Raises :class:`Undefined` (the proxy's score becomes NaN with that reason) where ``need`` was
+    undefined on this network.
+    """
     try:
-        return probe.outputs[need]
+        value = probe.outputs[need]
     except KeyError:
         raise RuntimeError(f"the scorer did not run {need!r}; a proxy must declare it in `needs`") from None
+    if isinstance(value, Undefined):
+        raise Undefined(str(value))
+    return value

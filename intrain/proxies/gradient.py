@@ -11,6 +11,7 @@ from intrain.proxies.base import (
     Collector,
     PassContext,
     Proxy,
+    Undefined,
     register,
     register_collector,
     register_pass,
@@ -86,6 +87,12 @@ class Snip(Proxy):
     reference_init = "kaiming"
 
 
+#: GraSP's Hessian-gradient product from one forward (True) or, as zero-cost-nas writes it, from
+#: a second forward that recomputes the same loss for the double backward (False: kept for the
+#: equality test and ``benchmarks/proxy_cost.py --before-after``). Same operations, same values.
+GRASP_ONE_FORWARD = True
+
+
 @register_pass("grasp")
 def grasp_pass(ctx: PassContext) -> dict[str, Any]:
     """-sum(w * Hg) with g the CE gradient (detached) and Hg from a second backward (GraSP)."""
@@ -94,13 +101,28 @@ def grasp_pass(ctx: PassContext) -> dict[str, Any]:
     loss = nn.functional.cross_entropy(model(ctx.x), ctx.y)
     # allow_unused: in the reference network a conv whose output only feeds `none` edges is run but
     # unused (AutoDL's x.mul(0) keeps it in the graph with a zero gradient): its terms are 0
-    g = [None if t is None else t.detach() for t in torch.autograd.grad(loss, weights, allow_unused=True)]
-    loss = nn.functional.cross_entropy(model(ctx.x), ctx.y)
-    grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
+    if GRASP_ONE_FORWARD:
+        # the graph-building backward gives g itself: the train-mode forward is deterministic, so
+        # zero-cost-nas's second forward recomputes exactly this loss (BN's running statistics,
+        # which it also updates twice, are not read in train mode)
+        grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
+        g = [None if t is None else t.detach() for t in grads]
+    else:
+        g = [None if t is None else t.detach() for t in torch.autograd.grad(loss, weights, allow_unused=True)]
+        loss = nn.functional.cross_entropy(model(ctx.x), ctx.y)
+        grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
     used = [k for k, (gi, ci) in enumerate(zip(grads, g)) if gi is not None and ci is not None]
     z = sum((grads[k] * g[k]).sum() for k in used)
     assert isinstance(z, torch.Tensor)  # the classifier's weight always has a gradient: never the empty sum 0
-    hg = torch.autograd.grad(z, [weights[k] for k in used], allow_unused=True)
+    try:
+        hg = torch.autograd.grad(z, [weights[k] for k in used], allow_unused=True)
+    except RuntimeError as err:
+        if "derivative for" not in str(err) or "not implemented" not in str(err):
+            raise
+        raise Undefined(
+            f"grasp needs second derivatives, and this network has an operation without one ({str(err)[:160]}); "
+            "build transformers models with attn_implementation='eager', or call timm.layers.set_fused_attn(False)"
+        ) from None
     score = sum(float((-weights[k].detach() * h).sum()) for k, h in zip(used, hg) if h is not None)
     return {"score": score}
 

@@ -10,7 +10,16 @@ from torch.func import functional_call, jacrev, vmap
 
 from intrain.core.ranking import PopulationRule
 from intrain.proxies import formulas
-from intrain.proxies.base import PassContext, Proxy, hooked, output, register, register_pass, weighted_modules
+from intrain.proxies.base import (
+    PassContext,
+    Proxy,
+    Undefined,
+    hooked,
+    output,
+    register,
+    register_pass,
+    weighted_modules,
+)
 
 if TYPE_CHECKING:
     from intrain.engine.probe import ProbeResult
@@ -139,25 +148,63 @@ def linear_regions_pass(ctx: PassContext) -> dict[str, Any]:
     """Distinct ReLU activation patterns over many small Gaussian inputs (TE-NAS).
 
     The count saturates at ``lr_samples`` when every input gets its own pattern; TE-NAS keeps
-    inputs tiny (one channel, 3x3) so that it does not. NB201 needs at least 4x4.
+    inputs tiny (one channel, 3x3) so that it does not. NB201 needs at least 4x4; a network
+    whose stem downsamples more gets the smallest side it accepts (:func:`linear_region_side`).
     """
     n = int(ctx.options.get("lr_samples", 1000))
-    res = int(ctx.options.get("lr_resolution", 4))
+    model = ctx.build().train()
+    try:
+        res = linear_region_side(model, ctx.x, int(ctx.options.get("lr_resolution", 4)))
+    except ValueError as err:  # no square side runs: TE-NAS is undefined here, the reason names the option
+        raise Undefined(str(err)) from None
     # One channel broadcast to all: TE-NAS counts regions of a one-channel input (RandChannel(1)).
     x = torch.randn((n, 1, res, res), generator=ctx.generator(21)).expand(n, ctx.x.shape[1], res, res)
-    return {"regions": count_activation_patterns(ctx.build().train(), x.contiguous().to(ctx.x.device))}
+    return {"regions": count_activation_patterns(model, x.contiguous().to(ctx.x.device))}
+
+
+def linear_region_side(model: nn.Module, x: torch.Tensor, side: int) -> int:
+    """``side`` if the network runs on ``side`` x ``side`` inputs, else the smallest larger side it
+    runs on, up to the scoring batch's own (a stem that downsamples 4x4 to nothing must not end
+    the run with a raw padding or pooling error). Tried in eval mode on two zero inputs, so no
+    batch statistic or running statistic changes; the model is left in train mode.
+    """
+    full = max(side, *x.shape[2:])
+    last: Exception | None = None
+    try:
+        for s in range(side, full + 1):
+            try:
+                with torch.no_grad():
+                    model.eval()(torch.zeros((2, x.shape[1], s, s), dtype=x.dtype, device=x.device))
+                return s
+            except (
+                RuntimeError,
+                ValueError,
+                AssertionError,
+            ) as err:  # torch's shape errors; timm asserts its input size
+                last = err
+    finally:
+        model.train()
+    raise ValueError(
+        f"TE-NAS linear regions: the network runs on no square input from scoring.lr_resolution={side} "
+        f"up to {full} pixels (last error: {last}); set scoring.lr_resolution to a side it accepts"
+    )
 
 
 def count_activation_patterns(model: nn.Module, x: torch.Tensor, spatial_only: bool = False) -> float:
-    """Distinct ReLU sign patterns over the inputs ``x`` (TE-NAS's linear regions); 1 when the
-    network has no (counted) ReLU. ``spatial_only`` counts only ReLUs with 4-d outputs."""
+    """Distinct sign patterns of every nonlinearity's output over the inputs ``x`` (TE-NAS's
+    linear regions; ReLU in the paper's networks, GELU/SiLU/Hardswish modules in others, read in
+    any layout with the samples first); 1 when the network has no (counted) nonlinearity.
+    ``spatial_only`` counts only those with 4-d outputs."""
+    from intrain.engine.counting import is_nonlinearity
+    from intrain.engine.moments import samples_first
+
     codes: list[torch.Tensor] = []
 
     def hook(module: nn.Module, inputs, out: torch.Tensor) -> None:
         if not spatial_only or out.dim() == 4:
-            codes.append((out.detach() > 0).reshape(out.shape[0], -1))
+            codes.append((samples_first(out.detach(), x.shape[0]) > 0).reshape(x.shape[0], -1))
 
-    with hooked([m for m in model.modules() if isinstance(m, nn.ReLU)], hook), torch.no_grad():
+    with hooked([m for m in model.modules() if is_nonlinearity(m)], hook), torch.no_grad():
         model(x)
     if not codes:
         return 1.0

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from intrain.engine.counting import CHANNELS_FIRST, CHANNELS_LAST, channel_dim
+from intrain.engine.moments import samples_first
 from intrain.proxies.base import Collector, PassContext, Proxy, output, register, register_collector, register_pass
 
 if TYPE_CHECKING:
@@ -50,24 +52,33 @@ def min_correlation_eigenvalue(rows: torch.Tensor) -> float:
     """
     if rows.shape[1] < 2:  # one observation per row: every correlation is NaN, hence 0
         return 0.0
+    if rows.shape[0] < 2:  # one channel: the 1x1 correlation matrix is [1] ([NaN] -> [0] if constant)
+        return 1.0 if bool((rows != rows[:, :1]).any()) else 0.0
     corr = torch.corrcoef(rows.double())
     corr = torch.where(torch.isfinite(corr), corr, torch.zeros_like(corr))
     return float(torch.linalg.eigvalsh(corr).min())
 
 
-def module_feature(out: Any) -> torch.Tensor | None:
+def module_feature(out: Any, channel_dim: int = 1, batch: int = 0) -> torch.Tensor | None:
     """The (rows, columns) matrix MeCo reads from one module's output, or None if it has none.
 
     The authors take ``output[0]`` (for a tensor: the first sample; for a tuple: its first
     element) and reshape it to (its first dimension, -1): channels x positions for a feature map.
+    Other layouts (docs/layers.md) give the same channels x positions matrix: ``channel_dim`` says
+    where the output's channels are (-1 for tokens (N, T, C) and channels-last maps), ``batch``
+    finds the sample dimension of sequence-first outputs (T, N, C).
     """
     if isinstance(out, (tuple, list)):
         out = out[0] if out else None
     if not isinstance(out, torch.Tensor) or out.dim() < 1:
         return None
+    if batch and out.dim() >= 2:
+        out = samples_first(out, batch)
     first = out[0]
     if first.dim() < 1 or first.shape[0] < 1:
         return None  # a 1-d output's first sample is a scalar: no channels to correlate
+    if channel_dim not in (1, -out.dim() + 1) and first.dim() >= 2:
+        first = first.movedim(channel_dim - 1 if channel_dim > 0 else channel_dim, 0)
     return first.detach().reshape(first.shape[0], -1)
 
 
@@ -79,6 +90,8 @@ class MecoAccumulator:
 
     def __init__(self, model: nn.Module, generator: torch.Generator):
         self.generator = generator
+        self.batch = 0  # the scoring batch size, where known (finds the samples of (T, N, C) outputs)
+        self._last: tuple[tuple[int, ...], int] | None = None
         self.meco: list[float] = []
         self.meco_opt: list[float] = []
         self.seconds = 0.0
@@ -87,7 +100,15 @@ class MecoAccumulator:
 
     def _hook(self, module: nn.Module, inputs, out) -> None:
         t0 = time.perf_counter()
-        fea = module_feature(out)
+        tensor = out[0] if isinstance(out, (tuple, list)) and out else out
+        cdim = 1
+        if isinstance(tensor, torch.Tensor) and tensor.dim() >= 2:
+            # a nonlinearity keeps the layout of the layer before it (channels-last in ConvNeXt blocks)
+            last = self._last if self._last is not None and self._last[0] == tuple(tensor.shape) else None
+            cdim = channel_dim(module, tensor, last[1] if last else None)
+            if isinstance(module, (*CHANNELS_FIRST, *CHANNELS_LAST)):
+                self._last = (tuple(tensor.shape), cdim)
+        fea = module_feature(out, cdim, self.batch)
         if fea is not None:
             n = fea.shape[0]
             self.meco.append(min_correlation_eigenvalue(fea))
@@ -129,6 +150,10 @@ class MecoTerms(Collector):
         # the probe gives collectors no seed; a fixed one keeps MeCo_opt's subsets reproducible
         self.acc = MecoAccumulator(model, torch.Generator().manual_seed(71))
         self.handles = self.acc.handles
+
+    def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
+        self.acc.batch = x.shape[0]
+        return x
 
     def result(self) -> dict[str, float]:
         return self.acc.result()

@@ -30,10 +30,13 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch import nn
 
+from intrain.engine.counting import is_nonlinearity
+from intrain.engine.moments import samples_first
 from intrain.proxies.base import (
     Collector,
     PassContext,
     Proxy,
+    Undefined,
     gaussian_init,
     output,
     register,
@@ -97,20 +100,33 @@ def regular_factor(params_thousands: float, mu: float | None, sigma: float | Non
 
 
 class PatternCounter:
-    """Forward hooks on every ``nn.ReLU`` whose input is 4-d; collects each neuron's sign pattern."""
+    """Forward hooks on every ReLU-like nonlinearity whose input is a map or a token sequence
+    (rank >= 3); collects each neuron's sign pattern over the samples.
 
-    def __init__(self, model: nn.Module):
+    The authors hook ``nn.ReLU`` on 4-d inputs (feature maps, not the classifier's features);
+    this reads every nonlinearity of :func:`~intrain.engine.counting.is_nonlinearity` (GELU, SiLU,
+    Hardswish, ... have f(x) > 0 exactly where x > 0) on maps (N, C, H, W), channels-last maps and
+    tokens (N, T, C) or (T, N, C): a neuron is one (position, channel) unit. On networks whose
+    nonlinearities are all ``nn.ReLU`` on maps (NB201, NB101) that is the authors' selection.
+    ``batch`` tells the batch dimension of sequence-first outputs (0: the first dimension).
+    """
+
+    def __init__(self, model: nn.Module, batch: int = 0):
         self.codes: list[torch.Tensor] = []
         self.samples = 0
+        self.batch = batch
         self.nonfinite = False
         self.seconds = 0.0
         self.params = sum(p.numel() for p in model.parameters())
-        self.handles = [m.register_forward_hook(self._hook) for m in model.modules() if isinstance(m, nn.ReLU)]
+        self.handles = [m.register_forward_hook(self._hook) for m in model.modules() if is_nonlinearity(m)]
 
     def _hook(self, module: nn.Module, inputs, out) -> None:
-        if not (isinstance(inputs, tuple) and inputs and inputs[0].dim() == 4):
+        if not (isinstance(inputs, tuple) and inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].dim() >= 3):
+            return
+        if not isinstance(out, torch.Tensor):
             return
         t0 = time.perf_counter()
+        out = samples_first(out, self.batch) if self.batch else out
         act = out.detach().reshape(out.shape[0], -1)
         if not bool(torch.isfinite(act).all()):
             self.nonfinite = bool(torch.isnan(act).any()) or self.nonfinite  # +inf has sign 1: a pattern
@@ -150,6 +166,10 @@ class ReluPatterns(Collector):
         self.counter = PatternCounter(model)
         self.handles = self.counter.handles
 
+    def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
+        self.counter.batch = x.shape[0]
+        return x
+
     def result(self) -> dict[str, float]:
         return self.counter.result()
 
@@ -164,7 +184,7 @@ def swap_reference_pass(ctx: PassContext) -> dict[str, float]:
     last: dict[str, float] = {}
     for _ in range(Swap.reference_repeats):
         gaussian_init(model, gen)
-        counter = PatternCounter(model)
+        counter = PatternCounter(model, batch=x.shape[0])
         try:
             with torch.no_grad():
                 model(x)
@@ -194,6 +214,13 @@ class Swap(Proxy):
 
     def compute(self, probe: ProbeResult) -> dict[str, float]:
         out = output(probe, "swap_reference" if self.protocol == "reference" else "relu_patterns")
+        if out["neurons"] == 0:
+            raise Undefined(
+                "swap: no ReLU-like nonlinearity module ran on a feature map or token sequence "
+                "(functional activations such as F.gelu cannot be hooked): there are no patterns to count"
+            )
+        if out["swap"] != out["swap"]:
+            raise Undefined("swap: an activation was NaN, so its sign pattern is undefined")
         factor = regular_factor(out["params_k"], self.mu, self.sigma)
         return {
             "score": out["swap"] * factor,

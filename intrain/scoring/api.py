@@ -35,7 +35,7 @@ from intrain.core.ranking import PopulationRule
 from intrain.core.trainability import gradient_health, participation_ratio
 from intrain.engine.probe import ProbeResult
 
-__all__ = ["Result", "rank_population", "score"]
+__all__ = ["Result", "logits_of", "rank_population", "score"]
 
 ModelOrFactory = nn.Module | Callable[[], nn.Module]
 
@@ -59,6 +59,8 @@ class Result:
     seconds: float
     population: dict[str, PopulationRule] = field(default_factory=dict)
     extras: dict[str, float] = field(default_factory=dict)
+    #: proxy -> why its score (or a component) is NaN; every NaN has one (docs/layers.md).
+    reasons: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, proxy: str) -> float:
         if proxy in self.scores:
@@ -100,13 +102,86 @@ def rank_population(
     return rule.combine({c: frame[f"{proxy}.{c}"].to_numpy(dtype=float) for c in rule.components})
 
 
-def _factory(model: ModelOrFactory, seed: int, device: torch.device) -> Callable[[], nn.Module]:
-    """Fresh copies on ``device``: proxies train, re-initialise or modify them, never ``model``."""
+OutputFn = Callable[[Any], torch.Tensor]
+
+_OUTPUT_HELP = (
+    "score() reads logits from a tensor (batch, classes), a tuple/list whose first element is one, "
+    "or a dict / transformers ModelOutput with 'logits'; for anything else pass "
+    "output=lambda out: <the logits tensor in out>"
+)
+
+
+def _describe(out: Any) -> str:
+    if isinstance(out, torch.Tensor):
+        return f"a tensor of shape {tuple(out.shape)}"
+    if isinstance(out, Mapping):
+        return f"a {type(out).__name__} with keys {list(out)[:8]}"
+    if isinstance(out, (tuple, list)):
+        inner = ", ".join(type(v).__name__ for v in list(out)[:4])
+        return f"a {type(out).__name__} of {len(out)} ({inner}{', ...' if len(out) > 4 else ''})"
+    return f"a {type(out).__name__}"
+
+
+def logits_of(out: Any) -> torch.Tensor:
+    """The logits in a forward's return value: a tensor, ``out[0]`` of a tuple/list, or ``logits``
+    of a dict or transformers ``ModelOutput``; an :class:`InputError` naming what came back otherwise.
+
+    >>> logits_of((torch.zeros(2, 3), "aux")).shape, logits_of({"logits": torch.zeros(2, 5)}).shape
+    (torch.Size([2, 3]), torch.Size([2, 5]))
+    """
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, Mapping) and isinstance(out.get("logits"), torch.Tensor):
+        return out["logits"]
+    if isinstance(getattr(out, "logits", None), torch.Tensor):
+        return out.logits
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    raise InputError(f"the model's forward returned {_describe(out)}; {_OUTPUT_HELP}")
+
+
+def _logits_hook(output: OutputFn | None) -> Callable[[nn.Module, Any, Any], torch.Tensor]:
+    """A forward hook on the whole network that replaces its return value by the logits, so every
+    pass (which calls ``model(x)``, also through ``torch.func``) sees a plain tensor."""
+
+    def hook(module: nn.Module, inputs: Any, out: Any) -> torch.Tensor:
+        if output is None:
+            return logits_of(out)
+        got = output(out)
+        if not isinstance(got, torch.Tensor):
+            raise InputError(f"output= returned {_describe(got)}, not the logits tensor")
+        return got
+
+    return hook
+
+
+@torch.no_grad()
+def _deterministic(net: nn.Module) -> nn.Module:
+    """Dropout and drop-path rates set to 0 in a copy: the probe and passes run in train mode, where
+    they would make every pass (and Zen's two forwards) see another random sub-network."""
+    for m in net.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.p = 0.0
+        for attr in ("drop_prob", "drop_path_prob"):  # timm / transformers DropPath
+            if isinstance(getattr(m, attr, None), float):
+                setattr(m, attr, 0.0)
+    return net
+
+
+def _factory(
+    model: ModelOrFactory, seed: int, device: torch.device, output: OutputFn | None = None
+) -> Callable[[], nn.Module]:
+    """Fresh copies on ``device``: proxies train, re-initialise or modify them, never ``model``.
+
+    Each copy returns logits (:func:`logits_of`, or ``output``) and has no dropout/drop-path.
+    """
     if isinstance(model, nn.Module):
         template = model
 
         def copy_of() -> nn.Module:
-            return copy.deepcopy(template).to(device)
+            net = _deterministic(copy.deepcopy(template)).to(device)
+            net.register_forward_hook(_logits_hook(output))
+            return net
 
         return copy_of
     if callable(model):
@@ -116,7 +191,9 @@ def _factory(model: ModelOrFactory, seed: int, device: torch.device) -> Callable
             net = model()
             if not isinstance(net, nn.Module):
                 raise InputError(f"the model factory returned {type(net).__name__}, not a torch.nn.Module")
-            return net.to(device)
+            net = _deterministic(net).to(device)
+            net.register_forward_hook(_logits_hook(output))
+            return net
 
         return built
     raise InputError(
@@ -124,16 +201,82 @@ def _factory(model: ModelOrFactory, seed: int, device: torch.device) -> Callable
     )
 
 
-def _infer_classes(build: Callable[[], nn.Module], input_shape: tuple[int, ...], device: torch.device) -> int:
+def _expects(module: nn.Module) -> str:
+    """What a layer expects of its input, in words."""
+    for attr, what in (
+        ("in_channels", "input channels"),
+        ("in_features", "input features (last dimension)"),
+        ("normalized_shape", "as its trailing dimensions"),
+        ("num_features", "channels"),
+        ("embed_dim", "embedding dimensions"),
+    ):
+        value = getattr(module, attr, None)
+        if value is not None:
+            return f"expects {tuple(value) if isinstance(value, (tuple, list)) else value} {what}"
+    return "could not take it"
+
+
+def _check_forward(
+    build: Callable[[], nn.Module], input_shape: tuple[int, ...], num_classes: int | None, device: torch.device
+) -> int:
+    """One eval-mode forward of two zero inputs: the number of logits, or an :class:`InputError`
+    saying which layer refused ``input_shape`` and what it expected, or that the logits are not
+    (batch, ``num_classes``)."""
     net = build().eval()
-    with torch.no_grad():
-        out = net(torch.zeros((2, *input_shape), device=device))
-    if not isinstance(out, torch.Tensor) or out.dim() != 2:
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+    entered: list[tuple[str, nn.Module, Any]] = []
+    names = {id(m): n for n, m in net.named_modules()}
+
+    def pre(module: nn.Module, inputs: Any) -> None:
+        first = inputs[0] if inputs else None
+        entered.append(
+            (names.get(id(module), "?"), module, tuple(first.shape) if isinstance(first, torch.Tensor) else None)
+        )
+
+    handles = [m.register_forward_pre_hook(pre) for m in net.modules() if next(m.children(), None) is None]
+    x = torch.zeros((2, *input_shape), device=device)
+    try:
+        with torch.no_grad():
+            out = net(x)
+    except InputError:
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as e:
+        detail = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+        if entered:
+            name, module, got = entered[-1]
+            raise InputError(
+                f"input_shape {input_shape} does not fit the network: layer {name!r} ({type(module).__name__}) "
+                f"{_expects(module)} but got an input of shape {got} ({detail}); pass the input_shape "
+                "(C, H, W) the network was built for"
+            ) from e
         raise InputError(
-            f"score() needs a classifier whose forward returns (batch, classes) logits; this model returned {shape}"
+            f"input_shape {input_shape} does not fit the network: its forward failed before any layer ran "
+            f"on a batch of shape {tuple(x.shape)} ({detail}); pass the input_shape the network was built for"
+        ) from e
+    finally:
+        for h in handles:
+            h.remove()
+    if out.dim() != 2:
+        raise InputError(
+            f"score() needs a classifier whose forward returns (batch, classes) logits; "
+            f"this model returned {tuple(out.shape)}; {_OUTPUT_HELP}"
+        )
+    if num_classes is not None and out.shape[1] != num_classes:
+        raise InputError(
+            f"num_classes={num_classes} but the network returns {out.shape[1]} logits; "
+            f"pass num_classes={out.shape[1]} (or leave it out: it is read from the model)"
         )
     return int(out.shape[1])
+
+
+def _check_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    from intrain.proxies.base import OPTIONS  # passes registered by the proxies already looked up
+
+    given = dict(options or {})
+    unknown = sorted(set(given) - set(OPTIONS))
+    if unknown:
+        valid = "; ".join(f"{k}: {v}" for k, v in sorted(OPTIONS.items()))
+        raise InputError(f"unknown options {unknown}; valid options are {sorted(OPTIONS)} ({valid})")
+    return given
 
 
 def _batch(
@@ -212,6 +355,7 @@ def score(
     features: str | Callable | None = None,
     blocks: Sequence[str] | Callable | None = None,
     options: Mapping[str, Any] | None = None,
+    output: OutputFn | None = None,
 ) -> Result:
     """Score one untrained classifier with zero-cost proxies.
 
@@ -233,7 +377,16 @@ def score(
             ``callable(model, x)``); not needed when the model has ``forward_features``.
         blocks: for AZ-NAS: the stem and block modules (names or ``callable(model)``); not
             needed when the model has ``feature_modules()``.
-        options: pass settings (``lga_steps``, ``lr_samples``, ``lr_resolution``).
+        options: pass settings (``lga_steps``, ``lr_samples``, ``lr_resolution``; unknown keys
+            are refused with the list of valid ones).
+        output: ``callable(forward's return value) -> logits`` for a model whose forward returns
+            something else than logits, a tuple/list starting with them, or a dict/``ModelOutput``
+            with ``logits``.
+
+    Every layout and layer type is read (docs/layers.md): maps, tokens, channels-last maps,
+    sequence-first outputs. A proxy that is undefined on the network (e.g. NASWOT without any
+    nonlinearity module) is NaN, :attr:`~intrain.core.flags.Flag.UNDEFINED` is set, and
+    ``Result.reasons`` says why; so does every other NaN.
     """
     from intrain.engine.device import resolve_device
     from intrain.proxies import get_proxy
@@ -247,11 +400,13 @@ def score(
     instances = [get_proxy(n) for n in names]
     dev = resolve_device(device)
     shape = tuple(int(v) for v in input_shape)
-    build = _factory(model, seed, dev)
-    if num_classes is None:
-        num_classes = _infer_classes(build, shape, dev)
+    if output is not None and not callable(output):
+        raise InputError(f"output must be a callable(forward's return value) -> logits, got {type(output).__name__}")
+    given = _check_options(options)
+    build = _factory(model, seed, dev, output)
+    num_classes = _check_forward(build, shape, num_classes, dev)
     x, y = _batch(inputs, batch_size, num_classes, shape, seed, dev)
-    opts = {"lga_steps": 10, "lr_samples": 1000, "lr_resolution": 4, **dict(options or {})}
+    opts = {"lga_steps": 10, "lr_samples": 1000, "lr_resolution": 4, **given}
     if features is not None:
         opts["features"] = features
     if blocks is not None:
@@ -264,6 +419,8 @@ def score(
     )
     seconds = time.perf_counter() - start
     scores, components, population = {}, {}, {}
+    reasons = dict(probe.reasons)
+    flags = Flag(probe.flags)
     for proxy in instances:
         for comp, value in values[proxy.name].items():
             components[f"{proxy.name}.{comp}"] = float(value)
@@ -271,14 +428,25 @@ def score(
             scores[proxy.name] = float(values[proxy.name]["score"])
         if proxy.population is not None:
             population[proxy.name] = proxy.population
+        nan = [c for c, v in values[proxy.name].items() if np.isnan(float(v))]
+        if nan and proxy.name not in reasons:
+            # a formula with no value on this network (see the proxy's docstring and docs/layers.md)
+            why = (
+                "the network's loss or statistics were not finite"
+                if flags & Flag.NONFINITE
+                else ("its formula has no value on this network (a zero-variance or singular quantity)")
+            )
+            reasons[proxy.name] = f"{proxy.name}: {', '.join(nan)} is NaN: {why}"
+            flags |= Flag.UNDEFINED
     return Result(
         scores=scores,
         components=components,
         layers=_layer_frame(probe),
         params=_param_frame(probe),
-        flags=Flag(probe.flags),
+        flags=flags,
         loss=probe.loss,
         seconds=seconds,
         population=population,
         extras=dict(probe.extras),
+        reasons=reasons,
     )

@@ -28,6 +28,7 @@ from intrain.proxies.base import (
     PASSES,
     PassContext,
     Proxy,
+    Undefined,
     count_params,
     kaiming_fanin_init,
     seeded_generator,
@@ -90,11 +91,24 @@ def evaluate(
     ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=dict(options or {}), more=more)
     for name in passes:
         t0 = time.perf_counter()
-        probe.outputs[name] = PASSES[name](ctx)
+        try:
+            probe.outputs[name] = PASSES[name](ctx)
+        except Undefined as e:  # the proxies reading it are NaN with this reason
+            probe.outputs[name] = e
         if device is not None and device.type == "cuda":
             torch.cuda.synchronize(device)
         probe.extras[f"cost_{name}"] = time.perf_counter() - t0
-    return probe, {p.name: p.compute(probe) for p in proxies}
+    return probe, {p.name: _compute(p, probe) for p in proxies}
+
+
+def _compute(proxy: Proxy, probe: ProbeResult) -> dict[str, float]:
+    """The proxy's components, or NaN for each with the reason and :attr:`Flag.UNDEFINED` set."""
+    try:
+        return proxy.compute(probe)
+    except Undefined as e:
+        probe.reasons[proxy.name] = str(e)
+        probe.flags = int(Flag(probe.flags) | Flag.UNDEFINED)
+        return {c: float("nan") for c in proxy.components}
 
 
 class Scorer:

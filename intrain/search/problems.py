@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,36 @@ def summarize_picks(picks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+class ProxyScore:
+    """``score(arch)``: one network built and scored with a registered proxy's main value.
+
+    Picklable (for :mod:`.workers`): the scorer itself is built on first use in each process and
+    never pickled, so a worker builds it once.
+    """
+
+    def __init__(self, space: str, dataset: str, settings, proxy: str = "intrain", device: str = "cpu") -> None:
+        if proxy not in settings.proxies:
+            raise InputError(f"proxy {proxy!r} is not among the settings' proxies {list(settings.proxies)}")
+        self.space, self.dataset, self.settings, self.proxy, self.device = space, dataset, settings, proxy, device
+        self._scorer: Any = None  # a Scorer, built on first use in each process
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_scorer": None}
+
+    def __call__(self, arch: str) -> float:
+        if self._scorer is None:
+            from intrain.scoring.scorer import Scorer
+
+            self._scorer = Scorer(self.space, self.dataset, self.settings, device=self.device)
+        values = self._scorer.score(-1, arch).proxies[self.proxy]
+        if "score" not in values:
+            raise InputError(
+                f"proxy {self.proxy!r} is ranked over a population (components {sorted(values)}); "
+                "a search needs a per-architecture score"
+            )
+        return float(values["score"])
+
+
 def proxy_score(
     space: str,
     dataset: str,
@@ -129,22 +160,46 @@ def proxy_score(
     device: str = "cpu",
 ) -> Callable[[str], float]:
     """``score(arch)`` that builds and scores one network with a registered proxy's main value."""
-    from intrain.scoring.scorer import Scorer
+    return ProxyScore(space, dataset, settings, proxy, device)
 
-    scorer = Scorer(space, dataset, settings, device=device)
-    if proxy not in settings.proxies:
-        raise InputError(f"proxy {proxy!r} is not among the settings' proxies {list(settings.proxies)}")
 
-    def score(arch: str) -> float:
-        values = scorer.score(-1, arch).proxies[proxy]
-        if "score" not in values:
-            raise InputError(
-                f"proxy {proxy!r} is ranked over a population (components {sorted(values)}); "
-                "a search needs a per-architecture score"
-            )
-        return float(values["score"])
+def _zen_draw(problem, parent: str, rng: np.random.Generator, history_size: int) -> str | None:
+    """One Zen-NAS child (``ZenSearch.mutate_at``'s first draw), None when over the budget or cap."""
+    from intrain.spaces.zennas.grammar import format_structure, parse_structure
+    from intrain.spaces.zennas.mutation import mutate_structure
 
-    return score
+    edits = 1 if history_size <= problem.edits_after else 2
+    child = mutate_structure(parse_structure(parent), rng, edits)
+    return format_structure(child) if problem.fits(child) else None
+
+
+def _one_draw_registry() -> dict[type, Callable]:
+    from intrain.spaces.zennas.mutation import ZenSearch
+
+    return {ZenSearch: _zen_draw}
+
+
+def single_draw(problem, parent: str, rng: np.random.Generator, history_size: int) -> str | None:
+    """One child draw, None when the problem rejects it (Zen-NAS's iteration counting).
+
+    A problem's own ``draw_at(parent, rng, history_size)`` is used when it has one; the zennas
+    problem's is :func:`_zen_draw`; a problem without a budget never rejects (its mutation).
+
+    >>> from intrain.spaces.zennas.mutation import ZenSearch
+    >>> p = ZenSearch(450e6)
+    >>> rng = np.random.default_rng(3)
+    >>> children = [single_draw(p, p.start(rng), rng, 20) for _ in range(20)]
+    >>> any(c is None for c in children) and any(c is not None for c in children)
+    True
+    """
+    own = getattr(problem, "draw_at", None)
+    if own is not None:
+        return own(parent, rng, history_size)
+    for kind, draw in _one_draw_registry().items():
+        if isinstance(problem, kind):
+            return draw(problem, parent, rng, history_size)
+    mutate_at = getattr(problem, "mutate_at", None)
+    return mutate_at(parent, rng, history_size) if mutate_at else problem.mutate(parent, rng)
 
 
 def make_problem(space: str, budget: float | None):

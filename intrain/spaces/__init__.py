@@ -58,6 +58,7 @@ def _builtin() -> dict[str, str]:
         "nb101": "intrain.spaces.nb101:NB101Space",
         **{name: "intrain.spaces.nds:NDSSpace" for name in DESIGN_SPACES},
         "zennas": "intrain.spaces.zennas:ZenNASSpace",
+        "zoo": "intrain.spaces.zoo:ZooSpace",
     }
 
 

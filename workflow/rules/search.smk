@@ -1,6 +1,8 @@
 # InTrain-NAS search: the NB201 pick-the-top table from stored scores, Algorithm 1 on NB201, and
 # Algorithm 1 on the Zen-NAS ImageNet space (intrain.spaces.zennas) per FLOPs budget. Each search's HDF5 log is deliberately
 # not a declared output: a killed or extended search (larger `search.iterations`) resumes from it.
+# `search.batch` children per round are scored by `search.workers` (local processes, Dask, Slurm via
+# dask-jobqueue); the history depends on the batch and the seed only.
 
 
 rule search_zennas:
@@ -32,6 +34,7 @@ rule search_zennas:
 rule search_nb201:
     input:
         groundtruth=f"{RESULTS}/groundtruth/nb201.csv",
+        scores_from=[SEARCH["scores_from"]] if SEARCH.get("scores_from") else [],  # a lookup (search.scores_from)
     output:
         best=f"{RESULTS}/search/nb201/best.json",
         plot=f"{RESULTS}/search/nb201/trajectory.png",
@@ -47,7 +50,7 @@ rule search_nb201:
         settings=commands.settings_json(PLAN.search_settings()),
         device=config["device"],
         iterations=SEARCH["nb201_iterations"],
-        search=commands.search_args(PLAN),
+        search=commands.search_args(PLAN) + commands.lookup_args(PLAN),
         dataset=SEARCH["nb201_dataset"],
         out_dir=lambda wc, output: os.path.dirname(output.best),
         log=lambda wc, output: os.path.join(os.path.dirname(output.best), "log.h5"),

@@ -316,3 +316,16 @@ def test_flops_count_tokens_channels_last_and_torch_attention():
     seq = _score(SeqFirst(dim), ["flops"])["flops"]
     attn = tokens * 4 * dim * dim  # q, k, v and output projections of nn.MultiheadAttention
     assert seq == patch + attn + tokens * 2 * (dim * 2 * dim) + dim * 10
+
+
+def test_grasp_without_a_second_derivative_is_nan_with_its_reason_and_the_rest_scores():
+    """Hardsigmoid (squeeze-excite gates) has no double backward in torch: GraSP is undefined on
+    such a network, flagged with the operation named; the other proxies are scored as usual."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.Hardsigmoid(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)
+    )
+    result = _score(net, ["grasp", "synflow"])
+    assert math.isnan(result["grasp"]) and result.flags & Flag.UNDEFINED
+    assert "hardsigmoid" in result.reasons["grasp"] and "second derivatives" in result.reasons["grasp"]
+    assert math.isfinite(result["synflow"]) and "synflow" not in result.reasons

@@ -121,7 +121,8 @@ def grasp_pass(ctx: PassContext) -> dict[str, Any]:
             raise
         raise Undefined(
             f"grasp needs second derivatives, and this network has an operation without one ({str(err)[:160]}); "
-            "build transformers models with attn_implementation='eager', or call timm.layers.set_fused_attn(False)"
+            "for fused attention, build transformers models with attn_implementation='eager' or call "
+            "timm.layers.set_fused_attn(False)"
         ) from None
     score = sum(float((-weights[k].detach() * h).sum()) for k, h in zip(used, hg) if h is not None)
     return {"score": score}

@@ -55,6 +55,19 @@ def rho(x: np.ndarray, y: np.ndarray) -> float:
     return float(spearmanr(x, y).statistic)
 
 
+def split_row(label: str, values: np.ndarray) -> dict:
+    """A row for a quantity measured once per split: its mean and the 2.5-97.5 % of the splits."""
+    lo, hi = np.quantile(values, [0.025, 0.975])
+    return {
+        "score": label,
+        "rho": float(values.mean()),
+        "rho_lo": float(lo),
+        "rho_hi": float(hi),
+        "mu_k": np.nan,
+        "sigma": np.nan,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scores", required=True, help="artifact with the swap column (uniform or reference)")
@@ -101,7 +114,6 @@ def main() -> None:
         )
 
     rng = np.random.default_rng(args.seed)
-    n = len(acc)
     groups = df["representative_arch"].to_numpy()
     names = np.unique(groups)
     cv, plain, ours = [], [], []
@@ -116,42 +128,17 @@ def main() -> None:
         if intrain is not None:
             ours.append(rho(intrain[test], acc[test]))
     cv_a, plain_a = np.array(cv), np.array(plain)
-    lo, hi = np.quantile(cv_a, [0.025, 0.975])
     rows.append(
-        {
-            "score": f"regularised swap, (mu, sigma) fit on a random half, rho on the other ({args.splits} splits of {len(names)} isomorphism groups)",
-            "rho": float(cv_a.mean()),
-            "rho_lo": float(lo),
-            "rho_hi": float(hi),
-            "mu_k": np.nan,
-            "sigma": np.nan,
-        }
-    )
-    d = cv_a - plain_a
-    rows.append(
-        {
-            "score": "  same halves: cross-validated regularised − plain swap",
-            "rho": float(d.mean()),
-            "rho_lo": float(np.quantile(d, 0.025)),
-            "rho_hi": float(np.quantile(d, 0.975)),
-            "mu_k": np.nan,
-            "sigma": np.nan,
-        }
-    )
-    if ours:
-        d = np.array(ours) - cv_a
-        rows.append(
-            {
-                "score": "  same halves: intrain − cross-validated regularised swap",
-                "rho": float(d.mean()),
-                "rho_lo": float(np.quantile(d, 0.025)),
-                "rho_hi": float(np.quantile(d, 0.975)),
-                "mu_k": np.nan,
-                "sigma": np.nan,
-            }
+        split_row(
+            f"regularised swap, (mu, sigma) fit on a random half, rho on the other ({args.splits} splits of {len(names)} isomorphism groups)",
+            cv_a,
         )
+    )
+    rows.append(split_row("  same halves: cross-validated regularised − plain swap", cv_a - plain_a))
+    if ours:
+        rows.append(split_row("  same halves: intrain − cross-validated regularised swap", np.array(ours) - cv_a))
     out = pd.DataFrame(rows)
-    out.insert(0, "n", n)
+    out.insert(0, "n", len(acc))
     out.insert(0, "metric", args.metric)
     out.insert(0, "dataset", args.dataset)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,8 @@ from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
 from intrain.core.ranking import PopulationRule
+from intrain.engine.counting import is_nonlinearity
+from intrain.engine.moments import samples_first
 from intrain.proxies import formulas
 from intrain.proxies.base import (
     PassContext,
@@ -195,9 +197,6 @@ def count_activation_patterns(model: nn.Module, x: torch.Tensor, spatial_only: b
     linear regions; ReLU in the paper's networks, GELU/SiLU/Hardswish modules in others, read in
     any layout with the samples first); 1 when the network has no (counted) nonlinearity.
     ``spatial_only`` counts only those with 4-d outputs."""
-    from intrain.engine.counting import is_nonlinearity
-    from intrain.engine.moments import samples_first
-
     codes: list[torch.Tensor] = []
 
     def hook(module: nn.Module, inputs, out: torch.Tensor) -> None:

@@ -18,7 +18,8 @@ the tests' toy configs (tests/test_conformance.py).
     HF_HUB_OFFLINE=1 nice .venv/bin/python benchmarks/conformance.py --out benchmarks/conformance.csv
     PYTHONPATH=. nice .venv-models/bin/python benchmarks/conformance.py --libraries timm --merge
 
-Each model runs in its own subprocess with ``--timeout`` seconds (a cell still running then is
+The toy matrix is ``benchmarks/conformance.csv``, the realistic one ``conformance_realistic.csv``
+(pass ``--out``); docs/layers.md has their counts. Each model runs in its own subprocess with ``--timeout`` seconds (a cell still running then is
 written as ``timeout``). Columns: library, model, proxy, status (finite / flagged / crash /
 timeout / skipped), value (the score, or the first component for population-ranked proxies),
 reason, seconds, params, size, resolution, batch, torch, library version.
@@ -235,7 +236,7 @@ def timm_models(size: str, res: int) -> dict[str, Callable[[], Any]]:
 
     def builder(name: str) -> Callable[[], Any]:
         kwargs: dict[str, Any] = {"pretrained": False, "num_classes": 10}
-        if any(name.startswith(p) for p in ("vit_", "deit_", "swin_", "mixer_", "resmlp_")):
+        if any(name.startswith(p) for p in ("vit_", "deit_", "swin_", "mixer_", "resmlp_", "levit_")):
             kwargs["img_size"] = res
         return lambda: timm.create_model(name, **kwargs)
 

@@ -3,7 +3,9 @@
 A page that contains the line ``<!-- generated: config-schema -->`` gets a table of every key of
 ``intrain/data/config.schema.yaml`` (type, default, description) in its place; one with
 ``<!-- generated: cli -->`` gets the help of every ``intrain`` subcommand from
-``intrain.cli.build_parser()``. Nothing is copied by hand, so the pages cannot drift from the
+``intrain.cli.build_parser()``. Sibling sections with identical keys (the seven NDS spaces) are
+shown once, with a line naming each key they stand for; key names wrap only after a dot
+(``<wbr>``; docs/assets/extra.css keeps them whole). Nothing is copied by hand, so the pages cannot drift from the
 schema or the parser; tests/test_docs.py checks both against their sources. A missing schema or
 parser fails the build (mkdocs reports the exception), never a silently empty page.
 """
@@ -111,10 +113,71 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def _row(path: str, node: dict, root: dict) -> str:
+def _cells(node: dict, root: dict, path: str) -> tuple[str, str, str]:
+    """(type, default, description) of one key, as table cells."""
     default = _code(node["default"]) if "default" in node else ("required" if _required(root, path) else "—")
     desc = node.get("description") or ("section (keys below)" if "properties" in node else "")
-    return f"| `{path}` | {_cell(_type(node, root))} | {_cell(default)} | {_cell(desc)} |"
+    return _cell(_type(node, root)), _cell(default), _cell(desc)
+
+
+def _key(path: str) -> str:
+    """A key cell that wraps only after a dot (``<wbr>``), never inside a name."""
+    return "<code>" + ".<wbr>".join(html.escape(part, quote=False) for part in path.split(".")) + "</code>"
+
+
+def _row(path: str, cells: tuple[str, str, str]) -> str:
+    return f"| {_key(path)} | {' | '.join(cells)} |"
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith((prefix + ".", prefix + "[]"))
+
+
+def group_siblings(rows: list[tuple[str, tuple[str, str, str]]]) -> tuple[list[tuple[str, tuple]], list[str]]:
+    """Fold sibling sections that take identical keys (the seven NDS spaces) into one block.
+
+    Three or more children of one parent whose rows are equal apart from their own name become
+    one block ``parent.<common prefix><label>`` (label: the parent's name in the singular); the
+    returned notes list which keys each block stands for, so every key stays findable.
+    """
+    paths = [p for p, _ in rows]
+    children: dict[str, list[str]] = {}
+    for p in paths:
+        parent, _, name = p.rpartition(".")
+        if parent and "[" not in name and "<" not in name:
+            children.setdefault(parent, []).append(p)
+    replace: dict[str, str] = {}  # member prefix -> placeholder prefix
+    notes = []
+    for parent, kids in children.items():
+        sig: dict[tuple, list[str]] = {}
+        for kid in kids:
+            body = tuple((p[len(kid) :], c) for p, c in rows if _under(p, kid))
+            sig.setdefault(body, []).append(kid)
+        for members in sig.values():
+            if len(members) < 3:
+                continue
+            names = [m.rpartition(".")[2] for m in members]
+            common = names[0]
+            for n in names[1:]:
+                while not n.startswith(common):
+                    common = common[:-1]
+            label = parent.rpartition(".")[2].removesuffix("s") or "name"
+            placeholder = f"{parent}.{common}<{label}>"
+            for m in members:
+                replace[m] = placeholder
+            listed = ", ".join(f"<code>{html.escape(m, quote=False)}</code>" for m in members)
+            notes.append(f"{_key(placeholder)} stands for each of {listed}: they take the same keys.")
+    out, seen = [], set()
+    for p, c in rows:
+        member = next((m for m in replace if _under(p, m)), None)
+        if member is None:
+            out.append((p, c))
+            continue
+        q = replace[member] + p[len(member) :]
+        if q not in seen:
+            seen.add(q)
+            out.append((q, c))
+    return out, notes
 
 
 def config_reference(schema_path: Path = SCHEMA) -> str:
@@ -126,17 +189,19 @@ def config_reference(schema_path: Path = SCHEMA) -> str:
     top, sections = [], []
     for key, node in (root.get("properties") or {}).items():
         node = _resolve(node, root)
-        rows = list(schema_rows(node, root, key))
+        rows = [(p, _cells(n, root, p)) for p, n in schema_rows(node, root, key)]
         if not rows:
-            top.append(_row(key, node, root))
+            top.append(_row(key, _cells(node, root, key)))
             continue
+        rows, notes = group_siblings(rows)
         sections += ["", f"## `{key}`", ""]
         if node.get("description"):
             sections += [_cell(node["description"]), ""]
-        sections += header + [_row(key, node, root)] + [_row(p, n, root) for p, n in rows]
+        sections += [*notes, ""] if notes else []
+        sections += header + [_row(key, _cells(node, root, key))] + [_row(p, c) for p, c in rows]
     if not top and not sections:
         raise ValueError(f"{schema_path}: no keys found under `properties`")
-    return "\n".join(["## Top-level keys", ""] + header + top + sections) + "\n"
+    return "\n".join(["## Top-level keys", "", *header, *top, *sections]) + "\n"
 
 
 def _required(root: dict, path: str) -> bool:

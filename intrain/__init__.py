@@ -3,9 +3,10 @@
 The public surface is listed in ``__all__`` and loaded lazily: ``import intrain`` imports neither
 torch nor h5py, so the workflow and the analysis commands do not pay for them.
 
->>> import intrain
->>> "intrain" in intrain.list_proxies()
-True
+Examples:
+    >>> import intrain
+    >>> "intrain" in intrain.list_proxies()
+    True
 """
 
 from __future__ import annotations

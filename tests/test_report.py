@@ -111,7 +111,9 @@ def test_report_opens_with_the_headline_then_contents_whose_anchors_resolve(repo
     assert set(anchors) <= ids and len(set(ids)) == len(re.findall(r'\bid="', page))  # all resolve, none twice
     # the verdicts: one per benchmark; the fake artifacts are NB201 cifar10 and ImageNet16-120
     headline_part = page[page.index('id="headline"') : page.index('id="contents"')]
-    assert headline_part.count("<li>") == 2 and "too few architectures to tell" in headline_part  # n = 6
+    assert headline_part.count("<li>") == 2 and "too few architectures to judge" in headline_part  # n = 6
+    body = headline_part[headline_part.index("<tbody>") : headline_part.index("</tbody>")]
+    assert "No benchmark of this run has enough architectures" in headline_part and "✓" not in body
     assert "nb201/cifar10: InTrain&#x27;s τ =" in headline_part and "nb201/ImageNet16-120: " in headline_part
 
 
@@ -140,7 +142,7 @@ def test_headline_sentences_say_whether_intrain_reproduces():
     ok = verdicts["nb201/cifar10"]
     assert ok["verdict"] == "reproduces"
     assert ok["sentence"].startswith(
-        "nb201/cifar10: InTrain's τ = 0.672 (95 % CI 0.660 to 0.684, n = 15,625) reproduces the published 0.669"
+        "nb201/cifar10: InTrain's τ = 0.672 (95 % CI 0.660 to 0.684; n = 15,625) reproduces the published 0.669"
     )
     assert (
         "(Δ +0.003)" in ok["sentence"] and "Other proxies: 1 of 2 with a published value reproduce it" in ok["sentence"]
@@ -157,10 +159,57 @@ def test_headline_sentences_say_whether_intrain_reproduces():
     assert verdicts["nds_darts/cifar10"]["verdict"] == "no-paper"
     assert "no published value to compare with" in verdicts["nds_darts/cifar10"]["sentence"]
     wide = headline(_corr([("nb201", "cifar10", "intrain", 6, 0.33, -0.5, 0.9, 0.669)]))[0]
-    assert wide["verdict"] == "reproduces" and "The interval is wide (n = 6)" in wide["sentence"] and wide["wide"]
-    assert not ok["wide"] and not bad["wide"]
+    assert wide["verdict"] == "too-few" and "too few architectures to judge" in wide["sentence"] and wide["wide"]
+    assert "n = 6" in wide["sentence"] and not ok["wide"] and not bad["wide"]
     absent = headline(_corr([("nb201", "cifar10", "zico", 60, 0.6, 0.5, 0.7, 0.607)]))[0]
     assert absent["verdict"] == "absent" and absent["others_reproduced"] == 1
+
+
+def test_a_benchmark_too_small_to_tell_is_greyed_unmarked_and_not_counted():
+    """NB101 with n = 4 and a CI of -1..1 (the first run's) is no reproduction: apart, grey, no ✓/✗;
+    so is a large-n benchmark whose interval is wider than JUDGE.max_ci_width."""
+    from intrain.analysis.report import JUDGE
+
+    corr = _corr(
+        [
+            ("nb201", "cifar10", "intrain", 100, 0.702, 0.601, 0.782, 0.669),  # judged: reproduces
+            ("nb101", "cifar10", "intrain", 4, 0.667, -1.0, 1.0, 0.164),  # n < min_n
+            ("nb101", "cifar10", "zico", 4, 0.0, -1.0, 1.0, 0.3),
+            ("nb201", "cifar100", "intrain", JUDGE.min_n, 0.45, 0.3, 0.3 + JUDGE.max_ci_width + 0.01, 0.5),  # wide
+        ]
+    )
+    verdicts = {v["benchmark"]: v["verdict"] for v in headline(corr)}
+    assert verdicts == {"nb201/cifar10": "reproduces", "nb101/cifar10": "too-few", "nb201/cifar100": "too-few"}
+    page = headline_html(corr)
+    assert "reproduces the published Kendall τ on 1 of 1 benchmark " in page
+    assert "Not counted, too few architectures to judge" in page and "nb101/cifar10, nb201/cifar100" in page
+    table = page[page.index("<table") : page.index("</table>")]
+    cells = re.findall(r"<td([^>]*)>(.*?)</td>", table)
+    few = [(attrs, body) for attrs, body in cells if 'class="few"' in attrs]
+    assert len(few) == 3 and all("#eceff3" in a and "✓" not in b and "✗" not in b for a, b in few)
+    assert table.count("✓") == 1  # the judged benchmark only
+    assert table.count("too few architectures to judge</span>") == 2  # both columns: every row of each too few
+    # one cell more than the CI width threshold flips it; within it, judged
+    inside = _corr([("nb201", "cifar100", "intrain", JUDGE.min_n, 0.6, 0.5, 0.5 + JUDGE.max_ci_width - 0.01, 0.671)])
+    assert headline(inside)[0]["verdict"] == "reproduces"
+    # a wide interval that excludes the published value still decides a miss (jacov at n = 97 in a
+    # first run: CI 0.230..0.531 against the paper's 0.616), graded and marked, not greyed
+    miss = _corr([("nb201", "cifar10", "intrain", 97, 0.399, 0.230, 0.531, 0.616)])
+    assert headline(miss)[0]["verdict"] == "differs"
+    cell = re.findall(r"<td([^>]*)>(.*?)</td>", headline_html(miss))[0]
+    assert 'class="few"' not in cell[0] and "✗" in cell[1]
+
+
+def test_n_says_how_many_architectures_were_isomorphic_copies():
+    corr = _corr([("nb201", "cifar10", "intrain", 100, 0.702, 0.601, 0.782, 0.669)])
+    corr["n_copies"] = 20
+    sentence = headline(corr)[0]["sentence"]
+    assert "(95 % CI 0.601 to 0.782; n = 100: 80 scored, 20 isomorphic copies)" in sentence
+    assert "n = 100: 80 scored, 20 isomorphic copies" in html.unescape(headline_html(corr))  # the cell's tooltip
+    from intrain.analysis.report.verdicts import n_text
+
+    assert n_text(corr.iloc[0]) == "n = 100 (80 scored, 20 isomorphic copies)"
+    assert n_text(corr.iloc[0].drop("n_copies")) == "n = 100"
 
 
 def test_heatmap_marks_published_values_and_differences():
@@ -185,7 +234,7 @@ def test_heatmap_marks_published_values_and_differences():
     assert text["intrain"][3] == ["0.300"]
     assert text["synflow"][0][-1] == "✗" and text["zico"][0][-1] == "✓"
     assert text["zico"][1] == ["–"] and text["synflow"][1] == ["–"]  # undefined, not scored
-    assert "τ = 0.6720 (95 % CI 0.660 to 0.684, n = 15,625); paper 0.669, Δ +0.003: reproduces" in html.unescape(table)
+    assert "τ = 0.6720 (95 % CI 0.660 to 0.684; n = 15,625); paper 0.669, Δ +0.003: reproduces" in html.unescape(table)
     assert "intrain.gamma" not in table
 
 
@@ -261,6 +310,10 @@ _CRAFTED = {
         '<div id="wide" style="width:3000px;height:20px;background:red">wide</div>',
         r"at 1280 px: horizontal overflow: the page is 30\d\d px wide in a 1280 px viewport.*div#wide \(3000 px",
     ),
+    "clipped": (
+        '<div id="clipped" style="position:relative;left:-50px;width:200px;height:20px">clipped</div>',
+        r"at 1280 px: horizontal overflow: .*div#clipped \(200 px, right edge at 1\d\d px",
+    ),
     "image": ('<img src="missing.png" alt="gone">', r"at 1280 px: 1 broken images: missing\.png"),
     "table": (
         '<section><h2>Seeds</h2><table id="t"><thead><tr><th>a</th></tr></thead><tbody></tbody></table></section>',
@@ -294,6 +347,12 @@ def test_render_check_accepts_a_wide_table_in_a_scroll_wrapper(tmp_path):
         "</body></html>"
     )
     assert render_check(page, widths=(800,))["status"] == "ok"
+    drawer = tmp_path / "drawer.html"  # a docs theme's menu parked left of the page at narrow widths
+    drawer.write_text(
+        '<!doctype html><html><body><nav style="position:fixed;top:0;left:-260px;width:242px">menu</nav>'
+        "<p>text</p><table><tbody><tr><td>1</td></tr></tbody></table></body></html>"
+    )
+    assert render_check(drawer, widths=(800,))["status"] == "ok"
     with pytest.raises(RenderError, match="no such file"):
         render_check(tmp_path / "absent.html")
 
@@ -428,3 +487,100 @@ def test_heatmap_caption_names_the_accuracy_the_run_correlated_with():
     assert "Kendall τ against test accuracy" in headline_html(corr)
     corr["metric"] = "valid"
     assert "Kendall τ against validation accuracy" in headline_html(corr)
+
+
+def test_smoke_settings_are_marked_with_the_numbers_that_make_them_one():
+    from intrain.analysis.report import SMOKE, smoke_note
+
+    small = pd.DataFrame({"n": [20, 20], "batch_size": [8, 64]})
+    note = smoke_note("batch_size", small, None)
+    assert note.startswith("Smoke setting: τ over 20 architectures") and "15,625" in note
+    assert smoke_note("batch_size", small.assign(n=SMOKE.min_study_architectures), None) is None
+    search = pd.DataFrame({"space": ["zennas"] * 3, "budget": [4.5e8, 6e8, 1e9], "best_arch": ["s"] * 3})
+    note = smoke_note("search_zennas", search, {"search": {"iterations": 4}})
+    assert "4 iterations per search" in note and "100,000" in note and "All 3 searches returned the same" in note
+    assert smoke_note("search_zennas", search, {"search": {"iterations": 100_000}}) is None
+    assert smoke_note("topk", small, None) is None
+
+
+def test_report_marks_the_smoke_batch_study_and_has_a_cost_table_and_components_note(report_dir):
+    page = (report_dir / "index.html").read_text()
+    study = page[page.index('id="study-batch_size"') : page.index('id="study-seeds"')]
+    assert 'class="smoke"' in study and "τ over 6 architectures" in study
+    assert 'id="cost"' in page and "Median seconds per architecture each proxy took" in page
+    cost_part = page[page.index('id="cost"') : page.index('id="scatter"')]
+    assert "nb201/cifar10 seconds" in html.unescape(cost_part) and "shared probe" in cost_part
+    cost = pd.read_csv(report_dir / "cost.csv")
+    assert set(cost["proxy"]) == {"intrain"} and (cost["seconds_median"] > 0).all()
+    assert "A component is a value a proxy stores beside its score" in page
+    # every image is a captioned figure
+    assert page.count("<img ") == page.count("<figcaption>") > 0
+
+
+def test_tables_put_key_columns_first_and_long_tables_keep_their_header():
+    table = pd.DataFrame(
+        {"log": ["b450000000/log.h5"] * 20, "best_arch": ["x" * 60] * 20, "acc": [93.1] * 20, "flops": [4.5e8] * 20}
+    )
+    cell = html_table(table)
+    heads = re.findall(r'<th scope="col" title="([^"]+)"', cell)
+    assert heads == ["acc", "flops", "log", "best_arch"]
+    assert cell.startswith('<div class="scroll tall">')  # 20 rows: its own scroll box, sticky header
+    assert html_table(table.head(3)).startswith('<div class="scroll">')
+
+
+def test_scatter_index_links_resolve_and_the_footer_points_at_the_references(report_dir):
+    page = (report_dir / "index.html").read_text()
+    scatter = page[page.index('id="scatter"') : page.index("</section>", page.index('id="scatter"'))]
+    links = re.findall(r'href="#(scatter-[^"]+)"', scatter)
+    assert links == ["scatter-intrain"] and 'id="scatter-intrain"' in scatter
+    from intrain.analysis.report.page import REFERENCES
+
+    foot = page[page.index("<footer") : page.index("</footer>")]
+    if not REFERENCES.is_file():  # an installed package without the sources: the name, no link
+        assert "docs/references.md of the intrain sources" in foot
+        return
+    href = re.search(r'href="([^"]+)"', foot).group(1)
+    assert href == "references.md"  # a copy beside the page: the link survives moving the folder
+    assert (report_dir / href).read_text() == REFERENCES.read_text()
+
+
+def test_heatmap_names_the_source_of_every_published_value_shown():
+    corr = _corr(
+        [
+            ("nb201", "cifar10", "intrain", 100, 0.70, 0.6, 0.78, 0.669),
+            ("nb201", "cifar10", "flops", 100, 0.68, 0.6, 0.75, 0.623),
+            ("nb201", "cifar10", "params", 100, 0.68, 0.6, 0.75, np.nan),  # nothing published: not listed
+        ]
+    )
+    note = headline_html(corr).split('id="paper-sources">', 1)[1].split("</p>", 1)[0]
+    assert "InTrain (CVPR 2026), NB201 table: intrain (nb201)" in note
+    assert "VKDNW (CVPR 2025), NB201 table: flops (nb201)" in note
+    assert "params" not in note
+
+
+def test_table_rows_too_small_to_judge_are_marked_wherever_n_is_shown():
+    table = pd.DataFrame({"space": ["nb101", "nb201"], "n": [4, 100], "kendall": [0.333, 0.702]})
+    page = html_table(table)
+    rows = re.findall(r"<tr([^>]*)><td", page)
+    assert rows[0].startswith(' class="few"') and rows[1] == ""
+    assert "Grey italic rows: n &lt; 20" in page
+    assert "few" not in html_table(table.iloc[[1]])  # nothing to mark, no note
+
+
+def test_ablation_verdict_names_a_variant_that_beats_the_shipped_score_everywhere():
+    from intrain.analysis.report.sections import ablation_verdict
+
+    rows = []
+    for dataset in ("cifar10", "cifar100"):
+        rows += [
+            ("nb201", dataset, "gamma / log(L + 1)", 100, 0.05, 0.02, 0.08),  # above on both
+            ("nb201", dataset, "o only", 100, -0.07, -0.1, -0.04),  # below on both
+        ]
+    rows.append(("nb101", "cifar10", "gamma / log(L + 1)", 4, 0.3, 0.1, 0.5))  # too few: not judged
+    t = pd.DataFrame(
+        rows, columns=["space", "dataset", "variant", "n", "minus_shipped", "minus_shipped_lo", "minus_shipped_hi"]
+    )
+    text = ablation_verdict(t)
+    assert text.startswith("In this run gamma / log(L + 1) beats the shipped score on every judged benchmark")
+    assert "nb101" not in text and "Below it: o only on nb201/cifar10 (-0.070)" in text
+    assert ablation_verdict(t[t["variant"] == "o only"]).startswith("What it decides")  # no lead sentence

@@ -92,6 +92,10 @@ def test_stability_pivots_and_measures_spread():
     assert t.loc["intrain", "mean"] == pytest.approx(0.65)
     assert t.loc["synflow", "range"] == pytest.approx(0.4)
     assert t.loc["intrain", "std"] == pytest.approx(0.05)
+    # a space with one dataset has no spread (NaN, shown as –), not a spread of 0
+    one = studies.stability(pd.concat([corr, corr.iloc[[0]].assign(space="nb101")])).set_index(["space", "proxy"])
+    assert np.isnan(one.loc[("nb101", "intrain"), "std"]) and np.isnan(one.loc[("nb101", "intrain"), "range"])
+    assert one.loc[("nb101", "intrain"), "datasets"] == 1 and one.loc[("nb201", "intrain"), "datasets"] == 2
 
 
 def test_batch_size_and_seed_tables(tmp_path, gt_csv):
@@ -113,3 +117,29 @@ def test_batch_size_and_seed_tables(tmp_path, gt_csv):
     assert bs.loc[8, "latency_ms_median"] == pytest.approx(1000 * np.median([0.005 * (i + 1) for i in range(6)]))
     seeds = studies.seed_variance(runs, str(gt_csv))
     assert (seeds["kendall_max"] >= seeds["kendall_min"]).all()
+
+
+def test_ablation_reads_each_benchmark_once_however_many_artifacts_hold_it(tmp_path, gt_csv):
+    """The workflow passes InTrain's artifact and every baseline set's for each benchmark; the
+    ablation table held each row twice (80 rows, 40 distinct) before it kept one per benchmark."""
+    main = str(fake_artifact(tmp_path / "scores.h5", ladder(6, np.random.default_rng(0))))
+    baseline_set = str(fake_artifact(tmp_path / "set-zc.h5", ladder(6, np.random.default_rng(0))))
+    other = str(fake_artifact(tmp_path / "c100.h5", ladder(6, np.random.default_rng(1)), dataset="cifar100"))
+    once = studies.ablation([main], str(gt_csv), n_boot=0)
+    table = studies.ablation([main, baseline_set, other], str(gt_csv), n_boot=0)
+    assert len(table) == 2 * len(once)
+    assert not table.duplicated(["space", "dataset", "variant"]).any()
+    assert studies.ablation_inputs([main, baseline_set, other]) == [main, other]
+    pd.testing.assert_frame_equal(table[table.dataset == "cifar10"].reset_index(drop=True), once)
+
+
+def test_topk_leaves_out_a_constant_score(tmp_path, gt_csv):
+    """A score equal on every architecture (e.g. ``swap.samples``) ranks nothing: no top-k row,
+    rather than a 'pick' that is just the first architecture listed."""
+    records = ladder(6, np.random.default_rng(0))
+    for r in records:
+        r.proxies["flat"] = {"score": 3.0}
+    path = fake_artifact(tmp_path / "a.h5", records)
+    assert "flat" in read_scores(path).columns
+    t = studies.topk([str(path)], str(gt_csv), k=2, frac=0.5)
+    assert "intrain" in set(t["proxy"]) and "flat" not in set(t["proxy"])

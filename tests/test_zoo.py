@@ -308,6 +308,15 @@ def test_unknown_model_is_refused_by_name():
         get_space("zoo").build("resnet5o", "imagenet")
 
 
+@pytest.mark.skipif(_timm_reason() is not None, reason=_timm_reason() or "")
+def test_layout_predicates_split_cnns_from_token_models():
+    from intrain.spaces.zoo.selection import probe_ready, token_layout
+
+    assert probe_ready("resnet18") and not token_layout("resnet18")
+    assert token_layout("vit_tiny_patch16_224") and not probe_ready("vit_tiny_patch16_224")
+    assert not token_layout("no_such_model") and not probe_ready("no_such_model")  # does not build: neither
+
+
 def test_missing_timm_names_the_setup_command(monkeypatch):
     import builtins
 
@@ -380,3 +389,108 @@ def test_overlay_dry_runs(tmp_path, mirror):
         if len(cells) == 2 and cells[1].isdigit()
     }
     assert counts.get("score") == 12 and counts.get("score_set") == 12 + 12 + 4 + 5 * 4 + 2, counts
+
+
+# ---------------------------------------------------------------- token-layout extension, joined runs
+
+
+def test_token_selection_extends_without_the_first_families():
+    from intrain.spaces.zoo.selection import select_token_archs
+
+    gt = _synthetic_gt(n_fam=6, per=8, seed=2)
+    # families a, b: the first selection's; c: its first member is a CNN (skipped unbuilt);
+    # d: only 3 token members (below min_family); e, f: token families
+    token = {a for a in gt["arch"] if a.startswith(("famd_0", "famd_1", "famd_2", "fame", "famf"))}
+    calls: list[str] = []
+
+    def eligible(a: str) -> bool:
+        calls.append(a)
+        return a in token
+
+    sel = select_token_archs(gt, {"fama", "famb"}, per_family=5, min_family=4, seed=0, eligible=eligible)
+    fams = pd.Series([a.split("_")[0] for a in sel]).value_counts()
+    assert dict(fams) == {"fame": 5, "famf": 5}
+    assert not any(a.startswith(("fama", "famb")) for a in calls)
+    assert [a for a in calls if a.startswith("famc")] == ["famc_0"]
+    assert sel == select_token_archs(
+        gt.sample(frac=1, random_state=3), {"fama", "famb"}, 5, 4, seed=0, eligible=eligible
+    )
+    assert sel != select_token_archs(gt, {"fama", "famb"}, 5, 4, seed=1, eligible=eligible)
+    assert set(select_token_archs(gt, {"fama", "famb"}, 5, 4, max_params_m=3.0, eligible=lambda a: True)) <= set(
+        gt.loc[gt.params_m <= 3.0, "arch"]
+    )
+
+
+def test_token_config_is_disjoint_from_the_first_selection():
+    first = yaml.safe_load((REPO / "config" / "zoo.yaml").read_text())["spaces"]["zoo"]["archs"]
+    cfg = yaml.safe_load((REPO / "config" / "zoo-tokens.yaml").read_text())
+    tokens = cfg["spaces"]["zoo"]["archs"]
+    assert len(tokens) == len(set(tokens)) >= 40 and all(check_arch(a) == a for a in tokens)
+    assert not {family(a) for a in tokens} & {family(a) for a in first}
+    assert cfg["spaces"]["zoo"]["resolution"] == 64 and cfg["scoring"]["batch_size"] == 8  # the same protocol
+
+
+def _zoo_artifact(path: Path, values: dict[str, dict[str, float]], resolution: int = 64) -> str:
+    from dataclasses import replace
+
+    from intrain.core.artifacts import write_shard
+
+    from .helpers import fake_record
+
+    records = []
+    for i, (arch, vals) in enumerate(values.items()):
+        r = fake_record(i, [(2.0, 2.0, 4.0), (3.0, 3.0, 4.0)], [(0.1, 1.0)])
+        records.append(replace(r, arch=arch, proxies={k: {"score": v} for k, v in vals.items()}))
+    attrs = {"space": "zoo", "dataset": "imagenet", "shard": 0, "n_shards": 1, "config_hash": "h", "seed": 0}
+    write_shard(path, records, {**attrs, "settings": {"resolution": resolution}, "batch_size": 8, "device": "cpu"})
+    return str(path)
+
+
+def test_load_artifacts_joins_runs_with_different_columns(tmp_path):
+    cnn = _zoo_artifact(tmp_path / "a.h5", {"r1": {"intrain": 1.0, "x": 5.0}, "r2": {"intrain": 2.0, "x": 6.0}})
+    tok = _zoo_artifact(tmp_path / "b.h5", {"v1": {"intrain": 3.0, "x": 7.0, "y": 1.0}})
+    heavy = _zoo_artifact(tmp_path / "c.h5", {"r2": {"z": 9.0}})
+    full = _zoo_artifact(tmp_path / "d.h5", {"r1": {"intrain": 4.0}}, resolution=224)
+    by_side = az.load_artifacts([cnn, tok, heavy, full])
+    assert sorted(by_side) == [64, 224]
+    df = by_side[64].set_index("arch").sort_index()
+    assert df["intrain"].tolist() == [1.0, 2.0, 3.0] and df["x"].tolist() == [5.0, 6.0, 7.0]
+    assert df["y"].isna().tolist() == [True, True, False] and df.loc["r2", "z"] == 9.0
+    assert by_side[224].set_index("arch").loc["r1", "intrain"] == 4.0
+
+
+def test_report_blocks_per_sample_pair_subset_proxies_on_their_rows():
+    from intrain.analysis.zoo_report import tables_from_frames, zoo_markdown
+
+    gt = _synthetic_gt(n_fam=4, per=6, seed=5)
+    truth = gt["acc_imagenet"].to_numpy()
+    rng = np.random.default_rng(2)
+    cheap = pd.DataFrame({"arch": gt["arch"], "intrain": truth + rng.normal(0, 3, len(gt))})
+    cheap["params"], cheap["flops"] = gt["params_m"].to_numpy(), rng.uniform(1, 9, len(gt))
+    sub = cheap["arch"].isin(gt["arch"].iloc[::3])
+    cheap["heavy"] = np.where(sub, truth, np.nan)  # a perfect proxy, scored on a third of the rows
+    samples = {"cnn": set(gt["arch"].iloc[:12]), "tokens": set(gt["arch"].iloc[12:])}
+    t = tables_from_frames({64: cheap}, gt, n_boot=30, samples=samples)
+    assert t.samples == {"cnn": 12, "tokens": 12}
+    assert list(dict.fromkeys(t.headline["sample"])) == ["all", "cnn", "tokens"]
+    h = t.headline[t.headline["sample"] == "all"].set_index("proxy")
+    assert h.loc["heavy", "n"] == sub.sum() and h.loc["heavy", "kendall"] == pytest.approx(1.0)
+    from intrain.analysis.stats import kendall
+
+    on_sub = kendall(cheap.loc[sub, "params"].to_numpy(), truth[sub.to_numpy()])
+    assert h.loc["heavy", "vs_params_tau"] == pytest.approx(on_sub)
+    assert h.loc["heavy", "vs_params"] == pytest.approx(1.0 - on_sub)
+    assert "heavy" not in set(t.scopes["proxy"])  # a third of the rows: headline only
+    cnn = t.headline[t.headline["sample"] == "cnn"].set_index("proxy")
+    assert cnn.loc["intrain", "n"] == 12
+    md = zoo_markdown(t)
+    assert "Sample 'cnn' (12 architectures)" in md and "τ params (same archs)" in md
+    with pytest.raises(Exception, match="'all'"):
+        tables_from_frames({64: cheap}, gt, n_boot=0, samples={"all": set(gt["arch"])})
+
+
+def test_report_cli_needs_one_label_per_folder(tmp_path):
+    from intrain.analysis.zoo_report import main
+
+    with pytest.raises(Exception, match="one per results folder"):
+        main([str(tmp_path / "a"), str(tmp_path / "b"), "--labels", "cnn", "--out", str(tmp_path / "o")])

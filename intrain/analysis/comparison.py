@@ -7,17 +7,18 @@ under at least one variant (or that has a published value), one row per variant:
 - τ uniform and τ variant, each with its bootstrap CI and its own n;
 - the published τ (``intrain/data/published.yaml``) and variant − published;
 - variant − uniform as a *paired* difference over the architectures both scored
-  (:func:`intrain.analysis.stats.paired_tau_difference`): the CI says whether the protocol moved the τ;
+  (`intrain.analysis.stats.paired_tau_difference`): the CI says whether the protocol moved the τ;
   ``tau_uniform_paired`` is the uniform τ on those same architectures (a sub-sample's own τ);
 - InTrain − proxy under the variant, paired the same way: the CI says whether "InTrain beats it"
   holds on these architectures.
 
 Torch-free; reads merged artifacts and normalised ground truth only.
 
->>> split_label("grad_norm@reference")
-('grad_norm', 'reference')
->>> split_label("intrain")
-('intrain', '')
+Examples:
+    >>> split_label("grad_norm@reference")
+    ('grad_norm', 'reference')
+    >>> split_label("intrain")
+    ('intrain', '')
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def _input_label(text: str) -> str:
     return text.split(":sha256=")[0]
 
 
-#: The displayed columns of :func:`display_rows`, after space and dataset.
+#: The displayed columns of `display_rows`, after space and dataset.
 DISPLAY_COLUMNS = (
     "proxy",
     "variant",

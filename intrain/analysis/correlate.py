@@ -40,7 +40,7 @@ def is_imported(attrs: Mapping[str, Any]) -> bool:
 def source_suffix(attrs: Mapping[str, Any], path: str) -> str:
     """``@<file stem>`` for an imported artifact (``intrain import``), so its rows never share a
     proxy label with intrain's own scores of the same dataset; for intrain's own artifacts the
-    variant they were scored under (:func:`variant_suffix`); empty for the default settings."""
+    variant they were scored under (`variant_suffix`); empty for the default settings."""
     if not is_imported(attrs):
         return variant_suffix(attrs)
     from pathlib import Path
@@ -84,7 +84,7 @@ def correlation_table(
     seed: int = 0,
     workers: int = 1,
 ) -> pd.DataFrame:
-    """``groundtruth``: one table path, ``SPACE=CSV`` values, or :class:`GroundTruths`.
+    """``groundtruth``: one table path, ``SPACE=CSV`` values, or `GroundTruths`.
 
     The bootstrap dominates on whole spaces (1,000 Kendall taus of 15,625 pairs per proxy), so
     ``workers`` > 1 spreads the (artifact, proxy) correlations over processes; each keeps its
@@ -179,7 +179,7 @@ def pair_table(
     """Paired Δτ = τ(a) − τ(b) with a bootstrap CI for every (a, b) in ``pairs`` and every
     (space, dataset) whose artifacts hold both, over the architectures both scored.
 
-    Proxy labels are those of :func:`correlation_table` (``az_nas``, ``intrain.gamma``,
+    Proxy labels are those of `correlation_table` (``az_nas``, ``intrain.gamma``,
     ``synflow@<file>`` for imported scores); artifacts of one (space, dataset) are joined on
     ``arch_index``.
     """

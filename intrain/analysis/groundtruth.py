@@ -4,7 +4,7 @@ The normalised table (CSV) has one row per architecture: ``arch_index`` (the ben
 index), ``arch`` (canonical spelling), ``canonical`` (isomorphism-class key) and one
 ``acc_<dataset>`` column per dataset (test accuracy, %); ``valid_<dataset>`` where a validation
 table was given. Every later step reads this format only. Each space reads its own benchmark
-export (:meth:`intrain.spaces.Space.groundtruth`); this module dispatches to it by space name,
+export ([`intrain.spaces.Space.groundtruth`][intrain.spaces.base.Space.groundtruth]); this module dispatches to it by space name,
 so a new space (a plugin too) brings its reader with it.
 """
 
@@ -26,10 +26,11 @@ __all__ = ["GroundTruthError", "GroundTruths", "accuracy_column", "load_groundtr
 def normalize(space: str, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> pd.DataFrame:
     """``table`` (the space's benchmark export) in the normalised format, by the space's own reader.
 
-    >>> normalize("nb201", "missing.csv")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: NB201 ground-truth file missing.csv does not exist (run the download step)
+    Examples:
+        >>> normalize("nb201", "missing.csv")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: NB201 ground-truth file missing.csv does not exist (run the download step)
     """
     return get_space(space).groundtruth(table, valid)
 

@@ -1,6 +1,6 @@
 """Render an HTML page in headless Chromium and check its layout at several widths.
 
-:func:`render_check` opens the page once per width (1280 and 800 px by default) over the
+`render_check` opens the page once per width (1280 and 800 px by default) over the
 DevTools protocol on a pipe (``--remote-debugging-pipe``: NUL-separated JSON on file descriptors
 3 and 4, so nothing but the standard library is needed), injects a script that looks for
 
@@ -8,6 +8,12 @@ DevTools protocol on a pipe (``--remote-debugging-pipe``: NUL-separated JSON on 
   viewport (or sticking out of it) that is not inside a horizontally scrollable wrapper;
 * broken images (``naturalWidth`` 0 once the page has loaded);
 * empty tables (a ``<table>`` without a body row),
+* illegible figures: for every image, the smallest text at its displayed size (font size × dpi /
+  72 × displayed width / natural width) must be at least `MIN_TEXT_PX`; no two texts may
+  overlap, none may be cut off at the image's edge; and every image needs a caption (a
+  ``<figure>`` with a non-empty ``<figcaption>``). The text sizes and boxes come from the record
+  `intrain.analysis.report.figures.save_figure` stores in each PNG (a ``tEXt`` chunk
+  ``intrain:texts``); an image without one cannot be checked and is a problem too,
 
 and optionally saves a full-page screenshot per width. The verdict names each problem.
 """
@@ -21,9 +27,13 @@ import json
 import os
 import select
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
+import urllib.parse
+import urllib.request
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +58,9 @@ _FLAGS = [
 ]
 WIDTHS = (1280, 800)
 HEIGHT = 900
+MIN_TEXT_PX = 10.0  #: the smallest legible text on screen, in CSS pixels
+TEXT_KEY = "intrain:texts"  #: the PNG text chunk a report figure's text record is stored in
+_OVERLAP_PX = 1.0  #: two text boxes overlapping by more than this in both directions collide
 
 #: The injected check; evaluates to a JSON-able object.
 CHECK_JS = r"""(function () {
@@ -70,6 +83,9 @@ CHECK_JS = r"""(function () {
   Array.from(document.body ? document.body.querySelectorAll('*') : []).forEach(function (el) {
     var r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) return;
+    // wholly left of the page: an off-canvas drawer (a docs theme's menu at narrow widths), which a
+    // reader opens with its button and can never scroll to; a box only partly left of it is clipped
+    if (r.right <= 0) return;
     if ((r.right > vw + 1 || r.left < -1) && !scrolls(el)) {
       wide.push({el: describe(el), width: Math.round(r.width), left: Math.round(r.left), right: Math.round(r.right)});
     }
@@ -85,9 +101,14 @@ CHECK_JS = r"""(function () {
     h = h && h.querySelector('h2,h3');
     return describe(t) + (h ? ' under "' + h.textContent.trim() + '"' : '');
   });
+  var figures = Array.from(document.images).map(function (i) {
+    var f = i.closest('figure'), c = f && f.querySelector('figcaption');
+    return {src: i.currentSrc || i.src, shown: i.getBoundingClientRect().width, natural: i.naturalWidth,
+            caption: c ? c.textContent.trim() : ''};
+  });
   return {viewport: vw, scroll_width: document.documentElement.scrollWidth,
           wide: wide.slice(0, 5), n_wide: wide.length, images: document.images.length, broken: broken,
-          tables: document.querySelectorAll('table').length, empty: empty};
+          tables: document.querySelectorAll('table').length, empty: empty, figures: figures};
 })()"""
 
 
@@ -111,7 +132,9 @@ class _Browser:
         if browser is None:
             raise RenderError("no Chromium found (install Debian's 'chromium' package)")
         self.deadline = time.monotonic() + timeout
-        self.profile = tempfile.TemporaryDirectory(prefix="intrain-chromium-")
+        # Chromium's helper processes may still be writing the profile when it exits: a cleanup that
+        # races them must not turn a finished check into a traceback (seen: ENOTEMPTY on 'Default')
+        self.profile = tempfile.TemporaryDirectory(prefix="intrain-chromium-", ignore_cleanup_errors=True)
         to_child, self._write = os.pipe()  # the browser reads commands on fd 3
         self._read, from_child = os.pipe()  # and writes answers and events on fd 4
 
@@ -257,6 +280,112 @@ def problems_of(width: int, check: dict[str, Any]) -> list[str]:
     return out
 
 
+def png_text_chunks(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The ``tEXt``/``zTXt``/``iTXt`` chunks of a PNG as ``{keyword: text}`` ({} for another file)."""
+    out: dict[str, str] = {}
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return out
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return out
+    pos = 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"tEXt" and b"\0" in body:
+            key, _, text = body.partition(b"\0")
+            out[key.decode("latin-1")] = text.decode("latin-1")
+        elif kind == b"zTXt" and b"\0" in body:
+            key, _, rest = body.partition(b"\0")
+            out[key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+        elif kind == b"iTXt" and b"\0" in body:
+            key, _, rest = body.partition(b"\0")
+            compressed, rest = rest[0], rest[2:]
+            _, _, rest = rest.partition(b"\0")  # language tag
+            _, _, text = rest.partition(b"\0")  # translated keyword
+            out[key.decode("latin-1")] = (zlib.decompress(text) if compressed else text).decode("utf-8")
+        elif kind == b"IEND":
+            break
+    return out
+
+
+def _overlaps(texts: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Pairs of texts whose boxes overlap by more than `_OVERLAP_PX` in both directions."""
+    out = []
+    for i, a in enumerate(texts):
+        for b in texts[i + 1 :]:
+            (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a["bbox"], b["bbox"]
+            if min(ax1, bx1) - max(ax0, bx0) > _OVERLAP_PX and min(ay1, by1) - max(ay0, by0) > _OVERLAP_PX:
+                out.append((a["text"], b["text"]))
+    return out
+
+
+def figure_problems(
+    width: int, figures: list[dict[str, Any]], min_px: float = MIN_TEXT_PX, unrecorded: str = "fail"
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Problems of the page's images at one viewport width, and per image what was measured:
+    its smallest text on screen, overlapping texts, texts cut off, its caption. An image without a
+    text record is a problem (``unrecorded="fail"``) or only listed as unchecked (``"skip"``)."""
+    problems: list[str] = []
+    measured: list[dict[str, Any]] = []
+    for fig in figures:
+        if not fig["natural"]:
+            continue  # a broken image: reported as one, nothing to measure
+        url = urllib.parse.urlparse(fig["src"])
+        name = Path(urllib.request.url2pathname(url.path)).name if url.scheme == "file" else fig["src"]
+        record = None
+        if url.scheme == "file":
+            raw = png_text_chunks(urllib.request.url2pathname(url.path)).get(TEXT_KEY)
+            record = json.loads(raw) if raw else None
+        entry: dict[str, Any] = {"image": name, "caption": bool(fig["caption"])}
+        if not fig["caption"]:
+            problems.append(f"at {width} px: image {name} has no caption (a <figure> with a <figcaption>)")
+        if record is None:
+            entry["unchecked"] = True
+            if unrecorded == "skip":
+                measured.append(entry)
+                continue
+            problems.append(
+                f"at {width} px: image {name} holds no text record ({TEXT_KEY}); its legibility cannot be "
+                "checked (save it with intrain.analysis.report.figures.save_figure)"
+            )
+            measured.append(entry)
+            continue
+        natural = fig["natural"]
+        scale = fig["shown"] / natural if natural else 0.0
+        texts = record["texts"]
+        if texts:
+            small = min(texts, key=lambda t: t["size_pt"])
+            px = small["size_pt"] * record["dpi"] / 72 * scale
+            entry["smallest_text_px"] = round(px, 1)
+            if px < min_px:
+                problems.append(
+                    f"at {width} px: image {name}: text {small['text']!r} is {px:.1f} px on screen "
+                    f"({small['size_pt']:g} pt at {record['dpi']:g} dpi, shown at {fig['shown']:.0f} of "
+                    f"{natural} px), under {min_px:g} px"
+                )
+        clashes = _overlaps(texts)
+        entry["overlaps"] = len(clashes)
+        if clashes:
+            a, b = clashes[0]
+            problems.append(f"at {width} px: image {name}: {len(clashes)} overlapping texts, e.g. {a!r} and {b!r}")
+        cut = [
+            t["text"]
+            for t in texts
+            if t["bbox"][0] < -1
+            or t["bbox"][1] < -1
+            or t["bbox"][2] > record["width"] + 1
+            or t["bbox"][3] > record["height"] + 1
+        ]
+        entry["cut_off"] = len(cut)
+        if cut:
+            problems.append(f"at {width} px: image {name}: {len(cut)} texts cut off at its edge, e.g. {cut[0]!r}")
+        measured.append(entry)
+    return problems, measured
+
+
 def screenshot_path(screenshot: str | Path, width: int) -> Path:
     """``page.png`` -> ``page-1280.png``."""
     p = Path(screenshot)
@@ -264,12 +393,16 @@ def screenshot_path(screenshot: str | Path, width: int) -> Path:
 
 
 def render_check(
-    html_path: str | Path, screenshot: str | Path | None = None, widths: Sequence[int] = WIDTHS, timeout: float = 90
+    html_path: str | Path,
+    screenshot: str | Path | None = None,
+    widths: Sequence[int] = WIDTHS,
+    timeout: float = 90,
+    unrecorded: str = "fail",
 ) -> dict[str, Any]:
     """Load the page headless at each width and check it.
 
     Returns ``{'status': 'ok'|'failed', 'problems': [...], 'images', 'broken', 'tables', 'empty',
-    'widths': {width: raw check}, 'screenshots': [...]}``; ``screenshot`` ``page.png`` saves
+    'widths': {width: raw check}, 'figures': {width: per image measurements}, 'screenshots': [...]}``; ``screenshot`` ``page.png`` saves
     ``page-1280.png`` and ``page-800.png``.
     """
     path = Path(html_path)
@@ -292,6 +425,10 @@ def render_check(
     finally:
         browser.close()
     problems = [p for w in widths for p in problems_of(w, checks[w])]
+    legibility: dict[int, list[dict[str, Any]]] = {}
+    for w in widths:
+        found, legibility[w] = figure_problems(w, checks[w].get("figures", []), unrecorded=unrecorded)
+        problems += found
     first = checks[widths[0]]
     return {
         "status": "failed" if problems else "ok",
@@ -301,6 +438,7 @@ def render_check(
         "tables": first["tables"],
         "empty": max(len(c["empty"]) for c in checks.values()),
         "widths": checks,
+        "figures": legibility,
         "screenshots": shots,
     }
 

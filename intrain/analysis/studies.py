@@ -1,10 +1,10 @@
 """The paper's studies, computed from stored artifacts (no network is run here).
 
-- :func:`ablation`: couplings and depth normalisations of InTrain's two components,
+- `ablation`: couplings and depth normalisations of InTrain's two components,
   recomputed from the per-layer and per-parameter statistics in merged HDF5 files.
-- :func:`topk`: quality of the head of each proxy's ranking (what a NAS user picks).
-- :func:`stability`: the same proxy's correlation across datasets.
-- :func:`batch_size` and :func:`seed_variance`: correlations over runs scored with other batch
+- `topk`: quality of the head of each proxy's ranking (what a NAS user picks).
+- `stability`: the same proxy's correlation across datasets.
+- `batch_size` and `seed_variance`: correlations over runs scored with other batch
   sizes and seeds (each run is its own merged artifact, scored by the workflow).
 """
 
@@ -108,10 +108,32 @@ def ablation_scores(path: str) -> pd.DataFrame:
 SHIPPED_VARIANT = "gamma * (1 + o) / log(L + 1)"
 
 
+def ablation_inputs(score_paths: Sequence[str]) -> list[str]:
+    """The artifacts the ablation reads: one per (space, dataset), the first that holds InTrain's
+    per-layer statistics.
+
+    The workflow passes every merged artifact of a benchmark (InTrain's ``scores.h5``, then each
+    baseline set's ``set-<name>.h5``); a baseline set's artifact carries the same per-layer
+    statistics of the same networks, so reading both listed every variant of the benchmark twice.
+    """
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for path in score_paths:
+        attrs = read_attrs(path)
+        key = (str(attrs["space"]), str(attrs["dataset"]))
+        if key in seen or read_layers(path).empty:
+            continue
+        seen.add(key)
+        out.append(path)
+    return out
+
+
 def ablation(score_paths: Sequence[str], groundtruth: str | Sequence[str], n_boot: int = 200) -> pd.DataFrame:
+    """τ of every variant of InTrain's score (`ablation_scores`) per benchmark, with the paired
+    difference to the shipped score; one block of rows per (space, dataset) (`ablation_inputs`)."""
     gts = GroundTruths.of(groundtruth)
     rows = []
-    for path in score_paths:
+    for path in ablation_inputs(score_paths):
         attrs, acc, truth = truth_of(path, gts)
         df = ablation_scores(path).merge(truth, on="arch_index")
         shipped = df[SHIPPED_VARIANT].to_numpy()
@@ -147,6 +169,8 @@ def topk(score_paths: Sequence[str], groundtruth: str | Sequence[str], k: int = 
         best_acc = df[acc].max()
         for col in proxy_columns(df.drop(columns=[acc])):
             valid = df[np.isfinite(df[col])]
+            if valid.empty or valid[col].nunique() < 2:
+                continue  # a constant score (e.g. swap.samples) ranks nothing: no pick to report
             order = valid.sort_values(col, ascending=False, kind="stable")
             # rank of the true best architecture in this proxy's ranking (1 = top); ties broken
             # pessimistically: every architecture scoring at least as high ranks above it.
@@ -172,9 +196,13 @@ def stability(correlations: pd.DataFrame) -> pd.DataFrame:
     """Kendall tau per proxy (rows) and dataset (columns), with the spread across datasets."""
     main = correlations[~is_component(correlations["proxy"])]
     wide = main.pivot_table(index=["space", "proxy"], columns="dataset", values="kendall")
-    wide["mean"] = wide.mean(axis=1)
-    wide["std"] = wide.drop(columns=["mean"]).std(axis=1, ddof=0)
-    wide["range"] = wide.drop(columns=["mean", "std"]).max(axis=1) - wide.drop(columns=["mean", "std"]).min(axis=1)
+    datasets = list(wide.columns)
+    counted = wide[datasets].notna().sum(axis=1)
+    wide["mean"] = wide[datasets].mean(axis=1)
+    # a spread needs two datasets: a space scored on one (NB101, NDS) has none, not a spread of 0
+    wide["std"] = wide[datasets].std(axis=1, ddof=0).where(counted > 1)
+    wide["range"] = (wide[datasets].max(axis=1) - wide[datasets].min(axis=1)).where(counted > 1)
+    wide["datasets"] = counted
     return wide.reset_index()
 
 

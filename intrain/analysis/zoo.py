@@ -1,21 +1,22 @@
 """The zoo's correlations: every proxy vs timm's top-1, pooled, within families, across families,
 per FLOP band, and the cheap-vs-full protocol change (no torch).
 
-The zoo's ground truth has one row per (architecture, recipe) (:mod:`intrain.spaces.zoo.groundtruth`);
-a network is scored once per architecture, so :func:`join` either keeps one row per
+The zoo's ground truth has one row per (architecture, recipe) (`intrain.spaces.zoo.groundtruth`);
+a network is scored once per architecture, so `join` either keeps one row per
 architecture (``dedup="best"``: its best recipe's top-1, the default) or every recipe row
 (``dedup="all"``: an architecture then counts once per recipe).
 
-Families come from the model name (:func:`intrain.spaces.zoo.names.family`); FLOP bands are
-quantile bands of the scored ``flops`` column (:func:`flop_bands`), so each band holds about the
+Families come from the model name (`intrain.spaces.zoo.names.family`); FLOP bands are
+quantile bands of the scored ``flops`` column (`flop_bands`), so each band holds about the
 same number of architectures.
 
->>> import pandas as pd
->>> gt = pd.DataFrame({"arch_index": [0, 1, 2], "arch": ["a1", "a1", "b2"], "family": ["a", "a", "b"],
-...                    "recipe": ["x_in1k", "y_in1k", "x_in1k"], "acc_imagenet": [70.0, 72.0, 75.0]})
->>> scores = pd.DataFrame({"arch": ["a1", "b2"], "params": [1.0, 2.0]})
->>> join(scores, gt)[["arch", "recipe", "acc_imagenet"]].values.tolist()
-[['a1', 'y_in1k', 72.0], ['b2', 'x_in1k', 75.0]]
+Examples:
+    >>> import pandas as pd
+    >>> gt = pd.DataFrame({"arch_index": [0, 1, 2], "arch": ["a1", "a1", "b2"], "family": ["a", "a", "b"],
+    ...                    "recipe": ["x_in1k", "y_in1k", "x_in1k"], "acc_imagenet": [70.0, 72.0, 75.0]})
+    >>> scores = pd.DataFrame({"arch": ["a1", "b2"], "params": [1.0, 2.0]})
+    >>> join(scores, gt)[["arch", "recipe", "acc_imagenet"]].values.tolist()
+    [['a1', 'y_in1k', 72.0], ['b2', 'x_in1k', 75.0]]
 """
 
 from __future__ import annotations
@@ -52,11 +53,19 @@ _META = {"arch_index", "arch", "flags", "seconds", "pass_seconds", "loss", "repr
 def load_artifacts(paths: Iterable[str]) -> dict[int, pd.DataFrame]:
     """Zoo artifacts (merged ``scores.h5``/``set-*.h5``, or the shard files of a set whose merge did
     not run because some shard failed) as one wide frame per scoring side (``resolution`` of the
-    artifact's settings): ``arch`` + every proxy column, one row per architecture."""
+    artifact's settings): ``arch`` + every proxy column, one row per architecture.
+
+    Artifacts of one side with the same columns (one set's shards, or the same set of two runs,
+    e.g. the CNN selection and its token-layout extension) are stacked first; population-ranked
+    proxies (TE-NAS, AZ-NAS) are ranked within that stack, i.e. among the networks their set
+    scored. The stacks are then joined on ``arch``, so each architecture keeps every score any
+    artifact holds for it."""
     from intrain.analysis.correlate import _settings_of
-    from intrain.core.artifacts import read_attrs, read_scores
+    from intrain.core.artifacts import read_attrs, read_population_rules, read_scores
+    from intrain.core.ranking import add_population_scores
 
     parts: dict[tuple[int, tuple[str, ...]], list[pd.DataFrame]] = {}
+    rules: dict[tuple[int, tuple[str, ...]], dict[str, Any]] = {}
     for path in paths:
         attrs = read_attrs(path)
         if attrs.get("space") != "zoo":
@@ -65,14 +74,14 @@ def load_artifacts(paths: Iterable[str]) -> dict[int, pd.DataFrame]:
         df = read_scores(path).drop_duplicates("arch")
         cols = tuple(c for c in df.columns if c not in _META)
         parts.setdefault((side, cols), []).append(df[["arch", *cols]])
+        rules.setdefault((side, cols), {}).update(read_population_rules(path))
     by_side: dict[int, pd.DataFrame] = {}
-    for (side, cols), frames in parts.items():
-        df = pd.concat(frames, ignore_index=True).drop_duplicates("arch")
-        old = by_side.get(side)
-        if old is not None:
-            df = old.merge(df[["arch", *[c for c in cols if c not in old.columns]]], on="arch", how="outer")
-        by_side[side] = df
-    return by_side
+    for key, frames in parts.items():
+        stack = pd.concat(frames, ignore_index=True).drop_duplicates("arch")
+        stack = add_population_scores(stack, rules[key]).set_index("arch")
+        old = by_side.get(key[0])
+        by_side[key[0]] = stack if old is None else old.combine_first(stack)
+    return {side: df.rename_axis("arch").reset_index() for side, df in by_side.items()}
 
 
 def join(scores: pd.DataFrame, groundtruth: pd.DataFrame, dedup: str = "best") -> pd.DataFrame:
@@ -92,8 +101,9 @@ def join(scores: pd.DataFrame, groundtruth: pd.DataFrame, dedup: str = "best") -
 def flop_bands(flops: pd.Series, n_bands: int = 3) -> pd.Series:
     """Quantile band labels of ``flops`` (``"F1 (<=1.2e+08)"`` ... lowest first); NaN stays NaN.
 
-    >>> flop_bands(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), 2).tolist()
-    ['F1 (<=3.5)', 'F1 (<=3.5)', 'F1 (<=3.5)', 'F2 (<=6)', 'F2 (<=6)', 'F2 (<=6)']
+    Examples:
+        >>> flop_bands(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), 2).tolist()
+        ['F1 (<=3.5)', 'F1 (<=3.5)', 'F1 (<=3.5)', 'F2 (<=6)', 'F2 (<=6)', 'F2 (<=6)']
     """
     values = pd.to_numeric(flops, errors="coerce")
     edges = np.nanquantile(values, np.linspace(0, 1, n_bands + 1))
@@ -133,7 +143,7 @@ def tau_table(
     min_family: int = MIN_FAMILY,
     n_bands: int = 3,
 ) -> pd.DataFrame:
-    """Kendall τ (bootstrap 95% CI) of each proxy vs ``acc_imagenet`` over :func:`join`'s frame:
+    """Kendall τ (bootstrap 95% CI) of each proxy vs ``acc_imagenet`` over `join`'s frame:
 
     - ``all``: every row;
     - ``family``: within each family with at least ``min_family`` rows;
@@ -162,8 +172,8 @@ def protocol_deltas(
     cheap: pd.DataFrame, full: pd.DataFrame, proxies: Sequence[str], n_boot: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
     """Paired Δτ = τ(cheap) − τ(full) per proxy over the architectures scored under both protocols
-    (frames of :func:`join`, same dedup), with the paired bootstrap CI of
-    :func:`intrain.analysis.stats.paired_tau_difference`."""
+    (frames of `join`, same dedup), with the paired bootstrap CI of
+    `intrain.analysis.stats.paired_tau_difference`."""
     both = cheap.merge(
         full, on=["arch", "recipe", ACC] if "recipe" in cheap.columns else ["arch", ACC], suffixes=("@cheap", "@full")
     )

@@ -1,8 +1,8 @@
 """The report's "Beyond cell spaces" section: the timm zoo's τ tables (no torch).
 
-:func:`zoo_tables` computes the tables from the zoo's merged artifacts and ground truth
-(:mod:`intrain.analysis.zoo`); :func:`zoo_sections` returns them as report sections (``(key,
-title, html)``, as :mod:`intrain.analysis.report` builds its page), :func:`zoo_markdown` as the
+`zoo_tables` computes the tables from the zoo's merged artifacts and ground truth
+(`intrain.analysis.zoo`); `zoo_sections` returns them as report sections (``(key,
+title, html)``, as `intrain.analysis.report` builds its page), `zoo_markdown` as the
 markdown of docs/beyond-cell-spaces.md. ``python -m intrain.analysis.zoo_report`` writes the CSVs
 and the markdown from a results folder.
 
@@ -15,9 +15,10 @@ architecture alone; the rows are the in1k-only ones, one per architecture (its b
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -48,9 +49,12 @@ MEANING = (
 
 @dataclass
 class ZooTables:
-    """The zoo's tables: ``headline`` (all architectures, each proxy with its τ, CI and the paired
-    Δτ against #params and FLOPs), ``scopes`` (every scope of :func:`intrain.analysis.zoo.tau_table`),
-    ``protocol`` (cheap vs full side on the subset), and what was scored."""
+    """The zoo's tables: ``headline`` (each proxy with its τ, CI and the paired Δτ against #params
+    and FLOPs over the architectures both scored, with the baseline's τ on those same architectures;
+    one block per ``sample``: ``all``, then each named sample such as the CNN selection and its
+    token-layout extension), ``scopes`` (every scope of `intrain.analysis.zoo.tau_table` over
+    all architectures), ``protocol`` (cheap vs full side on the subset), and what was scored
+    (``samples``: architectures per named sample)."""
 
     headline: pd.DataFrame
     scopes: pd.DataFrame
@@ -58,6 +62,7 @@ class ZooTables:
     sides: dict[str, int] = field(default_factory=dict)
     n_archs: int = 0
     n_families: int = 0
+    samples: dict[str, int] = field(default_factory=dict)
 
 
 def _proxies(df: pd.DataFrame) -> list[str]:
@@ -69,40 +74,75 @@ def _proxies(df: pd.DataFrame) -> list[str]:
 
 
 def zoo_tables(
-    score_paths: Sequence[str], groundtruth: pd.DataFrame, n_boot: int = 1000, seed: int = 0, dedup: str = "best"
+    score_paths: Sequence[str],
+    groundtruth: pd.DataFrame,
+    n_boot: int = 1000,
+    seed: int = 0,
+    dedup: str = "best",
+    samples: Mapping[str, Collection[str]] | None = None,
 ) -> ZooTables:
     """The zoo's tables from its artifacts (any order; the lowest scoring side is the cheap
-    protocol, the highest the full one)."""
-    return tables_from_frames(az.load_artifacts(score_paths), groundtruth, n_boot, seed, dedup)
+    protocol, the highest the full one); ``samples`` names groups of architectures that get their
+    own headline block (e.g. ``{"cnn": ..., "tokens": ...}``)."""
+    return tables_from_frames(az.load_artifacts(score_paths), groundtruth, n_boot, seed, dedup, samples)
+
+
+def _headline(frame: pd.DataFrame, proxies: Sequence[str], sample: str, n_boot: int, seed: int) -> list[dict[str, Any]]:
+    """One row per proxy scored in ``frame``: τ over all its rows, paired Δτ vs each cost baseline
+    over the rows both scored (``vs_<base>_tau``: the baseline's τ on those rows)."""
+    from intrain.analysis.stats import correlate, paired_tau_difference
+
+    rows = []
+    for p in proxies:
+        c = correlate(frame[p].to_numpy(float), frame[az.ACC].to_numpy(float), n_boot=n_boot, seed=seed)
+        if not c.n:
+            continue
+        r: dict[str, Any] = {"proxy": p, "size": len(frame), "n": c.n, "n_excluded": c.n_excluded}
+        r.update(kendall=c.kendall, kendall_lo=c.kendall_lo, kendall_hi=c.kendall_hi)
+        r["sample"] = sample
+        for base in az.BASELINES_VS:
+            if base in frame.columns and base != p:
+                d = paired_tau_difference(
+                    frame[p].to_numpy(float),
+                    frame[base].to_numpy(float),
+                    frame[az.ACC].to_numpy(float),
+                    n_boot=n_boot,
+                    seed=seed,
+                )
+                r[f"vs_{base}"], r[f"vs_{base}_lo"], r[f"vs_{base}_hi"] = d.delta, d.lo, d.hi
+                r[f"vs_{base}_n"], r[f"vs_{base}_tau"] = d.n, d.tau_b
+        rows.append(r)
+    return rows
 
 
 def tables_from_frames(
-    by_side: dict[int, pd.DataFrame], groundtruth: pd.DataFrame, n_boot: int = 1000, seed: int = 0, dedup: str = "best"
+    by_side: dict[int, pd.DataFrame],
+    groundtruth: pd.DataFrame,
+    n_boot: int = 1000,
+    seed: int = 0,
+    dedup: str = "best",
+    samples: Mapping[str, Collection[str]] | None = None,
 ) -> ZooTables:
-    """:func:`zoo_tables` on score frames by scoring side (``arch`` + proxy columns each)."""
+    """`zoo_tables` on score frames by scoring side (``arch`` + proxy columns each)."""
     if not by_side:
         raise InputError("no zoo artifact given")
     cheap_side, full_side = min(by_side), max(by_side)
     cheap = az.join(by_side[cheap_side], groundtruth, dedup)
     proxies = _proxies(cheap)
-    scopes = az.tau_table(cheap, proxies, n_boot=n_boot, seed=seed)
-    rows = []
-    for p in proxies:
-        r = scopes[(scopes.scope == "all") & (scopes.proxy == p)].iloc[0].to_dict()
-        for base in az.BASELINES_VS:
-            if base in cheap.columns and base != p:
-                from intrain.analysis.stats import paired_tau_difference
-
-                d = paired_tau_difference(
-                    cheap[p].to_numpy(float),
-                    cheap[base].to_numpy(float),
-                    cheap[az.ACC].to_numpy(float),
-                    n_boot=n_boot,
-                    seed=seed,
-                )
-                r[f"vs_{base}"], r[f"vs_{base}_lo"], r[f"vs_{base}_hi"], r[f"vs_{base}_n"] = d.delta, d.lo, d.hi, d.n
-        rows.append(r)
-    headline = pd.DataFrame(rows).drop(columns=["scope", "group"])
+    # within/across families and FLOP bands: the proxies scored on at least half the architectures
+    # (the heavy sets' seeded sub-samples leave one or two members per family)
+    wide = [p for p in proxies if cheap[p].notna().sum() * 2 >= len(cheap)]
+    scopes = az.tau_table(cheap, wide, n_boot=n_boot, seed=seed)
+    rows = _headline(cheap, proxies, "all", n_boot, seed)
+    sizes: dict[str, int] = {}
+    for name, archs in (samples or {}).items():
+        if name == "all":
+            raise InputError("a sample cannot be named 'all' (the block of every architecture)")
+        part = cheap[cheap["arch"].isin(set(archs))]
+        sizes[name] = int(part["arch"].nunique())
+        if sizes[name] >= 3:
+            rows += _headline(part.reset_index(drop=True), proxies, name, n_boot, seed)
+    headline = pd.DataFrame(rows)
     protocol = pd.DataFrame()
     if full_side != cheap_side:
         full = az.join(by_side[full_side], groundtruth, dedup)
@@ -114,6 +154,7 @@ def tables_from_frames(
         {"cheap": cheap_side, "full": full_side},
         int(cheap["arch"].nunique()),
         int(cheap["family"].nunique()),
+        sizes,
     )
 
 
@@ -123,22 +164,31 @@ def _ci(tau: float, lo: float, hi: float) -> str:
     return f"{tau:+.3f} [{lo:+.2f}, {hi:+.2f}]" if pd.notna(lo) else f"{tau:+.3f}"
 
 
-def _display(t: ZooTables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    head = pd.DataFrame(
+def _head_table(h: pd.DataFrame) -> pd.DataFrame:
+    """One headline block for display: τ with CI, and Δτ vs each baseline with the baseline's own τ
+    on the same architectures (which differs from its headline τ when the proxy scored a subset)."""
+    out = pd.DataFrame(
         {
-            "proxy": t.headline["proxy"],
-            "n": t.headline["n"].astype(int),
-            "τ vs top-1 [95% CI]": [_ci(r.kendall, r.kendall_lo, r.kendall_hi) for r in t.headline.itertuples()],
-            **{
-                f"Δτ vs {b} [95% CI]": [
-                    _ci(*(getattr(r, f"vs_{b}{s}", float("nan")) for s in ("", "_lo", "_hi")))
-                    for r in t.headline.itertuples()
-                ]
-                for b in az.BASELINES_VS
-                if f"vs_{b}" in t.headline.columns
-            },
+            "proxy": h["proxy"],
+            "n": h["n"].astype(int),
+            "τ vs top-1 [95% CI]": [_ci(r.kendall, r.kendall_lo, r.kendall_hi) for r in h.itertuples()],
         }
     )
+    for b in az.BASELINES_VS:
+        if f"vs_{b}" not in h.columns:
+            continue
+        out[f"τ {b} (same archs)"] = [
+            "–" if pd.isna(getattr(r, f"vs_{b}_tau")) else f"{getattr(r, f'vs_{b}_tau'):+.3f}" for r in h.itertuples()
+        ]
+        out[f"Δτ vs {b} [95% CI]"] = [
+            _ci(*(getattr(r, f"vs_{b}{s}", float("nan")) for s in ("", "_lo", "_hi"))) for r in h.itertuples()
+        ]
+    return out.reset_index(drop=True)
+
+
+def _display(t: ZooTables) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, pd.DataFrame]:
+    samples = t.headline["sample"] if "sample" in t.headline.columns else pd.Series("all", index=t.headline.index)
+    head = {str(name): _head_table(t.headline[samples == name]) for name in dict.fromkeys(samples)}
     wide = t.scopes[t.scopes.scope != "all"].copy()
     wide["τ"] = [
         _ci(r.kendall, r.kendall_lo, r.kendall_hi) + (f" (n={r.n})" if r.n < r.size and pd.notna(r.kendall) else "")
@@ -161,8 +211,12 @@ def _display(t: ZooTables) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return head, scopes, proto
 
 
+def _sample_title(t: ZooTables, name: str) -> str:
+    return "All architectures" if name == "all" else f"Sample {name!r} ({t.samples.get(name, '?')} architectures)"
+
+
 def zoo_sections(t: ZooTables) -> list[tuple[str, str, str]]:
-    """The zoo's report sections, ``(key, title, html)`` like :mod:`intrain.analysis.report`'s."""
+    """The zoo's report sections, ``(key, title, html)`` like `intrain.analysis.report`'s."""
     from intrain.analysis.report import _section, html_table
     from intrain.core.sinks import html_text
 
@@ -172,7 +226,7 @@ def zoo_sections(t: ZooTables) -> list[tuple[str, str, str]]:
         f"initialisation at {t.sides['cheap']} px; Kendall τ against timm's ImageNet-1k top-1, "
         "with percentile-bootstrap 95% CIs; Δτ against #params and FLOPs by the paired bootstrap.</p>"
         f'<p class="note">{html_text(MEANING)}</p>'
-        + html_table(head, caption="All architectures")
+        + "".join(html_table(h, caption=_sample_title(t, name)) for name, h in head.items())
         + html_table(scopes, caption="Within families (≥ 5 members), across family medians, per FLOP band")
     )
     if not proto.empty:
@@ -182,8 +236,8 @@ def zoo_sections(t: ZooTables) -> list[tuple[str, str, str]]:
 
 def report_sections(score_paths: Sequence[str], groundtruth: object, n_boot: int = 1000) -> list[tuple[str, str, str]]:
     """The zoo's report sections for a run's artifacts (any spaces; none when the run has no zoo
-    artifact), with its ground truth from ``groundtruth`` (a :class:`~intrain.analysis.groundtruth.GroundTruths`,
-    a ``zoo=CSV`` value or a path). What :func:`intrain.analysis.report.build_report` appends."""
+    artifact), with its ground truth from ``groundtruth`` (a `GroundTruths`,
+    a ``zoo=CSV`` value or a path). What `intrain.analysis.report.build_report` appends."""
     from intrain.analysis.groundtruth import GroundTruths
     from intrain.core.artifacts import read_attrs
 
@@ -208,7 +262,7 @@ def zoo_markdown(t: ZooTables) -> str:
     head, scopes, proto = _display(t)
     parts = [
         f"{t.n_archs} architectures, {t.n_families} families, scored at {t.sides['cheap']} px.",
-        "### All architectures\n\n" + _md_table(head),
+        *(f"### {_sample_title(t, name)}\n\n" + _md_table(h) for name, h in head.items()),
         "### Within families, across families, per FLOP band\n\n" + _md_table(scopes),
     ]
     if not proto.empty:
@@ -229,15 +283,34 @@ def artifact_paths(folder: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description="the zoo's τ tables from a results folder (CSV + markdown)")
-    p.add_argument("results", help="the run's results folder (holds zoo/imagenet/*.h5 and groundtruth/zoo.csv)")
+    p = argparse.ArgumentParser(description="the zoo's τ tables from results folders (CSV + markdown)")
+    p.add_argument(
+        "results",
+        nargs="+",
+        help="results folders (each holds zoo/imagenet/*.h5 and groundtruth/zoo.csv); several are joined "
+        "on the architecture, each its own headline block",
+    )
+    p.add_argument("--labels", nargs="*", help="one name per results folder (default: the folder names)")
     p.add_argument("--out", required=True, help="folder for zoo_*.csv and zoo_tables.md")
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--dedup", choices=["best", "all"], default="best")
     args = p.parse_args(argv)
-    res = Path(args.results)
-    paths = artifact_paths(res / "zoo" / "imagenet")
-    t = zoo_tables(paths, pd.read_csv(res / "groundtruth" / "zoo.csv"), n_boot=args.n_boot, dedup=args.dedup)
+    folders = [Path(r) for r in args.results]
+    labels = args.labels or [f.name for f in folders]
+    if len(labels) != len(folders) or len(set(labels)) != len(labels):
+        raise InputError(f"--labels needs {len(folders)} distinct names, one per results folder; got {labels}")
+    paths: list[str] = []
+    samples: dict[str, set[str]] = {}
+    gts = []
+    for label, res in zip(labels, folders):
+        own = artifact_paths(res / "zoo" / "imagenet")
+        if not own:
+            raise InputError(f"{res} holds no zoo artifact under zoo/imagenet/")
+        paths += own
+        samples[label] = {str(a) for df in az.load_artifacts(own).values() for a in df["arch"]}
+        gts.append(pd.read_csv(res / "groundtruth" / "zoo.csv"))
+    gt = pd.concat(gts, ignore_index=True).drop_duplicates(["arch_index", "arch"])
+    t = zoo_tables(paths, gt, n_boot=args.n_boot, dedup=args.dedup, samples=samples if len(folders) > 1 else None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t.headline.to_csv(out / "zoo_headline.csv", index=False)

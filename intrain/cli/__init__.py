@@ -20,7 +20,7 @@
 
 Each command group is a module of this package with ``add_commands(subparsers)``.
 
-Exit status: 0 on success; 2 when intrain refuses its input (an :class:`~intrain.core.errors.IntrainError`,
+Exit status: 0 on success; 2 when intrain refuses its input (an [`IntrainError`][intrain.core.errors.IntrainError],
 shown as one message naming the file, key or record, as argparse does for a bad command line); 1 when
 a file cannot be written (disk full, quota). Any other exception is a bug in intrain and keeps its
 traceback.
@@ -53,8 +53,9 @@ GROUPS = ("data", "scoring", "analysis", "search")
 def build_parser() -> argparse.ArgumentParser:
     """The ``intrain`` parser: every group's subcommands plus the interop commands.
 
-    >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:4]
-    ['agreement', 'check-config', 'convert', 'correlate']
+    Examples:
+        >>> sorted(build_parser()._subparsers._group_actions[0].choices)[:4]
+        ['agreement', 'check-config', 'convert', 'correlate']
     """
     import importlib
 

@@ -87,7 +87,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_render_check(args: argparse.Namespace) -> None:
     from intrain.analysis.render import RenderError, render_check
 
-    verdict = render_check(args.path, screenshot=args.screenshot)
+    verdict = render_check(args.path, screenshot=args.screenshot, unrecorded=args.unrecorded_images)
     print(json.dumps(verdict))
     if verdict["status"] != "ok":
         raise RenderError(f"{args.path}: " + "; ".join(verdict["problems"]))
@@ -176,8 +176,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("render-check", help="render a report in headless Chromium and check it")
+    p = sub.add_parser(
+        "render-check",
+        help="render a page in headless Chromium at 1280 and 800 px and check its layout and figures",
+        description="Checks horizontal overflow, broken images, empty tables and, for every image, "
+        "that its smallest text is at least 10 px at its displayed width, that no texts overlap or are "
+        "cut off (from the text record intrain's figures store in the PNG) and that it has a caption.",
+    )
     p.add_argument("path")
+    p.add_argument(
+        "--unrecorded-images",
+        choices=["fail", "skip"],
+        default="fail",
+        help="an image without intrain's text record (a screenshot, a logo): fail (default, the report's "
+        "figures all have one) or skip its text checks (a docs site); its caption is required either way",
+    )
     p.add_argument(
         "--screenshot",
         default=None,

@@ -35,8 +35,8 @@ def pairs(items: list[str] | None, flag: str, what: str) -> dict[str, str]:
 
 def write_csv(table, out: str) -> None:
     """Write a table to ``out`` through a temporary file, so no half-written CSV is left; string
-    cells that a spreadsheet would run as formulas are neutralised (:mod:`intrain.core.sinks`;
-    read such files back with :func:`intrain.core.sinks.read_csv`)."""
+    cells that a spreadsheet would run as formulas are neutralised (`intrain.core.sinks`;
+    read such files back with `intrain.core.sinks.read_csv`)."""
     from intrain.core.sinks import write_csv as write_neutralised
 
     write_neutralised(table, out)

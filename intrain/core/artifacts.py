@@ -6,7 +6,7 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
                      settings JSON, seed, batch_size, resolution, device, versions)
     /arch/index      (N,)   benchmark index of each scored architecture
     /arch/arch       (N,)   arch string
-    /arch/flags      (N,)   :class:`intrain.core.flags.Flag` bits
+    /arch/flags      (N,)   `intrain.core.flags.Flag` bits
     /arch/seconds    (N,)   wall time of build + probe + reductions
     /arch/pass_seconds (N,) forward + backward time alone (device-synchronised)
     /arch/loss       (N,)   synthetic cross-entropy loss
@@ -21,7 +21,7 @@ Layout (``schema = "intrain.scores"``, ``schema_version = 1``), columnar with ra
                      and the scored isomorphism-class representative whose values it takes
 
 Files are built in memory, sealed (a sha256 of the file in its 512-byte HDF5 user block, checked
-before HDF5 reads it: :mod:`intrain.core.sealed`), written to a temporary name in the destination folder and renamed
+before HDF5 reads it: `intrain.core.sealed`), written to a temporary name in the destination folder and renamed
 into place, so a killed job or a full disk never leaves a file that looks complete. ``track_times=False`` and no wall-clock
 attributes keep every value but the measured times (``/arch/seconds``, ``pass_seconds``, ``cost_*``) identical for
 equal inputs; the kill trials (``benchmarks/kill_trials.py``) compare files on everything else.
@@ -227,7 +227,7 @@ def open_artifact(path: str | os.PathLike[str], check: bool = True) -> h5py.File
     """Open an artifact for reading, with an error naming the file when it is unusable.
 
     With ``check`` (the default) the layout is checked against the schema in the module
-    docstring before anything is read from it (:func:`check_layout`).
+    docstring before anything is read from it (`check_layout`).
     """
     path = Path(path)
     if not path.exists():
@@ -275,7 +275,7 @@ def check_layout(f: h5py.File, path: str | os.PathLike[str]) -> None:
 
     Checks every dataset the readers use: kinds (integer, float, string), shapes (one row per
     architecture, layer or parameter), the CSR offsets (start at 0, non-decreasing, end at the
-    row count) and the string-table codes (in range). Raises :class:`ArtifactError` naming the
+    row count) and the string-table codes (in range). Raises [`ArtifactError`][intrain.core.artifacts.ArtifactError] naming the
     dataset and what is wrong; the data itself (values, NaN scores) is not judged here.
     """
 
@@ -390,7 +390,7 @@ def _unique_ids(dset: h5py.Dataset, path: str | os.PathLike[str]) -> np.ndarray:
 _REQUIRED_TEXT_ATTRS = ("space", "dataset")
 #: Root or proxy-group attributes read as one string where present.
 _OPTIONAL_TEXT_ATTRS = ("settings", "input", "provenance")
-#: Keys of the ``settings`` attribute read as strings (:func:`intrain.analysis.correlate.variant_suffix`).
+#: Keys of the ``settings`` attribute read as strings (`intrain.analysis.correlate.variant_suffix`).
 _SETTINGS_TEXT = ("protocol", "layers")
 
 
@@ -440,7 +440,7 @@ def _check_root_attrs(f: h5py.File, path: str | os.PathLike[str]) -> None:
 
 
 def _reading(path: str | os.PathLike[str], fn: Callable[..., _T], *args: Any) -> _T:
-    """Run a reader; I/O or decoding failures inside the file become :class:`ArtifactError`."""
+    """Run a reader; I/O or decoding failures inside the file become [`ArtifactError`][intrain.core.artifacts.ArtifactError]."""
     try:
         with open_artifact(path) as f:
             try:
@@ -542,7 +542,7 @@ def read_population_rules(path: str | os.PathLike[str]) -> dict[str, PopulationR
     """How each population-ranked proxy of the artifact combines its components (recorded by the scorer).
 
     Artifacts written before the rule was recorded get none here; the analysis then falls back to
-    :data:`intrain.core.ranking.BUILTIN_RULES`.
+    `intrain.core.ranking.BUILTIN_RULES`.
     """
     from intrain.core.ranking import PopulationRule
 

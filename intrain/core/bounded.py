@@ -1,19 +1,20 @@
 """Bounded handling of untrusted values: short quotes in messages, JSON with bounded depth and numbers.
 
 An error message that ``repr``s what a file holds can itself be the blow-up (a shared-reference
-structure, a 100 MB string); :func:`short_repr` quotes at most :data:`MAX_QUOTE` characters and
-a few levels. :func:`load_json` reads peers' JSON (NASLib zc files, settings) refusing, before
-Python's recursive parser sees it, nesting deeper than :data:`MAX_JSON_DEPTH`, and refusing any
-number literal longer than :data:`MAX_NUMBER_CHARS` characters or beyond float64's range.
+structure, a 100 MB string); `short_repr` quotes at most `MAX_QUOTE` characters and
+a few levels. `load_json` reads peers' JSON (NASLib zc files, settings) refusing, before
+Python's recursive parser sees it, nesting deeper than `MAX_JSON_DEPTH`, and refusing any
+number literal longer than `MAX_NUMBER_CHARS` characters or beyond float64's range.
 
->>> short_repr("x" * 1000)[:12], len(short_repr("x" * 1000)) <= MAX_QUOTE
-("'xxxxxxxxxxx", True)
->>> load_json('{"a": [1, 2.5, NaN]}', "peer.json")
-{'a': [1, 2.5, nan]}
->>> load_json("[" * 100 + "]" * 100, "deep.json")
-Traceback (most recent call last):
-...
-intrain.core.errors.InputError: deep.json: JSON nested 100 levels deep, more than the 64 read
+Examples:
+    >>> short_repr("x" * 1000)[:12], len(short_repr("x" * 1000)) <= MAX_QUOTE
+    ("'xxxxxxxxxxx", True)
+    >>> load_json('{"a": [1, 2.5, NaN]}', "peer.json")
+    {'a': [1, 2.5, nan]}
+    >>> load_json("[" * 100 + "]" * 100, "deep.json")
+    Traceback (most recent call last):
+    ...
+    intrain.core.errors.InputError: deep.json: JSON nested 100 levels deep, more than the 64 read
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ MAX_JSON_BYTES = 1 << 30
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, MAX_QUOTE - 10, MAX_QUOTE - 10
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 5
-#: Bytes :func:`json_depth` looks at per step (its arrays are a few times this size, whatever the input).
+#: Bytes `json_depth` looks at per step (its arrays are a few times this size, whatever the input).
 SCAN_CHUNK = 1 << 20
 _OPEN, _CLOSE = np.array([ord("["), ord("{")], np.uint8), np.array([ord("]"), ord("}")], np.uint8)
 
 
 def short_repr(value: Any) -> str:
-    """``repr`` of an untrusted value, at most :data:`MAX_QUOTE` characters and 3 levels deep."""
+    """``repr`` of an untrusted value, at most `MAX_QUOTE` characters and 3 levels deep."""
     try:
         text = _REPR.repr(value)
     except Exception:
@@ -70,10 +71,11 @@ def short_repr(value: Any) -> str:
 
 def short_name(value: Any) -> str:
     """A key from a file as a message path shows it: as is when a short printable string, else
-    :func:`short_repr`.
+    `short_repr`.
 
-    >>> short_name("snip"), short_name("x" * 100)[:5], short_name(("a",))
-    ('snip', "'xxxx", "('a',)")
+    Examples:
+        >>> short_name("snip"), short_name("x" * 100)[:5], short_name(("a",))
+        ('snip', "'xxxx", "('a',)")
     """
     if isinstance(value, str) and len(value) <= MAX_QUOTE and value.isprintable():
         return value

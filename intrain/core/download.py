@@ -3,7 +3,7 @@
 The bytes are streamed into a temporary file next to the destination while being hashed; only
 a file whose sha256 matches is renamed into place (``os.replace`` is atomic on one filesystem).
 Any failure (HTTP error, timeout, truncated body, checksum mismatch) removes the temporary file
-and raises :class:`DownloadError` naming the file and the cause.
+and raises `DownloadError` naming the file and the cause.
 
 A mirror is a directory (or an ``http(s)://`` base URL) holding the files under their
 ``mirror_path``; it comes from ``--mirror``, the config key ``mirror``, or ``INTRAIN_MIRROR``.

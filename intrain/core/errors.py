@@ -1,4 +1,4 @@
-"""The project's own error types: every refusal of user input is an :class:`IntrainError`.
+"""The project's own error types: every refusal of user input is an [`IntrainError`][intrain.core.errors.IntrainError].
 
 Callers (the CLI, the workflow, fuzz tests) can catch one base class and show its message; any
 other exception type escaping a loader or parser is a bug. Subclasses also derive from the

@@ -1,7 +1,7 @@
 """Deterministic fault injection: kill the process at a named point, for the kill-safety tests.
 
 A test that SIGKILLs a run after a timer races the machine's load (a busy machine finishes, or has
-not yet started, the step the kill was meant to hit). Instead the writers call :func:`reached` at
+not yet started, the step the kill was meant to hit). Instead the writers call `reached` at
 named points, and a test sets ``INTRAIN_FAULT=<point>:<n>[:group]``; the n-th time the point is
 reached, the process SIGKILLs itself (``group``: its whole process group, e.g. a snakemake run
 started in its own session, as a power cut or ``scancel`` would). Without the variable a point
@@ -14,8 +14,8 @@ workflow" is well defined whichever job writes it).
 Points (each sits after the bytes were handed to the OS and before the rename into place, so the
 kill leaves a temporary file that may be partial and the previous complete file):
 
-* ``artifact.write``: an HDF5 artifact (shard or merged file), :func:`intrain.core.artifacts.atomic_h5`;
-* ``search_log.write``: a search-log checkpoint, :meth:`intrain.core.search_log.SearchLog.append`.
+* ``artifact.write``: an HDF5 artifact (shard or merged file), `intrain.core.artifacts.atomic_h5`;
+* ``search_log.write``: a search-log checkpoint, `intrain.core.search_log.SearchLog.append`.
 """
 
 from __future__ import annotations
@@ -45,12 +45,13 @@ class Fault(NamedTuple):
 
 
 def parse(spec: str) -> Fault:
-    """``"<point>:<n>[:group]"`` as a :class:`Fault`; anything else is refused with the format.
+    """``"<point>:<n>[:group]"`` as a `Fault`; anything else is refused with the format.
 
-    >>> parse("search_log.write:3")
-    Fault(point='search_log.write', n=3, group=False)
-    >>> parse("artifact.write:2:group").group
-    True
+    Examples:
+        >>> parse("search_log.write:3")
+        Fault(point='search_log.write', n=3, group=False)
+        >>> parse("artifact.write:2:group").group
+        True
     """
     parts = spec.split(":")
     ok = len(parts) in (2, 3) and parts[0] in POINTS and parts[1].isdigit() and int(parts[1]) >= 1

@@ -2,10 +2,11 @@
 
 The probe sets them; analysis (correlation tables, reports) counts them from artifacts.
 
->>> Flag.NONFINITE | Flag.ZERO_GRAD
-<Flag.NONFINITE|ZERO_GRAD: 5>
->>> bool(5 & Flag.COLLAPSED_LAYER)
-False
+Examples:
+    >>> Flag.NONFINITE | Flag.ZERO_GRAD
+    <Flag.NONFINITE|ZERO_GRAD: 5>
+    >>> bool(5 & Flag.COLLAPSED_LAYER)
+    False
 """
 
 from __future__ import annotations
@@ -26,3 +27,6 @@ class Flag(enum.IntFlag):
     #: a network without a nonlinearity module): that proxy's score is NaN, its reason is stored
     #: with it (``Result.reasons``, docs/layers.md); the other proxies' scores are unaffected
     UNDEFINED = 16
+    #: a proxy's finite value covers only part of the network: it holds weight-bearing module types the
+    #: proxy does not read (e.g. Conv3d, LSTM); ``Result.coverage`` names them (``intrain.score`` only)
+    PARTIAL = 32

@@ -3,38 +3,39 @@ or allocate more than the file can hold.
 
 HDF5 can keep a dataset's bytes in another file (external storage), link to another file
 (external links, user-defined links), map other files (virtual datasets) and declare any shape,
-compressed or filled, whatever its own size. A checksum over the artifact (:mod:`.sealed`) does
+compressed or filled, whatever its own size. A checksum over the artifact (`.sealed`) does
 not cover what it points to, and a 120 KB file can declare terabytes. Every reader of intrain's
-HDF5 files (score artifacts through :func:`intrain.core.artifacts.open_artifact`, search logs
-through :func:`intrain.core.search_log.read_log`) therefore calls :func:`check_self_contained`
+HDF5 files (score artifacts through `intrain.core.artifacts.open_artifact`, search logs
+through `intrain.core.search_log.read_log`) therefore calls `check_self_contained`
 first; it only walks link and object headers, never dataset bytes.
 
-Refused (an :class:`UnsafeHDF5Error` naming the file and the object):
+Refused (an `UnsafeHDF5Error` naming the file and the object):
 
 - any link that is not a hard link (soft, external, user-defined: intrain writes none);
 - datasets with external storage (``dset.external``) or a virtual layout (``dset.is_virtual``);
-- filters other than :data:`ALLOWED_FILTERS` (an unknown filter may load a plugin library);
+- filters other than `ALLOWED_FILTERS` (an unknown filter may load a plugin library);
 - dtypes other than numbers, booleans, fixed-size bytes and variable-length strings
   (compound, object references, enums, arrays, other variable-length types);
-- a dataset whose declared size (shape x itemsize) exceeds :data:`MAX_DATASET_BYTES`, or what the
-  file can hold: its size (unfiltered) or :data:`MAX_EXPANSION` times its size (compressed), plus
-  :data:`SLACK_BYTES`; all datasets together are bounded by :data:`MAX_TOTAL_BYTES`;
+- a dataset whose declared size (shape x itemsize) exceeds `MAX_DATASET_BYTES`, or what the
+  file can hold: its size (unfiltered) or `MAX_EXPANSION` times its size (compressed), plus
+  `SLACK_BYTES`; all datasets together are bounded by `MAX_TOTAL_BYTES`;
 - a chunked dataset with a chunk left unwritten, or declaring more than its stored bytes allow;
 - a string attribute that is an array (each could point at one shared heap object) or a name that
   is not UTF-8;
 - a second hard link to an object (aliases and cycles: a merge would copy it under either name);
-- more than :data:`MAX_OBJECTS` links.
+- more than `MAX_OBJECTS` links.
 
->>> import io, h5py, numpy as np
->>> buf = io.BytesIO()
->>> with h5py.File(buf, "w") as f:
-...     f["x"] = np.arange(3)
-...     f["y"] = h5py.ExternalLink("/etc/passwd", "/z")
->>> with h5py.File(buf, "r") as f:
-...     check_self_contained(f, "demo.h5")
-Traceback (most recent call last):
-...
-intrain.core.h5safety.UnsafeHDF5Error: demo.h5: /y is an external link (to another file); intrain files are self-contained, refusing to read it
+Examples:
+    >>> import io, h5py, numpy as np
+    >>> buf = io.BytesIO()
+    >>> with h5py.File(buf, "w") as f:
+    ...     f["x"] = np.arange(3)
+    ...     f["y"] = h5py.ExternalLink("/etc/passwd", "/z")
+    >>> with h5py.File(buf, "r") as f:
+    ...     check_self_contained(f, "demo.h5")
+    Traceback (most recent call last):
+    ...
+    intrain.core.h5safety.UnsafeHDF5Error: demo.h5: /y is an external link (to another file); intrain files are self-contained, refusing to read it
 """
 
 from __future__ import annotations
@@ -72,10 +73,10 @@ MAX_EXPANSION = 1100
 SLACK_BYTES = 1 << 20
 #: Links walked at most (groups, datasets); intrain's artifacts hold a few dozen.
 MAX_OBJECTS = 100_000
-#: Total characters of one string dataset read by :func:`read_strings` (shared global-heap objects
+#: Total characters of one string dataset read by `read_strings` (shared global-heap objects
 #: can make a small file expand without this).
 MAX_STRING_BYTES = 1 << 28
-#: Memory one block of variable-length strings may take at most in :func:`read_strings`, taking every
+#: Memory one block of variable-length strings may take at most in `read_strings`, taking every
 #: string as large as the file (the bound a shared heap object allows).
 STRING_BLOCK_BYTES = 1 << 28
 #: HDF5 filter ids read: deflate (1), shuffle (2), fletcher32 (3), scale-offset (6), LZF (32000).
@@ -177,7 +178,7 @@ def _check_dataset(ds: h5py.Dataset, label: str, where: str, file_size: int) -> 
 
 
 def check_self_contained(f: h5py.File, path: str | os.PathLike[str]) -> None:
-    """Walk every link and object header of ``f`` and raise :class:`UnsafeHDF5Error` (naming
+    """Walk every link and object header of ``f`` and raise `UnsafeHDF5Error` (naming
     ``path`` and the object) at the first thing that reads outside the file or over the bounds."""
     label = str(path)
     try:
@@ -241,11 +242,11 @@ def check_self_contained(f: h5py.File, path: str | os.PathLike[str]) -> None:
 
 def read_strings(ds: h5py.Dataset, label: str, stop: int | None = None) -> list[str]:
     """A 1-D string dataset (its first ``stop`` rows) as ``str``, read in blocks with the total length
-    bounded by :data:`MAX_STRING_BYTES`.
+    bounded by `MAX_STRING_BYTES`.
 
     Variable-length strings can all point at one shared heap object, which may be as large as the file:
     a block of ``b`` rows can take ``b`` x (file size) of memory before any length is seen, so blocks
-    hold at most :data:`STRING_BLOCK_BYTES` / (file size) rows (one row for a file larger than that).
+    hold at most `STRING_BLOCK_BYTES` / (file size) rows (one row for a file larger than that).
     """
     out: list[str] = []
     total = 0

@@ -5,16 +5,17 @@ A proxy's name becomes a column of every score table (``read_scores``, correlati
 An imported proxy called ``flags`` or ``acc_cifar10`` would silently replace the column the
 analysis itself uses (a wrong tau, no warning), a name with ``.`` reads as a component, and a
 name with markup or ``$`` reaches HTML and plot text. So a proxy name is ASCII letters, digits
-and ``_``, starting with a letter, at most :data:`MAX_PROXY_NAME` characters
-(:data:`PROXY_NAME_PATTERN`), and neither one of :data:`RESERVED_COLUMNS` nor starting with one of
-:data:`RESERVED_PREFIXES`.
+and ``_``, starting with a letter, at most `MAX_PROXY_NAME` characters
+(`PROXY_NAME_PATTERN`), and neither one of `RESERVED_COLUMNS` nor starting with one of
+`RESERVED_PREFIXES`.
 
->>> check_proxy_name("naswot")
-'naswot'
->>> check_proxy_name("acc_cifar10", "peer.json: record 3: field 'acc_cifar10'")
-Traceback (most recent call last):
-...
-intrain.core.errors.InputError: peer.json: record 3: field 'acc_cifar10': proxy name 'acc_cifar10' is reserved: columns starting with 'acc_' hold what the analysis itself uses; rename the proxy
+Examples:
+    >>> check_proxy_name("naswot")
+    'naswot'
+    >>> check_proxy_name("acc_cifar10", "peer.json: record 3: field 'acc_cifar10'")
+    Traceback (most recent call last):
+    ...
+    intrain.core.errors.InputError: peer.json: record 3: field 'acc_cifar10': proxy name 'acc_cifar10' is reserved: columns starting with 'acc_' hold what the analysis itself uses; rename the proxy
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def is_reserved(name: str) -> bool:
 
 
 def check_proxy_name(name: object, where: str = "proxy name") -> str:
-    """``name`` when it is a valid, unreserved proxy name; else :class:`InputError` naming ``where``."""
+    """``name`` when it is a valid, unreserved proxy name; else [`InputError`][intrain.core.errors.InputError] naming ``where``."""
     if not isinstance(name, str):
         raise InputError(f"{where}: a proxy name must be text, got {type(name).__name__}")
     if len(name) > MAX_PROXY_NAME:
@@ -118,12 +119,13 @@ MAX_ARCH_ID = 2**31 - 1
 def check_arch_id(value: object, where: str = "id") -> int:
     """An architecture id from a file: an integer in ``0..MAX_ARCH_ID`` (never a float, NaN, bool).
 
-    >>> check_arch_id(2631)
-    2631
-    >>> check_arch_id(float("nan"), "zc.json: cifar10 / (0, 1) / id")
-    Traceback (most recent call last):
-    ...
-    intrain.core.errors.InputError: zc.json: cifar10 / (0, 1) / id: expected an integer architecture id in 0..2147483647, got nan
+    Examples:
+        >>> check_arch_id(2631)
+        2631
+        >>> check_arch_id(float("nan"), "zc.json: cifar10 / (0, 1) / id")
+        Traceback (most recent call last):
+        ...
+        intrain.core.errors.InputError: zc.json: cifar10 / (0, 1) / id: expected an integer architecture id in 0..2147483647, got nan
     """
     import numbers
 

@@ -2,17 +2,18 @@
 
 TE-NAS adds the ranks of its two components; AZ-NAS sums the log of each component's relative
 rank. Such a score exists only for a population, so scorers store the components per network and
-the analysis combines them here, with numpy alone. What to combine is a :class:`PopulationRule`
+the analysis combines them here, with numpy alone. What to combine is a [`PopulationRule`][intrain.core.ranking.PopulationRule]
 that the scorer records in each artifact (``/proxy/<name>`` attribute ``population``), so the
 analysis never needs the proxy's code, nor torch.
 
->>> import numpy as np, pandas as pd
->>> rule = PopulationRule("rank_sum", ("a", "b"), (1, -1))
->>> rule.combine({"a": np.array([1.0, 2.0, 3.0]), "b": np.array([3.0, 2.0, 1.0])}).tolist()
-[2.0, 4.0, 6.0]
->>> df = pd.DataFrame({"p.a": [1.0, 2.0], "p.b": [2.0, 1.0]})
->>> add_population_scores(df, {"p": rule})["p"].tolist()
-[2.0, 4.0]
+Examples:
+    >>> import numpy as np, pandas as pd
+    >>> rule = PopulationRule("rank_sum", ("a", "b"), (1, -1))
+    >>> rule.combine({"a": np.array([1.0, 2.0, 3.0]), "b": np.array([3.0, 2.0, 1.0])}).tolist()
+    [2.0, 4.0, 6.0]
+    >>> df = pd.DataFrame({"p.a": [1.0, 2.0], "p.b": [2.0, 1.0]})
+    >>> add_population_scores(df, {"p": rule})["p"].tolist()
+    [2.0, 4.0]
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ def rank_aggregate(columns: Sequence[np.ndarray], signs: Sequence[int] | None = 
 
     NaN entries get NaN. -inf values rank lowest (as the reference's -inf trainability does).
 
-    >>> rank_aggregate([np.array([1.0, 2.0])]).round(3).tolist()
-    [-0.693, 0.0]
+    Examples:
+        >>> rank_aggregate([np.array([1.0, 2.0])]).round(3).tolist()
+        [-0.693, 0.0]
     """
     valid, ranks = _ranks(columns, signs)
     out = np.full(len(valid), np.nan)
@@ -63,8 +65,9 @@ def rank_aggregate(columns: Sequence[np.ndarray], signs: Sequence[int] | None = 
 def rank_sum(columns: Sequence[np.ndarray], signs: Sequence[int] | None = None) -> np.ndarray:
     """sum_m rank_m, ranks ascending in ``sign * value`` (TE-NAS's combination).
 
-    >>> rank_sum([np.array([3.0, 1.0]), np.array([1.0, 2.0])], signs=[-1, 1]).tolist()
-    [2.0, 4.0]
+    Examples:
+        >>> rank_sum([np.array([3.0, 1.0]), np.array([1.0, 2.0])], signs=[-1, 1]).tolist()
+        [2.0, 4.0]
     """
     valid, ranks = _ranks(columns, signs)
     out = np.full(len(valid), np.nan)
@@ -121,8 +124,8 @@ def add_population_scores(
 ) -> pd.DataFrame:
     """Add the ``<proxy>`` column of every population-ranked proxy to a scores DataFrame (in place).
 
-    ``rules`` defaults to :data:`BUILTIN_RULES`; artifacts carry their own
-    (:func:`intrain.core.artifacts.read_population_rules`). A proxy whose column exists already, or whose
+    ``rules`` defaults to `BUILTIN_RULES`; artifacts carry their own
+    (`intrain.core.artifacts.read_population_rules`). A proxy whose column exists already, or whose
     components are absent, is left alone.
     """
     for name, rule in {**BUILTIN_RULES, **(rules or {})}.items():

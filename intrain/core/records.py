@@ -1,8 +1,8 @@
 """What a score depends on and what scoring produces, as plain data (no torch).
 
-:class:`ScoreSettings` is hashed into every artifact's provenance, so planning (``intrain
+`ScoreSettings` is hashed into every artifact's provenance, so planning (``intrain
 select``), merging and analysis read it without importing the engine. Whether the proxies it
-names exist is checked where they are loaded (:func:`intrain.proxies.check_proxy_names`, called
+names exist is checked where they are loaded ([`intrain.proxies.check_proxy_names`][intrain.proxies.check_proxy_names], called
 by the scorer and the workflow's config check), not here.
 """
 
@@ -18,9 +18,9 @@ if TYPE_CHECKING:  # type-only: the probe's result is produced by the engine (to
 
 __all__ = ["MORE_BATCH_SEED", "PROTOCOLS", "ArchRecord", "ScoreSettings"]
 
-#: The scoring protocols (:attr:`ScoreSettings.protocol`).
+#: The scoring protocols (`ScoreSettings.protocol`).
 PROTOCOLS = ("uniform", "reference")
-#: Seed offset of further scoring batches (:meth:`Scorer.batch` with k >= 1).
+#: Seed offset of further scoring batches (`Scorer.batch` with k >= 1).
 MORE_BATCH_SEED = 1_000_003
 
 
@@ -68,7 +68,7 @@ class ScoreSettings:
         return cls(**values)
 
     def pass_options(self) -> dict[str, Any]:
-        """The settings separate passes read (:class:`~intrain.proxies.base.PassContext` options)."""
+        """The settings separate passes read ([`PassContext`][intrain.proxies.base.PassContext] options)."""
         return {"lga_steps": self.lga_steps, "lr_samples": self.lr_samples, "lr_resolution": self.lr_resolution}
 
     def as_dict(self) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 with bounded size.
 
 ``pickle.load`` calls whatever global a file names, so a crafted "CIFAR batch" or score stream
-can run a shell command before any check sees its content. :func:`load` and :func:`load_stream`
+can run a shell command before any check sees its content. [`load`][intrain.core.safepickle.load] and [`load_stream`][intrain.core.safepickle.load_stream]
 refuse every global outside a short allow-list and every persistent id, raising
-:class:`UnsafeInputError` that names the file and the refused global.
+[`UnsafeInputError`][intrain.core.errors.UnsafeInputError] that names the file and the refused global.
 
 The allowed numpy reconstructors are not handed the file's arguments: each is replaced by a
 checking version that builds only plain dtypes (numbers, booleans, ``S``/``U`` strings; never
@@ -13,28 +13,29 @@ object, structured, overlapping or sub-array dtypes) and arrays whose buffer is 
 as object pointers. What is built is then bounded, counting every *reference* (a pickle is a graph:
 ``a = [a, a]`` forty times is tiny on disk and 2^40 objects to anything that walks it):
 
-- :data:`MAX_FILE_BYTES` bytes of pickle read at all (the file is read into memory first);
-- :data:`MAX_OBJECTS` objects, :data:`MAX_DEPTH` levels of nesting, :data:`MAX_BUILT_BYTES`
+- `MAX_FILE_BYTES` bytes of pickle read at all (the file is read into memory first);
+- `MAX_OBJECTS` objects, `MAX_DEPTH` levels of nesting, `MAX_BUILT_BYTES`
   bytes of strings, bytes and array data; containers that contain themselves are refused.
 
 Some blow-ups happen *while* loading, before anything can be counted: CPython does not cache tuple
 hashes (``t = (t, t)`` a hundred times, 87 bytes, costs 2^100 to hash as a set member) and hashes
 nested tuples recursively in C (300,000 levels crash the process). So loading runs on the
 pure-Python unpickler with checked opcodes: dict keys and set members must be strings, bytes,
-floats, None or ints within :data:`MAX_KEY_INT`, checked before they are hashed; BUILD, APPEND and
+floats, None or ints within `MAX_KEY_INT`, checked before they are hashed; BUILD, APPEND and
 SETITEM apply only to numpy's reconstructed objects, lists and dicts; at most
-:data:`MAX_LOAD_OPS` opcodes run.
+`MAX_LOAD_OPS` opcodes run.
 
-Messages quote untrusted values only through :func:`intrain.core.bounded.short_repr`.
+Messages quote untrusted values only through `intrain.core.bounded.short_repr`.
 
->>> import io, pickle
->>> load(io.BytesIO(pickle.dumps({"a": [1, 2.5, "x", b"y"]})))
-{'a': [1, 2.5, 'x', b'y']}
->>> import os
->>> load(io.BytesIO(pickle.dumps(os.getcwd)), name="evil.pkl")
-Traceback (most recent call last):
-...
-intrain.core.errors.UnsafeInputError: evil.pkl: refused to unpickle the global 'posix.getcwd' (only plain containers, numbers, strings, bytes and numpy arrays are loaded)
+Examples:
+    >>> import io, pickle
+    >>> load(io.BytesIO(pickle.dumps({"a": [1, 2.5, "x", b"y"]})))
+    {'a': [1, 2.5, 'x', b'y']}
+    >>> import os
+    >>> load(io.BytesIO(pickle.dumps(os.getcwd)), name="evil.pkl")
+    Traceback (most recent call last):
+    ...
+    intrain.core.errors.UnsafeInputError: evil.pkl: refused to unpickle the global 'posix.getcwd' (only plain containers, numbers, strings, bytes and numpy arrays are loaded)
 """
 
 from __future__ import annotations
@@ -242,7 +243,7 @@ class _PendingArray:
 
 
 class _Ndarray:
-    """Stands for ``numpy.ndarray`` in a pickle: only :func:`_reconstruct` takes it; calling it
+    """Stands for ``numpy.ndarray`` in a pickle: only `_reconstruct` takes it; calling it
     (``numpy.ndarray(shape)`` allocates whatever a file asks for) is refused."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -338,8 +339,8 @@ _PyUnpickler: Any = pickle._Unpickler
 class _RestrictedUnpickler(_PyUnpickler):  # type: ignore[misc]
     """The pure-Python unpickler, whose opcodes can be checked one by one while loading: every
     opcode is counted, and those that hash (dict keys, set members) or mutate an object check it
-    first. Nothing is hashed that :func:`_check_key` did not pass, so hashing is linear and never
-    recurses; nesting is bounded afterwards by :class:`_Bounds` (building it is iterative)."""
+    first. Nothing is hashed that `_check_key` did not pass, so hashing is linear and never
+    recurses; nesting is bounded afterwards by `_Bounds` (building it is iterative)."""
 
     def __init__(self, fh: IO[bytes], name: str, encoding: str):
         super().__init__(fh, encoding=encoding)

@@ -4,7 +4,7 @@ The HDF5 library trusts its input: a bit flip in a global heap can send it into 
 (seen while fuzzing: ``H5HG__cache_heap_deserialize`` reading a string attribute), which no
 Python-level timeout interrupts. Files intrain writes (score artifacts, search logs) therefore
 start with a 512-byte user block, which HDF5 skips, holding ``MAGIC`` and the sha256 of every
-byte after the block. :func:`verify` checks it before any HDF5 call, so a truncated or damaged
+byte after the block. `verify` checks it before any HDF5 call, so a truncated or damaged
 file is refused in words instead of reaching the library. Files written before this existed
 (no user block) are still read, unchecked.
 """

@@ -1,14 +1,14 @@
 """The search log: InTrain-NAS's resumable, sealed HDF5 history (read by search, report and resume).
 
 Log layout (``schema = "intrain.search"``): 1-D datasets ``iteration``, ``arch`` (string),
-``score``, ``new`` and one per :meth:`describe` key (``flops``, ``params`` ...); attributes
+``score``, ``new`` and one per `describe` key (``flops``, ``params`` ...); attributes
 ``meta`` (JSON: everything that defines the search; a resumed run must match it), ``n_done``
 (rows that are complete) and ``log_id`` (a random token naming the log's journal).
 
 Appending is linear: a checkpoint appends one record (its rows, a header and a sha256) to the
 journal ``.<name>.journal`` beside the HDF5 file, so a checkpoint writes its own rows and a
 constant, never the history. The HDF5 file (the *base*) is written whole only when a log is
-created, when an older log without a journal is first extended, and by :meth:`SearchLog.compact`
+created, when an older log without a journal is first extended, and by `SearchLog.compact`
 (at the end of a search), each time to a temporary file renamed into place. A run killed at
 any moment therefore leaves the previous base and a journal whose last record may be torn; a
 torn last record is ignored (and cut off by the next append), its rows are recomputed
@@ -61,7 +61,7 @@ def _read_base(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pd.DataFra
 
     The layout is checked first: ``meta`` a JSON object, ``n_done`` a non-negative integer no
     larger than any column, ``iteration``/``arch``/``score``/``new`` present, every column 1-D
-    with a number or string dtype. Anything else is a :class:`SearchLogError` naming what.
+    with a number or string dtype. Anything else is a `SearchLogError` naming what.
     """
 
     def bad(what: str) -> SearchLogError:
@@ -148,8 +148,9 @@ def _is_hex(text: str) -> bool:
 def journal_path(path: str | os.PathLike[str]) -> Path:
     """Where the journal of the log at ``path`` lives (beside it, hidden).
 
-    >>> journal_path("results/search/log.h5").as_posix()
-    'results/search/.log.h5.journal'
+    Examples:
+        >>> journal_path("results/search/log.h5").as_posix()
+        'results/search/.log.h5.journal'
     """
     p = Path(path)
     return p.parent / f".{p.name}.journal"
@@ -361,7 +362,7 @@ def read_log(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pd.DataFrame
     The layout is checked first: ``meta`` a JSON object, ``n_done`` a non-negative integer no
     larger than any column, ``iteration``/``arch``/``score``/``new`` present, every column 1-D
     with a number or string dtype; journal records with their checksums, lengths and row numbers.
-    Anything else is a :class:`SearchLogError` naming what.
+    Anything else is a `SearchLogError` naming what.
     """
     meta, rows, _, _ = _read(path)
     return meta, rows
@@ -370,15 +371,16 @@ def read_log(path: str | os.PathLike[str]) -> tuple[dict[str, Any], pd.DataFrame
 class SearchLog:
     """Append-only history of one search: an HDF5 base and a journal of checkpoints.
 
-    >>> import tempfile
-    >>> d = tempfile.mkdtemp()
-    >>> log = SearchLog(f"{d}/log.h5", {"seed": 0}, [])
-    >>> log.append([{"iteration": 0, "arch": "a", "score": 1.0, "new": 1}])
-    >>> log.append([{"iteration": 1, "arch": "b", "score": 2.0, "new": 1}])
-    >>> list(log.load()["arch"]), journal_path(log.path).exists()
-    (['a', 'b'], True)
-    >>> log.compact(); list(read_log(log.path)[1]["arch"]), journal_path(log.path).exists()
-    (['a', 'b'], False)
+    Examples:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> log = SearchLog(f"{d}/log.h5", {"seed": 0}, [])
+        >>> log.append([{"iteration": 0, "arch": "a", "score": 1.0, "new": 1}])
+        >>> log.append([{"iteration": 1, "arch": "b", "score": 2.0, "new": 1}])
+        >>> list(log.load()["arch"]), journal_path(log.path).exists()
+        (['a', 'b'], True)
+        >>> log.compact(); list(read_log(log.path)[1]["arch"]), journal_path(log.path).exists()
+        (['a', 'b'], False)
     """
 
     def __init__(self, path: str | os.PathLike[str], meta: dict[str, Any], columns: list[str]):
@@ -393,7 +395,7 @@ class SearchLog:
         return self.path.parent / f".{self.path.name}.lock"
 
     def acquire(self) -> None:
-        """Own the log until :meth:`release` (an exclusive ``flock``, non-blocking): a second run on
+        """Own the log until `release` (an exclusive ``flock``, non-blocking): a second run on
         the same log would compact or rewrite under the first one's journal offset."""
         if self._lock is not None:
             return

@@ -1,27 +1,28 @@
 """One escaping rule per sink, for strings that come from artifacts, configs and imported files.
 
-- **HTML** (:func:`html_text`): every such string in a report goes through ``html.escape`` with
+- **HTML** (`html_text`): every such string in a report goes through ``html.escape`` with
   quotes, in element text and attribute values alike.
-- **CSV/Parquet** (:func:`neutralise_frame` / :func:`restore_frame`, :func:`write_csv` /
-  :func:`read_csv`): a spreadsheet runs a cell that starts with ``= + - @``, tab or CR as a
+- **CSV/Parquet** (`neutralise_frame` / `restore_frame`, `write_csv` /
+  `read_csv`): a spreadsheet runs a cell that starts with ``= + - @``, tab or CR as a
   formula (OWASP "CSV injection"). Every *string* cell, and every column name, that starts with
-  one of :data:`CSV_TRIGGERS` **or with** ``'`` gets one ``'`` prepended; reading strips exactly
+  one of `CSV_TRIGGERS` **or with** ``'`` gets one ``'`` prepended; reading strips exactly
   one leading ``'`` from string cells and names, so every string reads back unchanged (the ``'``
   case makes the rule reversible). Numeric columns are never touched: ``-1.5`` stays a number.
-- **Matplotlib text** (:func:`plot_text`): ``$`` is escaped so names never switch on mathtext
-  (``$\\frac{`` crashes the layout), and length is bounded by :data:`MAX_PLOT_TEXT`.
-- **File names** (:func:`slug`): ASCII letters, digits, ``_`` and ``-`` only, at most
-  :data:`MAX_SLUG` characters, with a short hash when anything was changed so distinct names
+- **Matplotlib text** (`plot_text`): ``$`` is escaped so names never switch on mathtext
+  (``$\\frac{`` crashes the layout), and length is bounded by `MAX_PLOT_TEXT`.
+- **File names** (`slug`): ASCII letters, digits, ``_`` and ``-`` only, at most
+  `MAX_SLUG` characters, with a short hash when anything was changed so distinct names
   never share a file.
 
->>> html_text('"><b>x</b>')
-'&quot;&gt;&lt;b&gt;x&lt;/b&gt;'
->>> neutralise_cell("=HYPERLINK(1)"), restore_cell("'=HYPERLINK(1)"), neutralise_cell("intrain")
-("'=HYPERLINK(1)", '=HYPERLINK(1)', 'intrain')
->>> plot_text("$\\\\frac{$")
-'\\\\$\\\\frac{\\\\$'
->>> slug("naswot"), slug("../../etc/passwd")[:14]
-('naswot', '______etc_pass')
+Examples:
+    >>> html_text('"><b>x</b>')
+    '&quot;&gt;&lt;b&gt;x&lt;/b&gt;'
+    >>> neutralise_cell("=HYPERLINK(1)"), restore_cell("'=HYPERLINK(1)"), neutralise_cell("intrain")
+    ("'=HYPERLINK(1)", '=HYPERLINK(1)', 'intrain')
+    >>> plot_text("$\\\\frac{$")
+    '\\\\$\\\\frac{\\\\$'
+    >>> slug("naswot"), slug("../../etc/passwd")[:14]
+    ('naswot', '______etc_pass')
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def neutralise_cell(value: Any) -> Any:
 
 
 def restore_cell(value: Any) -> Any:
-    """Inverse of :func:`neutralise_cell` for what a reader gets back (one leading ``'`` removed)."""
+    """Inverse of `neutralise_cell` for what a reader gets back (one leading ``'`` removed)."""
     if isinstance(value, str) and value.startswith("'"):
         return value[1:]
     return value
@@ -97,11 +98,11 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def restore_frame(df: pd.DataFrame, label: str | os.PathLike[str] = "table") -> pd.DataFrame:
-    """Inverse of :func:`neutralise_frame` on a frame read back from CSV or Parquet.
+    """Inverse of `neutralise_frame` on a frame read back from CSV or Parquet.
 
     A file with both ``x`` and ``'x`` columns was not written by intrain: restored, they would be two
     columns of one name (which pandas then reads as a frame, not a column), so it is refused
-    (:class:`~intrain.core.errors.InputError` naming ``label`` and the column).
+    ([`InputError`][intrain.core.errors.InputError] naming ``label`` and the column).
     """
     from intrain.core.errors import InputError
 
@@ -150,7 +151,7 @@ def write_csv(df: pd.DataFrame, out: str | os.PathLike[str]) -> None:
 
 
 def read_csv(path: str | os.PathLike[str], **kwargs: Any) -> pd.DataFrame:
-    """A CSV that intrain wrote (:func:`write_csv`), string cells restored."""
+    """A CSV that intrain wrote (`write_csv`), string cells restored."""
     import pandas as pd
 
     return restore_frame(pd.read_csv(path, **kwargs), path)

@@ -13,11 +13,12 @@ other couplings are recomputed from artifacts without running a network again.
   identically zero has health 0 (no stable update at all).
 - I = gamma * (1 + o) / log(L + 1), L the number of layers counted in gamma.
 
-numpy only: analysis (:mod:`intrain.core.artifacts`, :mod:`intrain.analysis.studies`) imports this without torch. The
-on-device reductions the probe runs to get the statistics are in :mod:`intrain.engine.moments`.
+numpy only: analysis ([`intrain.core.artifacts`][intrain.core.artifacts], `intrain.analysis.studies`) imports this without torch. The
+on-device reductions the probe runs to get the statistics are in `intrain.engine.moments`.
 
->>> round(combine(gamma=4.0, o=1.0, n_layers=2), 6)
-7.281914
+Examples:
+    >>> round(combine(gamma=4.0, o=1.0, n_layers=2), 6)
+    7.281914
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def combine(
     """Couple capacity and resilience and normalise by depth (the paper's I and its ablations).
 
     ``additive`` adds the two after dividing each by its depth-normalisation, i.e. the score
-    is gamma/norm + o/norm; the ablation study in :mod:`intrain.analysis.studies` z-scores instead.
+    is gamma/norm + o/norm; the ablation study in `intrain.analysis.studies` z-scores instead.
     """
     if coupling == "multiplicative":
         raw = gamma * (1.0 + o)

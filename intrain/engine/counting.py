@@ -1,13 +1,14 @@
 """Counting a network: one hooked forward, one MAC convention, one parameter count.
 
 Every place that counts something per layer (the FLOPs proxy, ``intrain describe``, the NDS
-records' FLOPs conventions, the memory estimate) runs :func:`hooked_forward` with its own
+records' FLOPs conventions, the memory estimate) runs `hooked_forward` with its own
 per-module function, so the forward/hook/cleanup logic exists once.
 
->>> from torch import nn
->>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Flatten(), nn.Linear(8 * 4 * 4, 10))
->>> count_macs(net, torch.zeros(1, 3, 4, 4)), count_params(net)
-(4736, 1514)
+Examples:
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Flatten(), nn.Linear(8 * 4 * 4, 10))
+    >>> count_macs(net, torch.zeros(1, 3, 4, 4)), count_params(net)
+    (4736, 1514)
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ __all__ = [
     "conv_linear_macs",
     "count_macs",
     "count_params",
+    "coverage_note",
     "hooked",
     "hooked_forward",
     "is_nonlinearity",
+    "unread_layers",
 ]
 
 #: Layers whose multiply-accumulates the benchmarks count (and whose weights zero-cost-nas sums over).
@@ -78,11 +81,43 @@ NONLINEARITIES: tuple[type[nn.Module], ...] = (
 _NONLINEARITY_NAMES = ("relu", "gelu", "silu", "swish", "mish", "elu")
 
 
+def unread_layers(model: nn.Module, types: tuple[type[nn.Module], ...]) -> tuple[int, dict[str, int]]:
+    """(how many weight-holding modules there are, {type name: count} of those not of ``types``).
+
+    A weight-holding module has a parameter of its own whose name contains "weight" with at least
+    2 dimensions (a conv kernel, a weight matrix, an LSTM's ``weight_ih_l0``, an attention's
+    ``in_proj_weight``, an embedding table); norm scales (1-d) and class tokens do not count.
+
+    Examples:
+        >>> unread_layers(nn.Sequential(nn.Conv3d(1, 2, 3), nn.Linear(2, 2)), WEIGHTED)
+        (2, {'Conv3d': 1})
+    """
+    holders = [
+        m for m in model.modules() if any("weight" in n and p.dim() >= 2 for n, p in m.named_parameters(recurse=False))
+    ]
+    unread: dict[str, int] = {}
+    for m in holders:
+        if not isinstance(m, types):
+            unread[type(m).__name__] = unread.get(type(m).__name__, 0) + 1
+    return len(holders), unread
+
+
+def coverage_note(model: nn.Module, types: tuple[type[nn.Module], ...]) -> str | None:
+    """None when a proxy reading modules of ``types`` reads every weight-holding module; else
+    what it reads and what not, e.g. ``"read 1 of 3 weight-holding layers; not read: Conv3d x2"``."""
+    total, unread = unread_layers(model, types)
+    if not unread:
+        return None
+    missing = ", ".join(f"{k} x{v}" for k, v in sorted(unread.items()))
+    return f"read {total - sum(unread.values())} of {total} weight-holding layers; not read: {missing}"
+
+
 def is_nonlinearity(module: nn.Module) -> bool:
     """True for an elementwise ReLU-like activation module (torch's, or another library's by name).
 
-    >>> is_nonlinearity(nn.GELU()), is_nonlinearity(nn.Sigmoid()), is_nonlinearity(nn.Linear(2, 2))
-    (True, False, False)
+    Examples:
+        >>> is_nonlinearity(nn.GELU()), is_nonlinearity(nn.Sigmoid()), is_nonlinearity(nn.Linear(2, 2))
+        (True, False, False)
     """
     if isinstance(module, NONLINEARITIES):
         return True
@@ -100,8 +135,9 @@ def channel_dim(module: nn.Module, out: torch.Tensor, previous: int | None = Non
     keeps the layout of the layer that produced its input: ``previous`` when given, else 1 for
     (N, C) and (N, C, H, W) and last for 3-d tokens.
 
-    >>> channel_dim(nn.Linear(4, 4), torch.zeros(2, 9, 4)), channel_dim(nn.Conv1d(4, 4, 1), torch.zeros(2, 4, 9))
-    (-1, 1)
+    Examples:
+        >>> channel_dim(nn.Linear(4, 4), torch.zeros(2, 9, 4)), channel_dim(nn.Conv1d(4, 4, 1), torch.zeros(2, 4, 9))
+        (-1, 1)
     """
     if getattr(module, "data_format", None) == "channels_first":
         return 1
@@ -156,7 +192,7 @@ def hooked_forward(
 def conv_linear_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
     """Multiply-accumulates of one conv or linear call of a one-sample forward (0 for other modules).
 
-    Callers run one sample (:func:`count_macs` slices ``x[:1]``): a Linear's whole output is that
+    Callers run one sample ([`count_macs`][intrain.engine.counting.count_macs] slices ``x[:1]``): a Linear's whole output is that
     sample's, whatever the layout its module applies it in.
 
     Grouped and depthwise convs count ``in/groups`` per output; a Linear counts ``in x out`` per

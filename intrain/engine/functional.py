@@ -12,15 +12,16 @@ with ``delta_k`` the gradient of ``sum_b logit_k(x_b)`` with respect to the conv
 eval mode each sample's rows are its own). That is one backward per class that computes no
 weight gradient at all, then a few multiply-adds per parameter tensor. Batch norm (eval mode,
 running statistics) and linear layers have the same one-line rules. Any other parameter-holding
-module, a module called twice, or a padding this file does not model: :class:`Unsupported`,
+module, a module called twice, or a padding this file does not model: `Unsupported`,
 and the caller keeps its ``torch.func`` path.
 
->>> from torch import nn
->>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(32, 3)).eval()
->>> x = torch.randn(5, 1, 4, 4)
->>> jac, logits = first_entry_jacobian(net, x)
->>> jac.shape, logits.shape
-(torch.Size([5, 3, 6]), torch.Size([5, 3]))
+Examples:
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(32, 3)).eval()
+    >>> x = torch.randn(5, 1, 4, 4)
+    >>> jac, logits = first_entry_jacobian(net, x)
+    >>> jac.shape, logits.shape
+    (torch.Size([5, 3, 6]), torch.Size([5, 3]))
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def first_entry_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tenso
     """Per-sample d logits / d theta_t[0] for every parameter tensor t, (B, K, T), and the logits (B, K).
 
     ``model`` must be in eval mode (samples independent). One backward per class, each computing
-    only activation gradients; raises :class:`Unsupported` where the rules above do not apply.
+    only activation gradients; raises `Unsupported` where the rules above do not apply.
     """
     if model.training:
         raise Unsupported("train mode couples the samples")

@@ -6,8 +6,8 @@ instead, and the artifact's ``input`` attribute says which was used. Supported f
 downloaded here):
 
 - a CIFAR-10/100 python batch (``data_batch_1``, ``train``): a pickle with ``data`` (N, 3072)
-  uint8 and ``labels`` or ``fine_labels``, read by :mod:`intrain.core.safepickle` (plain data only: a
-  file that names any other global is refused with :class:`~intrain.core.errors.UnsafeInputError`,
+  uint8 and ``labels`` or ``fine_labels``, read by [`intrain.core.safepickle`][intrain.core.safepickle] (plain data only: a
+  file that names any other global is refused with [`UnsafeInputError`][intrain.core.errors.UnsafeInputError],
   before anything in it runs);
 - an ``.npz`` with ``x`` (N, 3, H, W) or (N, H, W, 3) and integer ``y`` (read with
   ``allow_pickle=False``: object arrays are refused).
@@ -15,11 +15,11 @@ downloaded here):
 Images are scaled to [0, 1], standardised per channel with the file's own statistics and resized
 (bilinear) to the scoring resolution when it differs.
 
-``data: natural`` (or ``natural:<name>,<name>``) needs no file: :func:`natural_batch` cuts seeded
+``data: natural`` (or ``natural:<name>,<name>``) needs no file: `natural_batch` cuts seeded
 square crops (random side and position, random horizontal flip) out of the photographs that ship
 inside installed wheels (matplotlib's ``sample_data``; by default its one photograph,
 ``grace_hopper.jpg``), resizes them to the scoring side and normalises them with the dataset's
-training mean/std (:data:`DATASET_STATS`, the constants of AutoDL-Projects
+training mean/std (`DATASET_STATS`, the constants of AutoDL-Projects
 ``xautodl/datasets/get_dataset_with_transform.py``). Labels are uniform random (the photographs
 have no CIFAR class). These are natural-image statistics, not CIFAR images: the artifact's
 ``input`` attribute says ``natural:<names>:sha256=<batch digest>``.

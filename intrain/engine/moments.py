@@ -1,5 +1,5 @@
 """On-device reductions the probe runs per layer and parameter (torch): the inputs of
-:mod:`intrain.core.trainability`'s numpy score.
+`intrain.core.trainability`'s numpy score.
 
 A layer's output is read as *rows* (samples) of *channels*. Which dimension holds the channels
 depends on the layer, not on the tensor's rank (docs/layers.md): a convolution or BatchNorm puts
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["covariance_traces", "grad_moments", "rows_of", "samples_first"]
+__all__ = ["GRAM_SIDE_CHANNELS", "covariance_traces", "grad_moments", "rows_of", "samples_first"]
 
 
 def samples_first(acts: torch.Tensor, batch: int) -> torch.Tensor:
@@ -23,8 +23,9 @@ def samples_first(acts: torch.Tensor, batch: int) -> torch.Tensor:
     The batch is dimension 0 when its size is ``batch`` (the usual layout, also when T == N),
     else dimension 1 when that one has the batch's size; otherwise ``acts`` as it is.
 
-    >>> samples_first(torch.zeros(7, 2, 5), batch=2).shape
-    torch.Size([2, 7, 5])
+    Examples:
+        >>> samples_first(torch.zeros(7, 2, 5), batch=2).shape
+        torch.Size([2, 7, 5])
     """
     if acts.dim() >= 2 and acts.shape[0] != batch and acts.shape[1] == batch:
         return acts.transpose(0, 1)
@@ -34,24 +35,42 @@ def samples_first(acts: torch.Tensor, batch: int) -> torch.Tensor:
 def rows_of(acts: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
     """``acts`` as a (rows, channels) matrix, channels taken from ``channel_dim``.
 
-    >>> rows_of(torch.zeros(2, 5, 7), channel_dim=-1).shape  # tokens: N*T rows of C
-    torch.Size([10, 7])
-    >>> rows_of(torch.zeros(2, 3, 4, 4)).shape  # maps: N*H*W rows of C
-    torch.Size([32, 3])
+    Examples:
+        >>> rows_of(torch.zeros(2, 5, 7), channel_dim=-1).shape  # tokens: N*T rows of C
+        torch.Size([10, 7])
+        >>> rows_of(torch.zeros(2, 3, 4, 4)).shape  # maps: N*H*W rows of C
+        torch.Size([32, 3])
     """
     if acts.dim() < 2:
         raise ValueError(f"activations need a batch and a channel dimension, got shape {tuple(acts.shape)}")
     return acts.movedim(channel_dim, -1).reshape(-1, acts.shape[channel_dim])
 
 
-def covariance_traces(acts: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
+#: Above this many channels, and with fewer rows than channels, the traces come from the rows'
+#: (m x m) Gram matrix instead of the (C x C) covariance: a 100,000-class head would need 80 GB.
+GRAM_SIDE_CHANNELS = 4096
+
+
+def covariance_traces(acts: torch.Tensor, channel_dim: int = 1, row_side: bool | None = None) -> torch.Tensor:
     """(tr C, tr C^2, D) of the channel covariance of ``acts`` as a float64 tensor of 3.
 
     ``acts`` is any tensor of rank >= 2 whose channels lie along ``channel_dim`` (see the module
     docstring); every other dimension is rows. Centred, divided by the number of rows. Stays on
     the device: no host sync, so many layers can be batched.
+
+    With m rows and D channels, C = X^T X / m for the centred rows X, and tr C^2 = ||X X^T||_F^2 / m^2:
+    when D > `GRAM_SIDE_CHANNELS` and m < D (a wide classifier head on a small batch) the
+    (m x m) side is used, so memory and time grow with D, not D^2 (``row_side`` forces either
+    path; both agree to float32 rounding, tests/test_score_hostile.py).
+
+    Examples:
+        >>> [round(v, 4) for v in covariance_traces(torch.eye(3)).tolist()]  # 3 rows of 3 channels
+        [0.6667, 0.2222, 3.0]
     """
-    if channel_dim in (1, 1 - acts.dim()) and acts.dim() == 4 and acts.is_contiguous():
+    d = acts.shape[channel_dim]
+    if row_side is None:
+        row_side = d > GRAM_SIDE_CHANNELS and acts.numel() // d < d
+    if not row_side and channel_dim in (1, 1 - acts.dim()) and acts.dim() == 4 and acts.is_contiguous():
         # NCHW: the Gram matrix as a sum of per-sample (C, HW) products, no transposed copy
         blocks = acts.detach().reshape(acts.shape[0], acts.shape[1], -1).float()
         m = blocks.shape[0] * blocks.shape[2]
@@ -68,6 +87,11 @@ def covariance_traces(acts: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
         rows = rows.float()
         m = rows.shape[0]
         mean = rows.mean(dim=0, keepdim=True)
+        if row_side:
+            centred = (rows - mean).double()
+            outer = centred @ centred.t() / m  # (m, m): same nonzero spectrum as the covariance
+            dim = torch.tensor(float(d), dtype=torch.float64, device=rows.device)
+            return torch.stack([torch.diagonal(outer).sum(), (outer * outer).sum(), dim])
         gram = rows.t() @ rows / m
     cov = (gram - mean.t() @ mean).double()
     tr = torch.diagonal(cov).sum()

@@ -2,12 +2,13 @@
 
 A *collector* gathers side statistics during the probe's own forward + backward; a *pass* runs
 separately on a fresh copy of the network. Both are registered here, in the engine, so that the
-probe (:mod:`intrain.engine.probe`) and the scorer can look them up without importing the proxy
+probe (`intrain.engine.probe`) and the scorer can look them up without importing the proxy
 families that register them (they import this module, never the other way round).
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
@@ -15,6 +16,7 @@ from typing import Any, ClassVar, cast
 import torch
 from torch import nn
 
+from intrain.core.errors import InputError
 from intrain.engine import counting
 from intrain.engine.counting import WEIGHTED, hooked
 
@@ -23,10 +25,15 @@ __all__ = [
     "OPTIONS",
     "PASSES",
     "Collector",
+    "Option",
     "PassContext",
     "PassFn",
+    "StructureError",
     "Undefined",
+    "check_options",
+    "check_plain_weights",
     "count_params",
+    "float_inputs",
     "gaussian_init",
     "kaiming_fanin_init",
     "register_collector",
@@ -45,28 +52,96 @@ class Undefined(Exception):
 
     Raise it where a network lacks what a proxy reads (no nonlinearity module for NASWOT, a
     non-finite feature map for Zen): the scorer stores NaN for that proxy's components, sets
-    :attr:`~intrain.core.flags.Flag.UNDEFINED` and keeps the message as the proxy's reason
+    `UNDEFINED` and keeps the message as the proxy's reason
     (``Result.reasons``); every other proxy is scored as usual.
     """
 
 
-#: Pass settings a caller may give (``intrain.score(options=...)``): name -> what it sets.
-#: Passes register theirs with :func:`register_option`; unknown keys are refused by name.
-OPTIONS: dict[str, str] = {
-    "lga_steps": "SGD steps before LGA's kernel alignment (default 10)",
-    "lr_samples": "inputs for TE-NAS's linear-region count (default 1000)",
-    "lr_resolution": "side of those inputs (default 4)",
-    "features": "Zen: the pre-pooling feature map, a module name or callable(model, x)",
-    "blocks": "AZ-NAS: stem and block modules, names or callable(model)",
+class StructureError(InputError, TypeError):
+    """The network lacks a structure a proxy needs (a feature map, block modules) and the caller
+    did not name it, or named one that is not there: a user error, raised before any value is
+    stored (not a proxy failure to turn into NaN). A ``TypeError`` too, as it was before."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """A pass setting a caller may give (``intrain.score(options=...)``), typed so that a wrong
+    value is refused by name before any pass runs, not deep inside one.
+
+    ``kind``: "int" (an integer in [``low``, ``high``]; ``high`` None: no upper bound) or "any"
+    (a value the pass checks itself, e.g. a module name or a callable).
+
+    Examples:
+        >>> Option("side of those inputs", "int", low=1).check("lr_resolution", 4)
+        4
+    """
+
+    description: str
+    kind: str = "any"
+    low: int | None = None
+    high: int | None = None
+
+    def __str__(self) -> str:
+        return self.description
+
+    def valid(self) -> str:
+        """The valid values, in words."""
+        if self.kind != "int":
+            return "see its description"
+        high = "" if self.high is None else f" and <= {self.high}"
+        return f"an integer >= {self.low}{high}" if self.low is not None else f"an integer{high}"
+
+    def check(self, name: str, value: Any) -> Any:
+        """``value`` if valid for this option, else a ``ValueError`` naming ``name`` and the valid range."""
+        if self.kind != "int":
+            return value
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy ints too
+        ok = ok and (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+        if not ok:
+            raise ValueError(f"option {name}={value!r} is invalid: {name} must be {self.valid()} ({self.description})")
+        return value
+
+
+#: Pass settings a caller may give (``intrain.score(options=...)``): name -> its declaration.
+#: Passes register theirs with `register_option`; unknown keys are refused by name.
+OPTIONS: dict[str, Option] = {
+    # upper bounds: 100x the defaults; beyond them one call runs for hours or holds (samples x units) codes
+    "lga_steps": Option("SGD steps before LGA's kernel alignment (default 10)", "int", low=0, high=1000),
+    "lr_samples": Option("inputs for TE-NAS's linear-region count (default 1000)", "int", low=1, high=100_000),
+    "lr_resolution": Option("side of those inputs (default 4)", "int", low=1),
+    "features": Option("Zen: the pre-pooling feature map, a module name or callable(model, x)"),
+    "blocks": Option("AZ-NAS: stem and block modules, names or callable(model)"),
 }
 
 
-def register_option(name: str, description: str) -> str:
-    """Declare a pass setting ``name`` (so ``intrain.score(options={name: ...})`` accepts it)."""
-    if name in OPTIONS and OPTIONS[name] != description:
+def register_option(
+    name: str, description: str, kind: str = "any", low: int | None = None, high: int | None = None
+) -> str:
+    """Declare a pass setting ``name`` (so ``intrain.score(options={name: ...})`` accepts it and
+    checks its values: ``kind="int"`` with the range [``low``, ``high``])."""
+    if kind not in ("any", "int"):
+        raise ValueError(f"pass option {name!r}: kind must be 'any' or 'int', got {kind!r}")
+    option = Option(description, kind, low, high)
+    if name in OPTIONS and OPTIONS[name] != option:
         raise ValueError(f"pass option {name!r} registered twice with different meanings")
-    OPTIONS[name] = description
+    OPTIONS[name] = option
     return name
+
+
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with every known key's value checked (`Option.check`); unknown keys as given."""
+    return {k: OPTIONS[k].check(k, v) if k in OPTIONS else v for k, v in options.items()}
+
+
+def float_inputs(x: torch.Tensor, what: str) -> torch.Tensor:
+    """``x`` if floating point; else [`Undefined`][intrain.engine.passes.Undefined] saying that ``what`` perturbs or
+    differentiates the inputs, which integer inputs (token ids, class indices) do not allow."""
+    if not x.dtype.is_floating_point:
+        raise Undefined(
+            f"{what} perturbs or differentiates the network's inputs, and these are {x.dtype} "
+            "(token ids or indices): there is no input gradient or Gaussian input of that kind"
+        )
+    return x
 
 
 def seeded_generator(seed: int, offset: int) -> torch.Generator:
@@ -130,7 +205,7 @@ class PassContext:
             out = backbone(x)
             hidden = getattr(out, "last_hidden_state", None)
             return hidden if isinstance(hidden, torch.Tensor) else _first_tensor(out, "base_model")
-        raise TypeError(
+        raise StructureError(
             f"{type(model).__name__} has no forward_features(x), the pre-pooling feature map this "
             "proxy needs; pass features='<module name>' (or a callable(model, x)) to say where it is"
         )
@@ -152,7 +227,7 @@ class PassContext:
         found = _timm_stages(model) or _hf_stages(model)
         if found:
             return found
-        raise TypeError(
+        raise StructureError(
             f"{type(model).__name__} has no feature_modules() (stem and block outputs) that this proxy "
             "needs; pass blocks=['stem', 'block1', ...] (module names, or a callable(model))"
         )
@@ -167,7 +242,7 @@ def _first_tensor(out: Any, where: str) -> torch.Tensor:
         return hidden
     if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
         return out[0]
-    raise TypeError(f"{where} gave {type(out).__name__}, not a feature tensor")
+    raise StructureError(f"{where} gave {type(out).__name__}, not a feature tensor")
 
 
 def _timm_stages(model: nn.Module) -> list[nn.Module]:
@@ -204,7 +279,7 @@ def _module(model: nn.Module, name: str, option: str) -> nn.Module:
         return model.get_submodule(name)
     except AttributeError:
         names = [n for n, _ in model.named_modules() if n][:12]
-        raise ValueError(f"{option}: the network has no module {name!r}; some of its modules: {names}") from None
+        raise StructureError(f"{option}: the network has no module {name!r}; some of its modules: {names}") from None
 
 
 PassFn = Callable[[PassContext], dict[str, Any]]
@@ -231,9 +306,9 @@ def register_pass(name: str) -> Callable[[PassFn], PassFn]:
 class Collector:
     """Side statistics gathered during the InTrain probe pass (no extra forward of its own).
 
-    The probe calls, in order: ``__init__(model)`` (register hooks), :meth:`prepare_input`,
-    the forward, :meth:`after_forward`, the backward, :meth:`after_backward`, then
-    :meth:`remove` (always, also on errors); :meth:`result` is stored under the collector's name.
+    The probe calls, in order: ``__init__(model)`` (register hooks), `prepare_input`,
+    the forward, `after_forward`, the backward, `after_backward`, then
+    `remove` (always, also on errors); `result` is stored under the collector's name.
     """
 
     name: ClassVar[str]
@@ -265,7 +340,7 @@ COLLECTORS: dict[str, type[Collector]] = {}
 
 
 def register_collector(cls: type[Collector]) -> type[Collector]:
-    """Class decorator: make a :class:`Collector` available to proxies' ``needs``."""
+    """Class decorator: make a [`Collector`][intrain.engine.passes.Collector] available to proxies' ``needs``."""
     if cls.name in COLLECTORS and COLLECTORS[cls.name] is not cls:
         raise ValueError(f"collector {cls.name!r} registered twice")
     if cls.name in PASSES:
@@ -282,8 +357,31 @@ def weighted_modules(model: nn.Module) -> list[tuple[str, nn.Conv1d | nn.Conv2d 
     return [(n, m) for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
 
 
+def check_plain_weights(model: nn.Module, reader: str) -> None:
+    """Raise [`Undefined`][intrain.engine.passes.Undefined] when a conv/linear ``weight`` is
+    computed by a ``torch.nn.utils.parametrize`` parametrization (weight_norm, spectral_norm,
+    orthogonal): that weight is a non-leaf tensor rebuilt on every access, its ``.grad`` is
+    never filled, and a ``reader`` of ``module.weight.grad`` would report 0, not the network.
+
+    Examples:
+        >>> check_plain_weights(nn.Linear(2, 2), "snip")  # a plain weight: nothing raised
+    """
+    from torch.nn.utils import parametrize
+
+    hits = [(n, m) for n, m in weighted_modules(model) if parametrize.is_parametrized(m, "weight")]
+    if hits:
+        name, m = hits[0]
+        kinds = ", ".join(type(f).__name__ for f in m.parametrizations["weight"])  # type: ignore[index]
+        raise Undefined(
+            f"{reader} reads the gradient of each conv/linear layer's .weight, and {len(hits)} layer(s) compute "
+            f"theirs through a torch.nn.utils parametrization (e.g. {name or 'the model'!r}.weight = {kinds}"
+            "(parametrizations.weight.original*)): that weight has no .grad, so the value would be 0; "
+            "remove the parametrization (torch.nn.utils.parametrize.remove_parametrizations) to score it"
+        )
+
+
 def count_params(model: nn.Module, trainable_only: bool = True) -> int:
-    """Trainable parameter elements (the #Params proxy; :func:`intrain.engine.counting.count_params`)."""
+    """Trainable parameter elements (the #Params proxy; `intrain.engine.counting.count_params`)."""
     return counting.count_params(model, trainable_only=trainable_only)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from intrain.core.errors import InputError
 from intrain.core.flags import Flag
 from intrain.core.trainability import COLLAPSE_TRACE
 from intrain.engine.counting import CHANNELS_FIRST, CHANNELS_LAST, channel_dim, is_nonlinearity
@@ -25,6 +26,9 @@ from intrain.engine.passes import COLLECTORS, Collector, Undefined
 
 _CONV = (nn.Conv1d, nn.Conv2d)
 _NORM = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
+#: The weight-holding module types some layer selection reads (the others are named in
+#: ``ProbeResult.coverage``: a Conv3d or LSTM body is not read, only the layers around it).
+READ_TYPES: tuple[type[nn.Module], ...] = (*_CONV, *_NORM, nn.Linear)
 
 #: Which module outputs count as "layers" for the geometric capacity (docs/reproduce.md, "Layer
 #: choice"; docs/layers.md for every layout). On NB201/NB101 these are the Conv2d, BatchNorm2d,
@@ -59,16 +63,19 @@ class ProbeResult:
     loss: float
     flags: int = 0
     extras: dict[str, float] = field(default_factory=dict)
-    #: What the extra collectors and the other passes produced, by name (see :mod:`intrain.proxies.base`);
-    #: an :class:`~intrain.engine.passes.Undefined` where one is undefined on this network.
+    #: What the extra collectors and the other passes produced, by name (see [`intrain.proxies.base`][intrain.proxies.base]);
+    #: an [`Undefined`][intrain.engine.passes.Undefined] where one is undefined on this network.
     outputs: dict[str, Any] = field(default_factory=dict)
-    #: Proxy name -> why its score is NaN (set with :attr:`Flag.UNDEFINED`).
+    #: Proxy name -> why its score is NaN (set with `Flag.UNDEFINED`).
     reasons: dict[str, str] = field(default_factory=dict)
+    #: Proxy name -> which weight-holding layers it did not read (module types it has no rule for),
+    #: for proxies whose finite value therefore covers only part of the network.
+    coverage: dict[str, str] = field(default_factory=dict)
 
 
 def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.Parameter]]:
     if params not in PARAM_SELECTORS:
-        raise ValueError(f"unknown parameter selection {params!r}; expected one of {sorted(PARAM_SELECTORS)}")
+        raise InputError(f"unknown parameter selection {params!r}; expected one of {sorted(PARAM_SELECTORS)}")
     chosen = []
     for mod_name, module in model.named_modules():
         for p_name, p in module.named_parameters(recurse=False):
@@ -151,8 +158,15 @@ def _check_probe_args(layers: str, collect: frozenset[str]) -> Callable[[nn.Modu
             "(import the proxy family that defines the collector first)"
         )
     if layers not in LAYER_SELECTORS:
-        raise ValueError(f"unknown layer selection {layers!r}; expected one of {sorted(LAYER_SELECTORS)}")
+        raise InputError(f"unknown layer selection {layers!r}; expected one of {sorted(LAYER_SELECTORS)}")
     return LAYER_SELECTORS[layers]
+
+
+_NO_TRAINABLE = (
+    "the network's logits do not depend on any trainable parameter (they have no grad_fn: "
+    "detached, computed under no_grad, or every parameter frozen); the probe differentiates "
+    "a loss of the logits"
+)
 
 
 def run_probe(
@@ -165,7 +179,7 @@ def run_probe(
 ) -> ProbeResult:
     """Forward + backward once; return per-layer covariance traces and gradient moments.
 
-    ``collect`` names side statistics (registered :class:`~intrain.proxies.base.Collector`s)
+    ``collect`` names side statistics (registered [`Collector`][intrain.proxies.base.Collector]s)
     gathered in the same pass; their results land in ``ProbeResult.outputs``.
     """
     kinds = _check_probe_args(layers, collect)
@@ -184,10 +198,15 @@ def run_probe(
                 f"the network returned {type(logits).__name__}, not a logits tensor; "
                 "intrain.score(..., output=callable) says how to read logits from it"
             )
+        if not logits.requires_grad:
+            raise InputError(_NO_TRAINABLE)
         for c in collectors:
             c.after_forward(x, logits)
         loss = nn.functional.cross_entropy(logits, y)
         loss.backward()
+        # a collector may make x require grad (jacov), giving logits a grad_fn without any parameter
+        if not any(p.grad is not None for p in model.parameters() if p.requires_grad):
+            raise InputError(_NO_TRAINABLE)
         sync()
         pass_seconds = time.perf_counter() - start  # forward + backward (hook statistics included)
     finally:
@@ -224,13 +243,13 @@ def run_probe_shared(
     layers: str = "conv",
     params: str = "all",
 ) -> list[ProbeResult]:
-    """:func:`run_probe` for networks that differ only in their ``head`` module, body run once.
+    """`run_probe` for networks that differ only in their ``head`` module, body run once.
 
     NB201's CIFAR-10 and CIFAR-100 networks are built from the same seed with the classifier
     last, so their bodies hold the same weights and see the same Gaussian batch: the body's
     forward (half the cost of a probe on CPU) is computed once, each head and loss on top of
     it, and each network's gradients by its own backward through the shared graph. The results
-    equal :func:`run_probe` on each network bit for bit (same kernels in the same order; tested),
+    equal `run_probe` on each network bit for bit (same kernels in the same order; tested),
     and each network's ``pass_seconds`` is the shared pass's time divided among them.
 
     Refuses networks whose parameters or buffers outside ``head`` differ, whose ``head`` does

@@ -4,12 +4,13 @@ For each proxy present in both artifacts (typically a peer's imported scores and
 the Spearman rho between the two implementations' scores over the architectures both scored,
 and each one's Kendall tau against accuracy on that same set, so the taus compare like with like.
 
->>> import pandas as pd
->>> a = pd.DataFrame({"arch_index": [0, 1, 2, 3], "snip": [1.0, 2.0, 3.0, 4.0]})
->>> b = pd.DataFrame({"arch_index": [1, 2, 3, 4], "snip": [10.0, 30.0, 20.0, 0.0]})
->>> acc = pd.DataFrame({"arch_index": [0, 1, 2, 3, 4], "acc": [50.0, 60.0, 70.0, 80.0, 90.0]})
->>> agreement(a, b, acc, "acc")[["proxy", "n_shared", "spearman_ab", "kendall_a", "kendall_b"]].round(3).to_dict("records")
-[{'proxy': 'snip', 'n_shared': 3, 'spearman_ab': 0.5, 'kendall_a': 1.0, 'kendall_b': 0.333}]
+Examples:
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"arch_index": [0, 1, 2, 3], "snip": [1.0, 2.0, 3.0, 4.0]})
+    >>> b = pd.DataFrame({"arch_index": [1, 2, 3, 4], "snip": [10.0, 30.0, 20.0, 0.0]})
+    >>> acc = pd.DataFrame({"arch_index": [0, 1, 2, 3, 4], "acc": [50.0, 60.0, 70.0, 80.0, 90.0]})
+    >>> agreement(a, b, acc, "acc")[["proxy", "n_shared", "spearman_ab", "kendall_a", "kendall_b"]].round(3).to_dict("records")
+    [{'proxy': 'snip', 'n_shared': 3, 'spearman_ab': 0.5, 'kendall_a': 1.0, 'kendall_b': 0.333}]
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def label_of(attrs: dict, path: str) -> str:
 def agreement_from_artifacts(
     a_path: str, b_paths: Sequence[str], groundtruth=None, metric: str = "valid"
 ) -> pd.DataFrame:
-    """:func:`agreement` of artifact ``a_path`` against each of ``b_paths`` of the same space and dataset."""
+    """`agreement` of artifact ``a_path`` against each of ``b_paths`` of the same space and dataset."""
     from intrain.analysis.groundtruth import GroundTruths, accuracy_column  # imports torch (the spaces): only here
     from intrain.core.artifacts import read_attrs, read_population_rules, read_scores
     from intrain.core.ranking import add_population_scores

@@ -1,6 +1,6 @@
 """``intrain export | import | convert | agreement``: argument parsing and handlers.
 
-Registered by :func:`add_commands` from ``intrain.cli``; handlers import their modules lazily so
+Registered by `add_commands` from ``intrain.cli``; handlers import their modules lazily so
 ``intrain --help`` stays fast.
 
     intrain export MERGED.h5 ... --format naslib-zc|zero-cost-nas|csv|parquet --out FILE
@@ -9,7 +9,7 @@ Registered by :func:`add_commands` from ``intrain.cli``; handlers import their m
     intrain convert --space S TEXT [--from FORM] [--table T] [--json]
 
 Which spaces a format or a form exists for is the space's own answer (its ``peer_codec`` and
-``encodings`` hooks, :mod:`intrain.spaces.peers`), so a plugin space takes part by declaring them.
+``encodings`` hooks, [`intrain.spaces.peers`][intrain.spaces.peers]), so a plugin space takes part by declaring them.
     intrain agreement IMPORTED.h5 ... OWN.h5 ... [--groundtruth [SPACE=]CSV] [--metric valid|test] [--out CSV]
 """
 

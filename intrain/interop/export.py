@@ -41,7 +41,7 @@ def _costs(path: str, proxies: Sequence[str]) -> dict[str, dict[int, float]]:
 def artifact_scores(
     path: str, proxies: Sequence[str] | None = None, groundtruth=None, notes: list[str] | None = None
 ) -> PeerScores:
-    """One merged artifact as a :class:`PeerScores` (keys: arch strings; index: benchmark index)."""
+    """One merged artifact as a `PeerScores` (keys: arch strings; index: benchmark index)."""
     from intrain.analysis.correlate import proxy_columns
     from intrain.analysis.groundtruth import GroundTruths
     from intrain.core.artifacts import read_attrs, read_population_rules, read_scores
@@ -157,8 +157,8 @@ def export(
 
 
 def read_frame(path: str | os.PathLike) -> pd.DataFrame:
-    """A CSV or Parquet file :func:`export` wrote, every string cell as it was before export
-    (the neutralising ``'`` of :mod:`intrain.core.sinks` removed, numbers untouched)."""
+    """A CSV or Parquet file `export` wrote, every string cell as it was before export
+    (the neutralising ``'`` of `intrain.core.sinks` removed, numbers untouched)."""
     from intrain.core.sinks import read_csv, restore_frame
 
     if str(path).endswith(".parquet"):

@@ -2,7 +2,7 @@
 
 The artifact looks like a merged one (``/arch``, ``/proxy/<name>/score``, ``/members``) with
 empty per-layer and per-parameter tables, so ``correlate``, the studies that read scores, the
-report and :mod:`.agreement` take it like any scored artifact. Its provenance attribute reads
+report and `.agreement` take it like any scored artifact. Its provenance attribute reads
 ``imported:<file name> <sha256>``. Each proxy's time goes to ``/arch/cost_<proxy>`` and their
 sum to ``/arch/seconds``; the file's own ``val_accuracy`` is kept in ``/arch/peer_val_accuracy``
 (never ranked: correlations use the ground-truth table).
@@ -40,8 +40,8 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def read_peer_file(path: str | os.PathLike, fmt: str, space: str, dataset: str) -> PeerScores:
-    """One (space, dataset) of a peer file in format ``fmt`` (:data:`FORMATS`), its names and
-    numbers validated at the door (:func:`validate_peer`)."""
+    """One (space, dataset) of a peer file in format ``fmt`` (`FORMATS`), its names and
+    numbers validated at the door (`validate_peer`)."""
     try:
         if fmt == "naslib-zc":
             from intrain.interop.naslib_zc import read_zc
@@ -64,8 +64,8 @@ def read_peer_file(path: str | os.PathLike, fmt: str, space: str, dataset: str) 
 
 
 def read_export(path: str | os.PathLike, space: str, dataset: str) -> PeerScores:
-    """One (space, dataset) of a CSV/Parquet file ``intrain export`` wrote (:func:`.export.frame`),
-    its neutralised string cells restored (:func:`.export.read_frame`)."""
+    """One (space, dataset) of a CSV/Parquet file ``intrain export`` wrote (`.export.frame`),
+    its neutralised string cells restored (`.export.read_frame`)."""
     import pandas as pd
 
     from intrain.core.names import is_reserved
@@ -116,7 +116,7 @@ def read_export(path: str | os.PathLike, space: str, dataset: str) -> PeerScores
 
 
 def validate_peer(table: PeerScores, label: str) -> PeerScores:
-    """Refuse proxy names that are not valid or are reserved columns (:mod:`intrain.core.names`),
+    """Refuse proxy names that are not valid or are reserved columns (`intrain.core.names`),
     stated ids outside ``-1..MAX_ARCH_ID`` and scores or times that are not float64 (non-finite
     scores pass: they are flagged ``NONFINITE`` in the artifact)."""
     from intrain.core.names import MAX_ARCH_ID, check_proxy_name
@@ -144,7 +144,7 @@ def resolve_indices(
 ) -> tuple[np.ndarray, list[str], int]:
     """Benchmark index and canonical arch string of every row, and the count not in the table.
 
-    Each key's row is found through its space (:func:`.peer_encodings.locate`); architectures
+    Each key's row is found through its space (`.peer_encodings.locate`); architectures
     outside the table are dropped (index -1) and counted. Where every spelling has its own row
     (``Space.peer_identity == "arch"``, NB201), a stated index (zero-cost-nas's ``i``) that
     disagrees is an error with ``strict_index``, else a warning.
@@ -236,10 +236,11 @@ def import_scores(
 ) -> dict[str, Any]:
     """Import one peer file into ``out``; returns a summary (rows, proxies, dropped, provenance).
 
-    >>> import_scores("missing.json", "naslib-zc", "nb201", "cifar10", "x.h5")
-    Traceback (most recent call last):
-    ...
-    intrain.core.errors.InputError: missing.json: no such file
+    Examples:
+        >>> import_scores("missing.json", "naslib-zc", "nb201", "cifar10", "x.h5")
+        Traceback (most recent call last):
+        ...
+        intrain.core.errors.InputError: missing.json: no such file
     """
     path = Path(path)
     if not path.is_file():

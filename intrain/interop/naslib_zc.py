@@ -1,6 +1,6 @@
 """NAS-Bench-Suite-Zero's ``zc_<space>.json`` (NASLib ``get_zc_benchmark_api``), read and written.
 
-Layout (NASLib ``scripts/zc/create_benchmarks.py``; readers skip ``id`` and ``val_accuracy``)::
+Layout (NASLib ``scripts/zc/create_benchmarks.py``; readers skip ``id`` and ``val_accuracy``):
 
     {"<dataset>": {"<str(NASLib tuple)>": {"id": <int>, "val_accuracy": <float, %>,
                                           "<proxy>": {"score": <float>, "time": <seconds>}, ...}}}
@@ -8,11 +8,12 @@ Layout (NASLib ``scripts/zc/create_benchmarks.py``; readers skip ``id`` and ``va
 NASLib's ``ZeroCost.query`` stores a NaN or infinite score as -1e8; intrain never ranks a
 sentinel, so reading turns exactly -1e8 back into NaN and writing turns non-finite into -1e8.
 
->>> import io, json
->>> doc = {"cifar10": {"(4, 0, 3, 1, 4, 3)": {"id": 2631, "val_accuracy": 80.5, "nwot": {"score": 7.0, "time": 0.1}}}}
->>> t = read_zc(io.StringIO(json.dumps(doc)), "nb201", "cifar10", name="zc_nasbench201.json")
->>> t.key[0][:15], t.scores["naswot"].tolist(), t.val_accuracy.tolist()
-('|avg_pool_3x3~0', [7.0], [80.5])
+Examples:
+    >>> import io, json
+    >>> doc = {"cifar10": {"(4, 0, 3, 1, 4, 3)": {"id": 2631, "val_accuracy": 80.5, "nwot": {"score": 7.0, "time": 0.1}}}}
+    >>> t = read_zc(io.StringIO(json.dumps(doc)), "nb201", "cifar10", name="zc_nasbench201.json")
+    >>> t.key[0][:15], t.scores["naswot"].tolist(), t.val_accuracy.tolist()
+    ('|avg_pool_3x3~0', [7.0], [80.5])
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _number(value: Any, where: str) -> float:
 
 def read_zc(source: str | os.PathLike | IO[str], space: str, dataset: str, name: str | None = None) -> PeerScores:
     """One dataset of a zc file, proxy names mapped to intrain's, keys to arch strings (the
-    space's :meth:`~intrain.spaces.Space.peer_codec` for ``naslib-zc`` decodes them)."""
+    space's [`peer_codec`][intrain.spaces.base.Space.peer_codec] for ``naslib-zc`` decodes them)."""
     key_codec = codec(space, FORMAT)
     doc, label = _load(source, name)
     if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):

@@ -1,13 +1,14 @@
 """Any spelling of an architecture in, all out; a peer key to its benchmark row: dispatch to the space.
 
 The encodings themselves live with their space (``intrain/spaces/<space>/peers.py``), reached
-through the :class:`~intrain.spaces.Space` hooks :meth:`~intrain.spaces.Space.encodings`,
-:meth:`~intrain.spaces.Space.peer_codec`, :meth:`~intrain.spaces.Space.peer_id` and
-:meth:`~intrain.spaces.Space.benchmark_index`; nothing here knows a space by name, so a plugin
+through the [`Space`][intrain.spaces.Space] hooks [`encodings`][intrain.spaces.base.Space.encodings],
+[`peer_codec`][intrain.spaces.base.Space.peer_codec], [`peer_id`][intrain.spaces.base.Space.peer_id] and
+[`benchmark_index`][intrain.spaces.base.Space.benchmark_index]; nothing here knows a space by name, so a plugin
 space that declares them converts, exports and imports like a built-in one. No torch.
 
->>> convert("nb201", "(4, 0, 3, 1, 4, 3)", table="")["arch"]
-'|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'
+Examples:
+    >>> convert("nb201", "(4, 0, 3, 1, 4, 3)", table="")["arch"]
+    '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _space(space: str | Space) -> Space:
 
 def codec(space: str | Space, fmt: str) -> PeerCodec:
     """How ``fmt`` keys the architectures of ``space``; a space without such files is an
-    :class:`InputError` that lists the spaces that have them."""
+    [`InputError`][intrain.core.errors.InputError] that lists the spaces that have them."""
     from intrain.spaces import get_space, list_spaces
     from intrain.spaces.base import SpaceError
 
@@ -63,7 +64,7 @@ def codec(space: str | Space, fmt: str) -> PeerCodec:
 def default_table(space: str | Space) -> str | None:
     """The space's benchmark file under the local mirror (``INTRAIN_MIRROR``), or None without one.
 
-    Its row order is the space's benchmark index (:attr:`intrain.spaces.Space.benchmark`).
+    Its row order is the space's benchmark index (`intrain.spaces.Space.benchmark`).
     """
     from intrain.core.download import get_file
 
@@ -116,14 +117,15 @@ def _guess(sp: Space, text: str) -> str:
 def convert(space: str | Space, text: str, form: str | None = None, table: str | None = None) -> dict[str, Any]:
     """Every encoding of one architecture, given any one of them (``form`` guessed when None).
 
-    ``table``: the benchmark table for ``index`` (default: the mirror's, see :func:`default_table`;
+    ``table``: the benchmark table for ``index`` (default: the mirror's, see `default_table`;
     ``""``: none); without one ``index`` is None, and an index or a one-way form (a hash)
-    cannot be given. Where the peers key the isomorphism class (:attr:`~intrain.spaces.Space.peer_identity`
+    cannot be given. Where the peers key the isomorphism class (`peer_identity`
     ``canonical``), ``benchmark_arch`` is the table's own member of the class.
 
-    >>> out = convert("nb201", "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|", table="")
-    >>> out["naslib"], out["op_ids"]
-    ((4, 0, 3, 1, 4, 3), (4, 1, 0, 2, 4, 2))
+    Examples:
+        >>> out = convert("nb201", "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|", table="")
+        >>> out["naslib"], out["op_ids"]
+        ((4, 0, 3, 1, 4, 3), (4, 1, 0, 2, 4, 2))
     """
     sp = _space(space)
     encodings = sp.encodings()

@@ -1,11 +1,12 @@
 """The one table every peer reader returns and every writer takes, and the peers' proxy names.
 
 Readers keep the peer's own key per architecture (an arch string, or an NB101 module hash where
-the peer stores only that); :mod:`.importer` turns keys into benchmark indices. Scores are kept
+the peer stores only that); `.importer` turns keys into benchmark indices. Scores are kept
 exactly as read (float64), so export -> import reproduces intrain's values bit for bit.
 
->>> to_peer("naswot", "naslib-zc"), from_peer("jacob_cov", "zero-cost-nas")
-('nwot', 'jacov')
+Examples:
+    >>> to_peer("naswot", "naslib-zc"), from_peer("jacob_cov", "zero-cost-nas")
+    ('nwot', 'jacov')
 """
 
 from __future__ import annotations
@@ -46,14 +47,15 @@ def from_peer(name: str, peer: str) -> str:
 def proxy_names(names: Iterable[str], peer: str, where: str) -> dict[str, str]:
     """intrain's name of each of a record's proxy names (``{peer name: intrain name}``), refusing
     a record that stores one proxy twice under two spellings (the peer's and intrain's): which
-    value is meant cannot be told. Names are quoted through :func:`short_repr`.
+    value is meant cannot be told. Names are quoted through `short_repr`.
 
-    >>> proxy_names(["jacob_cov", "snip"], "zero-cost-nas", "nb2.p: record 0")
-    {'jacob_cov': 'jacov', 'snip': 'snip'}
-    >>> proxy_names(["jacob_cov", "jacov"], "zero-cost-nas", "nb2.p: record 3")
-    Traceback (most recent call last):
-    ...
-    intrain.core.errors.InputError: nb2.p: record 3: holds both 'jacob_cov' and 'jacov', two spellings of the proxy 'jacov'; keep one
+    Examples:
+        >>> proxy_names(["jacob_cov", "snip"], "zero-cost-nas", "nb2.p: record 0")
+        {'jacob_cov': 'jacov', 'snip': 'snip'}
+        >>> proxy_names(["jacob_cov", "jacov"], "zero-cost-nas", "nb2.p: record 3")
+        Traceback (most recent call last):
+        ...
+        intrain.core.errors.InputError: nb2.p: record 3: holds both 'jacob_cov' and 'jacov', two spellings of the proxy 'jacov'; keep one
     """
     out: dict[str, str] = {}
     seen: dict[str, str] = {}

@@ -4,16 +4,17 @@
 {<measure>: <float>}, 'trainacc', 'valacc', 'testacc'}`` (accuracies only without ``--noacc``;
 for ``cifar10`` they are the ``cifar10-valid`` setting's); ``nasbench1_pred.py`` appends
 ``{'hash': <module hash>, 'logmeasures': {...}}``. Reading goes only through
-:func:`intrain.core.safepickle.load_stream`, which rebuilds plain containers and numbers and refuses
+[`intrain.core.safepickle.load_stream`][intrain.core.safepickle.load_stream], which rebuilds plain containers and numbers and refuses
 everything else, so a crafted file cannot run code.
 
->>> import io
->>> buf = io.BytesIO()
->>> t = PeerScores("nb201", "cifar10", ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
-...                np.array([7]), {"jacov": np.array([1.5])})
->>> write_stream(buf, t); _ = buf.seek(0)
->>> read_stream(buf, "nb201", "cifar10", name="nb2.p").scores["jacov"].tolist()
-[1.5]
+Examples:
+    >>> import io
+    >>> buf = io.BytesIO()
+    >>> t = PeerScores("nb201", "cifar10", ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"],
+    ...                np.array([7]), {"jacov": np.array([1.5])})
+    >>> write_stream(buf, t); _ = buf.seek(0)
+    >>> read_stream(buf, "nb201", "cifar10", name="nb2.p").scores["jacov"].tolist()
+    [1.5]
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _key(rec: dict, key_codec: PeerCodec, where: str) -> tuple[str, int]:
 def read_stream(source: str | os.PathLike | IO[bytes], space: str, dataset: str, name: str | None = None) -> PeerScores:
     """Every record of a stream; a later record of the same architecture replaces an earlier one
     (the writer appends, so a rerun appends again). The space's
-    :meth:`~intrain.spaces.Space.peer_codec` for ``zero-cost-nas`` reads each record's key."""
+    [`peer_codec`][intrain.spaces.base.Space.peer_codec] for ``zero-cost-nas`` reads each record's key."""
     key_codec = codec(space, FORMAT)
     label = name or (
         Path(source).name if isinstance(source, (str, os.PathLike)) else cast(str, getattr(source, "name", "<stream>"))

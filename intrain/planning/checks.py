@@ -1,6 +1,6 @@
 """Checks across config keys that the JSON schema cannot express, each answering in words.
 
-:mod:`intrain.planning.configcheck` checks each value against the schema; these check what
+`intrain.planning.configcheck` checks each value against the schema; these check what
 values mean together (an enabled space, a dataset the space has, an import's space in the run,
 a proxy the registry knows) before the DAG is built, so a bad config stops the run with the key
 and the fix instead of a failed job.
@@ -36,8 +36,9 @@ DEFAULT_STUDY_SPACE = "nb201"
 def proxy_lists(config: Mapping[str, Any]) -> dict[str, list[str]]:
     """Every proxy list of the config by its key (the search's one proxy only when search is on).
 
-    >>> proxy_lists({"scoring": {"proxies": ["intrain"]}, "search": {"enabled": False, "proxy": "x"}})
-    {'scoring.proxies': ['intrain']}
+    Examples:
+        >>> proxy_lists({"scoring": {"proxies": ["intrain"]}, "search": {"enabled": False, "proxy": "x"}})
+        {'scoring.proxies': ['intrain']}
     """
     named = {"scoring.proxies": list(config["scoring"]["proxies"])}
     for name, spec in (config.get("baselines", {}).get("sets") or {}).items():
@@ -61,8 +62,9 @@ def check_proxies(config: Mapping[str, Any]) -> None:
 def enabled_spaces(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The spaces of the run (``enabled: false`` drops one; overlay configs do this).
 
-    >>> list(enabled_spaces({"spaces": {"nb201": {"enabled": True}, "nb101": {"enabled": False}}}))
-    ['nb201']
+    Examples:
+        >>> list(enabled_spaces({"spaces": {"nb201": {"enabled": True}, "nb101": {"enabled": False}}}))
+        ['nb201']
     """
     spaces = {name: spec for name, spec in config["spaces"].items() if spec["enabled"]}
     if not spaces:
@@ -84,10 +86,11 @@ def check_set_datasets(sets: Mapping[str, Mapping[str, Any]], spaces: Mapping[st
     """A set's ``datasets`` must exist in this run (its ``spaces`` may name spaces an overlay
     switched off).
 
-    >>> check_set_datasets({"zc": {"datasets": ["mnist"]}}, {"nb201": {"datasets": ["cifar10"]}})
-    Traceback (most recent call last):
-    ...
-    intrain.planning.configcheck.ConfigError: baselines.sets.zc.datasets: ['mnist'] is not a dataset of any space in this run
+    Examples:
+        >>> check_set_datasets({"zc": {"datasets": ["mnist"]}}, {"nb201": {"datasets": ["cifar10"]}})
+        Traceback (most recent call last):
+        ...
+        intrain.planning.configcheck.ConfigError: baselines.sets.zc.datasets: ['mnist'] is not a dataset of any space in this run
     """
     run = {d for sp in spaces.values() for d in sp["datasets"]}
     for name, spec in sets.items():
@@ -115,15 +118,16 @@ def check_imports(
 def study_space(studies: Mapping[str, Any], spaces: Mapping[str, Mapping[str, Any]]) -> str | None:
     """The space of the batch-size and seed studies, or None when they do not run.
 
-    ``studies.space`` null means :data:`DEFAULT_STUDY_SPACE` when that space is enabled, and no
+    ``studies.space`` null means `DEFAULT_STUDY_SPACE` when that space is enabled, and no
     studies otherwise (an overlay that switches NB201 off need not also switch the studies off).
     A space named explicitly must be enabled, and ``studies.batch_dataset`` must be one of its
     datasets in this run.
 
-    >>> study_space({"enabled": True, "space": None, "batch_dataset": "cifar10"}, {"nb201": {"datasets": ["cifar10"]}})
-    'nb201'
-    >>> study_space({"enabled": True, "space": None, "batch_dataset": "cifar10"}, {"nb101": {"datasets": ["cifar10"]}}) is None
-    True
+    Examples:
+        >>> study_space({"enabled": True, "space": None, "batch_dataset": "cifar10"}, {"nb201": {"datasets": ["cifar10"]}})
+        'nb201'
+        >>> study_space({"enabled": True, "space": None, "batch_dataset": "cifar10"}, {"nb101": {"datasets": ["cifar10"]}}) is None
+        True
     """
     if not studies["enabled"]:
         return None
@@ -176,10 +180,11 @@ def config_paths(config: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 def check_paths(config: Mapping[str, Any]) -> None:
     """Paths the CLI receives as arguments: none may read as an option or exceed NAME_MAX.
 
-    >>> check_paths({"results": "-rf"})
-    Traceback (most recent call last):
-    ...
-    intrain.planning.configcheck.ConfigError: config key results: '-rf' starts with '-', which a command reads as an option; write './-rf'
+    Examples:
+        >>> check_paths({"results": "-rf"})
+        Traceback (most recent call last):
+        ...
+        intrain.planning.configcheck.ConfigError: config key results: '-rf' starts with '-', which a command reads as an option; write './-rf'
     """
     for key, value in config_paths(config):
         if value.startswith("-"):
@@ -205,10 +210,11 @@ def check_inputs_exist(config: Mapping[str, Any]) -> None:
 def check_size(config: Mapping[str, Any]) -> None:
     """The whole config fits in one command-line argument (the report job receives it so).
 
-    >>> check_size({"results": "r" * 70000})
-    Traceback (most recent call last):
-    ...
-    intrain.planning.configcheck.ConfigError: the config is 70,015 bytes as JSON; the workflow passes it to the report as one argument, at most 65,536 bytes: shorten long values or drop unused sets
+    Examples:
+        >>> check_size({"results": "r" * 70000})
+        Traceback (most recent call last):
+        ...
+        intrain.planning.configcheck.ConfigError: the config is 70,015 bytes as JSON; the workflow passes it to the report as one argument, at most 65,536 bytes: shorten long values or drop unused sets
     """
     size = len(json.dumps(config, default=str).encode())
     if size > MAX_CONFIG_JSON_BYTES:

@@ -28,8 +28,9 @@ __all__ = [
 def settings_json(settings: Mapping[str, Any]) -> str:
     """The CLI's ``--settings`` value (keys sorted, so equal settings give equal commands).
 
-    >>> settings_json({"seed": 0, "batch_size": 8})
-    '{"batch_size": 8, "seed": 0}'
+    Examples:
+        >>> settings_json({"seed": 0, "batch_size": 8})
+        '{"batch_size": 8, "seed": 0}'
     """
     return json.dumps(dict(settings), sort_keys=True)
 
@@ -37,8 +38,9 @@ def settings_json(settings: Mapping[str, Any]) -> str:
 def pairs(flag: str, items: Iterable[tuple[str, str]]) -> list[str]:
     """``flag KEY=VALUE`` for every pair, one list element per word.
 
-    >>> pairs("--groundtruth", [("nb201", "r/gt; x.csv")])
-    ['--groundtruth', 'nb201=r/gt; x.csv']
+    Examples:
+        >>> pairs("--groundtruth", [("nb201", "r/gt; x.csv")])
+        ['--groundtruth', 'nb201=r/gt; x.csv']
     """
     return [word for key, value in items for word in (flag, f"{key}={value}")]
 
@@ -68,7 +70,7 @@ def study_args(tables: Iterable[str], paths: Any) -> list[str]:
 
 def search_args(plan: Plan) -> list[str]:
     """Algorithm 1's fixed arguments (everything but T, which is a param of its own, and the
-    NB201 lookup, :func:`lookup_args`): top-k, seed, proxy, round size, workers, counting."""
+    NB201 lookup, `lookup_args`): top-k, seed, proxy, round size, workers, counting."""
     s = plan.search
     args = ["--k", str(s["k"]), "--seed", str(s["seed"]), "--proxy", str(s["proxy"])]
     if s.get("batch", 1) != 1:  # the defaults add nothing, so a default run's command line is unchanged
@@ -89,7 +91,8 @@ def lookup_args(plan: Plan) -> list[str]:
 def mirror_args(config: Mapping[str, Any]) -> list[str]:
     """``--mirror DIR_OR_URL`` when the config names a mirror (else the download's own default).
 
-    >>> mirror_args({"mirror": "/data/my mirror"}), mirror_args({"mirror": None})
-    (['--mirror', '/data/my mirror'], [])
+    Examples:
+        >>> mirror_args({"mirror": "/data/my mirror"}), mirror_args({"mirror": None})
+        (['--mirror', '/data/my mirror'], [])
     """
     return ["--mirror", str(config["mirror"])] if config.get("mirror") else []

@@ -1,6 +1,6 @@
 """Workflow config checks that answer in words: which key, what is wrong, how to fix it.
 
-The workflow (``workflow/rules/common.smk``) calls :func:`check_config` before snakemake's own
+The workflow (``workflow/rules/common.smk``) calls `check_config` before snakemake's own
 schema validation (which then only fills in defaults). Two layers:
 
 1. the JSON schema (``intrain/data/config.schema.yaml``), each violation rewritten as
@@ -8,7 +8,7 @@ schema validation (which then only fills in defaults). Two layers:
 2. every explicit architecture (``spaces.<space>.archs``) parsed by its space's own parser, so a
    malformed NB201 string says which edge and which operation is wrong and lists the allowed ones.
 
-Overlay files are read with :func:`load_overlay` (YAML safe loader; a mapping or nothing).
+Overlay files are read with `load_overlay` (YAML safe loader; a mapping or nothing).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _schema(path: str | Path | None) -> dict:
 
 
 def check_schema(config: Any, schema_path: str | Path | None = None) -> None:
-    """Validate against the JSON schema; the first (most relevant) violation as :class:`ConfigError`."""
+    """Validate against the JSON schema; the first (most relevant) violation as `ConfigError`."""
     import jsonschema
 
     schema = _schema(schema_path)
@@ -155,10 +155,11 @@ def check_archs(config: dict) -> None:
 def check_keys(config: Any, path: tuple[str, ...] = ()) -> None:
     """Every mapping key is text (YAML reads ``201:`` as a number, which no config key is).
 
-    >>> check_keys({"spaces": {201: {}}})
-    Traceback (most recent call last):
-    ...
-    intrain.planning.configcheck.ConfigError: config key spaces: the key 201 is not text (int); config keys are text: quote it ('201')
+    Examples:
+        >>> check_keys({"spaces": {201: {}}})
+        Traceback (most recent call last):
+        ...
+        intrain.planning.configcheck.ConfigError: config key spaces: the key 201 is not text (int); config keys are text: quote it ('201')
     """
     if isinstance(config, dict):
         for k, v in config.items():
@@ -174,7 +175,7 @@ def check_keys(config: Any, path: tuple[str, ...] = ()) -> None:
 
 
 def check_config(config: dict, schema_path: str | Path | None = None) -> None:
-    """Keys, schema, then architectures; raises :class:`ConfigError` naming the key and the fix."""
+    """Keys, schema, then architectures; raises `ConfigError` naming the key and the fix."""
     check_keys(config)
     check_schema(config, schema_path)
     check_archs(config)
@@ -184,7 +185,7 @@ def check_config(config: dict, schema_path: str | Path | None = None) -> None:
 def check_proxy_names(config: dict) -> None:
     """Every proxy named in ``scoring.proxies`` and ``baselines.sets.*.proxies`` (other than a
     ``module:Class`` path, whose class is checked when it registers) is a valid, unreserved name
-    (:func:`intrain.core.names.check_proxy_name`)."""
+    (`intrain.core.names.check_proxy_name`)."""
     from intrain.core.names import check_proxy_name
 
     lists = []
@@ -236,14 +237,15 @@ class _BoundedLoader(yaml.SafeLoader):
 
 def load_overlay(text: str | bytes | Path, source: str = "config") -> dict:
     """A config file's mapping (an empty file is ``{}``), read with the YAML safe loader, no aliases,
-    at most :data:`MAX_OVERLAY_BYTES` bytes and :data:`MAX_OVERLAY_DEPTH` levels.
+    at most `MAX_OVERLAY_BYTES` bytes and `MAX_OVERLAY_DEPTH` levels.
 
-    >>> load_overlay("seed: 1\\nspaces: {nb201: {sample: 10}}")
-    {'seed': 1, 'spaces': {'nb201': {'sample': 10}}}
-    >>> load_overlay("a: &x [1]\\nb: *x", "over.yaml")
-    Traceback (most recent call last):
-    ...
-    intrain.planning.configcheck.ConfigError: over.yaml: line 2: YAML aliases (*name) are not read in config files; write the value out
+    Examples:
+        >>> load_overlay("seed: 1\\nspaces: {nb201: {sample: 10}}")
+        {'seed': 1, 'spaces': {'nb201': {'sample': 10}}}
+        >>> load_overlay("a: &x [1]\\nb: *x", "over.yaml")
+        Traceback (most recent call last):
+        ...
+        intrain.planning.configcheck.ConfigError: over.yaml: line 2: YAML aliases (*name) are not read in config files; write the value out
     """
     if isinstance(text, Path):
         source = str(text) if source == "config" else source
@@ -286,10 +288,11 @@ YTE_MARKER = "__use_yte__"
 def _refuse_templates(raw: Any, source: str, path: tuple[str, ...] = ()) -> None:
     """Refuse YTE template syntax: a config from someone else must be data, never Python.
 
-    >>> _refuse_templates({"results": "?__import__('os')"}, "over.yaml")
-    Traceback (most recent call last):
-    ...
-    intrain.planning.configcheck.ConfigError: over.yaml: config key 'results': a value starting with '?' is a YTE template expression (Python that Snakemake evaluates); intrain's configs hold data only
+    Examples:
+        >>> _refuse_templates({"results": "?__import__('os')"}, "over.yaml")
+        Traceback (most recent call last):
+        ...
+        intrain.planning.configcheck.ConfigError: over.yaml: config key 'results': a value starting with '?' is a YTE template expression (Python that Snakemake evaluates); intrain's configs hold data only
     """
     if isinstance(raw, dict):
         for k, v in raw.items():
@@ -317,7 +320,7 @@ def _refuse_templates(raw: Any, source: str, path: tuple[str, ...] = ()) -> None
 
 
 def check_configfiles(paths) -> None:
-    """Read every ``--configfile`` with :func:`load_overlay` before snakemake's merged config is
+    """Read every ``--configfile`` with `load_overlay` before snakemake's merged config is
     walked (snakemake's own loader keeps aliases; the checks would then expand them)."""
     for path in paths or []:
         load_overlay(Path(path), str(path))

@@ -2,7 +2,7 @@
 
 Rules call the ``intrain`` command of the Python that runs Snakemake, so a virtual environment
 works without being activated; plugin spaces (``spaces.<name>.plugin``) reach every CLI job
-through :data:`intrain.spaces.PLUGIN_ENV`. ``workflow/rules/common.smk`` applies the result to
+through [`intrain.spaces.PLUGIN_ENV`][intrain.spaces.PLUGIN_ENV]. ``workflow/rules/common.smk`` applies the result to
 ``os.environ`` (cluster jobs re-parse the Snakefile and compute it again).
 """
 
@@ -21,19 +21,21 @@ def space_plugins(config: Mapping[str, Any]) -> dict[str, str]:
     """``name -> module:Class`` of every space the config loads from a plugin (enabled or not,
     as before: a disabled plugin space is still registered but never scored).
 
-    >>> space_plugins({"spaces": {"nb201": {}, "toy": {"plugin": "pkg.mod:Toy"}}})
-    {'toy': 'pkg.mod:Toy'}
+    Examples:
+        >>> space_plugins({"spaces": {"nb201": {}, "toy": {"plugin": "pkg.mod:Toy"}}})
+        {'toy': 'pkg.mod:Toy'}
     """
     return {name: spec["plugin"] for name, spec in config["spaces"].items() if spec.get("plugin")}
 
 
 def job_environment(config: Mapping[str, Any], environ: Mapping[str, str], executable: str) -> dict[str, str]:
     """The variables to set: ``PATH`` led by ``executable``'s folder and, when the config names
-    plugin spaces, :data:`PLUGIN_ENV` with them appended to what ``environ`` already holds.
+    plugin spaces, `PLUGIN_ENV` with them appended to what ``environ`` already holds.
 
-    >>> env = job_environment({"spaces": {"toy": {"plugin": "m:T"}}}, {"PATH": "/bin"}, "/venv/bin/python")
-    >>> env["PATH"].split(os.pathsep), env["INTRAIN_SPACE_PLUGINS"]
-    (['/venv/bin', '/bin'], 'toy=m:T')
+    Examples:
+        >>> env = job_environment({"spaces": {"toy": {"plugin": "m:T"}}}, {"PATH": "/bin"}, "/venv/bin/python")
+        >>> env["PATH"].split(os.pathsep), env["INTRAIN_SPACE_PLUGINS"]
+        (['/venv/bin', '/bin'], 'toy=m:T')
     """
     out = {"PATH": os.pathsep.join([os.path.dirname(executable), environ.get("PATH", "")])}
     plugins = space_plugins(config)

@@ -18,10 +18,11 @@ def forward_groups(space: str, datasets: Sequence[str], settings: ScoreSettings)
     the settings' proxies need nothing beyond the InTrain probe. Whether the bodies really hold
     the same weights is checked per network when scoring.
 
-    >>> forward_groups("nb201", ["cifar10", "cifar100", "ImageNet16-120"], ScoreSettings())
-    [['cifar10', 'cifar100'], ['ImageNet16-120']]
-    >>> forward_groups("nb201", ["cifar10", "cifar100"], ScoreSettings(proxies=("synflow",)))
-    [['cifar10'], ['cifar100']]
+    Examples:
+        >>> forward_groups("nb201", ["cifar10", "cifar100", "ImageNet16-120"], ScoreSettings())
+        [['cifar10', 'cifar100'], ['ImageNet16-120']]
+        >>> forward_groups("nb201", ["cifar10", "cifar100"], ScoreSettings(proxies=("synflow",)))
+        [['cifar10'], ['cifar100']]
     """
     sp = get_space(space)
     probe_only = needs_only_probe(settings.proxies)

@@ -1,9 +1,9 @@
 """A workflow run planned once from its (validated) config: spaces, sample sizes, shards,
 shared-forward groups and scoring settings.
 
-``workflow/rules/common.smk`` builds one :class:`Plan` after the schema has filled in the
-defaults; the rules ask it (and :mod:`intrain.planning.targets` / :mod:`.commands`) instead of
-computing. Building a plan checks what the schema cannot (see :mod:`intrain.planning.checks`),
+``workflow/rules/common.smk`` builds one `Plan` after the schema has filled in the
+defaults; the rules ask it (and `intrain.planning.targets` / `.commands`) instead of
+computing. Building a plan checks what the schema cannot (see `intrain.planning.checks`),
 so a bad config stops before any job. No torch: the DAG is built without it.
 """
 
@@ -27,11 +27,12 @@ class Plan:
     ``space_of`` and ``benchmarks`` default to the live space registry and the download catalog;
     tests pass their own.
 
-    >>> cfg = {"results": "r", "spaces": {"nb201": {"enabled": True, "datasets": ["cifar10"], "sample": 7,
-    ...        "shard_size": 3}}, "scoring": {"proxies": ["intrain"]}, "share_forward": True,
-    ...        "studies": {"enabled": False}, "search": {"enabled": False}, "imports": []}
-    >>> Plan(cfg).shard_ids("nb201")
-    ['000', '001', '002']
+    Examples:
+        >>> cfg = {"results": "r", "spaces": {"nb201": {"enabled": True, "datasets": ["cifar10"], "sample": 7,
+        ...        "shard_size": 3}}, "scoring": {"proxies": ["intrain"]}, "share_forward": True,
+        ...        "studies": {"enabled": False}, "search": {"enabled": False}, "imports": []}
+        >>> Plan(cfg).shard_ids("nb201")
+        ['000', '001', '002']
     """
 
     def __init__(

@@ -37,8 +37,9 @@ def n_shards_for(sample_size: int, shard_size: int) -> int:
     """Jobs for ``sample_size`` architectures in jobs of ``shard_size`` (at least one, so that an
     empty selection still yields a file to merge).
 
-    >>> n_shards_for(6, 3), n_shards_for(7, 3), n_shards_for(0, 3)
-    (2, 3, 1)
+    Examples:
+        >>> n_shards_for(6, 3), n_shards_for(7, 3), n_shards_for(0, 3)
+        (2, 3, 1)
     """
     if shard_size < 1:
         raise InputError(f"shard_size must be >= 1, got {shard_size}")
@@ -49,8 +50,9 @@ def shard_labels(sample_size: int, shard_size: int) -> list[str]:
     """The shard labels of file names (``shard-000.h5``, ...): fixed by the config alone, so the
     workflow's DAG is known before any architecture is selected.
 
-    >>> shard_labels(7, 3)
-    ['000', '001', '002']
+    Examples:
+        >>> shard_labels(7, 3)
+        ['000', '001', '002']
     """
     return [f"{i:03d}" for i in range(n_shards_for(sample_size, shard_size))]
 

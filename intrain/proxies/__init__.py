@@ -2,22 +2,23 @@
 
 This module imports no torch: the workflow validates proxy names while parsing the Snakefile, and
 listing them should cost nothing. A proxy's family module (and torch) is imported the first
-time the proxy is looked up with :func:`get_proxy`.
+time the proxy is looked up with [`get_proxy`][intrain.proxies.get_proxy].
 
 Names a user may give wherever a proxy is asked for (``scoring.proxies``, ``--proxies``,
 ``intrain.score(model, proxies=...)``):
 
-- a built-in name (:data:`BUILTIN`; ``intrain``, ``synflow``, ``naswot``, ...);
+- a built-in name (`BUILTIN`; ``intrain``, ``synflow``, ``naswot``, ...);
 - a name that an installed package registers under the entry-point group ``intrain.proxies``
   (``myproxy = mypackage.proxies:MyProxy`` in its ``pyproject.toml``);
-- ``module.path:ClassName``, any importable :class:`~intrain.proxies.base.Proxy` subclass.
+- ``module.path:ClassName``, any importable [`Proxy`][intrain.proxies.base.Proxy] subclass.
 
->>> "synflow" in list_proxies()
-True
->>> check_proxy_names(["intrain", "naswoot"])
-Traceback (most recent call last):
-...
-intrain.core.errors.InputError: unknown proxy 'naswoot'; did you mean 'naswot'? available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, meco, meco_opt, naswot, params, snip, swap, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
+Examples:
+    >>> "synflow" in list_proxies()
+    True
+    >>> check_proxy_names(["intrain", "naswoot"])
+    Traceback (most recent call last):
+    ...
+    intrain.core.errors.InputError: unknown proxy 'naswoot'; did you mean 'naswot'? available: az_nas, flops, grad_norm, grad_norm_layers, gradalign_i, gradalign_ii, grasp, intrain, jacov, lga, meco, meco_opt, naswot, params, snip, swap, synflow, tenas, vkdnw, zen, zico (or a plugin as 'module.path:ClassName')
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ BUILTIN: dict[str, str] = {
 }
 #: Built-in proxies that read only the InTrain probe's own statistics (no collector, no pass).
 #: Torch-free planning metadata: the workflow groups datasets into one shared forward with it while
-#: the DAG is built (:func:`needs_only_probe`); tests/test_proxies.py checks it against each class.
+#: the DAG is built (`needs_only_probe`); tests/test_proxies.py checks it against each class.
 PROBE_ONLY: frozenset[str] = frozenset({"intrain", "params"})
 ENTRY_POINT_GROUP = "intrain.proxies"
 
@@ -106,7 +107,7 @@ def _import_class(path: str, what: str) -> type:
 
 
 def proxy_class(name: str) -> type[Proxy]:
-    """The :class:`Proxy` subclass a name refers to (importing its module, and torch, on first use)."""
+    """The `Proxy` subclass a name refers to (importing its module, and torch, on first use)."""
     from intrain.proxies.base import REGISTRY, Proxy, register
 
     if name in BUILTIN:
@@ -140,7 +141,7 @@ def get_proxy(name: str) -> Proxy:
 
 
 def check_proxy_names(names: Iterable[str]) -> None:
-    """Raise :class:`InputError` naming the first proxy that cannot be used (plugins are imported)."""
+    """Raise [`InputError`][intrain.core.errors.InputError] naming the first proxy that cannot be used (plugins are imported)."""
     for name in names:
         if name not in BUILTIN:  # built-in names need no import to be known good
             proxy_class(name)
@@ -149,8 +150,9 @@ def check_proxy_names(names: Iterable[str]) -> None:
 def needs_only_probe(names: Iterable[str]) -> bool:
     """True when every proxy reads only the probe's statistics (built-ins without importing torch).
 
-    >>> needs_only_probe(["intrain", "params"]), needs_only_probe(["intrain", "synflow"])
-    (True, False)
+    Examples:
+        >>> needs_only_probe(["intrain", "params"]), needs_only_probe(["intrain", "synflow"])
+        (True, False)
     """
     for name in names:
         if name in BUILTIN:

@@ -11,7 +11,7 @@ from torch import nn
 from intrain.engine.counting import is_nonlinearity
 from intrain.engine.moments import samples_first
 from intrain.proxies import formulas
-from intrain.proxies.base import Collector, Proxy, Undefined, output, register, register_collector
+from intrain.proxies.base import Collector, Proxy, Undefined, float_inputs, output, register, register_collector
 
 if TYPE_CHECKING:
     from intrain.engine.probe import ProbeResult
@@ -23,7 +23,7 @@ class ReluKernel(Collector):
 
     A sample's code at one call is the sign of the nonlinearity's input (pre-activation), every
     unit of it: channels x positions of a map, tokens x channels of a sequence. ReLU, GELU,
-    SiLU, Hardswish... (:func:`~intrain.engine.counting.is_nonlinearity`) all give f(x) > 0 exactly
+    SiLU, Hardswish... (`is_nonlinearity`) all give f(x) > 0 exactly
     where x > 0, so the code is the same region indicator whichever the network uses.
     """
 
@@ -74,19 +74,32 @@ class InputJacobian(Collector):
     description = "per-sample gradient of sum(logits) w.r.t. the input (one extra backward)"
 
     def prepare_input(self, x: torch.Tensor) -> torch.Tensor:
+        self.integer: Undefined | None = None
+        try:
+            float_inputs(x, "jacov (the gradient of the logits w.r.t. the input)")
+        except Undefined as e:  # the probe runs on; jacov alone is undefined
+            self.integer = e
+            return x
         return x.detach().clone().requires_grad_(True)
 
     def after_forward(self, x: torch.Tensor, logits: torch.Tensor) -> None:
+        if self.integer is not None:
+            return
         # Rows are per-sample: d sum_k logits[b, k] / d x_b (samples interact only through BN).
         self.jacobian = torch.autograd.grad(logits.sum(), x, retain_graph=True)[0].detach()
 
     def result(self) -> torch.Tensor:
+        if self.integer is not None:
+            raise self.integer
         return self.jacobian
 
 
 @register
 class Jacov(Proxy):
-    """Eigenvalue score of the correlation of per-sample input Jacobians (Mellor et al. v1)."""
+    """Eigenvalue score of the correlation of per-sample input Jacobians (Mellor et al. v1).
+
+    Reference: [Mellor et al., 2020][ref-jacov] on the references page.
+    """
 
     name = "jacov"
     reference_init = "kaiming"  # AZ-NAS/VKDNW NB201 ports re-init before scoring
@@ -98,7 +111,10 @@ class Jacov(Proxy):
         if value != value:
             raise Undefined(
                 "jacov: the per-sample input Jacobians have no correlation matrix (a constant or "
-                "non-finite Jacobian row: the logits do not depend on that sample's input, or overflowed)"
+                "non-finite Jacobian row: the logits do not depend on that sample's input, or overflowed) "
+                "or a singular one (linearly dependent Jacobians, e.g. behind a BatchNorm1d that centres "
+                "the batch, or a linear network): the 1/(v + 1e-5) term of a zero eigenvalue would score "
+                "the epsilon, not the network"
             )
         return {"score": value}
 
@@ -107,9 +123,11 @@ class Jacov(Proxy):
 class Naswot(Proxy):
     """log|K| of the binary-code agreement kernel of every ReLU-like nonlinearity (NASWOT).
 
+    Reference: [Mellor et al., ICML 2021][ref-naswot] on the references page.
+
     Reads the input of every ReLU, ReLU6, LeakyReLU, GELU, SiLU, Hardswish, Mish, ELU module
     (and other libraries' classes of those names), any layout; -inf when two samples share a
-    code (singular K); NaN with :attr:`~intrain.core.flags.Flag.UNDEFINED` when the network has
+    code (singular K); NaN with `UNDEFINED` when the network has
     no such module or a pre-activation is not finite.
     """
 

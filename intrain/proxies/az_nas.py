@@ -13,7 +13,16 @@ from intrain.proxies import (
     cost,  # noqa: F401  (registers the flops pass that the complexity term reads)
     formulas,
 )
-from intrain.proxies.base import PassContext, Proxy, hooked, kaiming_fanin_init, output, register, register_pass
+from intrain.proxies.base import (
+    PassContext,
+    Proxy,
+    Undefined,
+    hooked,
+    kaiming_fanin_init,
+    output,
+    register,
+    register_pass,
+)
 
 if TYPE_CHECKING:
     from intrain.engine.probe import ProbeResult
@@ -26,9 +35,22 @@ def az_nas_pass(ctx: PassContext) -> dict[str, Any]:
     kaiming_fanin_init(model, ctx.generator(31))
     model.train()
     feats: list[torch.Tensor] = []
+    blocks = ctx.blocks(model)
     # a block may return a tuple (transformers' Swin/PVT stages): its first element is the features
-    with hooked(ctx.blocks(model), lambda _m, _i, out: feats.append(out[0] if isinstance(out, (tuple, list)) else out)):
+    with hooked(blocks, lambda _m, _i, out: feats.append(out[0] if isinstance(out, (tuple, list)) else out)):
         model(ctx.x)
+    if len(blocks) < 2 or len(feats) < 2:
+        # progressivity and trainability compare consecutive blocks: with one there is nothing to compare
+        raise Undefined(
+            f"az_nas compares consecutive stem/block outputs and needs at least 2; this network has "
+            f"{len(blocks)} block module(s) whose outputs were seen {len(feats)} time(s) "
+            "(pass blocks=['stem', 'block1', ...] naming two or more)"
+        )
+    if not all(bool(torch.isfinite(f).all()) for f in feats):  # spectra of inf/NaN maps do not exist
+        raise Undefined(
+            "az_nas: a stem/block output is not finite on the scoring batch (activations overflow or a "
+            "weight is NaN/inf), so its spectrum has no value"
+        )
     entropies = []
     for f in feats:
         rows = _rows(f.detach()).double()
@@ -47,16 +69,24 @@ def az_nas_pass(ctx: PassContext) -> dict[str, Any]:
             continue
         g_in, g_out = _as_maps(g_in), _as_maps(g_out)  # tokens (N, T, C) -> (N, C, sqrt T, sqrt T)
         if g_in.dim() == 4 and g_out.dim() == 4 and g_in.shape[-1] != g_out.shape[-1]:
+            if g_in.shape[-1] % g_out.shape[-1] or g_in.shape[-2] % g_out.shape[-2]:
+                continue  # sides that do not downsample by a whole factor (e.g. channels-last stage outputs)
             g_in = nn.functional.pixel_unshuffle(g_in, g_in.shape[-1] // g_out.shape[-1])
         a, b = _rows(g_in), _rows(g_out)
         if a.shape[0] != b.shape[0]:  # positions that do not pair up (a class token, an odd grid)
             continue
         terms.append(formulas.az_trainability_term(a, b))
+    if not terms:
+        raise Undefined(
+            f"az_nas trainability compares consecutive block outputs position by position, and none of the "
+            f"{len(feats) - 1} pairs of this network's {len(feats)} stem/block outputs pair up (shapes "
+            f"{[tuple(f.shape) for f in feats][:4]}...); pass blocks=[...] naming modules with maps or tokens"
+        )
     e = torch.tensor(entropies, dtype=torch.float64)
     return {
         "expressivity": float(e.sum()),
         "progressivity": float((e[1:] - e[:-1]).min()) if len(e) > 1 else 0.0,
-        "trainability": float(torch.tensor(terms, dtype=torch.float64).mean()) if terms else 0.0,
+        "trainability": float(torch.tensor(terms, dtype=torch.float64).mean()),
     }
 
 
@@ -79,7 +109,10 @@ def _as_maps(g: torch.Tensor) -> torch.Tensor:
 
 @register
 class AzNas(Proxy):
-    """Expressivity, progressivity, trainability and complexity; score = sum log(rank/n)."""
+    """Expressivity, progressivity, trainability and complexity; score = sum log(rank/n).
+
+    Reference: [Lee and Ham, CVPR 2024][ref-az-nas] on the references page.
+    """
 
     name = "az_nas"
     needs = frozenset({"az_nas", "flops"})

@@ -2,17 +2,17 @@
 
 A proxy reads what the scorer computed once per network:
 
-- the InTrain probe (:func:`intrain.engine.probe.run_probe`): one train-mode forward + backward with a
+- the InTrain probe (`intrain.engine.probe.run_probe`): one train-mode forward + backward with a
   cross-entropy loss, giving per-layer activation covariance traces and per-parameter gradient
   moments;
 - *collectors*: side statistics gathered during that same probe pass (hooks, an extra
-  backward), registered with :func:`register_collector`;
+  backward), registered with [`register_collector`][intrain.engine.passes.register_collector];
 - *passes*: separate runs on a fresh copy of the network (another init, modified weights,
-  other inputs), registered with :func:`register_pass`.
+  other inputs), registered with [`register_pass`][intrain.engine.passes.register_pass].
 
 A proxy lists what it reads in ``needs``; the scorer runs the union of all requested proxies'
 needs, each once. Each built-in proxy family lives in one module of this package (its class, its
-pass or collector; the pure math is in :mod:`intrain.proxies.formulas`). A plugin proxy is the same: a
+pass or collector; the pure math is in `intrain.proxies.formulas`). A plugin proxy is the same: a
 ``Proxy`` subclass in any module, optionally with its own pass or collector.
 """
 
@@ -36,9 +36,13 @@ from intrain.engine.passes import (
     OPTIONS,
     PASSES,
     Collector,
+    Option,
     PassContext,
     Undefined,
+    check_options,
+    check_plain_weights,
     count_params,
+    float_inputs,
     gaussian_init,
     kaiming_fanin_init,
     register_collector,
@@ -55,11 +59,15 @@ __all__ = [
     "REGISTRY",
     "WEIGHTED",
     "Collector",
+    "Option",
     "PassContext",
     "Proxy",
     "Undefined",
+    "check_options",
+    "check_plain_weights",
     "count_macs",
     "count_params",
+    "float_inputs",
     "gaussian_init",
     "hooked",
     "kaiming_fanin_init",
@@ -80,7 +88,7 @@ class Proxy:
     """A zero-cost proxy: reduces what the scorer computed for one network to named scalars.
 
     Subclass it, set ``name`` and ``needs``, and either set ``score_from = (need, key)`` (the
-    score is that value of a pass's or collector's output) or override :meth:`compute`.
+    score is that value of a pass's or collector's output) or override `compute`.
     """
 
     name: ClassVar[str]
@@ -88,15 +96,24 @@ class Proxy:
     higher_is_better: ClassVar[bool] = True
     #: Probe collectors and passes this proxy reads (see module docstring).
     needs: ClassVar[frozenset[str]] = frozenset()
-    #: Names of the values :meth:`compute` returns (stored as /proxy/<name>/<component>).
+    #: Names of the values `compute` returns (stored as /proxy/<name>/<component>).
     components: ClassVar[tuple[str, ...]] = ("score",)
     #: What the published number's run fed the network: "gaussian" or "real" images
     #: (docs/protocols.md). Under ``protocol: reference`` a "real" proxy is scored on the real-image
     #: stand-in (``scoring.data``, else the bundled photographs) and a "gaussian" one on noise.
     reference_input: ClassVar[str] = "gaussian"
     version: ClassVar[int] = 1
+    #: True where the value is computed from the cross-entropy loss or its gradients: such a proxy
+    #: is NaN (flagged, with a reason) whenever the probe's loss is not finite.
+    reads_loss: ClassVar[bool] = False
+    #: component -> why it is ±inf: a documented rank-last value in the workflow's artifacts, which
+    #: [`intrain.score`][intrain.scoring.api.score] reports as NaN with `UNDEFINED` and this reason.
+    sentinels: ClassVar[dict[str, str]] = {}
+    #: The module types whose outputs or weights the proxy reads (None: the network as a whole);
+    #: weight-holding modules of other types are named in ``Result.coverage``.
+    layer_types: ClassVar[tuple[type, ...] | None] = None
     #: (need, key): the score is that value of a pass's output, as is (``need`` joins ``needs``);
-    #: None: the class overrides :meth:`compute`.
+    #: None: the class overrides `compute`.
     score_from: ClassVar[tuple[str, str] | None] = None
     #: Set for proxies whose score ranks each network within a population (TE-NAS, AZ-NAS):
     #: the components are stored per network and combined at analysis time by this rule.
@@ -168,7 +185,7 @@ def register(cls: type[Proxy]) -> type[Proxy]:
 def output(probe: ProbeResult, need: str) -> Any:
     """What the pass or collector ``need`` produced for this network.
 
-    Raises :class:`Undefined` (the proxy's score becomes NaN with that reason) where ``need`` was
+    Raises [`Undefined`][intrain.engine.passes.Undefined] (the proxy's score becomes NaN with that reason) where ``need`` was
     undefined on this network.
     """
     try:

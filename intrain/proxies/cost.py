@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 @register
 class NumParams(Proxy):
-    """Trainable parameter count of the network (needs no pass; filled in by the scorer)."""
+    """Parameter count of the network, frozen (``requires_grad=False``) parameters included: the
+    model's size, which freezing does not change (needs no pass; filled in by the scorer)."""
 
     name = "params"
 

@@ -43,7 +43,20 @@ def jacov_score(jacobian: torch.Tensor, k: float = 1e-5) -> float:
     if not torch.isfinite(corr).all():
         return float("nan")
     v = torch.linalg.eigvalsh(corr)
+    if float(v[0]) <= singular_threshold(
+        j.shape[0], jacobian.dtype
+    ):  # a zero eigenvalue: 1/k, not the network, would be scored
+        return float("nan")
     return float(-(torch.log(v + k) + 1.0 / (v + k)).sum())
+
+
+def singular_threshold(rows: int, dtype: torch.dtype = torch.float32) -> float:
+    """The eigenvalue of a (B, B) correlation or cosine matrix of B ``rows`` computed in
+    ``dtype`` below which it counts as zero: B rounding units of that precision (the largest
+    eigenvalue is at most B). A matrix singular in exact arithmetic (rows made linearly dependent by the network,
+    e.g. a BatchNorm1d that centres the batch) keeps such a rounding-sized eigenvalue in floating
+    point; formulas that add a small epsilon would then score the epsilon, not the network."""
+    return rows * torch.finfo(dtype if dtype.is_floating_point else torch.float32).eps
 
 
 def zico_score(grads_by_layer: Sequence[torch.Tensor]) -> float:
@@ -65,9 +78,16 @@ def zico_score(grads_by_layer: Sequence[torch.Tensor]) -> float:
 
 
 def condition_number(gram: torch.Tensor) -> float:
-    """lambda_max / lambda_min of a symmetric PSD matrix (TE-NAS's NTK condition number)."""
-    v = torch.linalg.eigvalsh(gram.double())
-    return float(v[-1] / v[0]) if float(v[0]) > 0 else float("inf")
+    """lambda_max / lambda_min of a symmetric PSD matrix (TE-NAS's NTK condition number): inf
+    where it is singular to float64 precision (ranks last; `TeNas.sentinels`), NaN where the
+    matrix is not finite."""
+    g = gram.double()
+    if not torch.isfinite(g).all():
+        return float("nan")
+    v = torch.linalg.eigvalsh(g)
+    # singular to float64 precision (the Gram of the stored gradients is float64): no finite value
+    singular = float(v[0]) <= singular_threshold(g.shape[0], g.dtype) * max(float(v[-1]), 0.0)
+    return float("inf") if singular else float(v[-1] / v[0])
 
 
 def condition_number_reference(gram: torch.Tensor) -> float:
@@ -76,10 +96,11 @@ def condition_number_reference(gram: torch.Tensor) -> float:
     lambda_min gives a negative ratio), NaN replaced by 1e5 and ±inf by ±the largest float, as
     ``np.nan_to_num(..., nan=100000.0)`` does.
 
-    >>> condition_number_reference(torch.diag(torch.tensor([1.0, 4.0])))
-    4.0
-    >>> condition_number_reference(torch.zeros(2, 2))
-    100000.0
+    Examples:
+        >>> condition_number_reference(torch.diag(torch.tensor([1.0, 4.0])))
+        4.0
+        >>> condition_number_reference(torch.zeros(2, 2))
+        100000.0
     """
     v = torch.linalg.eigvalsh(gram)
     ratio = float(v[-1] / v[0])
@@ -122,6 +143,10 @@ def gradalign_gram_logdet(gram: torch.Tensor, eps: float = 1e-8) -> float:
     log scale (docs/protocols.md, records that the negated reading ranked inversely).
     """
     c = gram_cosine(gram)
+    # singular (zero or linearly dependent per-sample gradients; the Gram of the stored vectors is
+    # float64, so an exact dependence leaves a float64-rounding eigenvalue): log det would be B log(eps)
+    if not torch.isfinite(c).all() or float(torch.linalg.eigvalsh(c)[0]) <= singular_threshold(c.shape[0], c.dtype):
+        return float("nan")
     c = c + eps * torch.eye(c.shape[0], dtype=c.dtype, device=c.device)
     sign, logdet = torch.linalg.slogdet(c)
     return float(logdet) if float(sign) > 0 else float("nan")

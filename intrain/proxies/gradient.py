@@ -8,10 +8,12 @@ import torch
 from torch import nn
 
 from intrain.proxies.base import (
+    WEIGHTED,
     Collector,
     PassContext,
     Proxy,
     Undefined,
+    check_plain_weights,
     register,
     register_collector,
     register_pass,
@@ -30,6 +32,7 @@ class GradSums(Collector):
     )
 
     def after_backward(self) -> None:
+        check_plain_weights(self.model, "grad_norm/snip")
         squares = [p.grad.detach().double().pow(2).sum() for p in self.model.parameters() if p.grad is not None]
         zero = torch.zeros((), dtype=torch.float64)
         norms, saliency = [], []
@@ -59,9 +62,14 @@ class GradSums(Collector):
 class GradNorm(Proxy):
     """Sum over conv/linear layers of |dL/dW|_2 (zero-cost-nas); under the reference protocol
     the published NB201 number's definition: one L2 norm over the gradients of all parameters
-    (BN and biases included) after a Kaiming fan-in re-init (AZ-NAS compute_gradnorm_score.py)."""
+    (BN and biases included) after a Kaiming fan-in re-init (AZ-NAS compute_gradnorm_score.py).
+
+    Reference: [Abdelfattah et al., ICLR 2021][ref-zero-cost-proxies] on the references page.
+    """
 
     name = "grad_norm"
+    layer_types = WEIGHTED
+    reads_loss = True
     reference_input = "gaussian"  # the VKDNW run (the published number) fed it noise, not images
     score_from = ("grad_sums", "grad_norm")
     reference_from = ("grad_sums", "grad_norm_global")
@@ -70,18 +78,28 @@ class GradNorm(Proxy):
 
 @register
 class GradNormLayers(Proxy):
-    """Sum over conv/linear layers of |dL/dW|_2 (zero-cost-nas grad_norm.py), under both protocols."""
+    """Sum over conv/linear layers of |dL/dW|_2 (zero-cost-nas grad_norm.py), under both protocols.
+
+    Reference: [Abdelfattah et al., ICLR 2021][ref-zero-cost-proxies] on the references page.
+    """
 
     name = "grad_norm_layers"
+    layer_types = WEIGHTED
+    reads_loss = True
     reference_input = "real"
     score_from = ("grad_sums", "grad_norm")
 
 
 @register
 class Snip(Proxy):
-    """Sum over conv/linear weights of |w * dL/dw| (SNIP as zero-cost-nas scores it)."""
+    """Sum over conv/linear weights of |w * dL/dw| (SNIP as zero-cost-nas scores it).
+
+    Reference: [Lee et al., ICLR 2019][ref-snip] on the references page.
+    """
 
     name = "snip"
+    layer_types = WEIGHTED
+    reads_loss = True
     reference_input = "real"
     score_from = ("grad_sums", "snip")
     reference_init = "kaiming"
@@ -97,7 +115,7 @@ GRASP_ONE_FORWARD = True
 def grasp_pass(ctx: PassContext) -> dict[str, Any]:
     """-sum(w * Hg) with g the CE gradient (detached) and Hg from a second backward (GraSP)."""
     model = ctx.build().train()
-    weights = [m.weight for _, m in weighted_modules(model)]
+    weights = [m.weight for _, m in weighted_modules(model) if m.weight.requires_grad]  # frozen: not read
     loss = nn.functional.cross_entropy(model(ctx.x), ctx.y)
     # allow_unused: in the reference network a conv whose output only feeds `none` edges is run but
     # unused (AutoDL's x.mul(0) keeps it in the graph with a zero gradient): its terms are 0
@@ -130,9 +148,14 @@ def grasp_pass(ctx: PassContext) -> dict[str, Any]:
 
 @register
 class Grasp(Proxy):
-    """-sum(w * Hg) over conv/linear weights (GraSP, sign as in zero-cost-nas)."""
+    """-sum(w * Hg) over conv/linear weights (GraSP, sign as in zero-cost-nas).
+
+    Reference: [Wang et al., ICLR 2020][ref-grasp] on the references page.
+    """
 
     name = "grasp"
+    layer_types = WEIGHTED
+    reads_loss = True
     reference_input = "real"
     score_from = ("grasp", "score")
     reference_init = "kaiming"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from intrain.core.trainability import intrain_from_stats
+from intrain.engine.probe import READ_TYPES
 from intrain.proxies.base import Proxy, register
 
 if TYPE_CHECKING:
@@ -13,9 +14,14 @@ if TYPE_CHECKING:
 
 @register
 class InTrain(Proxy):
-    """gamma * (1 + o) / log(L + 1) from per-layer PR and per-parameter gradient health."""
+    """gamma * (1 + o) / log(L + 1) from per-layer PR and per-parameter gradient health.
+
+    Reference: [InTrain, CVPR 2026][ref-intrain] on the references page.
+    """
 
     name = "intrain"
+    layer_types = READ_TYPES
+    reads_loss = True
     components = ("score", "gamma", "o", "n_layers")
 
     def compute(self, probe: ProbeResult) -> dict[str, float]:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
+from intrain.core.flags import Flag
 from intrain.core.ranking import PopulationRule
 from intrain.engine.counting import is_nonlinearity
 from intrain.engine.moments import samples_first
 from intrain.proxies import formulas
 from intrain.proxies.base import (
+    WEIGHTED,
     PassContext,
     Proxy,
     Undefined,
+    float_inputs,
     hooked,
     output,
     register,
@@ -32,7 +35,7 @@ LGA_LR = 0.05
 
 def _split_params(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """(conv/linear weights, every other parameter and buffer) as detached tensors by name."""
-    weight_names = {f"{n}.weight" if n else "weight" for n, _ in weighted_modules(model)}
+    weight_names = {f"{n}.weight" if n else "weight" for n, m in weighted_modules(model) if m.weight.requires_grad}
     weights: dict[str, torch.Tensor] = {}
     rest: dict[str, torch.Tensor] = {}
     for name, p in model.named_parameters():
@@ -48,7 +51,7 @@ def calibrate_bn(model: nn.Module, x: torch.Tensor) -> nn.Module:
 
     This project's choice for the uniform protocol, not TE-NAS's: TENAS's ``get_ntk_n`` has a
     ``recal_bn`` helper but its call is commented out, and the AZ-NAS/VKDNW ports score in train
-    mode (:func:`train_mode_ntk`, the reference protocol). In eval mode each sample's gradient is
+    mode (`train_mode_ntk`, the reference protocol). In eval mode each sample's gradient is
     its own, and calibrated statistics keep activations normalised as in training; uncalibrated
     eval mode at init (mean 0, variance 1) lets NB201's residual sums grow until the softmax
     saturates and some per-sample cross-entropy gradients are exactly zero.
@@ -65,7 +68,7 @@ def calibrate_bn(model: nn.Module, x: torch.Tensor) -> nn.Module:
 def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Gram matrices of per-sample gradients of sum(logits) and of CE, over conv/linear weights.
 
-    BN calibrated on ``x`` and then frozen (:func:`calibrate_bn`), so each sample's gradient
+    BN calibrated on ``x`` and then frozen (`calibrate_bn`), so each sample's gradient
     is its own, as TE-NAS computes its NTK. Returns (NTK, CE-gradient Gram), (B, B) float64.
     """
     calibrate_bn(model, x)
@@ -76,7 +79,10 @@ def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tupl
         ce = nn.functional.cross_entropy(logits, yb.unsqueeze(0))
         return torch.stack([logits.sum(), ce])
 
-    jac = vmap(jacrev(outputs), in_dims=(None, 0, 0))(weights, x, y)
+    try:
+        jac = vmap(jacrev(outputs), in_dims=(None, 0, 0))(weights, x, y)
+    except Exception:  # a layer torch.func cannot batch (PReLU, GRU, full backward hooks, ...)
+        jac = _per_sample_loop(model, list(weights), x, y)
     b = x.shape[0]
     ntk = torch.zeros(b, b, dtype=torch.float64, device=x.device)
     ce_gram = torch.zeros_like(ntk)
@@ -85,6 +91,23 @@ def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tupl
         ntk += g[:, 0] @ g[:, 0].t()
         ce_gram += g[:, 1] @ g[:, 1].t()
     return ntk, ce_gram
+
+
+def _per_sample_loop(model: nn.Module, names: list[str], x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """`per_sample_grams`'s Jacobians, one autograd backward per sample and output: the same
+    values where ``torch.func`` refuses the network (slower, so only then)."""
+    params = dict(model.named_parameters())
+    chosen = [params[n] for n in names]
+    rows: list[list[torch.Tensor]] = []
+    for i in range(x.shape[0]):
+        logits = model(x[i : i + 1])
+        ce = nn.functional.cross_entropy(logits, y[i : i + 1])
+        pair = []
+        for value in (logits.sum(), ce):
+            grads = torch.autograd.grad(value, chosen, retain_graph=True, allow_unused=True)
+            pair.append([torch.zeros_like(p) if g is None else g for p, g in zip(chosen, grads)])
+        rows.append([torch.stack([pair[0][k], pair[1][k]]) for k in range(len(chosen))])
+    return {n: torch.stack([r[k] for r in rows]) for k, n in enumerate(names)}
 
 
 @register_pass("per_sample")
@@ -116,7 +139,7 @@ def train_mode_ntk(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 @register_pass("ntk_train")
 def ntk_train_pass(ctx: PassContext) -> dict[str, Any]:
-    """TE-NAS's reference NTK (:func:`train_mode_ntk`) on a fresh network."""
+    """TE-NAS's reference NTK (`train_mode_ntk`) on a fresh network."""
     return {"ntk": train_mode_ntk(ctx.build(), ctx.x)}
 
 
@@ -126,6 +149,7 @@ def linear_regions_batch_pass(ctx: PassContext) -> dict[str, Any]:
     patterns over B Gaussian inputs of the scoring batch's own shape (3 channels, full side), in
     train mode. At NB201's sizes nearly every input gets its own pattern, so the count sits at
     (or next to) B: the reference TE-NAS ranks almost by its NTK alone."""
+    float_inputs(ctx.x, "TE-NAS linear regions (Gaussian inputs)")
     x = torch.randn(tuple(ctx.x.shape), generator=ctx.generator(22)).to(ctx.x.device)
     # TE-NAS's hook keeps only ReLUs applied to 4-d (feature map) inputs
     return {"regions": count_activation_patterns(ctx.build().train(), x, spatial_only=True)}
@@ -151,8 +175,14 @@ def linear_regions_pass(ctx: PassContext) -> dict[str, Any]:
 
     The count saturates at ``lr_samples`` when every input gets its own pattern; TE-NAS keeps
     inputs tiny (one channel, 3x3) so that it does not. NB201 needs at least 4x4; a network
-    whose stem downsamples more gets the smallest side it accepts (:func:`linear_region_side`).
+    whose stem downsamples more gets the smallest side it accepts (`linear_region_side`).
     """
+    float_inputs(ctx.x, "TE-NAS linear regions (small Gaussian images)")
+    if ctx.x.dim() != 4:
+        raise Undefined(
+            f"TE-NAS linear regions count patterns over small square images (N, C, H, W); this network "
+            f"takes inputs of shape {tuple(ctx.x.shape[1:])} per sample, which have no side to shrink"
+        )
     n = int(ctx.options.get("lr_samples", 1000))
     model = ctx.build().train()
     try:
@@ -187,8 +217,9 @@ def linear_region_side(model: nn.Module, x: torch.Tensor, side: int) -> int:
     finally:
         model.train()
     raise ValueError(
-        f"TE-NAS linear regions: the network runs on no square input from scoring.lr_resolution={side} "
-        f"up to {full} pixels (last error: {last}); set scoring.lr_resolution to a side it accepts"
+        f"TE-NAS linear regions: the network runs on no square input from lr_resolution={side} "
+        f"up to {full} pixels (last error: {last}); set the side it accepts: "
+        f"options={{'lr_resolution': ...}} in intrain.score, scoring.lr_resolution in a workflow config"
     )
 
 
@@ -212,9 +243,13 @@ def count_activation_patterns(model: nn.Module, x: torch.Tensor, spatial_only: b
 
 @register
 class TeNas(Proxy):
-    """NTK condition number (lower is better) and linear-region count; score = rank sum."""
+    """NTK condition number (lower is better) and linear-region count; score = rank sum.
+
+    Reference: [Chen et al., ICLR 2021][ref-tenas] on the references page.
+    """
 
     name = "tenas"
+    layer_types = WEIGHTED
     # The VKDNW run scores TE-NAS last on one network instance, after proxies that re-init it Kaiming
     # fan-in (its NB201 tss_general_.py); the uniform protocol scores the network as built.
     reference_init = "kaiming"
@@ -224,6 +259,12 @@ class TeNas(Proxy):
     components = ("ntk_cond", "linear_regions")
     reference_input = "real"
     population = PopulationRule("rank_sum", ("ntk_cond", "linear_regions"), (-1, 1))
+    sentinels: ClassVar[dict[str, str]] = {
+        "ntk_cond": (
+            "the NTK of the per-sample gradients is singular to float64 precision (zero or linearly "
+            "dependent per-sample gradients), so it has no finite condition number"
+        )
+    }
 
     def compute(self, probe: ProbeResult) -> dict[str, float]:
         if self.protocol == "reference":
@@ -231,17 +272,27 @@ class TeNas(Proxy):
                 "ntk_cond": formulas.condition_number_reference(output(probe, "ntk_train")["ntk"]),
                 "linear_regions": output(probe, "linear_regions_batch")["regions"],
             }
-        return {
-            "ntk_cond": formulas.condition_number(output(probe, "per_sample")["ntk"]),
-            "linear_regions": output(probe, "linear_regions")["regions"],
-        }
+        ntk = output(probe, "per_sample")["ntk"]
+        cond = formulas.condition_number(ntk)
+        if cond != cond:  # eigvalsh of inf/NaN entries has no value
+            probe.reasons[self.name] = (
+                "tenas: ntk_cond is NaN: the NTK of the per-sample gradients is not finite "
+                "(non-finite activations or weights)"
+            )
+            probe.flags = int(Flag(probe.flags) | Flag.UNDEFINED | Flag.NONFINITE)
+        return {"ntk_cond": cond, "linear_regions": output(probe, "linear_regions")["regions"]}
 
 
 @register
 class GradAlignI(Proxy):
-    """GradAlign (i): mean cosine of per-sample CE gradients with their mean."""
+    """GradAlign (i): mean cosine of per-sample CE gradients with their mean.
+
+    Reference: [Li and Guo, 2024][ref-gradalign] on the references page.
+    """
 
     name = "gradalign_i"
+    layer_types = WEIGHTED
+    reads_loss = True
     needs = frozenset({"per_sample"})
 
     def compute(self, probe: ProbeResult) -> dict[str, float]:
@@ -250,21 +301,38 @@ class GradAlignI(Proxy):
 
 @register
 class GradAlignII(Proxy):
-    """GradAlign (ii): log det of the cosine Gram matrix of per-sample CE gradients."""
+    """GradAlign (ii): log det of the cosine Gram matrix of per-sample CE gradients.
+
+    Reference: [Li and Guo, 2024][ref-gradalign] on the references page.
+    """
 
     name = "gradalign_ii"
+    layer_types = WEIGHTED
+    reads_loss = True
     needs = frozenset({"per_sample"})
     version = 2  # v1 scored -log det
 
     def compute(self, probe: ProbeResult) -> dict[str, float]:
-        return {"score": formulas.gradalign_gram_logdet(output(probe, "per_sample")["ce_gram"])}
+        value = formulas.gradalign_gram_logdet(output(probe, "per_sample")["ce_gram"])
+        if value != value:
+            raise Undefined(
+                "gradalign_ii: the cosine Gram matrix of per-sample CE gradients is singular to working "
+                "precision (zero or linearly dependent per-sample gradients, e.g. a 1-logit head or fewer "
+                "trainable weights than samples): its log det would score the epsilon, not the network"
+            )
+        return {"score": value}
 
 
 @register
 class LabelGradientAlignment(Proxy):
-    """Centred alignment of the NTK (after a few SGD steps) with the label-agreement matrix."""
+    """Centred alignment of the NTK (after a few SGD steps) with the label-agreement matrix.
+
+    Reference: [Mok et al., CVPR 2022][ref-lga] on the references page.
+    """
 
     name = "lga"
+    layer_types = WEIGHTED
+    reads_loss = True
     needs = frozenset({"lga"})
     components = ("score", "steps")
     reference_input = "real"

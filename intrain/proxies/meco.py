@@ -45,10 +45,11 @@ def min_correlation_eigenvalue(rows: torch.Tensor) -> float:
     Constant rows (and a single column) make correlations NaN; as in the authors' code those
     entries become 0, so such a row contributes an eigenvalue 0 (its diagonal is 0 too).
 
-    >>> round(min_correlation_eigenvalue(torch.tensor([[1., 2., 3.], [3., 2., 1.]])), 6)
-    0.0
-    >>> round(min_correlation_eigenvalue(torch.tensor([[1., 2., 3., 4.], [1., 3., 2., 4.]])), 6)  # 1 - 0.8
-    0.2
+    Examples:
+        >>> round(min_correlation_eigenvalue(torch.tensor([[1., 2., 3.], [3., 2., 1.]])), 6)
+        0.0
+        >>> round(min_correlation_eigenvalue(torch.tensor([[1., 2., 3., 4.], [1., 3., 2., 4.]])), 6)  # 1 - 0.8
+        0.2
     """
     if rows.shape[1] < 2:  # one observation per row: every correlation is NaN, hence 0
         return 0.0
@@ -189,7 +190,10 @@ class _MecoBase(Proxy):
 
 @register
 class Meco(_MecoBase):
-    """Sum over modules of the channel correlation's minimum eigenvalue (MeCo)."""
+    """Sum over modules of the channel correlation's minimum eigenvalue (MeCo).
+
+    Reference: [Jiang et al., NeurIPS 2023][ref-meco] on the references page.
+    """
 
     name = "meco"
     key = "meco"
@@ -197,7 +201,10 @@ class Meco(_MecoBase):
 
 @register
 class MecoOpt(_MecoBase):
-    """MeCo on 8 random channels per module, rescaled by channels/8 (MeCo_opt)."""
+    """MeCo on 8 random channels per module, rescaled by channels/8 (MeCo_opt).
+
+    Reference: [Jiang et al., NeurIPS 2023][ref-meco] on the references page.
+    """
 
     name = "meco_opt"
     key = "meco_opt"

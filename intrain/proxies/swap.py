@@ -13,9 +13,9 @@ Two protocols (docs/protocols.md, "MeCo and SWAP"):
   scoring batch, the network as built;
 - reference: a separate pass (``swap_reference``) as the authors' ``correlation.py``: the first
   16 images of the real-image batch, N(0, 1) conv/linear weights (BN 1/0), train mode, the mean
-  over :attr:`Swap.reference_repeats` re-initialisations.
+  over `Swap.reference_repeats` re-initialisations.
 
-mu and sigma: :attr:`Swap.mu`, :attr:`Swap.sigma` (None, the default: factor 1, the plain SWAP).
+mu and sigma: `Swap.mu`, `Swap.sigma` (None, the default: factor 1, the plain SWAP).
 The authors' repository sets none and the per-space values of the paper could not be read
 from the sources available to this project (docs/protocols.md); set them on a subclass, e.g.
 ``class MySwap(Swap): name = "swap_mine"; mu = ...; sigma = ...`` used as ``module:MySwap``.
@@ -61,8 +61,9 @@ def pattern_codes(signs: torch.Tensor) -> torch.Tensor:
     Equal columns of ``signs`` give equal rows, distinct columns distinct rows, so counting
     distinct rows counts distinct patterns without sorting (samples x neurons) booleans.
 
-    >>> pattern_codes(torch.tensor([[1, 0, 1], [1, 1, 1]], dtype=torch.bool)).flatten().tolist()
-    [3, 2, 3]
+    Examples:
+        >>> pattern_codes(torch.tensor([[1, 0, 1], [1, 1, 1]], dtype=torch.bool)).flatten().tolist()
+        [3, 2, 3]
     """
     b = signs.shape[0]
     words = []
@@ -91,8 +92,9 @@ def regular_factor(params_thousands: float, mu: float | None, sigma: float | Non
     """The authors' ``cal_regular_factor``: exp(-(P - mu)^2 / sigma); 1 without mu and sigma
     (their ``SWAP`` keeps ``regular_factor = 1`` unless both are given).
 
-    >>> regular_factor(5.0, 5.0, 2.0), round(regular_factor(7.0, 5.0, 2.0), 6), regular_factor(7.0, None, None)
-    (1.0, 0.135335, 1.0)
+    Examples:
+        >>> regular_factor(5.0, 5.0, 2.0), round(regular_factor(7.0, 5.0, 2.0), 6), regular_factor(7.0, None, None)
+        (1.0, 0.135335, 1.0)
     """
     if mu is None or sigma is None:
         return 1.0
@@ -104,7 +106,7 @@ class PatternCounter:
     (rank >= 3); collects each neuron's sign pattern over the samples.
 
     The authors hook ``nn.ReLU`` on 4-d inputs (feature maps, not the classifier's features);
-    this reads every nonlinearity of :func:`~intrain.engine.counting.is_nonlinearity` (GELU, SiLU,
+    this reads every nonlinearity of `is_nonlinearity` (GELU, SiLU,
     Hardswish, ... have f(x) > 0 exactly where x > 0) on maps (N, C, H, W), channels-last maps and
     tokens (N, T, C) or (T, N, C): a neuron is one (position, channel) unit. On networks whose
     nonlinearities are all ``nn.ReLU`` on maps (NB201, NB101) that is the authors' selection.
@@ -197,7 +199,10 @@ def swap_reference_pass(ctx: PassContext) -> dict[str, float]:
 
 @register
 class Swap(Proxy):
-    """Distinct sample-wise ReLU sign patterns (SWAP-Score), and its size-regularised form."""
+    """Distinct sample-wise ReLU sign patterns (SWAP-Score), and its size-regularised form.
+
+    Reference: [Peng et al., ICLR 2024][ref-swap] on the references page.
+    """
 
     name = "swap"
     needs = frozenset({"relu_patterns"})

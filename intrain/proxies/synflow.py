@@ -6,7 +6,16 @@ from typing import Any
 
 import torch
 
-from intrain.proxies.base import PassContext, Proxy, register, register_pass, weighted_modules
+from intrain.proxies.base import (
+    WEIGHTED,
+    PassContext,
+    Proxy,
+    check_plain_weights,
+    float_inputs,
+    register,
+    register_pass,
+    weighted_modules,
+)
 
 
 @register_pass("synflow")
@@ -16,7 +25,9 @@ def synflow_pass(ctx: PassContext) -> dict[str, Any]:
     BN is bypassed by eval mode at initialisation (running mean 0, variance 1, affine 1/0):
     each BN is then the identity up to 1/sqrt(1 + eps).
     """
+    float_inputs(ctx.x, "SynFlow (an all-ones input of the scoring batch's shape)")
     model = ctx.build().double().eval()
+    check_plain_weights(model, "synflow")
     with torch.no_grad():
         for p in model.parameters():
             p.abs_()
@@ -32,8 +43,12 @@ def synflow_pass(ctx: PassContext) -> dict[str, Any]:
 
 @register
 class Synflow(Proxy):
-    """sum |w * dR/dw|, R the output sum of the |weight| network on an all-ones input."""
+    """sum |w * dR/dw|, R the output sum of the |weight| network on an all-ones input.
+
+    Reference: [Tanaka et al., NeurIPS 2020][ref-synflow] on the references page.
+    """
 
     name = "synflow"
+    layer_types = WEIGHTED
     reference_init = "kaiming"  # AZ-NAS/VKDNW NB201 ports re-init before scoring
     score_from = ("synflow", "score")

@@ -10,12 +10,20 @@ from torch.func import functional_call, jacrev, vmap
 
 from intrain.engine.functional import Unsupported, first_entry_jacobian
 from intrain.proxies import formulas
-from intrain.proxies.base import PassContext, Proxy, kaiming_fanin_init, output, register, register_pass
+from intrain.proxies.base import (
+    PassContext,
+    Proxy,
+    Undefined,
+    kaiming_fanin_init,
+    output,
+    register,
+    register_pass,
+)
 
 if TYPE_CHECKING:
     from intrain.engine.probe import ProbeResult
 
-#: Read the Jacobian off the module outputs' cotangents (:func:`first_entry_jacobian`, one
+#: Read the Jacobian off the module outputs' cotangents (`first_entry_jacobian`, one
 #: activation-only backward per class) where the network allows it; False: always the
 #: ``torch.func`` path (kept for the equality test and ``benchmarks/proxy_cost.py --before-after``).
 FAST = True
@@ -29,7 +37,7 @@ def vkdnw_pass(ctx: PassContext) -> dict[str, Any]:
     """Fisher information of the softmax output w.r.t. the first entry of every parameter tensor.
 
     Kaiming fan_in initialisation, eval mode. The per-sample Jacobian comes from the module
-    outputs' cotangents (:func:`~intrain.engine.functional.first_entry_jacobian`); for a network
+    outputs' cotangents (`first_entry_jacobian`); for a network
     those rules do not cover, from ``torch.func`` (reverse mode when there are fewer classes than
     parameter tensors, forward mode otherwise). Both give the same Jacobian up to float32 rounding.
     """
@@ -43,6 +51,11 @@ def vkdnw_pass(ctx: PassContext) -> dict[str, Any]:
     if jac is None or logits is None:
         jac, logits = _jacobian_func(model, ctx.x, ctx.num_classes)
     fisher = formulas.categorical_fisher(jac, logits)
+    if not torch.isfinite(fisher).all():  # eigvalsh would fail to converge, not describe the network
+        raise Undefined(
+            "vkdnw: the Fisher information is not finite (non-finite logits or parameter Jacobians of the "
+            "Kaiming-initialised network: activations overflow or a weight is NaN/inf)"
+        )
     eig = torch.linalg.eigvalsh(fisher)
     return {"entropy": formulas.decile_entropy(eig), "dim": float(jac.shape[-1])}
 
@@ -52,7 +65,8 @@ def _jacobian_func(model: torch.nn.Module, x: torch.Tensor, num_classes: int) ->
     params = {k: p.detach() for k, p in model.named_parameters()}
     buffers = {k: b for k, b in model.named_buffers()}
     names = list(params)
-    zeros = torch.zeros(len(names), dtype=x.dtype, device=x.device)
+    dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()  # token ids: float shifts
+    zeros = torch.zeros(len(names), dtype=dtype, device=x.device)
 
     def logits_of(delta: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
         shifted = {}
@@ -72,7 +86,10 @@ def _jacobian_func(model: torch.nn.Module, x: torch.Tensor, num_classes: int) ->
 
 @register
 class Vkdnw(Proxy):
-    """Number of parameter tensors + entropy of the Fisher spectrum's deciles (VKDNW_single)."""
+    """Number of parameter tensors + entropy of the Fisher spectrum's deciles (VKDNW_single).
+
+    Reference: [Týbl and Neumann, CVPR 2025][ref-vkdnw] on the references page.
+    """
 
     name = "vkdnw"
     needs = frozenset({"vkdnw"})

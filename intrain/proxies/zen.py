@@ -1,6 +1,6 @@
 """Zen-NAS: the feature map's response to a small input perturbation, with N(0, 1) weights.
 
-The feature map is the network's pre-pooling output (:meth:`PassContext.features`: the
+The feature map is the network's pre-pooling output ([`PassContext.features`][intrain.engine.passes.PassContext.features]: the
 ``features`` option, ``forward_features``, or a transformers backbone's ``last_hidden_state``):
 maps (N, C, H, W) or tokens (N, T, C) alike, since the response sums over every non-batch unit.
 The BN term reads every BatchNorm's running variance; LayerNorm and GroupNorm keep none, so a
@@ -15,7 +15,16 @@ import torch
 from torch import nn
 
 from intrain.engine.moments import samples_first
-from intrain.proxies.base import PassContext, Proxy, Undefined, gaussian_init, output, register, register_pass
+from intrain.proxies.base import (
+    PassContext,
+    Proxy,
+    Undefined,
+    float_inputs,
+    gaussian_init,
+    output,
+    register,
+    register_pass,
+)
 
 if TYPE_CHECKING:
     from intrain.engine.probe import ProbeResult
@@ -24,6 +33,7 @@ if TYPE_CHECKING:
 @register_pass("zen")
 def zen_pass(ctx: PassContext) -> dict[str, Any]:
     """log E_x sum|f(x) - f(x + 0.01 e)| + sum_BN log sqrt(mean running_var), N(0,1) weights."""
+    float_inputs(ctx.x, "zen (x + 0.01 e, a Gaussian perturbation of the input)")
     model = ctx.build()
     gaussian_init(model, ctx.generator(11))
     model.train()
@@ -50,7 +60,10 @@ def zen_pass(ctx: PassContext) -> dict[str, Any]:
 
 @register
 class Zen(Proxy):
-    """log of the feature-map response to a small input perturbation, BN-rescaled (Zen-NAS)."""
+    """log of the feature-map response to a small input perturbation, BN-rescaled (Zen-NAS).
+
+    Reference: [Lin et al., ICCV 2021][ref-zen-nas] on the references page.
+    """
 
     name = "zen"
     needs = frozenset({"zen"})

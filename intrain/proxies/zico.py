@@ -8,13 +8,22 @@ import torch
 from torch import nn
 
 from intrain.proxies import formulas
-from intrain.proxies.base import PassContext, Proxy, register, register_pass, weighted_modules
+from intrain.proxies.base import (
+    WEIGHTED,
+    PassContext,
+    Proxy,
+    check_plain_weights,
+    register,
+    register_pass,
+    weighted_modules,
+)
 
 
 def _zico_over(ctx: PassContext, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, Any]:
     """ZiCo from the conv/linear weight gradients of the CE loss on each batch, train mode."""
     model = ctx.build().train()
-    mods = weighted_modules(model)
+    check_plain_weights(model, "zico")
+    mods = [(n, m) for n, m in weighted_modules(model) if m.weight.requires_grad]  # frozen layers: not read
     per_layer: list[list[torch.Tensor]] = [[] for _ in mods]
     for x, y in batches:
         model.zero_grad(set_to_none=True)
@@ -41,9 +50,14 @@ def zico_batches_pass(ctx: PassContext) -> dict[str, Any]:
 @register
 class Zico(Proxy):
     """sum_l log sum mean|g|/std(g) of gradients over two half-batches (ZiCo); under the
-    reference protocol over two whole batches of B real images."""
+    reference protocol over two whole batches of B real images.
+
+    Reference: [Li et al., ICLR 2023][ref-zico] on the references page.
+    """
 
     name = "zico"
+    layer_types = WEIGHTED
+    reads_loss = True
     reference_input = "real"
     # The VKDNW run scores ZiCo on the network instance the proxies before it re-initialised
     # Kaiming fan-in (jacov, az_nas); ZiCo itself re-initialises nothing.

@@ -1,3 +1,3 @@
 """Scoring a space's architectures or any model: the scorer (network build, probe, passes, proxy
-reductions), the memory check before it, and ``intrain.score`` (:mod:`intrain.scoring.api`).
+reductions), the memory check before it, and ``intrain.score`` (`intrain.scoring.api`).
 """

@@ -1,16 +1,16 @@
 """Refuse scoring requests that cannot fit in memory, before anything large is allocated.
 
-:func:`estimate` builds the network on PyTorch's ``meta`` device (shapes only, no storage) and
+`estimate` builds the network on PyTorch's ``meta`` device (shapes only, no storage) and
 runs one forward with hooks on every leaf module. What a forward+backward keeps alive is at
 least the input batch, every leaf module's output (autograd saves them for the backward) and
 the weights with their gradients; the estimate is that sum, so a request it refuses would
-certainly not fit. :func:`check_fits` compares it with the memory available now
+certainly not fit. `check_fits` compares it with the memory available now
 (``MemAvailable`` of ``/proc/meminfo`` on the CPU, ``torch.cuda.mem_get_info`` on a GPU) and
-raises :class:`ResourceError` with the estimate in the message. A network the meta device cannot
+raises `ResourceError` with the estimate in the message. A network the meta device cannot
 run (a data-dependent op) gives no estimate and is not refused here.
 
 Out-of-memory *during* scoring on a GPU is handled by the scorer instead: the architecture is
-recorded with :attr:`intrain.engine.probe.Flag.OUT_OF_MEMORY` and NaN scores, and the shard goes on.
+recorded with `intrain.engine.probe.Flag.OUT_OF_MEMORY` and NaN scores, and the shard goes on.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def available_bytes(device: torch.device | str) -> int | None:
 
 
 def check_fits(need: Estimate | int, device: torch.device | str, what: str) -> None:
-    """Raise :class:`ResourceError` when ``need`` exceeds the available memory (with headroom)."""
+    """Raise `ResourceError` when ``need`` exceeds the available memory (with headroom)."""
     free = available_bytes(device)
     total = need.total if isinstance(need, Estimate) else int(need)
     if free is None or total <= HEADROOM * free:

@@ -9,8 +9,10 @@ worker computed it, so shards can be re-run, re-split or merged freely.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, cast
 
@@ -19,6 +21,7 @@ import torch
 from intrain.core.errors import InputError
 from intrain.core.flags import Flag
 from intrain.core.records import MORE_BATCH_SEED, ArchRecord, ScoreSettings
+from intrain.engine.counting import coverage_note
 from intrain.engine.device import resolve_device
 from intrain.engine.inputs import describe_input, gaussian_batch, image_batch, is_natural, natural_batch, natural_names
 from intrain.engine.probe import ProbeResult, run_probe, run_probe_shared
@@ -29,6 +32,7 @@ from intrain.proxies.base import (
     PassContext,
     Proxy,
     Undefined,
+    check_options,
     count_params,
     kaiming_fanin_init,
     seeded_generator,
@@ -78,37 +82,105 @@ def evaluate(
     options: dict[str, Any] | None = None,
     device: torch.device | None = None,
     more: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    isolate: bool = False,
 ) -> tuple[ProbeResult, dict[str, dict[str, float]]]:
     """Score one network with every proxy: the probe pass with its collectors, each separate pass
     once, then each proxy's reduction. ``build()`` must return a fresh network each call (the
     probe trains it one step in place; passes re-initialise or modify their own copies).
+
+    ``isolate=True`` (``intrain.score`` on a user's network) turns an exception raised by a
+    pass's or a proxy's own computation into NaN for the proxies concerned, with `UNDEFINED`
+    and a reason naming the exception, so one proxy that cannot run on an unusual network does
+    not abort the others. An [`InputError`][intrain.core.errors.InputError] is still raised.
+    The workflow keeps ``isolate=False``: on benchmark spaces such an exception is a bug to see,
+    not a NaN to store.
     """
     collectors, passes = plan(proxies)
-    model = build()
-    probe = run_probe(model, x, y, layers=layers, params=params, collect=collectors)
-    probe.extras["params"] = float(count_params(model))
+    with _seeded(seed, device):
+        model = build()
+        probe = run_probe(model, x, y, layers=layers, params=params, collect=collectors)
+    probe.extras["params"] = float(count_params(model, trainable_only=False))  # frozen ones too: the model's size
+    for proxy in proxies:
+        note = coverage_note(model, proxy.layer_types) if proxy.layer_types is not None else None
+        if note is not None:
+            probe.coverage[proxy.name] = f"{proxy.name}: {note}"
     del model
-    ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=dict(options or {}), more=more)
+    opts = check_options(dict(options or {}))  # a wrong value is refused by name, before any pass runs
+    ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=opts, more=more)
+    failed: dict[str, str] = {}  # pass -> "ExcType: first line" (isolate=True only)
     for name in passes:
         t0 = time.perf_counter()
         try:
-            probe.outputs[name] = PASSES[name](ctx)
+            with _seeded(seed, device):
+                probe.outputs[name] = PASSES[name](ctx)
         except Undefined as e:  # the proxies reading it are NaN with this reason
             probe.outputs[name] = e
+        except InputError:
+            raise
+        except Exception as e:
+            if not isolate or isinstance(e, torch.cuda.OutOfMemoryError):
+                raise
+            failed[name] = _exception_line(e)
+            probe.outputs[name] = Undefined(failed[name])
         if device is not None and device.type == "cuda":
             torch.cuda.synchronize(device)
         probe.extras[f"cost_{name}"] = time.perf_counter() - t0
-    return probe, {p.name: _compute(p, probe) for p in proxies}
+    return probe, {p.name: _compute(p, probe, isolate, failed) for p in proxies}
 
 
-def _compute(proxy: Proxy, probe: ProbeResult) -> dict[str, float]:
-    """The proxy's components, or NaN for each with the reason and :attr:`Flag.UNDEFINED` set."""
+@contextmanager
+def _seeded(seed: int, device: torch.device | None) -> Iterator[None]:
+    """The global RNG seeded with ``seed`` inside, restored after: random ops in a network's
+    forward (``F.dropout(training=self.training)``, stochastic depth) draw the same numbers in
+    every call, so a score is reproducible, and the caller's RNG state is left as it was."""
+    devices = [device] if device is not None and device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _exception_line(e: BaseException) -> str:
+    """``"ExcType: first line of its message"`` (at most 300 characters)."""
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:300]}" if text else type(e).__name__
+
+
+def _could_not(proxy: Proxy, probe: ProbeResult, detail: str) -> dict[str, float]:
+    probe.reasons[proxy.name] = f"{proxy.name} could not be computed on this network: {detail}"
+    probe.flags = int(Flag(probe.flags) | Flag.UNDEFINED)
+    return {c: float("nan") for c in proxy.components}
+
+
+def _compute(
+    proxy: Proxy, probe: ProbeResult, isolate: bool = False, failed: dict[str, str] | None = None
+) -> dict[str, float]:
+    """The proxy's components, or NaN for each with the reason and `Flag.UNDEFINED` set.
+
+    A proxy that reads the cross-entropy loss or its gradients (``Proxy.reads_loss``) is NaN
+    whenever that loss is not finite: its value would describe NaN gradients, not the network.
+    """
+    if proxy.reads_loss and not math.isfinite(probe.loss):
+        probe.reasons[proxy.name] = (
+            f"{proxy.name} reads gradients of the cross-entropy loss, which is {probe.loss} on the scoring "
+            "batch (non-finite logits or activations)"
+        )
+        probe.flags = int(Flag(probe.flags) | Flag.UNDEFINED | Flag.NONFINITE)
+        return {c: float("nan") for c in proxy.components}
+    broken = sorted(set(proxy.active_needs) & set(failed or {}))
+    if broken:  # a pass it reads raised (isolate=True)
+        return _could_not(proxy, probe, (failed or {})[broken[0]])
     try:
         return proxy.compute(probe)
     except Undefined as e:
         probe.reasons[proxy.name] = str(e)
         probe.flags = int(Flag(probe.flags) | Flag.UNDEFINED)
         return {c: float("nan") for c in proxy.components}
+    except InputError:
+        raise
+    except Exception as e:
+        if not isolate or isinstance(e, torch.cuda.OutOfMemoryError):
+            raise
+        return _could_not(proxy, probe, _exception_line(e))
 
 
 class Scorer:
@@ -274,8 +346,8 @@ class SharedForwardScorer:
 
     For datasets with the same input side (NB201's CIFAR-10 and CIFAR-100) the seeded Gaussian
     batch is the same and the networks differ only in the classifier, so
-    :func:`~intrain.engine.probe.run_probe_shared` runs the body once; the records equal
-    :meth:`Scorer.score` on each dataset bit for bit. Only proxies served by the InTrain probe
+    `run_probe_shared` runs the body once; the records equal
+    `Scorer.score` on each dataset bit for bit. Only proxies served by the InTrain probe
     itself (no side collectors, no separate passes) can share it.
     """
 
@@ -319,11 +391,11 @@ class SharedForwardScorer:
             params=self.settings.params,
         )
         for probe, model in zip(probes, models):
-            probe.extras["params"] = float(count_params(model))
+            probe.extras["params"] = float(count_params(model, trainable_only=False))
         del models
         records = []
         seconds = (time.perf_counter() - start) / len(probes)
         for s, probe in zip(self.scorers, probes):
-            values = {p.name: p.compute(probe) for p in s.proxies}
+            values = {p.name: _compute(p, probe) for p in s.proxies}
             records.append(ArchRecord(index, arch, probe, values, seconds))
         return records

@@ -12,9 +12,9 @@ cached score is logged with ``new = 0``), so ``n_evaluated`` counts distinct net
 Rounds (``batch = b``): iteration 0 (the start) is a round of its own; then iterations
 ``1 .. b``, ``b+1 .. 2b`` ... each form a round whose children are all drawn from the same
 history snapshot (the rows of earlier rounds), each from its own generator; their new
-architectures are scored together (by a :mod:`.workers` pool) and appended in iteration order. The
+architectures are scored together (by a `.workers` pool) and appended in iteration order. The
 history thus depends on ``b`` and the seed, never on the number of workers or their timing, and
-``b = 1`` is Algorithm 1 itself. The top-k is kept incrementally (:class:`TopK`).
+``b = 1`` is Algorithm 1 itself. The top-k is kept incrementally (`TopK`).
 
 Counting (``count_rejected``): the paper's Algorithm 1 counts scored architectures (each of its T
 iterations scores one that meets the budget, line 10 mutates "ensuring it meets the budget"), which
@@ -25,7 +25,7 @@ each iteration draws one child and a rejected one leaves no row (rows keep their
 so a log then has gaps). Whether InTrain's own T = 100,000 counted rejected children is unstated
 (the supplementary only says its settings "follow standard NAS practices").
 
-The log itself (its layout, checkpoints and reader) is :mod:`intrain.core.search_log`.
+The log itself (its layout, checkpoints and reader) is `intrain.core.search_log`.
 """
 
 from __future__ import annotations
@@ -80,13 +80,14 @@ def top_k(scores: list[float], k: int) -> list[int]:
 class TopK:
     """The k best rows seen so far, updated per row in O(k) (instead of sorting the history).
 
-    Same order as :func:`top_k`: best first, earlier rows win ties, NaN ranks last.
+    Same order as `top_k`: best first, earlier rows win ties, NaN ranks last.
 
-    >>> t = TopK(3)
-    >>> for i, s in enumerate([1.0, float("nan"), 3.0, 3.0]):
-    ...     t.add(i, s)
-    >>> t.indices()
-    [2, 3, 0]
+    Examples:
+        >>> t = TopK(3)
+        >>> for i, s in enumerate([1.0, float("nan"), 3.0, 3.0]):
+        ...     t.add(i, s)
+        >>> t.indices()
+        [2, 3, 0]
     """
 
     def __init__(self, k: int) -> None:
@@ -108,8 +109,9 @@ class TopK:
 def round_of(i: int, batch: int) -> tuple[int, int]:
     """The iterations ``[first, end)`` of the round that holds iteration ``i``.
 
-    >>> round_of(0, 4), round_of(1, 4), round_of(4, 4), round_of(5, 4), round_of(7, 1)
-    ((0, 1), (1, 5), (1, 5), (5, 9), (7, 8))
+    Examples:
+        >>> round_of(0, 4), round_of(1, 4), round_of(4, 4), round_of(5, 4), round_of(7, 1)
+        ((0, 1), (1, 5), (1, 5), (5, 9), (7, 8))
     """
     if i == 0:
         return 0, 1
@@ -147,18 +149,19 @@ def evolve(
     """Run (or resume) Algorithm 1 for ``iterations`` iterations in total, ``batch`` children a round.
 
     ``workers`` scores each round's new architectures: 1 (here), n local processes, ``"auto"``,
-    a :class:`distributed.Client`, ``"dask:<scheduler>"`` or ``"slurm:<jobs>"`` (:mod:`.workers`);
+    a `distributed.Client`, ``"dask:<scheduler>"`` or ``"slurm:<jobs>"`` (`.workers`);
     ``score`` must then be picklable. The log's meta records ``batch`` (when > 1) and
     ``count_rejected`` (when set), since they change the history; the workers do not. Every
     scorer runs with ``threads`` torch CPU threads wherever it runs (recorded when not 1: a float
     reduction depends on it).
 
-    >>> class Line:
-    ...     def start(self, rng): return "0"
-    ...     def mutate(self, arch, rng): return str(int(arch) + int(rng.choice([-1, 1])))
-    ...     def describe(self, arch): return {}
-    >>> evolve(Line(), lambda a: -abs(int(a) - 5), iterations=60, k=2, batch=4).best_arch
-    '5'
+    Examples:
+        >>> class Line:
+        ...     def start(self, rng): return "0"
+        ...     def mutate(self, arch, rng): return str(int(arch) + int(rng.choice([-1, 1])))
+        ...     def describe(self, arch): return {}
+        >>> evolve(Line(), lambda a: -abs(int(a) - 5), iterations=60, k=2, batch=4).best_arch
+        '5'
     """
     if iterations < 1 or k < 1 or batch < 1 or checkpoint_every < 1:
         raise InputError("iterations, k, batch and checkpoint_every must be >= 1")

@@ -3,7 +3,7 @@
 With an artifact holding every architecture of a space (NB201: 15,625), a search scores nothing:
 each architecture's proxy value is read once from the artifact, so thousands of seeded searches
 take seconds (``benchmarks/search_regret.py``). The artifact is read through
-:mod:`intrain.core.artifacts` (checksummed, bounded), and an architecture it does not hold is an
+[`intrain.core.artifacts`][intrain.core.artifacts] (checksummed, bounded), and an architecture it does not hold is an
 error naming it, never a silent NaN.
 """
 
@@ -73,8 +73,9 @@ SPACE_ARCHS: dict[str, Callable[[], Iterable[str]]] = {"nb201": _nb201_archs}
 def space_archs(space: str) -> Iterable[str] | None:
     """Every architecture of ``space`` when it is enumerable (None otherwise).
 
-    >>> sum(1 for _ in space_archs("nb201"))
-    15625
+    Examples:
+        >>> sum(1 for _ in space_archs("nb201"))
+        15625
     """
     make = SPACE_ARCHS.get(space)
     return make() if make else None
@@ -83,10 +84,11 @@ def space_archs(space: str) -> Iterable[str] | None:
 class LookupScore:
     """``score(arch)`` read from a score artifact's ``proxy`` column (picklable; loads on first use).
 
-    >>> import copy
-    >>> score = copy.deepcopy(LookupScore("results/merged/nb201-cifar10.h5", "intrain", "nb201"))  # as a worker gets it
-    >>> score.proxy, score._table is None
-    ('intrain', True)
+    Examples:
+        >>> import copy
+        >>> score = copy.deepcopy(LookupScore("results/merged/nb201-cifar10.h5", "intrain", "nb201"))  # as a worker gets it
+        >>> score.proxy, score._table is None
+        ('intrain', True)
     """
 
     def __init__(
@@ -100,7 +102,7 @@ class LookupScore:
         return {**self.__dict__, "_table": None}
 
     def identity(self) -> str:
-        """The artifact's sha256 (:func:`artifact_identity`); checks it is a readable regular file."""
+        """The artifact's sha256 (`artifact_identity`); checks it is a readable regular file."""
         return artifact_identity(self.path)
 
     def check_covers(self, archs: Iterable[str]) -> None:

@@ -1,12 +1,12 @@
 """Search with a proxy: the NB201 sample-and-pick table, and the search problems Algorithm 1 runs.
 
-* :func:`nb201_pick_table` is the paper's supplementary Table 1 protocol: sample N architectures,
+* `nb201_pick_table` is the paper's supplementary Table 1 protocol: sample N architectures,
   take each proxy's top one, report its test accuracy on each dataset, repeat over seeds. It
   reads stored score artifacts only (nothing is rescored), so N is at most what was scored.
-* :func:`make_problem` asks a space for its Algorithm 1 problem (:meth:`intrain.spaces.Space.search_problem`;
-  NB201's is :class:`intrain.spaces.nb201.search.NB201Edges`).
-* :func:`proxy_score` turns any registered proxy into the ``score(arch)`` callable of
-  :func:`intrain.search.evolution.evolve`.
+* `make_problem` asks a space for its Algorithm 1 problem ([`intrain.spaces.Space.search_problem`][intrain.spaces.base.Space.search_problem];
+  NB201's is `intrain.spaces.nb201.search.NB201Edges`).
+* `proxy_score` turns any registered proxy into the ``score(arch)`` callable of
+  `intrain.search.evolution.evolve`.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def summarize_picks(picks: pd.DataFrame) -> pd.DataFrame:
 class ProxyScore:
     """``score(arch)``: one network built and scored with a registered proxy's main value.
 
-    Picklable (for :mod:`.workers`): the scorer itself is built on first use in each process and
+    Picklable (for `.workers`): the scorer itself is built on first use in each process and
     never pickled, so a worker builds it once.
     """
 
@@ -183,14 +183,15 @@ def single_draw(problem, parent: str, rng: np.random.Generator, history_size: in
     """One child draw, None when the problem rejects it (Zen-NAS's iteration counting).
 
     A problem's own ``draw_at(parent, rng, history_size)`` is used when it has one; the zennas
-    problem's is :func:`_zen_draw`; a problem without a budget never rejects (its mutation).
+    problem's is `_zen_draw`; a problem without a budget never rejects (its mutation).
 
-    >>> from intrain.spaces.zennas.mutation import ZenSearch
-    >>> p = ZenSearch(450e6)
-    >>> rng = np.random.default_rng(3)
-    >>> children = [single_draw(p, p.start(rng), rng, 20) for _ in range(20)]
-    >>> any(c is None for c in children) and any(c is not None for c in children)
-    True
+    Examples:
+        >>> from intrain.spaces.zennas.mutation import ZenSearch
+        >>> p = ZenSearch(450e6)
+        >>> rng = np.random.default_rng(3)
+        >>> children = [single_draw(p, p.start(rng), rng, 20) for _ in range(20)]
+        >>> any(c is None for c in children) and any(c is not None for c in children)
+        True
     """
     own = getattr(problem, "draw_at", None)
     if own is not None:
@@ -205,8 +206,9 @@ def single_draw(problem, parent: str, rng: np.random.Generator, history_size: in
 def make_problem(space: str, budget: float | None):
     """The Algorithm 1 problem of a space: the space's own (budgets apply to the spaces that take one).
 
-    >>> type(make_problem("nb201", None)).__name__
-    'NB201Edges'
+    Examples:
+        >>> type(make_problem("nb201", None)).__name__
+        'NB201Edges'
     """
     return get_space(space).search_problem(budget)
 

@@ -4,8 +4,8 @@ several exist), or an existing Dask cluster (``distributed``; on Slurm through `
 Every scorer runs with the same number of torch CPU threads (``threads``, default 1), here or in
 any worker: a float reduction's result depends on the thread count, so scores (and the history)
 would otherwise change with the number of workers. A pool only maps architectures to scores and returns them in the order asked, so the search's
-history never depends on which pool scored a round or how fast (:mod:`.evolution`). Pools other
-than :class:`InProcess` need a picklable ``score``; it is shipped once per worker process (an
+history never depends on which pool scored a round or how fast (`.evolution`). Pools other
+than `InProcess` need a picklable ``score``; it is shipped once per worker process (an
 initializer, or a Dask scatter), so a scorer that builds a network stack lazily builds it once per
 worker, not once per architecture.
 
@@ -18,9 +18,10 @@ Specs (``search.workers``, ``intrain evolve --workers``), one registry entry per
 * ``slurm:<jobs>``: a ``dask_jobqueue.SLURMCluster`` of that many jobs, each one worker process,
   sized by Dask's ``jobqueue.slurm`` configuration (cores, memory, queue, walltime ...).
 
->>> with open_pool(1, len) as pool:
-...     pool.map(["ab", "abc"])
-[2.0, 3.0]
+Examples:
+    >>> with open_pool(1, len) as pool:
+    ...     pool.map(["ab", "abc"])
+    [2.0, 3.0]
 """
 
 from __future__ import annotations
@@ -250,10 +251,11 @@ def _gpu_count() -> int:
 def parse_workers(spec: int | str) -> tuple[str, Any]:
     """``(kind, argument)`` of a workers spec; anything else is refused with the accepted forms.
 
-    >>> parse_workers(1), parse_workers("4"), parse_workers("auto"), parse_workers("dask:tcp://h:8786")
-    (('local', 1), ('local', 4), ('auto', None), ('dask', 'tcp://h:8786'))
-    >>> parse_workers("slurm:2")
-    ('slurm', 2)
+    Examples:
+        >>> parse_workers(1), parse_workers("4"), parse_workers("auto"), parse_workers("dask:tcp://h:8786")
+        (('local', 1), ('local', 4), ('auto', None), ('dask', 'tcp://h:8786'))
+        >>> parse_workers("slurm:2")
+        ('slurm', 2)
     """
     text = str(spec).strip()
     if text == "auto":

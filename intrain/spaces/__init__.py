@@ -1,11 +1,11 @@
-"""Search spaces: a registry of :class:`Space` objects, built-in and plugged in.
+"""Search spaces: a registry of [`Space`][intrain.spaces.base.Space] objects, built-in and plugged in.
 
 A space is registered under the name the config uses (``nb201``, ``nb101``, ``nds_darts``, ...);
-the workflow, scorer and artifact code only talk to the :class:`Space` protocol, never to a
+the workflow, scorer and artifact code only talk to the [`Space`][intrain.spaces.base.Space] protocol, never to a
 concrete space. Spaces come from three places, looked up in this order:
 
 1. the built-in ones (``nb201``, ``nb101``, seven ``nds_*``, ``zennas``), each in its own folder;
-2. :func:`register_space` (the workflow registers ``spaces.<name>.plugin: module:Class`` through
+2. [`register_space`][intrain.spaces.register_space] (the workflow registers ``spaces.<name>.plugin: module:Class`` through
    the ``INTRAIN_SPACE_PLUGINS`` environment variable, ``name=module:Class`` joined by ``;``, so
    every CLI job of the run sees the same spaces);
 3. the entry-point group ``intrain.spaces`` of installed packages.
@@ -13,11 +13,12 @@ concrete space. Spaces come from three places, looked up in this order:
 Modules are imported only when their space is asked for, and no space module imports torch at
 module level, so ``get_space("nb201").normalize(...)`` works without torch (``build`` loads it).
 
->>> from intrain.spaces import get_space, list_spaces
->>> "nb201" in list_spaces() and "nds_darts" in list_spaces()
-True
->>> get_space("nb201").canonical("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|")
-'0'
+Examples:
+    >>> from intrain.spaces import get_space, list_spaces
+    >>> "nb201" in list_spaces() and "nds_darts" in list_spaces()
+    True
+    >>> get_space("nb201").canonical("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    '0'
 """
 
 from __future__ import annotations
@@ -77,17 +78,18 @@ def _from_env() -> dict[str, str]:
 
 
 def load_plugin(target: str) -> Space:
-    """The space a ``module.path:ClassName`` string names (a :class:`Space` subclass or instance).
+    """The space a ``module.path:ClassName`` string names (a [`Space`][intrain.spaces.base.Space] subclass or instance).
 
     A module that fails to import, a missing attribute or an object that is not a space is a
-    :class:`SpaceError` (an :class:`~intrain.core.errors.InputError`) naming the module and the reason.
+    [`SpaceError`][intrain.spaces.base.SpaceError] (an [`InputError`][intrain.core.errors.InputError]) naming the module and the reason.
 
-    >>> load_plugin("intrain.spaces.nb101:NB101Space").benchmark
-    'nb101_2500'
-    >>> load_plugin("json:dumps")
-    Traceback (most recent call last):
-    ...
-    intrain.spaces.base.SpaceError: space plugin 'json:dumps' is not a space: expected a subclass of intrain.spaces.Space, got function
+    Examples:
+        >>> load_plugin("intrain.spaces.nb101:NB101Space").benchmark
+        'nb101_2500'
+        >>> load_plugin("json:dumps")
+        Traceback (most recent call last):
+        ...
+        intrain.spaces.base.SpaceError: space plugin 'json:dumps' is not a space: expected a subclass of intrain.spaces.Space, got function
     """
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
@@ -123,14 +125,14 @@ def _tables() -> tuple[dict, ...]:
 
 
 def list_spaces() -> list[str]:
-    """Every space name :func:`get_space` accepts (built-in, registered, entry points), sorted."""
+    """Every space name [`get_space`][intrain.spaces.get_space] accepts (built-in, registered, entry points), sorted."""
     return sorted(set().union(*_tables()))
 
 
 def get_space(name: str) -> Space:
     """The space registered as ``name``, or the one a ``module:Class`` string names.
 
-    An unknown name is a :class:`SpaceError` that lists the available spaces.
+    An unknown name is a [`SpaceError`][intrain.spaces.base.SpaceError] that lists the available spaces.
     """
     if ":" in name:
         return _instance(name, name)

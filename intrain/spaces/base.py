@@ -1,7 +1,7 @@
 """The search-space protocol: what the workflow, scorer and analysis need from a space.
 
 A space turns architecture strings into networks and benchmark tables into the normalised
-ground truth. Subclass :class:`Space` and implement four methods; everything else has a default::
+ground truth. Subclass [`Space`][intrain.spaces.base.Space] and implement four methods; everything else has a default:
 
     class MySpace(Space):
         name = "my_space"
@@ -15,15 +15,15 @@ Register it with the entry-point group ``intrain.spaces`` or name it in the work
 ``spaces.my_space.plugin: my_package.module:MySpace``.
 
 Optional hooks, each with a default that suits a new space (see docs/add-a-space.md):
-:meth:`Space.encodings` and :meth:`Space.peer_codec` (the peers' spellings and score-file keys,
-for ``intrain convert/export/import``), :attr:`Space.peer_identity` and :meth:`Space.peer_id` (how
-a peer's key finds its benchmark row), :meth:`Space.describe` (``intrain describe``'s extra cost
-conventions), :meth:`Space.search_problem`, :attr:`Space.search_settings` and
-:attr:`Space.search_note` (``intrain evolve``).
+[`Space.encodings`][intrain.spaces.base.Space.encodings] and [`Space.peer_codec`][intrain.spaces.base.Space.peer_codec] (the peers' spellings and score-file keys,
+for ``intrain convert/export/import``), `Space.peer_identity` and [`Space.peer_id`][intrain.spaces.base.Space.peer_id] (how
+a peer's key finds its benchmark row), [`Space.describe`][intrain.spaces.base.Space.describe] (``intrain describe``'s extra cost
+conventions), [`Space.search_problem`][intrain.spaces.base.Space.search_problem], `Space.search_settings` and
+`Space.search_note` (``intrain evolve``).
 
 Keep the module that defines a space free of a module-level ``import torch``: the workflow and
 the analysis commands normalise architectures and read ground truth without torch; only
-:meth:`Space.network` needs it.
+[`Space.network`][intrain.spaces.base.Space.network] needs it.
 """
 
 from __future__ import annotations
@@ -74,26 +74,27 @@ class GroundTruthError(InputError):
 
 
 class Space(abc.ABC):
-    """One search space. Subclasses set :attr:`name` and :attr:`datasets` and implement
-    :meth:`normalize`, :meth:`network` and :meth:`groundtruth`.
+    """One search space. Subclasses set `name` and `datasets` and implement
+    [`normalize`][intrain.spaces.base.Space.normalize], [`network`][intrain.spaces.base.Space.network] and [`groundtruth`][intrain.spaces.base.Space.groundtruth].
 
-    >>> from intrain.spaces import get_space
-    >>> space = get_space("nb201")
-    >>> space.normalize("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
-    '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
-    >>> space.dataset("cifar100").num_classes
-    100
+    Examples:
+        >>> from intrain.spaces import get_space
+        >>> space = get_space("nb201")
+        >>> space.normalize("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+        '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
+        >>> space.dataset("cifar100").num_classes
+        100
     """
 
     #: The name the config, artifacts and CLI use. A space registered under another name takes that one.
     name: ClassVar[str] = ""
-    #: Dataset name -> :class:`DatasetSpec`; the network's classifier and native input side follow it.
+    #: Dataset name -> [`DatasetSpec`][intrain.spaces.base.DatasetSpec]; the network's classifier and native input side follow it.
     datasets: ClassVar[Mapping[str, DatasetSpec]] = {}
     #: Key of the download catalog (``intrain/data/benchmarks.yaml``) holding the default ground
     #: truth, or None (then the workflow config names a local ``table``).
     benchmark: str | None = None
-    #: Scoring settings :meth:`network` takes as keyword arguments (NB201: ``prune``, ``fast_pool``);
-    #: :meth:`build` passes on these and drops every other setting, so other spaces never see them.
+    #: Scoring settings [`network`][intrain.spaces.base.Space.network] takes as keyword arguments (NB201: ``prune``, ``fast_pool``);
+    #: [`build`][intrain.spaces.base.Space.build] passes on these and drops every other setting, so other spaces never see them.
     options: ClassVar[tuple[str, ...]] = ()
     #: How the peers' files and the benchmark index identify an architecture: ``"arch"`` (each
     #: spelling has its own row, NB201) or ``"canonical"`` (the peers key the isomorphism class,
@@ -109,17 +110,17 @@ class Space(abc.ABC):
 
     @abc.abstractmethod
     def normalize(self, arch: str) -> str:
-        """``arch`` validated, in canonical spelling; raises a :class:`~intrain.core.errors.InputError`
+        """``arch`` validated, in canonical spelling; raises a [`InputError`][intrain.core.errors.InputError]
         subclass that says what is wrong."""
 
     @abc.abstractmethod
     def network(self, arch: str, dataset: str, **options: Any) -> nn.Module:
-        """The untrained network of ``arch`` for ``dataset`` (only the settings in :attr:`options`)."""
+        """The untrained network of ``arch`` for ``dataset`` (only the settings in `options`)."""
 
     @abc.abstractmethod
     def groundtruth(self, table: str | Path, valid: Mapping[str, str | Path] | None = None) -> pd.DataFrame:
-        """The benchmark ``table`` normalised: ``arch_index``, ``arch`` (as :meth:`normalize` spells
-        it), ``canonical`` (:meth:`canonical`) and ``acc_<dataset>`` (test accuracy, %) per dataset;
+        """The benchmark ``table`` normalised: ``arch_index``, ``arch`` (as [`normalize`][intrain.spaces.base.Space.normalize] spells
+        it), ``canonical`` ([`canonical`][intrain.spaces.base.Space.canonical]) and ``acc_<dataset>`` (test accuracy, %) per dataset;
         ``valid_<dataset>`` from ``valid`` files where the space has them."""
 
     # ------------------------------------------------------------------ defaults
@@ -129,19 +130,19 @@ class Space(abc.ABC):
         return self.normalize(arch)
 
     def build(self, arch: str, dataset: str, **settings: Any) -> nn.Module:
-        """:meth:`network` for a known dataset, given only the settings this space declares in
-        :attr:`options` (callers may pass all scoring settings)."""
+        """[`network`][intrain.spaces.base.Space.network] for a known dataset, given only the settings this space declares in
+        `options` (callers may pass all scoring settings)."""
         self.dataset(dataset)
         return self.network(arch, dataset, **{k: v for k, v in settings.items() if k in self.options})
 
     def dataset(self, name: str) -> DatasetSpec:
-        """The dataset's spec; an unknown name is a :class:`SpaceError` listing the known ones."""
+        """The dataset's spec; an unknown name is a [`SpaceError`][intrain.spaces.base.SpaceError] listing the known ones."""
         if name not in self.datasets:
             raise SpaceError(f"space {self.name!r} has no dataset {name!r}; expected one of {sorted(self.datasets)}")
         return self.datasets[name]
 
     def search_problem(self, budget: float | None = None) -> SearchProblem:
-        """The Algorithm 1 problem (:mod:`intrain.search.evolution`) of this space, if it has one."""
+        """The Algorithm 1 problem (`intrain.search.evolution`) of this space, if it has one."""
         raise SpaceError(f"space {self.name!r} has no search problem")
 
     def describe(self, arch: str, dataset: str, model: nn.Module) -> Description:
@@ -150,23 +151,23 @@ class Space(abc.ABC):
         return Description()
 
     def encodings(self) -> Mapping[str, Encoding]:
-        """Other spellings of an architecture by form name (:class:`intrain.spaces.peers.Encoding`),
+        """Other spellings of an architecture by form name ([`intrain.spaces.peers.Encoding`][intrain.spaces.peers.Encoding]),
         for ``intrain convert`` and the CSV export; default: none beyond the arch string."""
         return {}
 
     def peer_codec(self, fmt: str) -> PeerCodec | None:
         """How peer score-file format ``fmt`` (``naslib-zc``, ``zero-cost-nas``) keys this space's
-        architectures (:class:`intrain.spaces.peers.PeerCodec`), or None where it has no such files."""
+        architectures ([`intrain.spaces.peers.PeerCodec`][intrain.spaces.peers.PeerCodec]), or None where it has no such files."""
         return None
 
     def peer_id(self, key: str) -> str:
-        """The key under which the peers' files and :meth:`benchmark_index` find ``key`` (an arch
-        string, or a peer's own fingerprint): per :attr:`peer_identity`, the spelling or the class."""
+        """The key under which the peers' files and [`benchmark_index`][intrain.spaces.base.Space.benchmark_index] find ``key`` (an arch
+        string, or a peer's own fingerprint): per `peer_identity`, the spelling or the class."""
         return self.normalize(key) if self.peer_identity == "arch" else self.canonical(key)
 
     def benchmark_index(self, table: pd.DataFrame, source: str = "<table>") -> BenchmarkIndex:
-        """Benchmark index <-> architecture of a normalised ground-truth ``table`` (:meth:`groundtruth`'s
-        columns), looked up by :meth:`peer_id`."""
+        """Benchmark index <-> architecture of a normalised ground-truth ``table`` ([`groundtruth`][intrain.spaces.base.Space.groundtruth]'s
+        columns), looked up by [`peer_id`][intrain.spaces.base.Space.peer_id]."""
         from intrain.spaces.index import BenchmarkIndex
 
         ids = table["arch" if self.peer_identity == "arch" else "canonical"].astype(str).tolist()
@@ -177,8 +178,8 @@ class Space(abc.ABC):
 
 
 def check_space(obj: object, origin: str) -> Space:
-    """``obj`` as a space instance: a :class:`Space` subclass is instantiated; anything else is a
-    :class:`SpaceError` naming ``origin`` (the plugin's ``module:Class``)."""
+    """``obj`` as a space instance: a [`Space`][intrain.spaces.base.Space] subclass is instantiated; anything else is a
+    [`SpaceError`][intrain.spaces.base.SpaceError] naming ``origin`` (the plugin's ``module:Class``)."""
     if isinstance(obj, type) and issubclass(obj, Space):
         if getattr(obj, "__abstractmethods__", None):
             raise SpaceError(

@@ -9,7 +9,7 @@ Every registered space gets the same generic part, counted with forward hooks on
   (``xautodl`` ``get_model_infos``: Conv2d and Linear only, each bias adding one per output,
   in millions; parameters in millions).
 
-A space with its own conventions adds them through :meth:`intrain.spaces.Space.describe`
+A space with its own conventions adds them through [`intrain.spaces.Space.describe`][intrain.spaces.base.Space.describe]
 (ZenNAS: Zen-NAS's ``get_FLOPs`` with and without SE, ``get_model_size`` and a table per Zen
 block; the NDS spaces: the records' FLOPs); a plugin space gets the generic part unchanged.
 """
@@ -78,9 +78,10 @@ def _hooked_layers(model: nn.Module, resolution: int) -> list[dict[str, Any]]:
 def describe(space: str, arch: str, dataset: str | None = None) -> dict[str, Any]:
     """Parameters, FLOPs in each convention and the layer table of one architecture of ``space``.
 
-    >>> d = describe("zennas", "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
-    >>> d["params"], d["conventions"]["zen_layers"], len(d["layers"])
-    (17976, 3.0, 4)
+    Examples:
+        >>> d = describe("zennas", "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
+        >>> d["params"], d["conventions"]["zen_layers"], len(d["layers"])
+        (17976, 3.0, 4)
     """
     sp = get_space(space)
     dataset = dataset or next(iter(sp.datasets))
@@ -111,7 +112,7 @@ def describe(space: str, arch: str, dataset: str | None = None) -> dict[str, Any
 
 
 def format_description(d: dict[str, Any]) -> str:
-    """The human form of :func:`describe`'s dict: a header of counts, then the layer table."""
+    """The human form of `describe`'s dict: a header of counts, then the layer table."""
     import pandas as pd
 
     lines = [

@@ -1,17 +1,18 @@
 """Benchmark index <-> architecture of one normalised ground-truth table, for the peers' files.
 
 Peers name an architecture by its benchmark index, its arch string or a fingerprint; intrain's
-artifacts by the row of the space's normalised table (``arch_index``). A :class:`BenchmarkIndex`
-maps between them through :meth:`intrain.spaces.Space.peer_id`: by the arch string itself where
+artifacts by the row of the space's normalised table (``arch_index``). A `BenchmarkIndex`
+maps between them through [`intrain.spaces.Space.peer_id`][intrain.spaces.base.Space.peer_id]: by the arch string itself where
 the space's peers key every spelling (NB201), by the canonical class where they key the class
 (NB101's module hash; then the table's first member of the class answers). No torch, no pandas.
 
->>> from intrain.spaces import get_space
->>> archs = ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
-...          "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
->>> idx = BenchmarkIndex(get_space("nb201"), [10, 11], archs, archs, "t.csv")
->>> idx.lookup(archs[1]), idx.lookup("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")
-((11, '|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|'), None)
+Examples:
+    >>> from intrain.spaces import get_space
+    >>> archs = ["|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+    ...          "|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|"]
+    >>> idx = BenchmarkIndex(get_space("nb201"), [10, 11], archs, archs, "t.csv")
+    >>> idx.lookup(archs[1]), idx.lookup("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    ((11, '|skip_connect~0|+|none~0|none~1|+|none~0|none~1|none~2|'), None)
 """
 
 from __future__ import annotations
@@ -50,14 +51,14 @@ class BenchmarkIndex:
         return self.by_id.get(self.space.peer_id(key))
 
     def find(self, key: str) -> tuple[int, str]:
-        """:meth:`lookup`, with a missing architecture an :class:`InputError` naming the table."""
+        """`lookup`, with a missing architecture an [`InputError`][intrain.core.errors.InputError] naming the table."""
         row = self.lookup(key)
         if row is None:
             raise InputError(f"{self.space.name} architecture {key!r} is not in {self.source}")
         return row
 
     def arch(self, index: int) -> str:
-        """The arch string of a benchmark index; one the table lacks is an :class:`InputError`."""
+        """The arch string of a benchmark index; one the table lacks is an [`InputError`][intrain.core.errors.InputError]."""
         try:
             return self.by_index[int(index)]
         except KeyError:

@@ -1,17 +1,18 @@
 """How a space's architectures are written by the peers (NASLib, zero-cost-nas, ...), as protocol types.
 
-A space lists its extra spellings with :meth:`intrain.spaces.Space.encodings` (NASLib's op-index
+A space lists its extra spellings with [`intrain.spaces.Space.encodings`][intrain.spaces.base.Space.encodings] (NASLib's op-index
 tuple, a module hash, ...) and says how each peer score-file format keys an architecture with
-:meth:`intrain.spaces.Space.peer_codec`; ``intrain convert``, ``export`` and ``import`` only
+[`intrain.spaces.Space.peer_codec`][intrain.spaces.base.Space.peer_codec]; ``intrain convert``, ``export`` and ``import`` only
 talk to these objects, never to a space by name. Two key layouts recur, so they are here for
-any space to reuse: :class:`TupleKey` (a NASLib-style ``"(4, 0, 3)"`` key made by an
-:class:`Encoding`) and :class:`ArchRecord` / :class:`IdRecord` (zero-cost-nas's per-architecture
+any space to reuse: [`TupleKey`][intrain.spaces.peers.TupleKey] (a NASLib-style ``"(4, 0, 3)"`` key made by an
+[`Encoding`][intrain.spaces.peers.Encoding]) and [`ArchRecord`][intrain.spaces.peers.ArchRecord] / [`IdRecord`][intrain.spaces.peers.IdRecord] (zero-cost-nas's per-architecture
 pickled dict). Nothing here imports torch or pandas.
 
->>> parse_tuple("[4, 0, 3]")
-(4, 0, 3)
->>> check_ints((4, 0, 3), 3, "a tuple", 5)
-(4, 0, 3)
+Examples:
+    >>> parse_tuple("[4, 0, 3]")
+    (4, 0, 3)
+    >>> check_ints((4, 0, 3), 3, "a tuple", 5)
+    (4, 0, 3)
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ ZERO_COST_NAS = "zero-cost-nas"
 def parse_tuple(text: str) -> tuple[int, ...]:
     """``"(4, 0, 3)"`` / ``"[4,0,3]"`` / ``"4 0 3"`` -> ``(4, 0, 3)`` (the key NASLib's JSON uses).
 
-    >>> parse_tuple("4 0 3")
-    (4, 0, 3)
-    >>> parse_tuple("(a, b)")
-    Traceback (most recent call last):
-    ...
-    intrain.core.errors.InputError: '(a, b)' is not a tuple of integers like '(4, 0, 3, 1, 4, 3)'
+    Examples:
+        >>> parse_tuple("4 0 3")
+        (4, 0, 3)
+        >>> parse_tuple("(a, b)")
+        Traceback (most recent call last):
+        ...
+        intrain.core.errors.InputError: '(a, b)' is not a tuple of integers like '(4, 0, 3, 1, 4, 3)'
     """
     body = str(text).strip()
     if body[:1] in "([" and body[-1:] in ")]":
@@ -54,13 +56,14 @@ def parse_tuple(text: str) -> tuple[int, ...]:
 
 
 def check_ints(values: Sequence[Any] | str, n: int | None, what: str, hi: int) -> tuple[int, ...]:
-    """``values`` (or their text, see :func:`parse_tuple`) as ``n`` integers in ``0..hi-1``;
-    anything else is an :class:`InputError` that says ``what`` was expected.
+    """``values`` (or their text, see [`parse_tuple`][intrain.spaces.peers.parse_tuple]) as ``n`` integers in ``0..hi-1``;
+    anything else is an [`InputError`][intrain.core.errors.InputError] that says ``what`` was expected.
 
-    >>> check_ints("(1, 9)", 2, "op ids", 5)
-    Traceback (most recent call last):
-    ...
-    intrain.core.errors.InputError: op ids entries must lie in 0..4, got (1, 9)
+    Examples:
+        >>> check_ints("(1, 9)", 2, "op ids", 5)
+        Traceback (most recent call last):
+        ...
+        intrain.core.errors.InputError: op ids entries must lie in 0..4, got (1, 9)
     """
     values = parse_tuple(values) if isinstance(values, str) else values
     if isinstance(values, bytes) or not all(isinstance(v, numbers.Integral) for v in values):
@@ -76,9 +79,9 @@ def check_ints(values: Sequence[Any] | str, n: int | None, what: str, hi: int) -
 class Encoding(abc.ABC):
     """One more way to write an architecture of a space (a peer's tuple, a hash, the pruned cell).
 
-    :meth:`encode` takes the space's arch string; :meth:`decode` takes the value or its text and
-    returns the arch string. A one-way form (a hash) sets :attr:`reversible` False: ``convert``
-    then looks it up in the benchmark table (:meth:`intrain.spaces.Space.peer_id`) instead.
+    [`encode`][intrain.spaces.peers.Encoding.encode] takes the space's arch string; [`decode`][intrain.spaces.peers.Encoding.decode] takes the value or its text and
+    returns the arch string. A one-way form (a hash) sets `reversible` False: ``convert``
+    then looks it up in the benchmark table ([`intrain.spaces.Space.peer_id`][intrain.spaces.base.Space.peer_id]) instead.
     """
 
     #: The form's name (``intrain convert --from NAME``, the CSV export's column).
@@ -100,15 +103,15 @@ class Encoding(abc.ABC):
         raise InputError(f"the {self.name!r} form names an architecture only through the benchmark table")
 
     def matches(self, text: str) -> bool:
-        """Whether ``text`` looks like this form (for guessing; see :attr:`guess`)."""
+        """Whether ``text`` looks like this form (for guessing; see `guess`)."""
         return self.guess is not None and re.fullmatch(self.guess, text.strip()) is not None
 
 
 class PeerCodec(abc.ABC):
     """How one peer score-file format keys an architecture of one space.
 
-    The key intrain keeps per row (:class:`intrain.interop.peerscores.PeerScores`) is an arch
-    string, or whatever :meth:`intrain.spaces.Space.peer_id` accepts (an NB101 module hash).
+    The key intrain keeps per row (`intrain.interop.peerscores.PeerScores`) is an arch
+    string, or whatever [`intrain.spaces.Space.peer_id`][intrain.spaces.base.Space.peer_id] accepts (an NB101 module hash).
     """
 
     @abc.abstractmethod
@@ -118,11 +121,11 @@ class PeerCodec(abc.ABC):
     @abc.abstractmethod
     def load(self, stored: Any) -> tuple[str, int]:
         """``(key, stated benchmark index or -1)`` of what the file stores; a malformed entry is
-        an :class:`InputError` (the caller adds the file and record)."""
+        an [`InputError`][intrain.core.errors.InputError] (the caller adds the file and record)."""
 
 
 class TupleKey(PeerCodec):
-    """NASLib's key: ``str()`` of a tuple of ints that an :class:`Encoding` makes (naslib-zc)."""
+    """NASLib's key: ``str()`` of a tuple of ints that an [`Encoding`][intrain.spaces.peers.Encoding] makes (naslib-zc)."""
 
     def __init__(self, encoding: Encoding):
         self.encoding = encoding
@@ -151,7 +154,7 @@ class ArchRecord(PeerCodec):
 
 
 class IdRecord(PeerCodec):
-    """zero-cost-nas's NB101 layout: ``{'hash': <peer id>}`` (the space's :meth:`~Space.peer_id`)."""
+    """zero-cost-nas's NB101 layout: ``{'hash': <peer id>}`` (the space's `peer_id`)."""
 
     def __init__(self, space: Space, field: str = "hash", what: str = "the 32-character module hash"):
         self.space, self.field, self.what = space, field, what

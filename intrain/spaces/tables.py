@@ -1,15 +1,16 @@
-"""Reading benchmark tables defensively: every failure is a :class:`GroundTruthError` naming the file.
+"""Reading benchmark tables defensively: every failure is a [`GroundTruthError`][intrain.spaces.base.GroundTruthError] naming the file.
 
 A benchmark export may be truncated, binary junk or hand-edited; the space readers use these
 helpers so that such a file is refused in words instead of surfacing a parser's own exception.
 
->>> from pathlib import Path
->>> mean_accuracy([93.0, 94.0])
-93.5
->>> mean_accuracy("93")
-Traceback (most recent call last):
-...
-intrain.spaces.base.GroundTruthError: an accuracy must be a number or a non-empty list of numbers, got '93'
+Examples:
+    >>> from pathlib import Path
+    >>> mean_accuracy([93.0, 94.0])
+    93.5
+    >>> mean_accuracy("93")
+    Traceback (most recent call last):
+    ...
+    intrain.spaces.base.GroundTruthError: an accuracy must be a number or a non-empty list of numbers, got '93'
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""NAS-Bench-101: the space (:class:`NB101Space`) and its parts, one module each.
+"""NAS-Bench-101: the space (`NB101Space`) and its parts, one module each.
 
-- :mod:`.encoding` cell specs, arch strings, pruning, the benchmark's module hash (no torch);
-- :mod:`.network` the benchmark's network (torch);
-- :mod:`.groundtruth` JSON exports and the official tfrecord normalised;
-- :mod:`.peers` NASLib's tuple and the module hash as the peers' files use them.
+- `.encoding` cell specs, arch strings, pruning, the benchmark's module hash (no torch);
+- `.network` the benchmark's network (torch);
+- `.groundtruth` JSON exports and the official tfrecord normalised;
+- `.peers` NASLib's tuple and the module hash as the peers' files use them.
 
 Import a name from the module that defines it (``intrain.spaces.nb101.encoding.module_hash``);
-the names of :mod:`.network` are also importable from here, importing torch on first use
+the names of `.network` are also importable from here, importing torch on first use
 (``nb101.build_network``).
 """
 

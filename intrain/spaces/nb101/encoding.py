@@ -1,4 +1,4 @@
-"""NAS-Bench-101: cell specs, pruning and the benchmark's module hash (no torch; the network is in :mod:`.network`).
+"""NAS-Bench-101: cell specs, pruning and the benchmark's module hash (no torch; the network is in `.network`).
 
 A cell is a DAG of at most 7 vertices (input, up to 5 operations, output) and at most 9 edges,
 given as an upper-triangular 0/1 adjacency matrix and one operation per vertex. The benchmark
@@ -7,7 +7,7 @@ an MD5 fingerprint that is invariant to vertex order; both are reproduced here a
 against real benchmark records (parameter count and hash).
 
 Arch strings: the matrix rows as 0/1 digits joined by ``-``, a ``|``, then the interior
-vertices' operations joined by ``,`` in short form (``conv3x3``, ``conv1x1``, ``maxpool3x3``)::
+vertices' operations joined by ``,`` in short form (``conv3x3``, ``conv1x1``, ``maxpool3x3``):
 
     0110000-0010001-0001000-0000100-0000010-0000001-0000000|conv3x3,conv1x1,maxpool3x3,conv3x3,conv1x1
 
@@ -165,7 +165,7 @@ def module_hash(spec: CellSpec | str) -> str:
     """The benchmark's isomorphism-invariant fingerprint of the pruned cell.
 
     Vertex labels are (out-degree, in-degree, op label) with input = -1, output = -2 and the
-    operations numbered by :data:`OPS`; ``n`` rounds of neighbourhood hashing (sorted in- and
+    operations numbered by `OPS`; ``n`` rounds of neighbourhood hashing (sorted in- and
     out-neighbour hashes) follow, and the fingerprint is the MD5 of the sorted final hashes.
     """
     spec = prune(parse_arch(spec) if isinstance(spec, str) else spec)

@@ -88,7 +88,7 @@ READERS: dict[str, Callable[[Path], list[dict]]] = {
 
 
 def read_groundtruth(table: str | Path, valid_csvs: dict | None = None) -> pd.DataFrame:
-    """NB101 ground truth (CIFAR-10, accuracies in %) from any reader in :data:`READERS`.
+    """NB101 ground truth (CIFAR-10, accuracies in %) from any reader in `READERS`.
 
     Every cell is validated and hashed; a record that carries the benchmark's hash must agree with
     ours, so a mis-parsed export fails here instead of silently pairing scores with wrong rows.

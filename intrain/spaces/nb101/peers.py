@@ -4,13 +4,14 @@
                  output, op conv3x3), the flattened 7x7 matrix then op ids (0 input, 1 output,
                  2 maxpool3x3, 3 conv1x1-bn-relu, 4 conv3x3-bn-relu); NASLib's ``convert_to_cell``
                  and NAS-Bench-Suite-Zero's ``zc_nasbench101.json`` keys
-``hash``         the benchmark's module hash (:func:`.encoding.module_hash`), how zero-cost-nas's
+``hash``         the benchmark's module hash (`.encoding.module_hash`), how zero-cost-nas's
                  ``nasbench1_pred.py`` keys its records; one-way (found in the benchmark table)
-``pruned_arch``  the arch string of the cell the benchmark trains (:func:`.encoding.prune`)
+``pruned_arch``  the arch string of the cell the benchmark trains (`.encoding.prune`)
 
->>> t = NASLibTuple().encode("0100-0010-0001-0000|conv3x3,maxpool3x3")
->>> len(t), NASLibTuple().decode(t)
-(56, '0100-0010-0001-0000|conv3x3,maxpool3x3')
+Examples:
+    >>> t = NASLibTuple().encode("0100-0010-0001-0000|conv3x3,maxpool3x3")
+    >>> len(t), NASLibTuple().decode(t)
+    (56, '0100-0010-0001-0000|conv3x3,maxpool3x3')
 """
 
 from __future__ import annotations

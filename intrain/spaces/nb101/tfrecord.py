@@ -44,7 +44,7 @@ def iter_records(path: str | Path) -> Iterator[bytes]:
 
 
 def write_records(path: str | Path, payloads: list[bytes]) -> None:
-    """The inverse of :func:`iter_records` (CRCs zeroed); used to build test fixtures."""
+    """The inverse of `iter_records` (CRCs zeroed); used to build test fixtures."""
     with open(path, "wb") as f:
         for p in payloads:
             f.write(struct.pack("<Q", len(p)) + b"\0" * 4 + p + b"\0" * 4)

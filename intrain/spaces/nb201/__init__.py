@@ -1,13 +1,13 @@
-"""NAS-Bench-201: the space (:class:`NB201Space`) and its parts, one module each.
+"""NAS-Bench-201: the space (`NB201Space`) and its parts, one module each.
 
-- :mod:`.encoding` arch strings, cells, canonical form (no torch);
-- :mod:`.network` the benchmark's network (torch), with NB201's own ``prune``/``fast_pool`` options;
-- :mod:`.groundtruth` the benchmark table normalised;
-- :mod:`.search` the edge-mutation problem of Algorithm 1;
-- :mod:`.peers` NASLib's tuple and NATS-Bench's op ids (``intrain convert``, ``export``, ``import``).
+- `.encoding` arch strings, cells, canonical form (no torch);
+- `.network` the benchmark's network (torch), with NB201's own ``prune``/``fast_pool`` options;
+- `.groundtruth` the benchmark table normalised;
+- `.search` the edge-mutation problem of Algorithm 1;
+- `.peers` NASLib's tuple and NATS-Bench's op ids (``intrain convert``, ``export``, ``import``).
 
 Import a name from the module that defines it (``intrain.spaces.nb201.encoding.normalize_arch``);
-the names of :mod:`.network` are also importable from here, importing torch on first use
+the names of `.network` are also importable from here, importing torch on first use
 (``nb201.build_network``).
 """
 

@@ -13,15 +13,16 @@ Dead computation. An edge whose input is identically zero (its source node recei
 ``none`` edges) or whose output never reaches the cell output does no useful work. With
 ``prune=True`` (the default) such edges are not instantiated at all; the cell computes the same
 function at initialisation and its per-layer statistics are those of the live graph. This is
-also what makes isomorphic cells (same :func:`canonical_form`) equal in distribution.
+also what makes isomorphic cells (same `canonical_form`) equal in distribution.
 
 This module holds the encoding (arch strings, cells, canonical form) and does not import torch;
-the network is in :mod:`.network`.
+the network is in `.network`.
 
->>> normalize_arch(" |nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2| ")
-'|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
->>> canonical_form("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
-'x'
+Examples:
+    >>> normalize_arch(" |nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2| ")
+    '|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|'
+    >>> canonical_form("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")
+    'x'
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class Cell:
         """Position in the lexicographic enumeration of cells (first edge varies fastest).
 
         Not the benchmark's index: NB201 stores cells in its own order, which only the
-        benchmark table knows (see :meth:`intrain.spaces.Space.benchmark_index`).
+        benchmark table knows (see [`intrain.spaces.Space.benchmark_index`][intrain.spaces.base.Space.benchmark_index]).
         """
         code = 0
         for op in reversed(self.ops):
@@ -108,12 +109,13 @@ _FORMAT = (
 
 
 def parse_arch(arch: str) -> Cell:
-    """Parse an arch string, raising :class:`ArchStringError` that says which edge or op is wrong.
+    """Parse an arch string, raising `ArchStringError` that says which edge or op is wrong.
 
-    >>> parse_arch("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|")
-    Traceback (most recent call last):
-    ...
-    intrain.spaces.nb201.encoding.ArchStringError: '|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|': edge 1 of node 1 (node 0 -> node 1): unknown operation 'conv'; allowed: none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3
+    Examples:
+        >>> parse_arch("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+        Traceback (most recent call last):
+        ...
+        intrain.spaces.nb201.encoding.ArchStringError: '|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|': edge 1 of node 1 (node 0 -> node 1): unknown operation 'conv'; allowed: none, skip_connect, nor_conv_1x1, nor_conv_3x3, avg_pool_3x3
     """
     if not isinstance(arch, str):
         raise ArchStringError(f"arch string must be str, got {type(arch).__name__}; {_FORMAT}")
@@ -229,7 +231,7 @@ def conv_macs(
     arch: str | Cell, dataset: str, reference: bool = True, channels: int = 16, cells_per_stage: int = 5
 ) -> int:
     """Multiply-accumulates of the conv and linear layers for one image, counted analytically
-    (torch-free, the convention of :func:`intrain.proxies.base.count_macs`; AutoDL's
+    (torch-free, the convention of [`intrain.proxies.base.count_macs`][intrain.proxies.base.count_macs]; AutoDL's
     ``flop_benchmark`` adds the classifier bias, ``num_classes`` more).
 
     ``reference=True``: the benchmark's network, every non-``none`` conv edge counted (dead

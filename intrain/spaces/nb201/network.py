@@ -4,10 +4,10 @@ A 3x3 stem conv + BN, three stages of N=5 cells (C, 2C, 4C channels) joined by r
 reduction blocks, a final BN + ReLU, global average pooling and a linear head. Operations are
 ReLU -> Conv(bias False) -> BN(affine) as in the benchmark (not the SamsungLabs copy, which differs).
 
-With ``prune=True`` (the default) dead edges (:func:`.encoding.live_edges`) are not instantiated:
+With ``prune=True`` (the default) dead edges (`.encoding.live_edges`) are not instantiated:
 the cell computes the same function at initialisation and its per-layer statistics are those of
 the live graph, which is what makes isomorphic cells equal in distribution. ``prune``,
-``fast_pool`` and ``protocol`` are NB201's own build options (:attr:`NB201Space.options`).
+``fast_pool`` and ``protocol`` are NB201's own build options (`NB201Space.options`).
 
 ``reference=True`` (``protocol: reference``) builds the benchmark's own network (AutoDL ``InferCell``) instead: every
 non-``none`` edge is instantiated and run, and an edge whose source node receives only ``none``

@@ -4,15 +4,16 @@
             4 avg_pool_3x3) at the positions of NASLib's EDGE_LIST ((1,2),(1,3),(1,4),(2,3),(2,4),(3,4)),
             nodes 1-based (naslib/search_spaces/nasbench201/conversions.py); NAS-Bench-Suite-Zero's
             ``zc_nasbench201.json`` keys architectures by its text
-``op_ids``  six op ids in NATS-Bench's order (:data:`.encoding.OPS`) in arch-string order
+``op_ids``  six op ids in NATS-Bench's order (`.encoding.OPS`) in arch-string order
             (``str2matrix``'s numbers)
 
 zero-cost-nas's ``nasbench2_pred.py`` keys its records by the arch string and the benchmark
-index (:class:`intrain.spaces.peers.ArchRecord`). Researchers keep asking what a NASLib tuple
+index ([`intrain.spaces.peers.ArchRecord`][intrain.spaces.peers.ArchRecord]). Researchers keep asking what a NASLib tuple
 such as ``(4, 0, 3, 1, 4, 3)`` means (automl/NASLib #144 #171):
 
->>> NASLibTuple().decode((4, 0, 3, 1, 4, 3))
-'|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'
+Examples:
+    >>> NASLibTuple().decode((4, 0, 3, 1, 4, 3))
+    '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ _NASLIB_POS: tuple[int, ...] = tuple(NASLIB_EDGES.index((j + 1, i + 1)) for i, j
 class NASLibTuple(Encoding):
     """NASLib's op-index tuple of an NB201 cell.
 
-    >>> NASLibTuple().encode("|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|")
-    (4, 0, 3, 1, 4, 3)
+    Examples:
+        >>> NASLibTuple().encode("|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|")
+        (4, 0, 3, 1, 4, 3)
     """
 
     name = "naslib"
@@ -57,8 +59,9 @@ class NASLibTuple(Encoding):
 class OpIds(Encoding):
     """NATS-Bench op ids in arch-string order (must be named: it looks like an index list).
 
-    >>> OpIds().decode("4 1 0 2 4 2")
-    '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'
+    Examples:
+        >>> OpIds().decode("4 1 0 2 4 2")
+        '|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|avg_pool_3x3~1|nor_conv_1x1~2|'
     """
 
     name = "op_ids"

@@ -1,4 +1,4 @@
-"""NB201 as an Algorithm 1 problem (:mod:`intrain.search.evolution`): one edge's operation per mutation,
+"""NB201 as an Algorithm 1 problem (`intrain.search.evolution`): one edge's operation per mutation,
 so the search loop is validated where ground truth exists."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from intrain.spaces.nb201.encoding import EDGES, OPS, Cell, parse_arch
 class NB201Edges:
     """A random cell to start, one edge's operation changed per mutation.
 
-    >>> problem, rng = NB201Edges(), np.random.default_rng(0)
-    >>> arch = problem.start(rng)
-    >>> sum(a != b for a, b in zip(parse_arch(arch).ops, parse_arch(problem.mutate(arch, rng)).ops))
-    1
+    Examples:
+        >>> problem, rng = NB201Edges(), np.random.default_rng(0)
+        >>> arch = problem.start(rng)
+        >>> sum(a != b for a, b in zip(parse_arch(arch).ops, parse_arch(problem.mutate(arch, rng)).ops))
+        1
     """
 
     def start(self, rng: np.random.Generator) -> str:

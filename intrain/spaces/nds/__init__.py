@@ -1,15 +1,15 @@
-"""NDS ImageNet design spaces: one :class:`NDSSpace` class serves the seven of them.
+"""NDS ImageNet design spaces: one `NDSSpace` class serves the seven of them.
 
 They share one record format and one builder and differ only in their ground truth (each
 space's own records), so each is its own space in the config, registered under its name in
-:data:`.encoding.DESIGN_SPACES`.
+`.encoding.DESIGN_SPACES`.
 
-- :mod:`.encoding` a record's ``net`` validated, as canonical JSON (no torch);
-- :mod:`.network` cell and ResNeXt networks and the records' FLOP conventions (torch);
-- :mod:`.groundtruth` a design space's record list normalised.
+- `.encoding` a record's ``net`` validated, as canonical JSON (no torch);
+- `.network` cell and ResNeXt networks and the records' FLOP conventions (torch);
+- `.groundtruth` a design space's record list normalised.
 
 Import a name from the module that defines it (``intrain.spaces.nds.encoding.normalize_arch``);
-the names of :mod:`.network` are also importable from here, importing torch on first use
+the names of `.network` are also importable from here, importing torch on first use
 (``nds.build_model``, ``nds.count_flops``).
 """
 
@@ -56,7 +56,7 @@ class NDSSpace(PackagedSpace):
         return normalize_arch(arch)
 
     def describe(self, arch: str, dataset: str, model) -> Description:
-        """The records' own FLOPs convention (:func:`.network.count_flops`) at the dataset's side."""
+        """The records' own FLOPs convention (`.network.count_flops`) at the dataset's side."""
         from intrain.spaces.nds.network import count_flops
 
         return Description({"nds_record_flops": float(count_flops(model, self.dataset(dataset).resolution))})

@@ -1,11 +1,12 @@
 """NDS records as arch strings: validation of a record's ``net`` and its canonical JSON (no torch).
 
 Arch strings are the record's ``net`` as canonical JSON (sorted keys, no spaces); the string is
-self-contained, so a network can be rebuilt without the benchmark file (:mod:`.network`).
+self-contained, so a network can be rebuilt without the benchmark file (`.network`).
 
->>> normalize_arch('{"width": 16, "depth": 1, "genotype": {"normal": [["skip_connect", 0], ["none", 1]],'
-...                ' "normal_concat": [2], "reduce": [["max_pool_3x3", 0], ["skip_connect", 1]], "reduce_concat": [2]}}')
-'{"depth":1,"genotype":{"normal":[["skip_connect",0],["none",1]],"normal_concat":[2],"reduce":[["max_pool_3x3",0],["skip_connect",1]],"reduce_concat":[2]},"width":16}'
+Examples:
+    >>> normalize_arch('{"width": 16, "depth": 1, "genotype": {"normal": [["skip_connect", 0], ["none", 1]],'
+    ...                ' "normal_concat": [2], "reduce": [["max_pool_3x3", 0], ["skip_connect", 1]], "reduce_concat": [2]}}')
+    '{"depth":1,"genotype":{"normal":[["skip_connect",0],["none",1]],"normal_concat":[2],"reduce":[["max_pool_3x3",0],["skip_connect",1]],"reduce_concat":[2]},"width":16}'
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class NDSRecordError(InputError):
     """An NDS ``net`` record this builder cannot turn into a network, with the reason."""
 
 
-#: The DARTS/NDS operation vocabulary (:data:`.network.OPS` builds each one).
+#: The DARTS/NDS operation vocabulary (`.network.OPS` builds each one).
 OP_NAMES: tuple[str, ...] = (
     "none",
     "skip_connect",

@@ -1,7 +1,7 @@
 """NDS (Network Design Spaces, Radosavovic et al. 2019): networks from the benchmark's records.
 
 The ImageNet variants of seven design spaces are supported. Each record's ``net`` field fixes a
-network; :mod:`.encoding` validates it and gives it a canonical arch string, this module builds it
+network; `.encoding` validates it and gives it a canonical arch string, this module builds it
 in PyTorch:
 
 - **Cell spaces** (Amoeba, DARTS, ENAS, NASNet, PNAS): a DARTS-style ImageNet network. Genotype
@@ -17,9 +17,9 @@ in PyTorch:
   That reading of entry 0 is the only one that reproduces the records' parameter counts (all
   294 of them exactly), see tests/test_nds.py.
 
-Correctness bar: :func:`count_params` equals every record's ``params`` and :func:`count_flops`
+Correctness bar: `count_params` equals every record's ``params`` and `count_flops`
 its ``flops`` (at 224x224) for all 897 mirrored models. The two record families count FLOPs
-differently (see :class:`FlopConvention`); each convention was fitted to the records and
+differently (see `FlopConvention`); each convention was fitted to the records and
 reproduces all of them exactly.
 """
 
@@ -330,7 +330,7 @@ class FlopConvention:
         return 0
 
 
-#: The convention of each network family, keyed by the class :func:`build_model` returns.
+#: The convention of each network family, keyed by the class `build_model` returns.
 FLOP_CONVENTIONS: dict[type, FlopConvention] = {
     CellNetwork: FlopConvention(ignore_dilation=True, relu=1, pools=True, bn=0, linear_bias=True),
     ResNeXtNetwork: FlopConvention(ignore_dilation=False, relu=0, pools=False, bn=5, linear_bias=True),
@@ -338,7 +338,7 @@ FLOP_CONVENTIONS: dict[type, FlopConvention] = {
 
 
 def count_flops(model: nn.Module, resolution: int = RECORD_RESOLUTION) -> int:
-    """FLOPs of one image in the records' convention (see :class:`FlopConvention`), from one
+    """FLOPs of one image in the records' convention (see `FlopConvention`), from one
     forward pass of a zero image with hooks, on the model's device (a model on the meta device
     works too: shapes only, but about 5x slower than a real CPU pass)."""
     from intrain.engine.counting import hooked_forward

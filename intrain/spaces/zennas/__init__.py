@@ -1,10 +1,10 @@
 """The ImageNet search space of Zen-NAS, ZiCo and AZ-NAS, exactly as their code defines it.
 
-An architecture is the Zen-NAS structure string itself (:mod:`.grammar`), so a searched string
+An architecture is the Zen-NAS structure string itself (`.grammar`), so a searched string
 goes straight into the Zen-NAS/ZiCo training scripts (``--plainnet_struct_txt``). Modules:
-:mod:`.grammar` (parse/format, no torch), :mod:`.network` (the ``nn.Module``), :mod:`.flops`
-(Zen's budget FLOPs, plain MACs, exact parameter counts), :mod:`.mutation` (the published
-mutation as an Algorithm 1 problem), :mod:`.published` (the model-zoo strings).
+`.grammar` (parse/format, no torch), `.network` (the ``nn.Module``), `.flops`
+(Zen's budget FLOPs, plain MACs, exact parameter counts), `.mutation` (the published
+mutation as an Algorithm 1 problem), `.published` (the model-zoo strings).
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ __all__ = [
 
 
 def normalize_arch(arch: str) -> str:
-    """The canonical structure string (block names dropped); raises :class:`ZenStructureError`.
+    """The canonical structure string (block names dropped); raises `ZenStructureError`.
 
-    >>> normalize_arch(" SuperConvK3BNRELU(s|3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)\\n")
-    'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)'
+    Examples:
+        >>> normalize_arch(" SuperConvK3BNRELU(s|3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)\\n")
+        'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)'
     """
     return format_structure(parse_structure(arch))
 
@@ -56,8 +57,9 @@ canonical_form = normalize_arch
 def build_network(arch: str, dataset: str = "imagenet", se: bool = False):
     """The untrained network (no SE, as searched; ``se=True`` as trained).
 
-    >>> build_network(INITIAL, "imagenet").classifier.in_features
-    2048
+    Examples:
+        >>> build_network(INITIAL, "imagenet").classifier.in_features
+        2048
     """
     from intrain.spaces.zennas.network import build_model
 
@@ -69,9 +71,10 @@ def build_network(arch: str, dataset: str = "imagenet", se: bool = False):
 class ZenNASSpace(Space):
     """The ImageNet space Zen-NAS, ZiCo and AZ-NAS search (search only: no benchmark table).
 
-    >>> from intrain.spaces import get_space
-    >>> get_space("zennas").search_problem(450e6).start(None) == INITIAL
-    True
+    Examples:
+        >>> from intrain.spaces import get_space
+        >>> get_space("zennas").search_problem(450e6).start(None) == INITIAL
+        True
     """
 
     name = "zennas"
@@ -101,7 +104,7 @@ class ZenNASSpace(Space):
 
     def describe(self, arch: str, dataset: str, model) -> Description:
         """Zen-NAS's ``get_FLOPs`` (the budget) with and without SE, parameters with SE,
-        ``get_model_size``, and a table per Zen block (:func:`.flops.describe_costs`)."""
+        ``get_model_size``, and a table per Zen block (`.flops.describe_costs`)."""
         from intrain.spaces.zennas.flops import describe_costs
 
         conventions, table = describe_costs(arch, self.dataset(dataset).resolution)

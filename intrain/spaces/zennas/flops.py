@@ -2,14 +2,14 @@
 
 Three conventions, because the papers compare under one and readers expect another:
 
-* :func:`budget_flops`: ``MasterNet.get_FLOPs(224)`` of Zen-NAS, the number every search in
+* `budget_flops`: ``MasterNet.get_FLOPs(224)`` of Zen-NAS, the number every search in
   Zen-NAS, ZiCo and AZ-NAS checks against its budget. It adds BN (C x H x W per BN), uses
   ``H // stride`` for every output side, and counts a projection shortcut of a strided unit at
   ``(H_out / stride)^2``, i.e. the stride divides the resolution twice (an under-count).
-* :func:`macs`: multiply-accumulates of every Conv2d and the Linear, at the sides PyTorch
+* `macs`: multiply-accumulates of every Conv2d and the Linear, at the sides PyTorch
   computes (what a forward hook sees).
-* :func:`params`: the built module's parameter numel (conv weights, projection biases, BN
-  weight+bias, SE, Linear weight+bias); :func:`zen_model_size` is Zen-NAS's ``get_model_size``
+* `params`: the built module's parameter numel (conv weights, projection biases, BN
+  weight+bias, SE, Linear weight+bias); `zen_model_size` is Zen-NAS's ``get_model_size``
   (one number per BN channel, no Linear bias but one), kept for comparison with its logs.
 
 ``se=True`` counts the SE modules the trained networks carry (``--use_se``); searches run without.
@@ -29,8 +29,9 @@ SE_RATIO = 0.25
 def smart_round(x: float, base: int = 8) -> int:
     """Zen-NAS's ``global_utils.smart_round`` with an explicit base: nearest multiple, at least ``base``.
 
-    >>> smart_round(20.0), smart_round(12.0), smart_round(6.4)
-    (16, 16, 8)
+    Examples:
+        >>> smart_round(20.0), smart_round(12.0), smart_round(6.4)
+        (16, 16, 8)
     """
     return max(base, round(x / float(base)) * base)
 
@@ -174,9 +175,10 @@ def total_cost(
 def budget_flops(structure: Structure | str, resolution: int = RESOLUTION, se: bool = False) -> float:
     """Zen-NAS's ``MasterNet.get_FLOPs(resolution)``: the number the budgets are checked against.
 
-    >>> round(budget_flops("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE6K3(32,48,2,32,1)"
-    ...                    "SuperResIDWE6K3(48,96,2,48,1)SuperResIDWE6K3(96,128,2,96,1)SuperConvK1BNRELU(128,2048,1,1)") / 1e6, 1)
-    162.4
+    Examples:
+        >>> round(budget_flops("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE6K3(32,48,2,32,1)"
+        ...                    "SuperResIDWE6K3(48,96,2,48,1)SuperResIDWE6K3(96,128,2,96,1)SuperConvK1BNRELU(128,2048,1,1)") / 1e6, 1)
+        162.4
     """
     return total_cost(structure, resolution, se).flops
 
@@ -189,8 +191,9 @@ def macs(structure: Structure | str, resolution: int = RESOLUTION, se: bool = Fa
 def params(structure: Structure | str, se: bool = False) -> int:
     """Parameter numel of the built network, with or without SE.
 
-    >>> params("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
-    17976
+    Examples:
+        >>> params("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
+        17976
     """
     return total_cost(structure, RESOLUTION, se).params
 
@@ -203,9 +206,10 @@ def zen_model_size(structure: Structure | str, se: bool = False) -> float:
 def describe_costs(structure: Structure | str, resolution: int = RESOLUTION) -> tuple[dict[str, float], list[dict]]:
     """``intrain describe``'s Zen-NAS conventions and one table row per block (and the classifier).
 
-    >>> conv, rows = describe_costs("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
-    >>> conv["zen_layers"], [r["text"][:17] for r in rows][-1]
-    (3.0, 'Linear(16,1000)')
+    Examples:
+        >>> conv, rows = describe_costs("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
+        >>> conv["zen_layers"], [r["text"][:17] for r in rows][-1]
+        (3.0, 'Linear(16,1000)')
     """
     s = parse_structure(structure) if isinstance(structure, str) else structure
     plain, se = total_cost(s, resolution), total_cost(s, resolution, se=True)

@@ -1,7 +1,7 @@
 """The Zen-NAS structure string: parse it into frozen blocks and format it back.
 
 Zen-NAS, ZiCo and AZ-NAS write an ImageNet network as a flat string of ``Name(int,...)`` terms
-(``PlainNet/__init__.py`` in idstcv/ZenNAS)::
+(``PlainNet/__init__.py`` in idstcv/ZenNAS):
 
     SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)...SuperConvK1BNRELU(128,2048,1,1)
 
@@ -10,7 +10,7 @@ Zen-NAS, ZiCo and AZ-NAS write an ImageNet network as a flat string of ``Name(in
 * ``SuperConvK1BNRELU(in,out,stride,sub_layers)``: the head (1x1 conv to 2048, never mutated).
 
 A term may carry a ``name|`` prefix inside its parentheses; Zen-NAS ignores it when it prints a
-structure, so :func:`format_structure` drops it too. This module imports no torch: the search
+structure, so `format_structure` drops it too. This module imports no torch: the search
 and the budget check run on strings only.
 """
 
@@ -56,7 +56,7 @@ class ConvBlock:
 
 @dataclass(frozen=True)
 class IDWBlock:
-    """``SuperResIDWE{e}K{k}``: sub_layers x two inverted-residual units (see :mod:`.network`)."""
+    """``SuperResIDWE{e}K{k}``: sub_layers x two inverted-residual units (see `.network`)."""
 
     expansion: int
     kernel: int
@@ -99,8 +99,9 @@ class Structure:
 def format_structure(structure: Structure | tuple[Block, ...]) -> str:
     """The canonical string (no block names), as Zen-NAS's ``str(net)`` prints it.
 
-    >>> format_structure(parse_structure("SuperConvK3BNRELU(a|3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)"))
-    'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)'
+    Examples:
+        >>> format_structure(parse_structure("SuperConvK3BNRELU(a|3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)"))
+        'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)'
     """
     blocks = structure.blocks if isinstance(structure, Structure) else structure
     return "".join(b.format() for b in blocks)
@@ -170,11 +171,12 @@ def check_structure(blocks: tuple[Block, ...]) -> Structure:
 
 
 def parse_structure(text: str) -> Structure:
-    """Parse and check a structure string; raises :class:`ZenStructureError` saying what is wrong.
+    """Parse and check a structure string; raises `ZenStructureError` saying what is wrong.
 
-    >>> s = parse_structure("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperConvK1BNRELU(32,2048,1,1)")
-    >>> s.blocks[1].expansion, s.blocks[1].bottleneck, s.n_layers
-    (6, 8, 3)
+    Examples:
+        >>> s = parse_structure("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperConvK1BNRELU(32,2048,1,1)")
+        >>> s.blocks[1].expansion, s.blocks[1].bottleneck, s.n_layers
+        (6, 8, 3)
     """
     if not isinstance(text, str):
         raise ZenStructureError(f"a structure is a string, got {type(text).__name__}")

@@ -5,19 +5,19 @@ One child of a parent structure:
 1. ``edits`` times draw a block index uniformly (stem and head included; a repeated index is
    skipped, not redrawn) and replace that block by one candidate of ``gen_search_space``:
    * stem: ``SuperConvK3BNRELU(3, c, stride, 1)`` with c uniform over the distinct widths of
-     :func:`channel_choices` (the stem's width x {2.5, 2, 1.5, 1.25, 1, 1/1.25, 1/1.5, 1/2, 1/2.5},
+     `channel_choices` (the stem's width x {2.5, 2, 1.5, 1.25, 1, 1/1.25, 1/1.5, 1/2, 1/2.5},
      at least 8, rounded to a multiple of 8);
    * head: itself (Zen-NAS never changes the 1x1 head);
    * IDW block: type, out width, sub_layers and bottleneck jointly: the type by
-     :data:`TYPE_WEIGHTS`, then out in :func:`channel_choices`, sub_layers in
-     :func:`sublayer_choices`, bottleneck in :func:`channel_choices`, each uniform; stride kept.
+     `TYPE_WEIGHTS`, then out in `channel_choices`, sub_layers in
+     `sublayer_choices`, bottleneck in `channel_choices`, each uniform; stride kept.
 2. Re-chain the in-channels; split every block with >= 6 sub-layers into ``(in,out,s,btl,3)`` +
    ``(out,out,1,btl,n-3)`` (twice, as Zen-NAS splits in the mutation and again after it).
 
 A child with more layers than the cap (stem and head count: 14 up to 600M FLOPs, 16 above) or
 more than the budget's ``get_FLOPs(224)`` is dropped and another is drawn. Zen-NAS uses 1 edit
 while its population has at most 10 members and 2 after; inside Algorithm 1 the history plays
-the population's role (:meth:`ZenSearch.mutate_at`).
+the population's role (`ZenSearch.mutate_at`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ INITIAL = (
 #: c / 1.25 is not always the float c * 0.8, so the rounding of a half can differ).
 GROW, SHRINK = (2.5, 2.0, 1.5, 1.25), (1.25, 1.5, 2.0, 2.5)
 SPLIT_AT = 6
-#: How often each of :data:`IDW_TYPES` is drawn. ``gen_search_space`` starts one candidate list
+#: How often each of `IDW_TYPES` is drawn. ``gen_search_space`` starts one candidate list
 #: before its type loop and, per type, appends the type's candidates, de-duplicates into a new
 #: list and appends that to the list of lists; the next type's candidates are then appended to
 #: the list already stored. Stored list j therefore holds types 0..j+1 (the last one 0..11),
@@ -63,8 +63,9 @@ def max_layers(budget: float) -> int:
 def channel_choices(c: int) -> list[int]:
     """``get_select_student_channels_list``: distinct widths c x factor, >= 8, multiple of 8, descending.
 
-    >>> channel_choices(8), channel_choices(32)
-    ([16, 8], [80, 64, 48, 40, 32, 24, 16])
+    Examples:
+        >>> channel_choices(8), channel_choices(32)
+        ([16, 8], [80, 64, 48, 40, 32, 24, 16])
     """
     raw = [c * f for f in GROW] + [float(c)] + [c / f for f in SHRINK]
     return sorted({smart_round(max(8, x), 8) for x in raw}, reverse=True)
@@ -136,10 +137,11 @@ def mutate_structure(structure: Structure, rng: np.random.Generator, edits: int 
 class ZenSearch:
     """Algorithm 1's problem on the Zen-NAS space: start, mutate within budget and cap, describe.
 
-    >>> p = ZenSearch(450e6)
-    >>> child = p.mutate_at(p.start(np.random.default_rng(0)), np.random.default_rng(1), 0)
-    >>> budget_flops(child) <= 450e6 and parse_structure(child).n_layers <= 14
-    True
+    Examples:
+        >>> p = ZenSearch(450e6)
+        >>> child = p.mutate_at(p.start(np.random.default_rng(0)), np.random.default_rng(1), 0)
+        >>> budget_flops(child) <= 450e6 and parse_structure(child).n_layers <= 14
+        True
     """
 
     budget: float

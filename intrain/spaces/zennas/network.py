@@ -152,8 +152,9 @@ def build_model(
 ) -> ZenNet:
     """The untrained network of a structure string (``se=True`` for the exported/trained form).
 
-    >>> net = build_model("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
-    >>> tuple(net(torch.zeros(2, 3, 32, 32)).shape)
-    (2, 1000)
+    Examples:
+        >>> net = build_model("SuperConvK3BNRELU(3,8,2,1)SuperResIDWE1K3(8,8,1,8,1)SuperConvK1BNRELU(8,16,1,1)")
+        >>> tuple(net(torch.zeros(2, 3, 32, 32)).shape)
+        (2, 1000)
     """
     return ZenNet(structure, num_classes, se, residual)

@@ -137,7 +137,8 @@ PUBLISHED: dict[str, Published] = {
 def budget_group(budget: float) -> str:
     """The paper's budget column a published network belongs to (450M, 600M or 1G).
 
-    >>> budget_group(400e6), budget_group(900e6)
-    ('450M', '1G')
+    Examples:
+        >>> budget_group(400e6), budget_group(900e6)
+        ('450M', '1G')
     """
     return "450M" if budget <= 450e6 else ("600M" if budget <= 600e6 else "1G")

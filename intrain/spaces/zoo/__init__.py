@@ -6,10 +6,10 @@ environment ``bash scripts/setup-models.sh`` makes). Ground truth is timm's publ
 top-1 of the rows trained on ImageNet-1k alone, one row per (architecture, recipe); see
 docs/beyond-cell-spaces.md for what such a correlation can and cannot say.
 
-- :mod:`.names` model name, recipe tag, in1k-only rule, family rule (no torch);
-- :mod:`.groundtruth` the results table normalised (pandas);
-- :mod:`.network` the timm network (torch, timm; imported on first use);
-- :mod:`.selection` the seeded per-family selection the zoo overlay scores.
+- `.names` model name, recipe tag, in1k-only rule, family rule (no torch);
+- `.groundtruth` the results table normalised (pandas);
+- `.network` the timm network (torch, timm; imported on first use);
+- `.selection` the seeded per-family selection the zoo overlay scores.
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def known_names(mirror: str | None = None) -> frozenset[str] | None:
 class ZooSpace(PackagedSpace):
     """timm architectures (tag-free model names) with timm's ImageNet-1k top-1 as ground truth.
 
-    >>> space = ZooSpace()
-    >>> space.normalize("resnet50.a1_in1k"), space.dataset("imagenet").num_classes
-    ('resnet50', 1000)
+    Examples:
+        >>> space = ZooSpace()
+        >>> space.normalize("resnet50.a1_in1k"), space.dataset("imagenet").num_classes
+        ('resnet50', 1000)
     """
 
     name = "zoo"

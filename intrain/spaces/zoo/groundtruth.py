@@ -7,7 +7,7 @@ Columns: ``arch_index`` (row order of the kept rows), ``arch`` (the timm name wi
 once and every recipe row takes its scores), ``recipe`` (the pretrained tag), ``family``,
 ``acc_imagenet`` (top-1, %), ``top5``, ``params_m`` (the table's ``param_count``, millions),
 ``eval_img_size``, ``crop_pct``. Analyses group by ``recipe`` or keep one row per architecture
-(:func:`intrain.analysis.zoo.one_per_arch`).
+(`intrain.analysis.zoo.one_per_arch`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _number(value: object) -> float:
 
 
 def in1k_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a results table whose model was trained on ImageNet-1k alone (:func:`.names.is_in1k_only`)."""
+    """The rows of a results table whose model was trained on ImageNet-1k alone (`.names.is_in1k_only`)."""
     return table[table["model"].astype(str).map(is_in1k_only)]
 
 

@@ -52,7 +52,7 @@ def feature_modules(model: Any) -> list[Any]:
 
 def build_network(arch: str, dataset: str, **options: Any) -> Any:
     """The untrained timm network of ``arch`` with the dataset's classes (imagenet: 1,000), with a
-    ``feature_modules()`` method (:func:`feature_modules`) for the proxies that read block outputs."""
+    ``feature_modules()`` method (`feature_modules`) for the proxies that read block outputs."""
     import types
 
     from intrain.spaces.zoo import DATASETS

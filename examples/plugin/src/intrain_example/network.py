@@ -1,6 +1,6 @@
-"""The toy space's network: stages of conv3x3-BN-ReLU, global pool, a linear ``classifier``.
+"""The toy space's network: stages of conv3x3-BN-ReLU, global pool, a linear `classifier`.
 
-``forward_features`` (the map before pooling, for Zen) and ``feature_modules`` (stem and stage
+`forward_features` (the map before pooling, for Zen) and `feature_modules` (stem and stage
 outputs, for AZ-NAS) let the proxies that read a network's structure score it too.
 """
 

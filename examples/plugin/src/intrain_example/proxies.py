@@ -1,7 +1,7 @@
 """A plugin proxy with its own probe collector: the fraction of ReLU outputs that are not zero.
 
-A proxy is a :class:`intrain.proxies.base.Proxy` subclass with a ``name``, what it ``needs``
-(collectors ride on InTrain's probe pass; passes run separately) and ``compute``. Registering a
+A proxy is a `intrain.proxies.base.Proxy` subclass with a `name`, what it `needs`
+(collectors ride on InTrain's probe pass; passes run separately) and `compute`. Registering a
 collector or a pass makes it available to every proxy.
 """
 
@@ -38,10 +38,11 @@ class ReluActivity(Collector):
 class AliveFraction(Proxy):
     """Fraction of ReLU outputs that are positive on the scoring batch (NaN without ReLUs).
 
-    >>> import intrain
-    >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
-    >>> 0 < intrain.score(net, ["intrain_example.proxies:AliveFraction"], batch_size=4, device="cpu")["alive_fraction"] < 1
-    True
+    Examples:
+        >>> import intrain
+        >>> net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        >>> 0 < intrain.score(net, ["intrain_example.proxies:AliveFraction"], batch_size=4, device="cpu")["alive_fraction"] < 1
+        True
     """
 
     name = "alive_fraction"

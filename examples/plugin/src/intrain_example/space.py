@@ -1,16 +1,16 @@
-"""A toy search space as a plugin: plain CNNs written as stage widths, e.g. ``"8-16-32"``.
+"""A toy search space as a plugin: plain CNNs written as stage widths, e.g. `"8-16-32"`.
 
-A space subclasses :class:`intrain.spaces.Space` and implements ``normalize`` (validate and spell
-canonically), ``network`` (the torch module; import torch inside so that parsing stays
-torch-free) and ``groundtruth`` (the benchmark table in intrain's normalised columns). Its ground
-truth here, ``toy_groundtruth.csv``, is made-up: accuracies generated from the widths plus seeded
+A space subclasses `intrain.spaces.Space` and implements `normalize` (validate and spell
+canonically), `network` (the torch module; import torch inside so that parsing stays
+torch-free) and `groundtruth` (the benchmark table in intrain's normalised columns). Its ground
+truth here, `toy_groundtruth.csv`, is made-up: accuracies generated from the widths plus seeded
 noise, for exercising the workflow, not a benchmark.
 
-The optional hooks make it take part in interop like a built-in space: ``encodings`` adds a
-spelling (``width_ids``, each stage's index in :data:`WIDTHS`, written as a CSV export column and
-usable with ``intrain convert --from width_ids``) and ``peer_codec`` lets ``intrain export`` /
-``intrain import`` write and read it in the peers' score-file layouts (a NASLib-style JSON keyed
-by the ``width_ids`` tuple; zero-cost-nas's pickled records keyed by arch string and index).
+The optional hooks make it take part in interop like a built-in space: `encodings` adds a
+spelling (`width_ids`, each stage's index in `WIDTHS`, written as a CSV export column and
+usable with `intrain convert --from width_ids`) and `peer_codec` lets `intrain export` /
+`intrain import` write and read it in the peers' score-file layouts (a NASLib-style JSON keyed
+by the `width_ids` tuple; zero-cost-nas's pickled records keyed by arch string and index).
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ class ToyArchError(InputError):
 
 
 class WidthIds(Encoding):
-    """Each stage's index in :data:`WIDTHS`, e.g. ``8-16-32`` -> ``(0, 1, 2)``.
+    """Each stage's index in `WIDTHS`, e.g. `8-16-32` -> `(0, 1, 2)`.
 
-    >>> WidthIds().encode("32-8"), WidthIds().decode("(2, 0)")
-    ((2, 0), '32-8')
+    Examples:
+        >>> WidthIds().encode("32-8"), WidthIds().decode("(2, 0)")
+        ((2, 0), '32-8')
     """
 
     name = "width_ids"
@@ -54,13 +55,14 @@ class WidthIds(Encoding):
 class ToyCNNSpace(Space):
     """Stages of conv3x3-BN-ReLU (stride 2 after the first), global pool, linear classifier.
 
-    >>> space = ToyCNNSpace()
-    >>> space.normalize(" 8-16 ")
-    '8-16'
-    >>> space.normalize("8-12")
-    Traceback (most recent call last):
-    ...
-    intrain_example.space.ToyArchError: toy_cnn architecture '8-12': stage 2 has width 12; widths are 8, 16, 32
+    Examples:
+        >>> space = ToyCNNSpace()
+        >>> space.normalize(" 8-16 ")
+        '8-16'
+        >>> space.normalize("8-12")
+        Traceback (most recent call last):
+        ...
+        intrain_example.space.ToyArchError: toy_cnn architecture '8-12': stage 2 has width 12; widths are 8, 16, 32
     """
 
     name = "toy_cnn"

@@ -233,6 +233,20 @@ def test_schema_refuses_results_with_braces_and_a_study_space_that_is_no_name(ov
         config(overlay)
 
 
+@pytest.mark.parametrize(
+    "key, value", [("lga_steps", 1001), ("lr_samples", 100_001), ("lr_resolution", 1025), ("lr_resolution", 0)]
+)
+def test_schema_bounds_the_pass_options_as_intrain_score_does(key, value):
+    """The workflow's scoring options have the same ranges as `intrain.score`'s OPTIONS, so a config
+    value is refused when the config is read, not hours later inside a scoring job."""
+    from intrain.engine.passes import OPTIONS
+
+    with pytest.raises(ConfigError, match=rf"config key scoring\.{key}:"):
+        config({"scoring": {key: value}})
+    with pytest.raises(ValueError, match=rf"{key} must be an integer"):
+        OPTIONS[key].check(key, value)
+
+
 # ----------------------------------------------------------------------------- studies
 
 

@@ -127,6 +127,8 @@ def test_frozen_head_scores_and_params_counts_all_parameters() -> None:
         ({"lr_samples": True}, "lr_samples must be an integer >= 1"),
         ({"lr_samples": 10**12}, "lr_samples must be an integer >= 1 and <= 100000"),
         ({"lga_steps": 10**9}, "lga_steps must be an integer >= 0 and <= 1000"),
+        ({"lr_resolution": 4096}, "lr_resolution must be an integer >= 1 and <= 1024"),
+        (["lga_steps"], "options must be a dict of pass settings"),
     ],
 )
 def test_option_values_are_validated_by_name_and_range(options: dict, words: str) -> None:
@@ -338,6 +340,33 @@ def test_a_proxy_that_raises_is_nan_with_a_reason_and_the_others_score() -> None
     assert r.reasons["broken_plugin"] == (
         "broken_plugin could not be computed on this network: ZeroDivisionError: division by zero in the plugin"
     )
+
+
+class _OutOfMemory(Proxy):
+    """A plugin proxy that runs the CPU out of memory (torch's allocator message)."""
+
+    name = "oom_plugin"
+    needs = frozenset()
+
+    def compute(self, probe: object) -> dict[str, float]:
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: not enough memory")
+
+
+@pytest.fixture
+def _unregister_oom() -> Iterator[None]:
+    from intrain.proxies.base import REGISTRY
+
+    yield
+    REGISTRY.pop("oom_plugin", None)
+
+
+@pytest.mark.usefixtures("_unregister_oom")
+@pytest.mark.parametrize("error", [MemoryError, RuntimeError])
+def test_running_out_of_memory_is_raised_not_turned_into_a_nan(error: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    if error is MemoryError:
+        monkeypatch.setattr(_OutOfMemory, "compute", lambda self, probe: (_ for _ in ()).throw(MemoryError()))
+    with pytest.raises(error):
+        _score(_mlp(), ["intrain", f"{__name__}:_OutOfMemory"], input_shape=(4,))
 
 
 def test_workflow_evaluate_still_raises_a_proxy_exception() -> None:

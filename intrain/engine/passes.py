@@ -105,10 +105,11 @@ class Option:
 #: Pass settings a caller may give (``intrain.score(options=...)``): name -> its declaration.
 #: Passes register theirs with `register_option`; unknown keys are refused by name.
 OPTIONS: dict[str, Option] = {
-    # upper bounds: 100x the defaults; beyond them one call runs for hours or holds (samples x units) codes
+    # upper bounds (also the config schema's maxima): beyond them one call runs for hours or holds
+    # samples x units codes (lr_resolution 4096 at 1000 samples: ~188 GiB of inputs)
     "lga_steps": Option("SGD steps before LGA's kernel alignment (default 10)", "int", low=0, high=1000),
     "lr_samples": Option("inputs for TE-NAS's linear-region count (default 1000)", "int", low=1, high=100_000),
-    "lr_resolution": Option("side of those inputs (default 4)", "int", low=1),
+    "lr_resolution": Option("side of those inputs (default 4)", "int", low=1, high=1024),
     "features": Option("Zen: the pre-pooling feature map, a module name or callable(model, x)"),
     "blocks": Option("AZ-NAS: stem and block modules, names or callable(model)"),
 }

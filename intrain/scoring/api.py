@@ -366,6 +366,11 @@ def _check_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
         check_options,
     )
 
+    if options is not None and not isinstance(options, Mapping):
+        raise InputError(
+            f"options must be a dict of pass settings, e.g. {{'lga_steps': 10}}, got {type(options).__name__} "
+            f"{options!r:.80}"
+        )
     given = dict(options or {})
     unknown = sorted(set(given) - set(OPTIONS))
     if unknown:
@@ -520,7 +525,7 @@ def score(
         blocks: for AZ-NAS: the stem and block modules (names or ``callable(model)``); not
             needed when the model has ``feature_modules()``.
         options: pass settings (``lga_steps`` 0 to 1000, ``lr_samples`` 1 to 100,000,
-            ``lr_resolution``; unknown keys are refused with the list of valid ones).
+            ``lr_resolution`` 1 to 1024; unknown keys are refused with the list of valid ones).
         output: ``callable(forward's return value) -> logits`` for a model whose forward returns
             something else than logits, a tuple/list starting with them, or a dict/``ModelOutput``
             with ``logits``.

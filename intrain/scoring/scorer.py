@@ -118,7 +118,7 @@ def evaluate(
         except InputError:
             raise
         except Exception as e:
-            if not isolate or isinstance(e, torch.cuda.OutOfMemoryError):
+            if not isolate or _out_of_memory(e):
                 raise
             failed[name] = _exception_line(e)
             probe.outputs[name] = Undefined(failed[name])
@@ -178,9 +178,19 @@ def _compute(
     except InputError:
         raise
     except Exception as e:
-        if not isolate or isinstance(e, torch.cuda.OutOfMemoryError):
+        if not isolate or _out_of_memory(e):
             raise
         return _could_not(proxy, probe, _exception_line(e))
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """Running out of memory is the machine's limit, not the network's: it is raised (and becomes
+    ``Flag.OUT_OF_MEMORY`` in the workflow), never turned into a "could not be computed" NaN.
+    CUDA's, Python's, and torch's CPU allocator's ("DefaultCPUAllocator: not enough memory")."""
+    if isinstance(e, (torch.cuda.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(e)
+    return isinstance(e, RuntimeError) and ("DefaultCPUAllocator" in text or "out of memory" in text)
 
 
 class Scorer:

@@ -87,3 +87,18 @@ def kill_after_logged(proc, log, at_least: int, timeout: float) -> int:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     return done
+
+
+def browser_or_skip() -> None:
+    """Skip a test that needs headless Chromium where none is installed, except in CI, which must
+    have it (scripts/setup.sh installs Debian's chromium)."""
+    import os
+
+    import pytest
+
+    from intrain.analysis.render import find_browser
+
+    if find_browser() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Chromium (scripts/setup.sh installs Debian's chromium)")
+        pytest.skip("no Chromium here; scripts/setup.sh installs it")

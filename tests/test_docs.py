@@ -227,12 +227,11 @@ def test_every_builtin_proxy_docstring_links_its_paper():
 def test_every_built_page_passes_render_check_at_1280_and_800_px(site):
     """The report's own checker on the docs site: no horizontal overflow outside a scroll wrapper,
     no broken images or empty tables, every image captioned (docs images carry no text record)."""
-    from intrain.analysis.render import find_browser, render_check
+    from intrain.analysis.render import render_check
 
-    if find_browser() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Chromium (scripts/setup.sh installs Debian's chromium)")
-        pytest.skip("no Chromium here; scripts/setup.sh installs it")
+    from .helpers import browser_or_skip
+
+    browser_or_skip()
     pages = sorted(p for p in site.rglob("index.html") if p.parent.name != "search")
     assert len(pages) > 15
     failed = {

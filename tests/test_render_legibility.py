@@ -2,23 +2,16 @@
 displayed size, overlapping and cut-off texts (from the text record save_figure stores in the PNG),
 and a caption for every figure; it fails on deliberately bad figures and passes on good ones."""
 
-import os
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from intrain.analysis.render import MIN_TEXT_PX, figure_problems, find_browser, png_text_chunks, render_check
+from intrain.analysis.render import MIN_TEXT_PX, figure_problems, png_text_chunks, render_check
 from intrain.analysis.report.figures import read_text_record, save_figure, styled
 
-
-def _browser_or_skip():
-    if find_browser() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Chromium (scripts/setup.sh installs Debian's chromium)")
-        pytest.skip("no Chromium here; scripts/setup.sh installs it")
+from .helpers import browser_or_skip
 
 
 @styled
@@ -127,7 +120,7 @@ def test_an_image_without_a_text_record_cannot_pass(tmp_path):
     ],
 )
 def test_render_check_fails_on_a_deliberately_bad_figure(tmp_path, draw, message):
-    _browser_or_skip()
+    browser_or_skip()
     page = _page(tmp_path, [_good(tmp_path / "good.png"), draw(tmp_path / "bad.png")])
     verdict = render_check(page)
     assert verdict["status"] == "failed"
@@ -136,7 +129,7 @@ def test_render_check_fails_on_a_deliberately_bad_figure(tmp_path, draw, message
 
 
 def test_render_check_wants_a_caption_for_every_figure_and_passes_good_ones(tmp_path):
-    _browser_or_skip()
+    browser_or_skip()
     good = _good(tmp_path / "good.png")
     verdict = render_check(_page(tmp_path, [good]))
     assert verdict["status"] == "ok", verdict["problems"]

@@ -11,12 +11,12 @@ import pytest
 
 from intrain.analysis import studies
 from intrain.analysis.correlate import correlation_table
-from intrain.analysis.render import RenderError, find_browser, render_check, run_script
+from intrain.analysis.render import RenderError, render_check, run_script
 from intrain.analysis.report import build_report, format_value, headline, headline_html, html_table
 from intrain.cli import main
 from intrain.core.errors import InputError
 
-from .helpers import fake_artifact, ladder
+from .helpers import browser_or_skip, fake_artifact, ladder
 
 
 def _ground_truth_and_scores(d, acc: list, seed: int) -> list:
@@ -251,15 +251,8 @@ def test_numbers_are_rounded_for_reading_with_full_precision_kept_for_sorting():
     assert 'data-v="0.67212345">0.672</td>' in cell and '<td class="long">' in cell and 'class="scroll"' in cell
 
 
-def _browser_or_skip():
-    if find_browser() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must have Chromium (scripts/setup.sh installs Debian's chromium)")
-        pytest.skip("no Chromium here; scripts/setup.sh installs it")
-
-
 def test_report_renders_at_1280_and_800_px(report_dir, tmp_path):
-    _browser_or_skip()
+    browser_or_skip()
     verdict = render_check(report_dir / "index.html", screenshot=tmp_path / "page.png")
     assert verdict["status"] == "ok", verdict["problems"]
     assert verdict["images"] == 5 and verdict["broken"] == 0
@@ -295,7 +288,7 @@ _SORT_AND_FILTER = """(function () {
 
 
 def test_tables_sort_and_filter_in_the_browser(report_dir):
-    _browser_or_skip()
+    browser_or_skip()
     r = run_script(report_dir / "index.html", _SORT_AND_FILTER, width=800)
     num = [float(v) for v in r["before"]]
     assert r["state"] == "descending" and [float(v) for v in r["down"]] == sorted(num, reverse=True)
@@ -324,7 +317,7 @@ _CRAFTED = {
 
 @pytest.mark.parametrize("case", sorted(_CRAFTED))
 def test_render_check_fails_on_a_broken_page(case, tmp_path):
-    _browser_or_skip()
+    browser_or_skip()
     body, message = _CRAFTED[case]
     page = tmp_path / "index.html"
     page.write_text(
@@ -339,7 +332,7 @@ def test_render_check_fails_on_a_broken_page(case, tmp_path):
 
 
 def test_render_check_accepts_a_wide_table_in_a_scroll_wrapper(tmp_path):
-    _browser_or_skip()
+    browser_or_skip()
     page = tmp_path / "index.html"
     page.write_text(
         "<!doctype html><html><head><style>.scroll{overflow-x:auto}</style></head><body>"

@@ -325,11 +325,12 @@ def _prelu() -> nn.Sequential:
 
 @pytest.fixture
 def _unregister_broken() -> Iterator[None]:
-    """The plugin registers itself by name when looked up; other tests' load_all() must not see it."""
+    """The plugins register themselves by name when looked up; other tests' load_all() must not see them."""
     from intrain.proxies.base import REGISTRY
 
     yield
-    REGISTRY.pop("broken_plugin", None)
+    for name in ("broken_plugin", "oom_plugin"):
+        REGISTRY.pop(name, None)
 
 
 @pytest.mark.usefixtures("_unregister_broken")
@@ -352,15 +353,7 @@ class _OutOfMemory(Proxy):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: not enough memory")
 
 
-@pytest.fixture
-def _unregister_oom() -> Iterator[None]:
-    from intrain.proxies.base import REGISTRY
-
-    yield
-    REGISTRY.pop("oom_plugin", None)
-
-
-@pytest.mark.usefixtures("_unregister_oom")
+@pytest.mark.usefixtures("_unregister_broken")
 @pytest.mark.parametrize("error", [MemoryError, RuntimeError])
 def test_running_out_of_memory_is_raised_not_turned_into_a_nan(error: type, monkeypatch: pytest.MonkeyPatch) -> None:
     if error is MemoryError:

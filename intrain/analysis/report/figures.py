@@ -176,7 +176,7 @@ def tau_bars(corr: pd.DataFrame, out: Path) -> Path:
         sub = df[df["benchmark"] == bench].set_index("proxy").reindex(proxies)
         y = np.arange(len(proxies)) + (j - (len(benches) - 1) / 2) * height
         n = pd.to_numeric(sub.get("n", pd.Series(dtype=float)), errors="coerce").max()
-        few = bool(np.isfinite(n) and n < JUDGE.min_n)  # drawn faint, without whiskers of ±1
+        few = JUDGE.too_small(n)  # drawn faint, without whiskers of ±1
         err = np.vstack([sub["kendall"] - sub["kendall_lo"], sub["kendall_hi"] - sub["kendall"]])
         ax.barh(
             y,
@@ -215,8 +215,7 @@ def ablation_bars(abl: pd.DataFrame, out: Path) -> Path:
     if "n" in abl.columns:  # name the benchmarks too small to judge in the legend
         n = pd.to_numeric(abl["n"], errors="coerce")
         abl["benchmark"] = [
-            f"{b} (n = {int(k)}, too few)" if np.isfinite(k) and k < JUDGE.min_n else b
-            for b, k in zip(abl["benchmark"], n)
+            f"{b} (n = {int(k)}, too few)" if JUDGE.too_small(k) else b for b, k in zip(abl["benchmark"], n)
         ]
     order = list(dict.fromkeys(abl["variant"]))
     fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, _height(len(abl), 0.12, 1.8)))
@@ -294,7 +293,7 @@ def scatter_figure(
         n = f"n = {len(df):,}" + (f" ({len(df) - n_copies:,} scored + {n_copies:,} copies)" if n_copies else "")
         ax.set_title(plot_text(f"{attrs['space']}/{attrs['dataset']}\n{n}"))
         tau = correlate(df[proxy].to_numpy(), df[acc].to_numpy(), n_boot=0).kendall if len(df) > 2 else float("nan")
-        few = " (too few to judge)" if len(df) < JUDGE.min_n else ""
+        few = " (too few to judge)" if JUDGE.too_small(len(df)) else ""
         ax.text(
             0.03,
             0.97,

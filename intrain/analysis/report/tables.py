@@ -117,7 +117,7 @@ def html_table(df: pd.DataFrame, *, filterable: bool | None = None, caption: str
     from intrain.analysis.report.verdicts import JUDGE  # here: verdicts imports this module
 
     n = pd.to_numeric(df["n"], errors="coerce") if "n" in df.columns else pd.Series(np.nan, index=df.index)
-    few = [bool(np.isfinite(k) and k < JUDGE.min_n) for k in n]
+    few = [JUDGE.too_small(k) for k in n]
     rows = []
     for row, is_few in zip(df.itertuples(index=False), few):
         cells = []

@@ -47,12 +47,16 @@ class JudgeRule:
     def too_few(self, n: float, lo: float, hi: float, paper: float = float("nan")) -> bool:
         """A wide interval that excludes the published value still decides a miss: only a wide
         interval containing it (or with none to compare with) cannot tell."""
-        if np.isfinite(n) and n < self.min_n:
+        if self.too_small(n):
             return True
         wide = bool(np.isfinite(lo) and np.isfinite(hi) and abs(hi - lo) > self.max_ci_width)
         if wide and np.isfinite(paper) and not min(lo, hi) <= paper <= max(lo, hi):
             return False
         return wide
+
+    def too_small(self, n: float) -> bool:
+        """Fewer architectures than `min_n` (an unknown n is not too small)."""
+        return bool(np.isfinite(n) and n < self.min_n)
 
     def describe(self) -> str:
         return (

@@ -587,3 +587,224 @@ def test_an_output_reader_that_raises_is_blamed_not_a_layer() -> None:
         InputError, match=r"output= raised KeyError: 'logits' \(on the forward's return value, a tensor"
     ):
         _score(_mlp(), ["intrain"], input_shape=(4,), output=lambda out: dict[str, torch.Tensor]()["logits"])
+
+
+# 17. issue 29, second attacker: computed weights, custom weight names, RNGs, user callables -------
+
+
+def _hidden(parametrize) -> nn.Sequential:
+    """The same small CNN (seed 0) with ``parametrize`` applied to its hidden conv and linear."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(6, 6, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(6, 6),
+        nn.ReLU(),
+        nn.Linear(6, 3),
+    )
+    net[2] = parametrize(net[2])
+    net[6] = parametrize(net[6])
+    return net
+
+
+def test_weight_norm_kernels_read_the_leaves_and_equal_the_plain_kernels_at_init() -> None:
+    # At weight_norm's initialisation (g = |v|) the per-sample gradients w.r.t. (g, v) have the same
+    # inner products as those w.r.t. w (v's gradient is w's projected off w, g's its component on w),
+    # so the kernel proxies must equal the plain network's: the parametrized layers are read.
+    from torch.nn.utils.parametrizations import weight_norm
+
+    kernel = ["gradalign_i", "gradalign_ii", "tenas"]
+    plain = _score(_hidden(lambda m: m), [*kernel, "grasp"], input_shape=(3, 6, 6))
+    normed = _score(_hidden(weight_norm), [*kernel, "grasp"], input_shape=(3, 6, 6))
+    frozen = _hidden(lambda m: m)
+    for i in (2, 6):
+        frozen[i].weight.requires_grad_(False)
+    unread = _score(frozen, kernel, input_shape=(3, 6, 6))
+    for key in ("gradalign_i.score", "gradalign_ii.score", "tenas.ntk_cond"):
+        assert normed.components[key] == pytest.approx(plain.components[key], rel=1e-4), key
+        assert unread.components[key] != pytest.approx(plain.components[key], rel=1e-3), key
+    assert not set(kernel) & set(normed.coverage), normed.coverage
+    # GraSP reads module.weight's gradient only: its finite value is flagged PARTIAL, the layers named
+    assert (
+        normed.flags & Flag.PARTIAL and "'2'" in normed.coverage["grasp"] and "_WeightNorm" in normed.coverage["grasp"]
+    )
+    assert not plain.flags & Flag.PARTIAL
+
+
+def test_old_hook_based_weight_and_spectral_norm_are_detected() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch deprecates the hook API
+        spectral = _hidden(nn.utils.spectral_norm)
+        hooked_wn = _hidden(nn.utils.weight_norm)
+    r = _score(spectral, ["synflow", "grad_norm", "grasp", "gradalign_i"], input_shape=(3, 6, 6))
+    for p in ("synflow", "grad_norm"):  # never the silent 0 the hook's computed weight gave
+        assert math.isnan(r[p]) and "spectral_norm" in r.reasons[p], (p, r.scores, r.reasons)
+    assert r.flags & Flag.PARTIAL and "spectral_norm" in r.coverage["grasp"]
+    assert math.isfinite(r["gradalign_i"]) and "gradalign_i" not in r.coverage
+    # the hook-based weight_norm's computed weight cannot be deep-copied: the error says what to use
+    with pytest.raises(InputError, match="parametrizations.weight_norm"):
+        _score(hooked_wn, ["synflow"], input_shape=(3, 6, 6))
+
+
+class _OwnLinear(nn.Module):
+    """A hand-written linear layer whose weight is called W (LoRA adapters, research code)."""
+
+    def __init__(self, i: int, o: int) -> None:
+        super().__init__()
+        self.W = nn.Parameter(torch.randn(o, i) / i**0.5)
+        self.b = nn.Parameter(torch.zeros(o))
+        self.token = nn.Parameter(torch.zeros(1, 1, o))  # a broadcast (class-token-like) tensor: not a weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(x, self.W, self.b) + self.token[0, 0]
+
+
+class _ListLinear(nn.Module):
+    def __init__(self, i: int, o: int) -> None:
+        super().__init__()
+        self.ws = nn.ParameterList([nn.Parameter(torch.randn(o, i) / i**0.5)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.ws[0].t()
+
+
+@pytest.mark.parametrize(("layer", "named"), [(_OwnLinear, "'1.W' (_OwnLinear, 8x4)"), (_ListLinear, "'1.ws.0'")])
+def test_weights_under_any_name_are_counted_by_coverage(layer: type, named: str) -> None:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), layer(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    r = _score(net, ["snip", "intrain", "naswot"], input_shape=(4,))
+    assert r.flags & Flag.PARTIAL
+    for p in ("snip", "intrain"):
+        assert named in r.coverage[p] and "token" not in r.coverage[p], r.coverage
+    assert "naswot" not in r.coverage  # reads activations, not weights
+    plain = _score(nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3)), ["snip"], input_shape=(4,))
+    assert not plain.flags & Flag.PARTIAL and not plain.coverage
+
+
+class _NoisyForward(nn.Module):
+    """Adds noise drawn from numpy's and Python's global generators in its forward."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.a, self.b = nn.Linear(4, 8), nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import random
+
+        noise = torch.as_tensor(np.random.standard_normal(8), dtype=torch.float32) + random.random()
+        return self.b(torch.relu(self.a(x) + noise))
+
+
+def test_numpy_and_python_random_in_a_forward_are_seeded_and_the_caller_state_restored() -> None:
+    import random
+
+    np.random.seed(123)
+    random.seed(123)
+    np_before, py_before = np.random.get_state(), random.getstate()
+    first = _score(_NoisyForward(), ["snip", "intrain", "grasp"], input_shape=(4,))
+    np.random.standard_normal(50)  # the caller's draws between calls do not change a score
+    random.random()
+    second = _score(_NoisyForward(), ["snip", "intrain", "grasp"], input_shape=(4,))
+    assert first.components == second.components
+    np.random.set_state(np_before)
+    random.setstate(py_before)
+    _score(_NoisyForward(), ["snip"], input_shape=(4,))
+    after_np, after_py = np.random.get_state(), random.getstate()
+    assert np.array_equal(after_np[1], np_before[1]) and after_np[2] == np_before[2]
+    assert after_py == py_before
+
+
+class _Blocks(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.b1 = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU())
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.b1(self.stem(x)))
+
+
+def _buggy_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return model.nope(x)
+
+
+@pytest.mark.parametrize(
+    ("proxy", "kwargs", "words"),
+    [
+        ("zen", {"features": _buggy_features}, "features= callable _buggy_features raised AttributeError"),
+        ("az_nas", {"blocks": lambda m: [m.stem, m.bl]}, "blocks= callable <lambda> raised AttributeError"),
+        ("az_nas", {"blocks": lambda m: [m.stem, 3]}, "blocks= callable returned a list holding int"),
+    ],
+)
+def test_a_bug_in_the_users_callable_is_an_input_error_not_a_nan(proxy: str, kwargs: dict, words: str) -> None:
+    with pytest.raises(InputError, match=words.replace("(", r"\(")) as info:
+        _score(_Blocks(), [proxy, "naswot"], input_shape=(3, 8, 8), **kwargs)
+    if "raised" in words:
+        assert isinstance(info.value.__cause__, AttributeError)
+
+
+def test_blocks_callable_may_return_module_names() -> None:
+    by_name = _score(_Blocks(), ["az_nas"], input_shape=(3, 8, 8), blocks=lambda m: ["stem", "b1"])
+    by_module = _score(_Blocks(), ["az_nas"], input_shape=(3, 8, 8), blocks=lambda m: [m.stem, m.b1])
+    assert by_name.components == by_module.components
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("compile_", [torch.jit.script, lambda m: torch.jit.trace(m, torch.zeros(2, 4))])
+def test_torchscript_modules_are_refused_in_words(compile_) -> None:
+    with pytest.raises(InputError, match="TorchScript module.*pass the eager nn.Module"):
+        _score(compile_(_mlp()), ["snip"], input_shape=(4,))
+    with pytest.raises(InputError, match="TorchScript module"):
+        _score(lambda: compile_(_mlp()), ["snip"], input_shape=(4,))
+
+
+def test_kernel_larger_than_the_input_names_the_layer_and_its_kernel() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 7), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    with pytest.raises(InputError, match=r"layer '1' \(Conv2d, kernel \(7, 7\).*larger input_shape") as info:
+        _score(net, ["snip"], input_shape=(3, 6, 6))
+    assert "input channels" not in str(info.value)
+
+
+def test_token_id_model_without_inputs_tells_to_pass_the_ids() -> None:
+    with pytest.raises(InputError, match=r"Embedding of 50 entries.*inputs=\(ids, labels\)"):
+        _score(_Tokens(), ["snip"], input_shape=(7,))
+
+
+def test_warnings_as_errors_do_not_change_a_score() -> None:
+    import warnings
+
+    def net() -> nn.Module:  # PReLU: torch.func warns that it has no batching rule
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.PReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+    proxies = ["gradalign_i", "tenas", "snip", "intrain"]
+    default = _score(net(), proxies, input_shape=(3, 6, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        strict = _score(net(), proxies, input_shape=(3, 6, 6))
+    assert strict.flags == default.flags and not strict.reasons
+    for key, value in default.components.items():
+        assert strict.components[key] == pytest.approx(value, rel=1e-6), key
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"features": 3}, "features=3 is invalid: features must be a module name or a callable"),
+        ({"options": {"features": 3}}, "features=3 is invalid"),
+        ({"blocks": "stem"}, "blocks must be a list of module names or a callable"),
+        ({"blocks": [nn.ReLU()]}, "blocks must be a list of module names or a callable"),
+    ],
+)
+def test_features_and_blocks_of_the_wrong_type_are_refused_by_name(kwargs: dict, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        _score(_Blocks(), ["naswot"], input_shape=(3, 8, 8), **kwargs)

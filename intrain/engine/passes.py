@@ -36,6 +36,7 @@ __all__ = [
     "float_inputs",
     "gaussian_init",
     "kaiming_fanin_init",
+    "parametrized_weights",
     "register_collector",
     "register_option",
     "register_pass",
@@ -86,6 +87,8 @@ class Option:
 
     def valid(self) -> str:
         """The valid values, in words."""
+        if self.kind in _WHERE_KINDS:
+            return _WHERE_KINDS[self.kind][1]
         if self.kind != "int":
             return "see its description"
         high = "" if self.high is None else f" and <= {self.high}"
@@ -93,6 +96,12 @@ class Option:
 
     def check(self, name: str, value: Any) -> Any:
         """``value`` if valid for this option, else a ``ValueError`` naming ``name`` and the valid range."""
+        if self.kind in _WHERE_KINDS:
+            if not _WHERE_KINDS[self.kind][0](value):
+                raise ValueError(
+                    f"option {name}={value!r:.80} is invalid: {name} must be {self.valid()} ({self.description})"
+                )
+            return value
         if self.kind != "int":
             return value
         ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy ints too
@@ -102,6 +111,15 @@ class Option:
         return value
 
 
+#: Option kinds that say where a network's parts are: kind -> (accepts(value), the valid values in words).
+_WHERE_KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "module": (lambda v: isinstance(v, str) or callable(v), "a module name or a callable(model, x)"),
+    "modules": (
+        lambda v: callable(v) or (isinstance(v, (list, tuple)) and all(isinstance(n, str) for n in v)),
+        "a list of module names or a callable(model)",
+    ),
+}
+
 #: Pass settings a caller may give (``intrain.score(options=...)``): name -> its declaration.
 #: Passes register theirs with `register_option`; unknown keys are refused by name.
 OPTIONS: dict[str, Option] = {
@@ -110,8 +128,8 @@ OPTIONS: dict[str, Option] = {
     "lga_steps": Option("SGD steps before LGA's kernel alignment (default 10)", "int", low=0, high=1000),
     "lr_samples": Option("inputs for TE-NAS's linear-region count (default 1000)", "int", low=1, high=100_000),
     "lr_resolution": Option("side of those inputs (default 4)", "int", low=1, high=1024),
-    "features": Option("Zen: the pre-pooling feature map, a module name or callable(model, x)"),
-    "blocks": Option("AZ-NAS: stem and block modules, names or callable(model)"),
+    "features": Option("Zen: the pre-pooling feature map, a module name or callable(model, x)", "module"),
+    "blocks": Option("AZ-NAS: stem and block modules, names or callable(model)", "modules"),
 }
 
 
@@ -192,7 +210,7 @@ class PassContext:
         """
         how = self.options.get("features")
         if callable(how):
-            return _first_tensor(how(model, x), "features")
+            return _first_tensor(_call_user("features", how, model, x), "features")
         if isinstance(how, str):
             got: list[torch.Tensor] = []
             with hooked([_module(model, how, "features")], lambda _m, _i, out: got.append(_first_tensor(out, how))):
@@ -220,7 +238,22 @@ class PassContext:
         """
         how = self.options.get("blocks")
         if callable(how):
-            return list(how(model))
+            got = _call_user("blocks", how, model)
+            try:
+                found = list(got)
+            except TypeError:
+                raise InputError(
+                    f"the blocks= callable returned {type(got).__name__}, not a list of modules or module names"
+                ) from None
+            if all(isinstance(b, str) for b in found):
+                return [_module(model, name, "blocks") for name in found]
+            if not all(isinstance(b, nn.Module) for b in found):
+                bad = next(b for b in found if not isinstance(b, nn.Module))
+                raise InputError(
+                    f"the blocks= callable returned a list holding {type(bad).__name__} {bad!r:.60}; it must "
+                    "return the network's stem and block modules (nn.Module objects) or their names"
+                )
+            return found
         if how is not None:
             return [_module(model, name, "blocks") for name in how]
         if hasattr(model, "feature_modules"):
@@ -232,6 +265,23 @@ class PassContext:
             f"{type(model).__name__} has no feature_modules() (stem and block outputs) that this proxy "
             "needs; pass blocks=['stem', 'block1', ...] (module names, or a callable(model))"
         )
+
+
+def _call_user(option: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` for a user's ``features=``/``blocks=`` callable: an exception it raises is a
+    bug in the caller's code, not an undefined proxy, so it becomes an
+    [`InputError`][intrain.core.errors.InputError] naming the callable (chained), never a NaN.
+    Running out of memory and KeyboardInterrupt/SystemExit propagate as they are."""
+    try:
+        return fn(*args)
+    except InputError:
+        raise
+    except Exception as e:
+        if isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and "memory" in str(e)):
+            raise
+        name = getattr(fn, "__qualname__", type(fn).__name__)
+        first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+        raise InputError(f"the {option}= callable {name} raised {type(e).__name__}: {first}") from e
 
 
 def _first_tensor(out: Any, where: str) -> torch.Tensor:
@@ -358,26 +408,64 @@ def weighted_modules(model: nn.Module) -> list[tuple[str, nn.Conv1d | nn.Conv2d 
     return [(n, m) for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
 
 
+def parametrized_weights(model: nn.Module) -> dict[str, tuple[str, list[str]]]:
+    """Module name -> (how its ``weight`` is computed, the names of the trainable leaves it is
+    computed from) for every module whose ``weight`` is not a parameter of its own but a tensor
+    rebuilt from others: a ``torch.nn.utils.parametrize`` parametrization
+    (``parametrizations.weight_norm``/``spectral_norm``/``orthogonal``, a user's
+    ``register_parametrization``; leaves ``parametrizations.weight.original*``) or the older
+    hook-based ``torch.nn.utils.weight_norm``/``spectral_norm`` (leaves ``weight_g``,
+    ``weight_v`` / ``weight_orig``). Such a ``weight`` never has a ``.grad``; its leaves do.
+
+    Examples:
+        >>> from torch.nn.utils.parametrizations import weight_norm
+        >>> parametrized_weights(nn.Sequential(weight_norm(nn.Linear(2, 2)), nn.Linear(2, 2)))
+        {'0': ('_WeightNorm', ['0.parametrizations.weight.original0', '0.parametrizations.weight.original1'])}
+    """
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.spectral_norm import SpectralNorm
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    found: dict[str, tuple[str, list[str]]] = {}
+    for name, m in model.named_modules():
+        prefix = f"{name}." if name else ""
+        if parametrize.is_parametrized(m, "weight"):
+            plist = m.parametrizations["weight"]
+            kinds = ", ".join(type(f).__name__ for f in plist)
+            leaves = [f"{prefix}parametrizations.weight.{n}" for n, p in plist.named_parameters() if p.requires_grad]
+            found[name] = (kinds, leaves)
+            continue
+        for hook in m._forward_pre_hooks.values():
+            if isinstance(hook, (SpectralNorm, WeightNorm)) and hook.name == "weight":
+                kind = (
+                    "torch.nn.utils.spectral_norm" if isinstance(hook, SpectralNorm) else "torch.nn.utils.weight_norm"
+                )
+                own = m.named_parameters(recurse=False)
+                found[name] = (kind, [f"{prefix}{n}" for n, p in own if n.startswith("weight_") and p.requires_grad])
+                break
+    return found
+
+
 def check_plain_weights(model: nn.Module, reader: str) -> None:
     """Raise [`Undefined`][intrain.engine.passes.Undefined] when a conv/linear ``weight`` is
-    computed by a ``torch.nn.utils.parametrize`` parametrization (weight_norm, spectral_norm,
-    orthogonal): that weight is a non-leaf tensor rebuilt on every access, its ``.grad`` is
+    computed from other tensors (`parametrized_weights`: weight_norm, spectral_norm, orthogonal,
+    either API): that weight is a non-leaf tensor rebuilt on every access, its ``.grad`` is
     never filled, and a ``reader`` of ``module.weight.grad`` would report 0, not the network.
 
     Examples:
         >>> check_plain_weights(nn.Linear(2, 2), "snip")  # a plain weight: nothing raised
     """
-    from torch.nn.utils import parametrize
-
-    hits = [(n, m) for n, m in weighted_modules(model) if parametrize.is_parametrized(m, "weight")]
+    computed = parametrized_weights(model)
+    hits = [n for n, _ in weighted_modules(model) if n in computed]
     if hits:
-        name, m = hits[0]
-        kinds = ", ".join(type(f).__name__ for f in m.parametrizations["weight"])  # type: ignore[index]
+        name = hits[0]
+        kind, leaves = computed[name]
         raise Undefined(
             f"{reader} reads the gradient of each conv/linear layer's .weight, and {len(hits)} layer(s) compute "
-            f"theirs through a torch.nn.utils parametrization (e.g. {name or 'the model'!r}.weight = {kinds}"
-            "(parametrizations.weight.original*)): that weight has no .grad, so the value would be 0; "
-            "remove the parametrization (torch.nn.utils.parametrize.remove_parametrizations) to score it"
+            f"theirs from other tensors (e.g. {name or 'the model'!r}.weight = {kind} of {leaves}): that weight "
+            "has no .grad, so the value would be 0; remove the parametrization "
+            "(torch.nn.utils.parametrize.remove_parametrizations, or torch.nn.utils.remove_weight_norm / "
+            "remove_spectral_norm for the older hook API) to score it"
         )
 
 

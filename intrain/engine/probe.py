@@ -22,10 +22,11 @@ from intrain.core.flags import Flag
 from intrain.core.trainability import COLLAPSE_TRACE
 from intrain.engine.counting import CHANNELS_FIRST, CHANNELS_LAST, channel_dim, is_nonlinearity
 from intrain.engine.moments import covariance_traces, grad_moments
-from intrain.engine.passes import COLLECTORS, Collector, Undefined
+from intrain.engine.passes import COLLECTORS, Collector, Undefined, parametrized_weights
 
 _CONV = (nn.Conv1d, nn.Conv2d)
 _NORM = (nn.modules.batchnorm._BatchNorm, nn.LayerNorm, nn.GroupNorm)
+_WEIGHTS = (*_CONV, nn.Linear)
 #: The weight-holding module types some layer selection reads (the others are named in
 #: ``ProbeResult.coverage``: a Conv3d or LSTM body is not read, only the layers around it).
 READ_TYPES: tuple[type[nn.Module], ...] = (*_CONV, *_NORM, nn.Linear)
@@ -74,17 +75,76 @@ class ProbeResult:
 
 
 def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.Parameter]]:
+    """(name, owning module's type, parameter) of the trainable tensors ``params`` selects; under
+    ``weights`` a conv/linear weight computed by weight_norm/spectral_norm/a parametrization
+    counts through its trainable leaves (`parametrized_weights`)."""
     if params not in PARAM_SELECTORS:
         raise InputError(f"unknown parameter selection {params!r}; expected one of {sorted(PARAM_SELECTORS)}")
+    leaves = set()
+    if params == "weights":
+        computed = parametrized_weights(model)
+        leaves = {
+            leaf for n, m in model.named_modules() if isinstance(m, _WEIGHTS) for leaf in computed.get(n, ("", []))[1]
+        }
     chosen = []
     for mod_name, module in model.named_modules():
         for p_name, p in module.named_parameters(recurse=False):
             if not p.requires_grad or p.numel() < 2:
                 continue
-            if params == "weights" and not (isinstance(module, (*_CONV, nn.Linear)) and p_name == "weight"):
+            name = f"{mod_name}.{p_name}" if mod_name else p_name
+            if params == "weights" and not (isinstance(module, _WEIGHTS) and p_name == "weight") and name not in leaves:
                 continue
-            chosen.append((f"{mod_name}.{p_name}" if mod_name else p_name, type(module).__name__, p))
+            chosen.append((name, type(module).__name__, p))
     return chosen
+
+
+def _is_matrix(p: torch.Tensor) -> bool:
+    """A trainable tensor that acts as a weight matrix or kernel: at least 2-d and not a
+    per-sample broadcast (class tokens, position embeddings and layer scales start with a 1)."""
+    return p.requires_grad and p.dim() >= 2 and p.shape[0] > 1
+
+
+def unread_weights(model: nn.Module, types: tuple[type, ...], reads_parametrized: bool = False) -> str | None:
+    """What a proxy reading modules of ``types`` misses beyond `coverage_note`'s module count:
+    weight-like trainable tensors whatever their name (``self.W``, an ``nn.ParameterList``) held
+    by modules outside ``types``, and, unless ``reads_parametrized``, the layers of ``types``
+    whose ``weight`` is computed from other tensors (`parametrized_weights`). None: nothing.
+
+    Examples:
+        >>> class Mine(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.W = nn.Parameter(torch.zeros(3, 4))
+        >>> unread_weights(nn.Sequential(Mine(), nn.Linear(3, 2)), (nn.Linear,))
+        "not read: trainable tensors outside the layers it reads: '0.W' (Mine, 3x4)"
+    """
+    computed = parametrized_weights(model)
+    parts = []
+    if not reads_parametrized:
+        hits = [n for n, m in model.named_modules() if n in computed and isinstance(m, types)]
+        if hits:
+            shown = ", ".join(f"{n or 'the model'!r} ({computed[n][0]})" for n in hits[:5])
+            parts.append(
+                f"not read: {len(hits)} layer(s) whose weight is computed by a parametrization: {shown}"
+                f"{', ...' if len(hits) > 5 else ''} (its leaves, e.g. parametrizations.weight.original*, "
+                "are trainable but this proxy reads module.weight only)"
+            )
+    leaves = {leaf for _, ls in computed.values() for leaf in ls}
+    extra = []
+    for mod_name, module in model.named_modules():
+        if isinstance(module, types):
+            continue
+        own = list(module.named_parameters(recurse=False))
+        if any("weight" in n and p.dim() >= 2 for n, p in own):
+            continue  # a weight-holding module: already named by coverage_note
+        for p_name, p in own:
+            name = f"{mod_name}.{p_name}" if mod_name else p_name
+            if _is_matrix(p) and name not in leaves:
+                extra.append(f"{name!r} ({type(module).__name__}, {'x'.join(map(str, p.shape))})")
+    if extra:
+        more = f", ... ({len(extra)} in all)" if len(extra) > 5 else ""
+        parts.append(f"not read: trainable tensors outside the layers it reads: {', '.join(extra[:5])}{more}")
+    return "; ".join(parts) or None
 
 
 class _LayerRecorder:

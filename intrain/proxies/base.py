@@ -45,6 +45,7 @@ from intrain.engine.passes import (
     float_inputs,
     gaussian_init,
     kaiming_fanin_init,
+    parametrized_weights,
     register_collector,
     register_option,
     register_pass,
@@ -72,6 +73,7 @@ __all__ = [
     "hooked",
     "kaiming_fanin_init",
     "output",
+    "parametrized_weights",
     "register",
     "register_collector",
     "register_option",
@@ -112,6 +114,12 @@ class Proxy:
     #: The module types whose outputs or weights the proxy reads (None: the network as a whole);
     #: weight-holding modules of other types are named in ``Result.coverage``.
     layer_types: ClassVar[tuple[type, ...] | None] = None
+    #: True where the proxy reads a computed weight (weight_norm, spectral_norm, a user's
+    #: parametrization: `parametrized_weights`) through its trainable leaves, as it reads a plain
+    #: weight (the per-sample kernels of TE-NAS, GradAlign, LGA). False: a proxy with
+    #: ``layer_types`` that meets such a weight without a reason of its own is flagged `PARTIAL`
+    #: and ``Result.coverage`` names the layers it did not read.
+    reads_parametrized: ClassVar[bool] = False
     #: (need, key): the score is that value of a pass's output, as is (``need`` joins ``needs``);
     #: None: the class overrides `compute`.
     score_from: ClassVar[tuple[str, str] | None] = None

@@ -21,6 +21,7 @@ from intrain.proxies.base import (
     float_inputs,
     hooked,
     output,
+    parametrized_weights,
     register,
     register_pass,
     weighted_modules,
@@ -34,8 +35,21 @@ LGA_LR = 0.05
 
 
 def _split_params(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """(conv/linear weights, every other parameter and buffer) as detached tensors by name."""
-    weight_names = {f"{n}.weight" if n else "weight" for n, m in weighted_modules(model) if m.weight.requires_grad}
+    """(conv/linear weights, every other parameter and buffer) as detached tensors by name.
+
+    A weight computed from other tensors (weight_norm, spectral_norm, a user's parametrization:
+    `parametrized_weights`) is read through its trainable leaves (``parametrizations.weight.original*``,
+    ``weight_g``/``weight_v``, ``weight_orig``): they are what training updates, and the
+    per-sample gradient with respect to them is well defined (``functional_call`` recomputes the
+    weight from them, so the parametrization stays in the graph).
+    """
+    computed = parametrized_weights(model)
+    weight_names: set[str] = set()
+    for n, m in weighted_modules(model):
+        if n in computed:
+            weight_names.update(computed[n][1])
+        elif m.weight.requires_grad:
+            weight_names.add(f"{n}.weight" if n else "weight")
     weights: dict[str, torch.Tensor] = {}
     rest: dict[str, torch.Tensor] = {}
     for name, p in model.named_parameters():
@@ -250,6 +264,7 @@ class TeNas(Proxy):
 
     name = "tenas"
     layer_types = WEIGHTED
+    reads_parametrized = True  # per-sample gradients w.r.t. a computed weight's leaves (`_split_params`)
     # The VKDNW run scores TE-NAS last on one network instance, after proxies that re-init it Kaiming
     # fan-in (its NB201 tss_general_.py); the uniform protocol scores the network as built.
     reference_init = "kaiming"
@@ -292,6 +307,7 @@ class GradAlignI(Proxy):
 
     name = "gradalign_i"
     layer_types = WEIGHTED
+    reads_parametrized = True  # per-sample gradients w.r.t. a computed weight's leaves (`_split_params`)
     reads_loss = True
     needs = frozenset({"per_sample"})
 
@@ -308,6 +324,7 @@ class GradAlignII(Proxy):
 
     name = "gradalign_ii"
     layer_types = WEIGHTED
+    reads_parametrized = True  # per-sample gradients w.r.t. a computed weight's leaves (`_split_params`)
     reads_loss = True
     needs = frozenset({"per_sample"})
     version = 2  # v1 scored -log det
@@ -332,6 +349,7 @@ class LabelGradientAlignment(Proxy):
 
     name = "lga"
     layer_types = WEIGHTED
+    reads_parametrized = True  # per-sample gradients w.r.t. a computed weight's leaves (`_split_params`)
     reads_loss = True
     needs = frozenset({"lga"})
     components = ("score", "steps")

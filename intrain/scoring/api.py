@@ -35,6 +35,7 @@ from intrain.core.errors import InputError
 from intrain.core.flags import Flag
 from intrain.core.ranking import PopulationRule
 from intrain.core.trainability import gradient_health, participation_ratio
+from intrain.engine.passes import parametrized_weights
 from intrain.engine.probe import ProbeResult
 
 __all__ = ["Result", "logits_of", "rank_population", "score"]
@@ -202,6 +203,14 @@ def _factory(
             try:
                 net = copy.deepcopy(template)
             except Exception as e:  # a generator, lock or open file held by the model
+                hooked = [n for n, (kind, _) in parametrized_weights(template).items() if kind.endswith("weight_norm")]
+                if hooked:
+                    raise InputError(
+                        f"score() copies the model for every pass, and layer {hooked[0] or 'the model'!r} uses the "
+                        "hook-based torch.nn.utils.weight_norm, whose computed .weight cannot be deep-copied "
+                        f"({type(e).__name__}); use torch.nn.utils.parametrizations.weight_norm instead, or pass "
+                        f"a zero-argument factory: intrain.score(lambda: {type(template).__name__}(...), ...)"
+                    ) from e
                 raise InputError(
                     f"score() copies the model for every pass, and copy.deepcopy({type(template).__name__}) failed "
                     f"({type(e).__name__}: {e}); pass a zero-argument factory instead: "
@@ -215,7 +224,9 @@ def _factory(
     if callable(model):
 
         def built() -> nn.Module:
-            torch.manual_seed(seed)
+            from intrain.scoring.scorer import seed_generators
+
+            seed_generators(seed, device)  # inside score()'s fork of the RNGs: the caller's state is restored
             try:
                 net = model()
             except TypeError as e:  # e.g. score(nn.Linear): a class whose constructor needs arguments
@@ -226,6 +237,7 @@ def _factory(
                 ) from e
             if not isinstance(net, nn.Module):
                 raise InputError(f"the model factory returned {type(net).__name__}, not a torch.nn.Module")
+            _check_eager(net, "model factory's network")
             net = _deterministic(net).to(device)
             net.register_forward_hook(_logits_hook(output))
             return net
@@ -234,6 +246,17 @@ def _factory(
     raise InputError(
         f"score() takes a torch.nn.Module or a zero-argument factory returning one, got {type(model).__name__}"
     )
+
+
+def _check_eager(net: nn.Module, where: str = "model") -> None:
+    """Refuse a TorchScript module (``torch.jit.script``/``trace``): forward hooks, which every
+    proxy reads layers with, do not fire on one, and ``torch.func`` cannot call it."""
+    if isinstance(net, torch.jit.ScriptModule):
+        raise InputError(
+            f"the {where} is a TorchScript module ({type(net).__name__}, from torch.jit.script or torch.jit.trace): "
+            "score() reads layers with forward hooks, which TorchScript modules do not run; pass the eager "
+            "nn.Module it was scripted from"
+        )
 
 
 def _expects(module: nn.Module) -> str:
@@ -265,6 +288,23 @@ def _forward_error(e: Exception, entered: list[tuple[str, nn.Module, Any]], x: t
         name, module, got = entered[-1]
         where = f"in layer {name!r} ({type(module).__name__}, input of shape {got})"
     lowered = detail.lower()
+    if entered and isinstance(entered[-1][1], nn.Embedding) and not given and x.dtype.is_floating_point:
+        name, module, got = entered[-1]
+        n = module.num_embeddings
+        return InputError(
+            f"the network reads integer token ids (layer {name!r} is an Embedding of {n} entries) and the "
+            f"Gaussian scoring batch (input_shape {tuple(x.shape[1:])}) is float: pass the ids yourself, "
+            f"inputs=(ids, labels) with ids = torch.randint(0, {n}, (batch_size, *input_shape)) and "
+            "integer labels of shape (batch_size,)"
+        )
+    if "kernel size" in lowered and entered:
+        name, module, got = entered[-1]
+        kernel, padding = getattr(module, "kernel_size", "?"), getattr(module, "padding", "?")
+        return InputError(
+            f"input shape {tuple(x.shape[1:])} is too small for the network: layer {name!r} "
+            f"({type(module).__name__}, kernel {kernel}, padding {padding}) got an input of shape {got}, smaller "
+            f"than its kernel ({detail}); pass a larger input_shape (C, H, W), the size the network was built for"
+        )
     if "dtype" in lowered or "scalar type" in lowered or " type (" in lowered:
         fix = (
             "floating inputs=(x, y) are scored as float32 and integer ones as given; score() needs float32 "
@@ -537,7 +577,7 @@ def score(
     """
     from intrain.engine.device import resolve_device
     from intrain.proxies import get_proxy
-    from intrain.scoring.scorer import evaluate
+    from intrain.scoring.scorer import _seeded, evaluate
 
     if not isinstance(proxies, str) and not (
         isinstance(proxies, Sequence) and all(isinstance(n, str) for n in proxies)
@@ -567,14 +607,11 @@ def score(
     if output is not None and not callable(output):
         raise InputError(f"output must be a callable(forward's return value) -> logits, got {type(output).__name__}")
     given = _check_options(options)
+    _check_options({k: v for k, v in (("features", features), ("blocks", blocks)) if v is not None})
     if isinstance(model, nn.Module):
+        _check_eager(model)
         _check_dtype(model)
     build = _factory(model, seed, dev, output)
-    check = user[0][:2] if user is not None else torch.zeros((2, *shape))
-    if check.dtype.is_floating_point:
-        check = check.float()
-    num_classes = _check_forward(build, check.to(dev), num_classes, given=user is not None)
-    x, y = _batch(inputs, batch_size, num_classes, shape, seed, dev)
     opts = {"lga_steps": 10, "lr_samples": 1000, "lr_resolution": 4, **given}
     if features is not None:
         opts["features"] = features
@@ -582,21 +619,29 @@ def score(
         opts["blocks"] = blocks
     import time
 
-    start = time.perf_counter()
-    probe, values = evaluate(
-        build,
-        x,
-        y,
-        num_classes,
-        instances,
-        layers=layers,
-        params=params,
-        seed=seed,
-        options=opts,
-        device=dev,
-        isolate=True,
-    )
-    seconds = time.perf_counter() - start
+    # every RNG a forward may draw from (torch's CPU and device generators, numpy's, Python's) is
+    # seeded inside and the caller's states restored after
+    with _seeded(seed, dev):
+        check = user[0][:2] if user is not None else torch.zeros((2, *shape))
+        if check.dtype.is_floating_point:
+            check = check.float()
+        num_classes = _check_forward(build, check.to(dev), num_classes, given=user is not None)
+        x, y = _batch(inputs, batch_size, num_classes, shape, seed, dev)
+        start = time.perf_counter()
+        probe, values = evaluate(
+            build,
+            x,
+            y,
+            num_classes,
+            instances,
+            layers=layers,
+            params=params,
+            seed=seed,
+            options=opts,
+            device=dev,
+            isolate=True,
+        )
+        seconds = time.perf_counter() - start
     scores, components, population = {}, {}, {}
     reasons = dict(probe.reasons)
     flags = Flag(probe.flags)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, cast
 
+import numpy as np
 import torch
 
 from intrain.core.errors import InputError
@@ -24,7 +27,7 @@ from intrain.core.records import MORE_BATCH_SEED, ArchRecord, ScoreSettings
 from intrain.engine.counting import coverage_note
 from intrain.engine.device import resolve_device
 from intrain.engine.inputs import describe_input, gaussian_batch, image_batch, is_natural, natural_batch, natural_names
-from intrain.engine.probe import ProbeResult, run_probe, run_probe_shared
+from intrain.engine.probe import ProbeResult, run_probe, run_probe_shared, unread_weights
 from intrain.proxies import check_proxy_names, get_proxy
 from intrain.proxies.base import (
     COLLECTORS,
@@ -95,15 +98,45 @@ def evaluate(
     The workflow keeps ``isolate=False``: on benchmark spaces such an exception is a bug to see,
     not a NaN to store.
     """
+    with warnings.catch_warnings():
+        # torch.func's note that a layer has no batching rule (PReLU, ...): internal, and under a
+        # caller's simplefilter("error") it would turn a working kernel pass into its slower loop
+        warnings.filterwarnings("ignore", message="There is a performance drop because we have not yet implemented")
+        return _evaluate(build, x, y, num_classes, proxies, layers, params, seed, options, device, more, isolate)
+
+
+def _evaluate(
+    build: Callable[[], torch.nn.Module],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    proxies: Sequence[Proxy],
+    layers: str,
+    params: str,
+    seed: int,
+    options: dict[str, Any] | None,
+    device: torch.device | None,
+    more: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None,
+    isolate: bool,
+) -> tuple[ProbeResult, dict[str, dict[str, float]]]:
     collectors, passes = plan(proxies)
     with _seeded(seed, device):
         model = build()
         probe = run_probe(model, x, y, layers=layers, params=params, collect=collectors)
     probe.extras["params"] = float(count_params(model, trainable_only=False))  # frozen ones too: the model's size
     for proxy in proxies:
-        note = coverage_note(model, proxy.layer_types) if proxy.layer_types is not None else None
-        if note is not None:
-            probe.coverage[proxy.name] = f"{proxy.name}: {note}"
+        if proxy.layer_types is None:
+            continue
+        notes = [
+            note
+            for note in (
+                coverage_note(model, proxy.layer_types),
+                unread_weights(model, proxy.layer_types, proxy.reads_parametrized),
+            )
+            if note is not None
+        ]
+        if notes:
+            probe.coverage[proxy.name] = f"{proxy.name}: {'; '.join(notes)}"
     del model
     opts = check_options(dict(options or {}))  # a wrong value is refused by name, before any pass runs
     ctx = PassContext(build=build, x=x, y=y, num_classes=num_classes, seed=seed, options=opts, more=more)
@@ -130,13 +163,38 @@ def evaluate(
 
 @contextmanager
 def _seeded(seed: int, device: torch.device | None) -> Iterator[None]:
-    """The global RNG seeded with ``seed`` inside, restored after: random ops in a network's
-    forward (``F.dropout(training=self.training)``, stochastic depth) draw the same numbers in
-    every call, so a score is reproducible, and the caller's RNG state is left as it was."""
-    devices = [device] if device is not None and device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+    """The global RNGs seeded with ``seed`` inside, restored after: random ops in a network's
+    forward (``F.dropout(training=self.training)``, stochastic depth, ``np.random``, Python's
+    ``random``) draw the same numbers in every call, so a score is reproducible, and the caller's
+    RNG states are left as they were. Only torch's CPU generator and, on CUDA, the one device in
+    use are forked and seeded (``torch.manual_seed`` would reseed every GPU's generator)."""
+    index = _cuda_index(device)
+    py_state, np_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=[] if index is None else [index]):
+            seed_generators(seed, device)
+            yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+def _cuda_index(device: torch.device | None) -> int | None:
+    if device is None or device.type != "cuda":
+        return None
+    return device.index if device.index is not None else torch.cuda.current_device()
+
+
+def seed_generators(seed: int, device: torch.device | None = None) -> None:
+    """Seed torch's CPU generator, the generator of ``device`` when it is a GPU (that one only),
+    numpy's global and Python's ``random`` with ``seed``: what a network's forward may draw from."""
+    torch.default_generator.manual_seed(seed)
+    index = _cuda_index(device)
+    if index is not None:
+        with torch.cuda.device(index):
+            torch.cuda.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
 
 
 def _exception_line(e: BaseException) -> str:

@@ -50,14 +50,18 @@ def score_published(settings: ScoreSettings, device: str = "cpu") -> pd.DataFram
                 row[f"{proxy}.{comp}" if comp != "score" or proxy == "az_nas" else proxy] = v
         rows.append(row)
         print(f"{p.key}: {rec.seconds:.1f} s", flush=True)
-    df = add_population_scores(pd.DataFrame(rows), list(PROXIES))
+    df = add_population_scores(pd.DataFrame(rows), proxies=list(PROXIES))
     for proxy in PROXIES:
         df[f"{proxy}_rank"] = df[proxy].rank(ascending=False, method="min").astype(int)
     return df
 
 
 def time_steps(settings: ScoreSettings, steps: int, device: str = "cpu") -> pd.DataFrame:
-    """Seconds per Algorithm 1 step (mutate within budget + InTrain score) from each budget's published start."""
+    """Seconds per Algorithm 1 step (mutate within budget + InTrain score) from each budget's published start.
+
+    ``benchmarks/search_throughput.py`` times whole searches instead: the code before and after the
+    cheap step (issue 30), one process against two workers, and the score against the bare network.
+    """
     from intrain.search.problems import proxy_score
 
     score = proxy_score("zennas", "imagenet", settings, "intrain", device)

@@ -59,18 +59,28 @@ def covariance_traces(acts: torch.Tensor, channel_dim: int = 1, row_side: bool |
     the device: no host sync, so many layers can be batched.
 
     With m rows and D channels, C = X^T X / m for the centred rows X, and tr C^2 = ||X X^T||_F^2 / m^2:
-    when D > `GRAM_SIDE_CHANNELS` and m < D (a wide classifier head on a small batch) the
-    (m x m) side is used, so memory and time grow with D, not D^2 (``row_side`` forces either
-    path; both agree to float32 rounding, tests/test_score_hostile.py).
+    when m < D the (m x m) side is the smaller product and is used for feature maps (a Zen-NAS
+    head of 2048 channels at 2x2 on 64 images: 256 rows) and for any tensor with D >
+    `GRAM_SIDE_CHANNELS` (a wide classifier head on a small batch), so memory and time grow
+    with D, not D^2. Plain (rows, D) outputs below that keep the (D x D) side, whose float32
+    rounding stored NB201/NB101 scores carry. ``row_side`` forces either path; both agree to
+    float32 rounding (tests/test_score_hostile.py).
+
+    A contiguous NCHW map with at most H*W channels sums per-sample (C, HW) products (no
+    transposed copy; the (N, C, C) products are no larger than the map); a wider one (a Zen-NAS
+    body at 4x4) is one (C x m) @ (m x C) product instead, since the per-sample products would
+    write N*C^2 floats (up to ~10x slower on one CPU thread).
 
     Examples:
         >>> [round(v, 4) for v in covariance_traces(torch.eye(3)).tolist()]  # 3 rows of 3 channels
         [0.6667, 0.2222, 3.0]
     """
     d = acts.shape[channel_dim]
+    fewer_rows = acts.numel() // d < d if d else False
     if row_side is None:
-        row_side = d > GRAM_SIDE_CHANNELS and acts.numel() // d < d
-    if not row_side and channel_dim in (1, 1 - acts.dim()) and acts.dim() == 4 and acts.is_contiguous():
+        row_side = fewer_rows and (d > GRAM_SIDE_CHANNELS or acts.dim() == 4)
+    nchw = channel_dim in (1, 1 - acts.dim()) and acts.dim() == 4 and acts.is_contiguous()
+    if not row_side and nchw and d <= acts.shape[2] * acts.shape[3]:
         # NCHW: the Gram matrix as a sum of per-sample (C, HW) products, no transposed copy
         blocks = acts.detach().reshape(acts.shape[0], acts.shape[1], -1).float()
         m = blocks.shape[0] * blocks.shape[2]
@@ -88,8 +98,10 @@ def covariance_traces(acts: torch.Tensor, channel_dim: int = 1, row_side: bool |
         m = rows.shape[0]
         mean = rows.mean(dim=0, keepdim=True)
         if row_side:
-            centred = (rows - mean).double()
-            outer = centred @ centred.t() / m  # (m, m): same nonzero spectrum as the covariance
+            centred = rows - mean
+            # (m, m): same nonzero spectrum as the covariance; a float32 product and float64
+            # reductions, as on the (D x D) side (a float64 product takes ~2x as long on one CPU thread)
+            outer = (centred @ centred.t()).double() / m
             dim = torch.tensor(float(d), dtype=torch.float64, device=rows.device)
             return torch.stack([torch.diagonal(outer).sum(), (outer * outer).sum(), dim])
         gram = rows.t() @ rows / m

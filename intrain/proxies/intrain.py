@@ -22,6 +22,9 @@ class InTrain(Proxy):
     name = "intrain"
     layer_types = READ_TYPES
     reads_loss = True
+    # activations are read at the layer's output and gradient health over every trainable tensor,
+    # so a parametrized layer's leaves (``parametrizations.weight.original*``) are read as they are
+    reads_parametrized = True
     components = ("score", "gamma", "o", "n_layers")
 
     def compute(self, probe: ProbeResult) -> dict[str, float]:

@@ -577,3 +577,83 @@ def test_ablation_verdict_names_a_variant_that_beats_the_shipped_score_everywher
     assert text.startswith("In this run gamma / log(L + 1) beats the shipped score on every judged benchmark")
     assert "nb101" not in text and "Below it: o only on nb201/cifar10 (-0.070)" in text
     assert ablation_verdict(t[t["variant"] == "o only"]).startswith("What it decides")  # no lead sentence
+
+
+# ----------------------------------------------------------------------------- what batching costs (issue 30)
+
+
+@pytest.fixture(scope="module")
+def regret_report(report_dir, tmp_path_factory):
+    """A report with the search-regret table (3 seeds: a smoke setting) beside the fixture's inputs."""
+    from intrain.search.regret import paired_table, regret_runs
+
+    from .test_search_regret import _space
+
+    d = tmp_path_factory.mktemp("regret_report")
+    space = _space(lambda acc: acc + np.random.default_rng(4).normal(0, 6, len(acc)))
+    runs = regret_runs(space, [1, 4, 16, 64], seeds=3, ts=[10, 50, 200])
+    paired_table(runs, space.ceiling(), n_boot=200).to_csv(d / "regret_in.csv", index=False)
+    src = report_dir.parent
+    build_report(
+        str(src / "corr.csv"),
+        [str(src / "cifar10.h5"), str(src / "ImageNet16-120.h5")],
+        str(src / "gt.csv"),
+        str(d / "out" / "index.html"),
+        studies={"search_regret": str(d / "regret_in.csv")},
+    )
+    return d / "out"
+
+
+def test_regret_section_appears_with_its_table_and_not_without(report_dir, regret_report):
+    assert "what batching costs" not in (report_dir / "index.html").read_text()
+    assert not (report_dir / "search_regret.png").exists()
+    page = (regret_report / "index.html").read_text()
+    section = page[page.index('id="study-search_regret"') :]
+    section = section[: section.index("</section>")]
+    assert "Search: what batching costs" in section and 'href="#study-search_regret"' in page
+    assert "search_regret.png" in section and "Smoke setting" in section and "3 seeds per b" in section
+    head = section[section.index("<thead>") : section.index("</thead>")]
+    for col in ("mean_regret", "diff_vs_b1", "random_regret", "ceiling_regret", "mean_distinct_scored"):
+        assert f'title="{col}"' in head
+    assert 'title="vs_random_lo"' in head and 'title="random_lo"' not in head  # bands: in the CSV, not the page
+    table = pd.read_csv(regret_report / "search_regret.csv")
+    assert len(table) == 12 and {"random_lo", "random_hi"} <= set(table.columns)
+
+
+def test_regret_figure_draws_every_b_and_both_references_legibly(regret_report):
+    from intrain.analysis.render import MIN_TEXT_PX, figure_problems
+    from intrain.analysis.report import read_text_record
+
+    png = regret_report / "search_regret.png"
+    record = read_text_record(png)
+    texts = {t["text"] for t in record["texts"]}
+    assert {"b = 1", "b = 4", "b = 16", "b = 64"} <= texts
+    assert "random search (b = 1's evaluations)" in texts and "proxy ceiling (best score in space)" in texts
+    assert record["width"] <= 760
+    for width, shown in ((1280, record["width"]), (800, min(record["width"], 740))):
+        problems, measured = figure_problems(
+            width, [{"src": png.resolve().as_uri(), "shown": shown, "natural": record["width"], "caption": "c"}]
+        )
+        assert problems == [] and measured[0]["smallest_text_px"] >= MIN_TEXT_PX
+
+
+def test_regret_report_renders_at_1280_and_800_px(regret_report):
+    browser_or_skip()
+    verdict = render_check(regret_report / "index.html")
+    assert verdict["status"] == "ok", verdict["problems"]
+    assert verdict["broken"] == 0 and verdict["empty"] == 0
+
+
+def test_report_refuses_a_regret_table_without_the_columns_it_draws(regret_report, report_dir, tmp_path):
+    bad = tmp_path / "regret.csv"
+    pd.read_csv(regret_report / "search_regret.csv").drop(columns=["regret_hi"]).to_csv(bad, index=False)
+    src = report_dir.parent
+    with pytest.raises(InputError, match="column 'regret_hi' is missing") as e:
+        build_report(
+            str(src / "corr.csv"),
+            [str(src / "cifar10.h5")],
+            str(src / "gt.csv"),
+            str(tmp_path / "out" / "index.html"),
+            studies={"search_regret": str(bad)},
+        )
+    assert str(bad) in str(e.value)

@@ -84,6 +84,24 @@ def cmd_report(args: argparse.Namespace) -> None:
     log.info("report -> %s", args.out)
 
 
+def cmd_search_regret(args: argparse.Namespace) -> None:
+    """What batching costs (`intrain.search.regret`): regret against T per round size b, paired by seed."""
+    from intrain.search.regret import DEFAULT_T, RegretSpace, paired_table, regret_runs, table_markdown
+
+    if 1 not in args.batches or min(args.batches) < 1:
+        raise InputError(f"--batches {args.batches}: give round sizes >= 1 including 1 (differences are to b = 1)")
+    if args.seeds < 1 or args.t_max < 1:
+        raise InputError("--seeds and --t-max must be >= 1")
+    ts = sorted({t for t in (*DEFAULT_T, *(args.T or ())) if t <= args.t_max} | {args.t_max})
+    space = RegretSpace.load(args.scores, args.groundtruth, args.dataset, args.proxy, args.metric)
+    runs = regret_runs(space, sorted(set(args.batches)), args.seeds, ts, args.k)
+    table = paired_table(runs, space.ceiling(), n_boot=args.n_boot)
+    write_csv(table, args.out)
+    if args.runs:
+        write_csv(runs, args.runs)
+    print(table_markdown(table))
+
+
 def cmd_render_check(args: argparse.Namespace) -> None:
     from intrain.analysis.render import RenderError, render_check
 
@@ -175,6 +193,29 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config-json", default=None, help="the workflow config, for the provenance block")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "search-regret",
+        help="regret of InTrain-NAS on NB201 against T per round size b, paired by seed (a full-space lookup)",
+        description="Every search looks its scores up in a score artifact of the whole NB201 space "
+        "(search.scores_from): regret = best accuracy in the space - accuracy of the search's pick, per "
+        "(b, T), with the paired difference to b = 1, random search with as many evaluations and the proxy "
+        "ceiling (intrain.search.regret).",
+    )
+    p.add_argument("--scores", required=True, help="a score artifact of the whole NB201 space")
+    p.add_argument("--groundtruth", required=True, action="append", metavar="[SPACE=]CSV")
+    p.add_argument("--dataset", default="cifar10")
+    p.add_argument("--metric", choices=["test", "valid"], default="test")
+    p.add_argument("--proxy", default="intrain")
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 4, 16, 64], help="round sizes b (with 1)")
+    p.add_argument("--seeds", type=int, default=50, help="seeds 0..n-1, each run with every b")
+    p.add_argument("--t-max", type=int, default=1000, help="the longest T (NB201's search.nb201_iterations)")
+    p.add_argument("--T", type=int, nargs="+", default=None, help="more T values to report (up to --t-max)")
+    p.add_argument("--k", type=int, default=10, help="parents from the top k of the history")
+    p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--runs", default=None, help="also every (b, seed, T) search's pick as CSV")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_search_regret)
 
     p = sub.add_parser(
         "render-check",

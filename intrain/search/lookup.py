@@ -2,9 +2,9 @@
 
 With an artifact holding every architecture of a space (NB201: 15,625), a search scores nothing:
 each architecture's proxy value is read once from the artifact, so thousands of seeded searches
-take seconds (``benchmarks/search_regret.py``). The artifact is read through
-[`intrain.core.artifacts`][intrain.core.artifacts] (checksummed, bounded), and an architecture it does not hold is an
-error naming it, never a silent NaN.
+take seconds (`intrain.search.regret`: ``intrain search-regret``, ``benchmarks/search_regret.py``).
+The artifact is read through [`intrain.core.artifacts`][intrain.core.artifacts] (checksummed,
+bounded), and an architecture it does not hold is an error naming it, never a silent NaN.
 """
 
 from __future__ import annotations

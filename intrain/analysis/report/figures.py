@@ -421,3 +421,46 @@ def batch_curve(bs: pd.DataFrame, out: Path) -> Path:
         ax.set_xticks(sizes, [str(b) for b in sizes])
         ax.minorticks_off()
     return save_figure(fig, out)
+
+
+@styled
+def regret_curves(table: pd.DataFrame, out: Path) -> Path:
+    """Regret against T, one line per round size b with its bootstrap band over seeds; random search
+    with b = 1's evaluations (dashed, its band) and the proxy ceiling (dotted) as references."""
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 4.4))
+    table = table.sort_values(["b", "T"])
+    batches = list(dict.fromkeys(table["b"]))
+    colours = sns.color_palette("colorblind", len(batches))
+    for colour, b in zip(colours, batches):
+        sub = table[table["b"] == b]
+        ax.plot(sub["T"], sub["mean_regret"], marker="o", markersize=3, color=colour, label=f"b = {int(b)}")
+        if {"regret_lo", "regret_hi"} <= set(sub.columns):
+            ax.fill_between(sub["T"], sub["regret_lo"], sub["regret_hi"], color=colour, alpha=0.15, linewidth=0)
+    first = table[table["b"] == min(batches)]
+    if "random_regret" in first:
+        ax.plot(
+            first["T"],
+            first["random_regret"],
+            color="#555",
+            linestyle="--",
+            label="random search (b = 1's evaluations)",
+        )
+        if {"random_lo", "random_hi"} <= set(first.columns):
+            ax.fill_between(first["T"], first["random_lo"], first["random_hi"], color="#888", alpha=0.12, linewidth=0)
+    if "ceiling_regret" in table and table["ceiling_regret"].notna().any():
+        ax.axhline(
+            float(table["ceiling_regret"].iloc[0]),
+            color="black",
+            linestyle=":",
+            label="proxy ceiling (best score in space)",
+        )
+    ax.set_xscale("log")
+    ts = sorted({int(t) for t in table["T"]})
+    ax.set_xticks(ts, [f"{t:,}" for t in ts])
+    ax.minorticks_off()
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("T (iterations)")
+    ax.set_ylabel("regret (accuracy points)")
+    fig.legend(loc="outside lower center", ncol=3)
+    fig.set_layout_engine("constrained")
+    return save_figure(fig, out)

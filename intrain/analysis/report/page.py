@@ -21,6 +21,7 @@ from intrain.analysis.report.assets import CSS, TABLE_JS
 from intrain.analysis.report.figures import (
     ablation_bars,
     batch_curve,
+    regret_curves,
     scatter_figure,
     search_curves,
     stability_plot,
@@ -135,10 +136,33 @@ _CORRELATION_COLUMNS: _Columns = (
     ("kendall", "kendall_lo", "kendall_hi"),
     ("n", "spearman", "spearman_lo", "spearman_hi", "paper_kendall", "diff_kendall"),
 )
+#: the regret table's reference columns, drawn where present
+_REGRET_REFERENCES = ("random_regret", "random_lo", "random_hi", "ceiling_regret")
+#: the regret table's columns the page shows (all of them in search_regret.csv)
+_REGRET_SHOWN = (
+    "b",
+    "T",
+    "seeds",
+    "mean_regret",
+    "regret_lo",
+    "regret_hi",
+    "diff_vs_b1",
+    "diff_lo",
+    "diff_hi",
+    "worse_seeds",
+    "better_seeds",
+    "mean_distinct_scored",
+    "random_regret",
+    "diff_vs_random",
+    "vs_random_lo",
+    "vs_random_hi",
+    "ceiling_regret",
+)
 _FIGURE_COLUMNS: dict[str, _Columns] = {
     "ablation": (("variant", "dataset"), ("kendall", "paper_kendall"), ()),
     "batch_size": ((), ("batch_size", "kendall_mean", "kendall_std", "paper_kendall", "latency_ms_median"), ()),
     "search_zennas": (("space", "log"), (), ("budget",)),
+    "search_regret": ((), ("b", "T", "seeds", "mean_regret", "regret_lo", "regret_hi"), _REGRET_REFERENCES),
 }
 
 
@@ -271,7 +295,12 @@ def _write_report(
         sections.append(
             _section("scatter", "Score vs accuracy", f"<p class='note'>One figure per proxy: {index}.</p>" + scatters)
         )
-    figures = {"ablation": ablation_bars, "batch_size": batch_curve, "search_zennas": search_curves}
+    figures = {
+        "ablation": ablation_bars,
+        "batch_size": batch_curve,
+        "search_zennas": search_curves,
+        "search_regret": regret_curves,
+    }
     captions = {
         "ablation": "Kendall τ of each ablation variant, one bar per benchmark (space/dataset, never averaged "
         "across spaces); black rules: the paper's NB201 value of each variant (one per variant, for every NB201 "
@@ -279,6 +308,10 @@ def _write_report(
         "batch_size": "Left: Kendall τ against batch size (mean ± std over seeds), black diamonds the paper's "
         "full-space values. Right: median forward + backward latency of one architecture on this run's device.",
         "search_zennas": "Best InTrain score found so far against iteration, one line per FLOPs budget.",
+        "search_regret": "Regret (best accuracy in the space − accuracy of the pick, points) against T, one line "
+        "per round size b, the band its 95 % bootstrap interval over seeds; dashed grey: random search with "
+        "b = 1's evaluations on the same seeds; dotted black: the proxy ceiling (the best-scored architecture "
+        "of the whole space).",
         "stability": "Kendall τ of each proxy per benchmark; a line joins the datasets of one space only, and "
         "a grey rule separates spaces.",
     }
@@ -299,7 +332,10 @@ def _write_report(
         decided = ablation_verdict(table, JUDGE.min_n) if key == "ablation" else None
         if decided:
             body += f"<p class='verdict'>{html_text(decided)}</p>"
-        body += html_table(table) if not table.empty else "<p class='note'>(no rows in this run)</p>"
+        shown = table
+        if key == "search_regret":  # the numbers a reader compares; every column stays in the CSV
+            shown = table[[c for c in _REGRET_SHOWN if c in table.columns]]
+        body += html_table(shown) if not table.empty else "<p class='note'>(no rows in this run)</p>"
         if key in figures and not table.empty:
             require_columns(table, path, _FIGURE_COLUMNS[key])
             png = out.parent / f"{key}.png"

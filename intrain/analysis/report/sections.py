@@ -41,6 +41,18 @@ STUDIES: dict[str, tuple[str, str]] = {
         "Search: Algorithm 1 on NB201",
         "InTrain-NAS's evolutionary search on NB201, where the pick's accuracy is known.",
     ),
+    "search_regret": (
+        "Search: what batching costs",
+        "InTrain-NAS on NB201 with its scores looked up in a score artifact of the whole space "
+        "(search.scores_from), b children a round (b = 1: Algorithm 1), the same seeds for every b. regret = "
+        "best accuracy in the space − accuracy of the search's pick after T iterations (points); lo/hi: 95 % "
+        "bootstrap band over seeds. diff vs b1: paired difference to b = 1 (a positive value: b costs accuracy), "
+        "worse/better: seeds where b did worse/better than b = 1. References: random search with as many distinct "
+        "evaluations on the same seed (diff vs random < 0: the optimiser beats chance) and the proxy ceiling, "
+        "the regret of the best-scored architecture of the whole space, what a perfect optimiser of the proxy "
+        "returns: a regret near the ceiling comes from the proxy, one above it from the optimiser "
+        "(intrain search-regret).",
+    ),
     "search_zennas": (
         "Search: InTrain-NAS on the Zen-NAS ImageNet space",
         "Best Zen-NAS structure string per FLOPs budget (Zen-NAS get_FLOPs and params at 224x224, "
@@ -210,6 +222,14 @@ def smoke_note(key: str, table: pd.DataFrame, config: dict[str, Any] | None) -> 
                 f"T = {SMOKE.paper_search_iterations:,}; at this length the search has seen a handful of "
                 f"networks and its pick does not stand for the method's (config/search_paper.yaml "
                 f"runs the paper's length).{same}"
+            )
+    if key == "search_regret" and "seeds" in table:
+        seeds = _int(table["seeds"].min())
+        t_max = _int(table["T"].max()) if "T" in table else None
+        if (seeds is not None and seeds < 50) or (t_max is not None and t_max < SMOKE.min_search_iterations):
+            return (
+                f"Smoke setting: {seeds} seeds per b and T up to {t_max:,}, where the study runs at least 50 seeds "
+                f"and T = {SMOKE.min_search_iterations:,} (NB201's search.nb201_iterations)."
             )
     if key == "search_picks":
         n = _int(_config(config, "search", "pick_n"))

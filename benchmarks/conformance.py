@@ -294,21 +294,22 @@ def run_model(library: str, model: str, size: str, res: int, batch: int, proxies
 def _write(out: Path, rows: list[dict[str, Any]], merge: bool) -> None:
     """The CSV, rewritten after every model (a long run leaves what it finished)."""
     if merge and out.exists():
-        ran = {(row["library"], row["model"], str(row.get("size", ""))) for row in rows}
-        libs = {lib for lib, _, _ in ran}
+        ran = {(row["library"], row["model"], row["proxy"], str(row.get("size", ""))) for row in rows}
+        libs = {key[0] for key in ran}
         with out.open(newline="") as f:
             old = list(csv.DictReader(f))
-        # rows of models run now (at this size) replace their earlier rows; a library that did not
-        # import here keeps its old rows
+        # cells run now (model, proxy, size) replace their earlier rows, other proxies' rows of the
+        # model stay (a --proxies rerun); a library that did not import here keeps its old rows
         keep = [
             r
             for r in old
-            if (r["library"], r["model"], r["size"]) not in ran and not (r["model"] == "*" and r["library"] in libs)
+            if (r["library"], r["model"], r["proxy"], r["size"]) not in ran
+            and not (r["model"] == "*" and r["library"] in libs)
         ]
         rows = keep + [r for r in rows if r["model"] != "*" or not any(k["library"] == r["library"] for k in keep)]
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
         w.writeheader()
         for row in rows:
             w.writerow({k: row.get(k, "") for k in COLUMNS})

@@ -13,6 +13,13 @@ fused job, which shows what sharing passes saves. Not a test: numbers depend on 
 code paths, kept behind module switches) and on ("after"), alternating on each architecture so
 both see the same machine load; it reports wall and process-CPU seconds per architecture (CPU
 seconds are the steadier figure on a shared machine) and the ratio. No fused row in this mode.
+
+``--vkdnw-paths`` (issue 29) times each VKDNW Jacobian path (``intrain.proxies.vkdnw.PATHS``)
+forced in turn, alternating on each architecture, with the score each gives (the forward/reverse
+crossover in ``benchmarks/heavy_full.md``):
+
+    python benchmarks/proxy_cost.py --vkdnw-paths fast reverse forward forward-loop --n 3 \
+        --dataset cifar10 --threads 1 --out benchmarks/vkdnw_paths_cifar10.csv
 """
 
 from __future__ import annotations
@@ -95,6 +102,49 @@ def before_after(args: argparse.Namespace, archs: list[str]) -> list[dict]:
     return rows
 
 
+def vkdnw_paths(args: argparse.Namespace, archs: list[str]) -> list[dict]:
+    """Seconds per architecture and mean score of each forced VKDNW path, alternating per architecture."""
+    settings = ScoreSettings(proxies=("vkdnw",), protocol=args.protocol)
+    scorer = Scorer("nb201", args.dataset, settings, device=args.device)
+    scorer.score(0, archs[0])  # warm-up
+    wall = dict.fromkeys(args.vkdnw_paths, 0.0)
+    cpu = dict.fromkeys(args.vkdnw_paths, 0.0)
+    scores: dict[str, list[float]] = {p: [] for p in args.vkdnw_paths}
+    saved = vkdnw.PATH
+    try:
+        for i, arch in enumerate(archs):
+            for path in args.vkdnw_paths:
+                vkdnw.PATH = path
+                w, c = time.perf_counter(), time.process_time()
+                scores[path].append(scorer.score(i, arch).proxies["vkdnw"]["score"])
+                wall[path] += time.perf_counter() - w
+                cpu[path] += time.process_time() - c
+    finally:
+        vkdnw.PATH = saved
+    n = len(archs)
+    rows = [
+        {
+            "path": p,
+            "wall": wall[p] / n,
+            "cpu": cpu[p] / n,
+            "mean_score": float(np.mean(scores[p])),
+            "max_rel_diff_to_first": max(
+                abs(a - b) / max(abs(b), 1e-30) for a, b in zip(scores[p], scores[args.vkdnw_paths[0]])
+            ),
+            "dataset": args.dataset,
+            "protocol": args.protocol,
+            "threads": args.threads,
+            "n": n,
+        }
+        for p in args.vkdnw_paths
+    ]
+    for r in rows:
+        print(
+            f"vkdnw {r['path']:12s} cpu {r['cpu']:7.2f} s/arch, wall {r['wall']:7.2f}, rel diff {r['max_rel_diff_to_first']:.1e}"
+        )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10, help="architectures (seeded uniform sample)")
@@ -105,11 +155,18 @@ def main() -> None:
     ap.add_argument("--proxies", nargs="*", default=list_proxies())
     ap.add_argument("--protocol", default="uniform", choices=["uniform", "reference"])
     ap.add_argument("--before-after", action="store_true", help="original vs fast paths, per proxy (issue 31)")
+    ap.add_argument("--vkdnw-paths", nargs="*", default=None, help="time these forced VKDNW paths (issue 29)")
     ap.add_argument("--out", default="results/benchmarks/proxy_cost.csv")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cells = [c.to_str() for c in all_cells()]
     archs = [cells[i] for i in np.random.default_rng(args.seed).choice(len(cells), args.n, replace=False)]
+    if args.vkdnw_paths:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(vkdnw_paths(args, archs)).to_csv(out, index=False)
+        print(f"wrote {out}")
+        return
     if args.before_after:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)

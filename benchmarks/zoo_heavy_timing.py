@@ -28,10 +28,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sets", nargs="*", default=list(SETS), help=f"of {', '.join(SETS)}")
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--vkdnw-path", default=None, help="force one VKDNW Jacobian path (intrain.proxies.vkdnw.PATHS)")
     args = p.parse_args(argv)
     import torch
 
     import intrain
+    from intrain.proxies import vkdnw
+
+    vkdnw.PATH = args.vkdnw_path
     from intrain.spaces.zoo.network import build_network
 
     torch.set_num_threads(1)

@@ -30,9 +30,59 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.func import functional_call, jvp, vmap
 from torch.nn import functional as F
 
-__all__ = ["Unsupported", "first_entry_jacobian"]
+__all__ = [
+    "MEMORY_BUDGET",
+    "Unsupported",
+    "activation_bytes",
+    "first_entry_jacobian",
+    "forward_jacobian",
+    "loop_jacobian",
+    "out_of_memory",
+]
+
+#: Bytes of derivative tensors the chunked paths keep in flight at once (tangents of the
+#: activations and parameters in forward mode, cotangents per class chunk in reverse mode).
+#: 512 MiB: ImageNet-sized models at batch 8 used 18-23 GiB when every tangent ran at once.
+MEMORY_BUDGET = 512 * 2**20
+
+#: Called as ``CHUNK_HOOK(path, n)`` before every chunk of ``n`` tangents / classes / samples a
+#: chunked path puts in flight (tests count them; None in normal use).
+CHUNK_HOOK: Callable[[str, int], None] | None = None
+
+
+def _note(path: str, n: int) -> None:
+    if CHUNK_HOOK is not None:
+        CHUNK_HOOK(path, n)
+
+
+def out_of_memory(e: BaseException) -> bool:
+    """The machine's limit (never a reason to try a fallback): Python's, CUDA's or torch's CPU allocator's."""
+    if isinstance(e, (torch.cuda.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(e)
+    return isinstance(e, RuntimeError) and ("DefaultCPUAllocator" in text or "out of memory" in text)
+
+
+def activation_bytes(model: nn.Module, x: torch.Tensor) -> tuple[int, torch.Tensor]:
+    """Bytes of every module output of one eval forward of ``x`` (an upper bound of the peak), and the logits."""
+    total = [x.numel() * x.element_size()]
+
+    def hook(m: nn.Module, inputs: object, out: object) -> None:
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor):
+                total[0] += t.numel() * t.element_size()
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            logits = model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0], logits
 
 
 class Unsupported(Exception):
@@ -95,11 +145,29 @@ def _owners(model: nn.Module) -> list[tuple[nn.Module, str]]:
     return [by_id[id(p)] for _, p in model.named_parameters()]
 
 
-def first_entry_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _batched_grad(out: torch.Tensor, inputs: list[torch.Tensor], cot: torch.Tensor) -> list[torch.Tensor | None]:
+    """Gradients of ``out`` for a chunk of cotangents (c, *out.shape): vmapped, or one class at a time
+    where the backward cannot be vmapped (never on running out of memory)."""
+    if cot.shape[0] > 1:
+        try:
+            return list(
+                torch.autograd.grad(out, inputs, cot, retain_graph=True, allow_unused=True, is_grads_batched=True)
+            )
+        except (RuntimeError, NotImplementedError) as e:
+            if out_of_memory(e):
+                raise
+    per = [torch.autograd.grad(out, inputs, c, retain_graph=True, allow_unused=True) for c in cot]
+    return [None if per[0][i] is None else torch.stack([g[i] for g in per]) for i in range(len(inputs))]
+
+
+def first_entry_jacobian(
+    model: nn.Module, x: torch.Tensor, budget: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample d logits / d theta_t[0] for every parameter tensor t, (B, K, T), and the logits (B, K).
 
     ``model`` must be in eval mode (samples independent). One backward per class, each computing
-    only activation gradients; raises `Unsupported` where the rules above do not apply.
+    only activation gradients, batched over chunks of classes whose cotangents fit in ``budget``
+    bytes (default `MEMORY_BUDGET`); raises `Unsupported` where the rules above do not apply.
     """
     if model.training:
         raise Unsupported("train mode couples the samples")
@@ -110,9 +178,10 @@ def first_entry_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tenso
     def hook(m: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> torch.Tensor:
         if m in seen:
             raise Unsupported(f"a {type(m).__name__} called twice in one forward")
-        out = out.view_as(out)  # its own node: later in-place ops cannot rewrite the tensor we differentiate
+        # the network goes on with a copy: an in-place op downstream (ReLU(inplace=True) after a batch
+        # norm) rewrites the copy, never the output we differentiate (a view would be rebased onto it)
         seen[m] = (inputs[0].detach(), out)
-        return out
+        return out.clone()
 
     handles = [m.register_forward_hook(hook) for m in modules]
     try:
@@ -125,18 +194,115 @@ def first_entry_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tenso
         raise Unsupported(f"logits of shape {tuple(logits.shape)}")
     used = [m for m in modules if m in seen and seen[m][1].requires_grad]
     b, k = logits.shape
+    per_class = sum(seen[m][1].numel() * seen[m][1].element_size() for m in used) or 1
+    chunk = max(1, min(k, (MEMORY_BUDGET if budget is None else budget) // per_class))
     columns: dict[tuple[nn.Module, str], list[torch.Tensor]] = {}
-    for c in range(k):
-        cot = torch.zeros_like(logits)
-        cot[:, c] = 1.0
-        grads = torch.autograd.grad(logits, [seen[m][1] for m in used], cot, retain_graph=c < k - 1, allow_unused=True)
+    start = 0
+    while start < k:
+        stop = min(k, start + chunk)
+        _note("reverse-classes", stop - start)
+        cot = torch.zeros(stop - start, *logits.shape, dtype=logits.dtype, device=logits.device)
+        cot[torch.arange(stop - start), :, torch.arange(start, stop)] = 1.0
+        outs = [seen[m][1] for m in used]
+        grads = _batched_grad(logits, outs, cot)
         for m, g in zip(used, grads):
             if g is None:
                 continue  # run but not on the path to the logits: a zero column
             for which in ("weight", "bias"):
                 if getattr(m, which, None) is not None:
-                    columns.setdefault((m, which), []).append(RULES[type(m)](m, seen[m][0], g[None], which)[0])
-    entries = {key: torch.stack(col) for key, col in columns.items()}  # (K, B) each
+                    columns.setdefault((m, which), []).append(RULES[type(m)](m, seen[m][0], g, which))
+        start = stop
+    entries = {key: torch.cat(col) for key, col in columns.items()}  # (K, B) each
     zero = torch.zeros(k, b, dtype=logits.dtype, device=logits.device)
     jac = torch.stack([entries.get(o, zero) for o in owners], dim=-1)  # (K, B, T)
     return jac.transpose(0, 1).detach(), logits.detach()
+
+
+def _onehot(p: torch.Tensor) -> torch.Tensor:
+    e = torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
+    e[0] = 1.0
+    return e.view_as(p)
+
+
+def _tangent_chunks(sizes: list[int], act: int, budget: int) -> list[list[int]]:
+    """Consecutive tensor indices grouped so that chunk x (activations + the chunk's tensors) fits ``budget``."""
+    chunks: list[list[int]] = []
+    cur: list[int] = []
+    for i in range(len(sizes)):
+        cand = [*cur, i]
+        if cur and len(cand) * (act + sum(sizes[j] for j in cand)) > budget:
+            chunks.append(cur)
+            cand = [i]
+        cur = cand
+    if cur:
+        chunks.append(cur)
+    return chunks
+
+
+def forward_jacobian(
+    model: nn.Module, x: torch.Tensor, budget: int | None = None, vectorize: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, K, T) d logits / d theta_t[0] in forward mode, and the logits: one jvp of the *whole batch* per tensor.
+
+    In eval mode the samples are independent, so the tangent "first entry of tensor t = 1" gives
+    d logits[b, k] / d theta_t[0] for every sample and class at once: T batched jvps, no per-sample
+    machinery. ``vectorize``: vmap the jvps over chunks of tangents sized so that the chunk's
+    activation and parameter tangents fit in ``budget`` bytes (default `MEMORY_BUDGET`); False:
+    one jvp at a time (for modules vmap cannot batch).
+    """
+    if model.training:
+        raise Unsupported("train mode couples the samples")
+    params = {k: p.detach() for k, p in model.named_parameters()}
+    names = list(params)
+    act, logits = activation_bytes(model, x)
+    if not names:
+        return torch.zeros(*logits.shape, 0, dtype=logits.dtype, device=logits.device), logits
+    sizes = [p.numel() * p.element_size() for p in params.values()]
+    budget = MEMORY_BUDGET if budget is None else budget
+    chunks = _tangent_chunks(sizes, act, budget) if vectorize else [[i] for i in range(len(names))]
+    cols = []
+    with torch.no_grad():  # forward AD ignores grad mode; no autograd graph for the untouched weights
+        for chunk in chunks:
+            _note("forward-tangents" if vectorize else "forward-loop", len(chunk))
+            keys = [names[i] for i in chunk]
+            shifts = {n: _onehot(params[n]) for n in keys}
+            zero = torch.zeros(len(keys), dtype=params[keys[0]].dtype, device=params[keys[0]].device)
+
+            def logits_of(delta: torch.Tensor, keys: list[str] = keys, shifts: dict = shifts) -> torch.Tensor:
+                over = {n: params[n] + delta[i] * shifts[n] for i, n in enumerate(keys)}
+                return functional_call(model, over, (x,))
+
+            def tangent(v: torch.Tensor, f: Callable = logits_of, zero: torch.Tensor = zero) -> torch.Tensor:
+                return jvp(f, (zero,), (v,))[1]
+
+            eye = torch.eye(len(keys), dtype=zero.dtype, device=zero.device)
+            cols.append(vmap(tangent)(eye) if vectorize else tangent(eye[0])[None])  # (c, B, K)
+    return torch.cat(cols).permute(1, 2, 0).contiguous(), logits
+
+
+def loop_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, K, T) by plain autograd, one sample and one class at a time: the last resort (slow, bounded memory).
+
+    Needs neither vmap nor forward AD, so any module autograd can differentiate works.
+    """
+    params = list(model.parameters())
+    rows = []
+    logits_rows = []
+    for b in range(x.shape[0]):
+        _note("loop-samples", 1)
+        with torch.enable_grad():
+            out = model(x[b : b + 1])
+        if out.dim() != 2:
+            raise Unsupported(f"logits of shape {tuple(out.shape)}")
+        k = out.shape[1]
+        per_class = []
+        for c in range(k):
+            grads = torch.autograd.grad(out[0, c], params, retain_graph=c < k - 1, allow_unused=True)
+            per_class.append(
+                torch.stack([g.reshape(-1)[0] if g is not None else out.new_zeros(()) for g in grads])
+                if params
+                else out.new_zeros(0)
+            )
+        rows.append(torch.stack(per_class))
+        logits_rows.append(out.detach())
+    return torch.stack(rows).detach(), torch.cat(logits_rows)

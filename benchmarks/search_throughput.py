@@ -6,7 +6,10 @@ budget, so the networks scored are budget-sized from the first step) and per con
 * ``today``: the code before the cheap step, imported from ``--before`` (a copy of the package
   taken before the change; omitted when not given);
 * ``cheap``: this tree, one process (``search.batch = 1``, ``search.workers = 1``);
-* ``cheap_2workers``: this tree, ``search.batch = 2``, ``search.workers = 2`` (local processes).
+* ``cheap_2workers``: this tree, ``search.batch = 2``, ``search.workers = 2`` (local processes);
+* ``fast`` and ``fast_2workers``: the same two at the search protocol ``--fast B:R``
+  (``config/search_fast.yaml``, chosen by ``benchmarks/search_protocol.py``) instead of the
+  paper's B = 64, 64x64; skipped without ``--fast``.
 
 Every scorer uses one torch thread. Each configuration runs in a subprocess of its own (so the
 package it imports is the one asked for) as ``evolve(..., iterations=steps + 1)``: the start plus
@@ -32,8 +35,15 @@ import time
 from pathlib import Path
 
 BUDGETS = {"450M": (450e6, "zico_450M"), "600M": (600e6, "zico_600M"), "1000M": (1e9, "zico_1G")}
-#: name -> (uses the --before copy, search.batch, search.workers)
-CONFIGS = {"today": (True, 1, 1), "cheap": (False, 1, 1), "cheap_2workers": (False, 2, 2)}
+#: name -> (uses the --before copy, search.batch, search.workers, scored at the --fast protocol)
+CONFIGS = {
+    "today": (True, 1, 1, False),
+    "cheap": (False, 1, 1, False),
+    "cheap_2workers": (False, 2, 2, False),
+    "fast": (False, 1, 1, True),
+    "fast_2workers": (False, 2, 2, True),
+}
+PAPER = (64, 64)  # the paper's (B, R)
 T_PAPER = 100_000
 PAIRED = 2  # networks timed again, score against bare forward + backward
 HERE = Path(__file__).resolve().parent
@@ -67,7 +77,7 @@ def _paired_seconds(score, archs: list[str], batch: int, resolution: int, repeat
     return sum(scored) / len(scored), sum(bare) / len(bare)
 
 
-def run_one(config: str, budget_name: str, steps: int) -> dict:
+def run_one(config: str, budget_name: str, steps: int, fast: tuple[int, int] | None = None) -> dict:
     """One configuration at one budget, in this process (the package on ``sys.path``)."""
     import torch
 
@@ -80,9 +90,12 @@ def run_one(config: str, budget_name: str, steps: int) -> dict:
     from intrain.spaces.zennas.published_structures import PUBLISHED
 
     torch.set_num_threads(1)
-    _, batch, workers = CONFIGS[config]
+    _, batch, workers, is_fast = CONFIGS[config]
     budget, start = BUDGETS[budget_name]
-    settings = ScoreSettings(batch_size=64, resolution=64, seed=0, proxies=("intrain",))
+    if is_fast and fast is None:
+        raise SystemExit(f"{config}: needs --fast B:R")
+    b_in, r_in = fast if is_fast and fast else PAPER
+    settings = ScoreSettings(batch_size=b_in, resolution=r_in, seed=0, proxies=("intrain",))
     # two edits from the first child on (Algorithm 1's steady state once the history has 10
     # members): a published network sits at the layer cap and near the budget, so about half of
     # its one-edit children are the parent itself (a head edit, or nothing else fits)
@@ -97,11 +110,13 @@ def run_one(config: str, budget_name: str, steps: int) -> dict:
     if pool:
         pool.close()
     new = result.history[result.history["new"] == 1]["arch"].tolist()
-    score_s, bare_s = _paired_seconds(score, new[:PAIRED], 64, 64) if workers == 1 else (None, None)
+    score_s, bare_s = _paired_seconds(score, new[:PAIRED], b_in, r_in) if workers == 1 else (None, None)
     per_scored = wall / len(new)
     return {
         "budget": budget_name,
         "config": config,
+        "B": b_in,
+        "R": r_in,
         "batch": batch,
         "workers": workers,
         "threads": 1,
@@ -132,13 +147,26 @@ def main() -> None:
     ap.add_argument("--budgets", nargs="+", default=list(BUDGETS), choices=list(BUDGETS))
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     ap.add_argument("--out", default=str(HERE / "search_throughput"))
+    ap.add_argument("--fast", metavar="B:R", help="the search protocol of the fast configurations (e.g. 16:32)")
     ap.add_argument("--one", nargs=2, metavar=("CONFIG", "BUDGET"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    fast: tuple[int, int] | None = None
+    if args.fast:
+        try:
+            fb, fr = (int(v) for v in args.fast.split(":"))
+        except ValueError:
+            ap.error(f"--fast {args.fast!r}: expected B:R, two integers (e.g. 16:32)")
+        if fb < 2 or fr < 8:
+            ap.error(f"--fast {args.fast!r}: B must be >= 2 and R >= 8")
+        fast = (fb, fr)
     if args.steps < 1:
         ap.error(f"--steps {args.steps}: at least one child per configuration")
     if args.one:
-        print(json.dumps(run_one(args.one[0], args.one[1], args.steps)))
+        print(json.dumps(run_one(args.one[0], args.one[1], args.steps, fast)))
         return
+    if fast is None and any(CONFIGS[c][3] for c in args.configs):
+        print("no --fast B:R given: the fast configurations are skipped", file=sys.stderr)
+        args.configs = [c for c in args.configs if not CONFIGS[c][3]]
     if "today" in args.configs and not args.before:
         print("no --before copy given: the 'today' configuration is skipped", file=sys.stderr)
         args.configs = [c for c in args.configs if c != "today"]
@@ -153,6 +181,7 @@ def main() -> None:
             root = args.before if CONFIGS[config][0] else str(HERE.parent)
             env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
             cmd = [sys.executable, str(Path(__file__).resolve()), "--one", config, budget, "--steps", str(args.steps)]
+            cmd += ["--fast", args.fast] if fast else []
             done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 sys.exit(f"{config} at {budget} failed:\n{done.stderr[-3000:]}")
@@ -168,10 +197,11 @@ def main() -> None:
     command = (
         f"OMP_NUM_THREADS=1 nice -n 10 python benchmarks/search_throughput.py --steps {args.steps} "
         f"--budgets {' '.join(args.budgets)} --configs {' '.join(args.configs)}"
+        + (f" --fast {args.fast}" if fast else "")
         + (" --before <copy of the package before the change>" if args.before else "")
     )
     text = (
-        "# Search throughput (Algorithm 1 on the Zen-NAS space, InTrain at B = 64, 64x64)\n\n"
+        "# Search throughput (Algorithm 1 on the Zen-NAS space, InTrain at the paper's B = 64, 64x64 and at `--fast`)\n\n"
         f"Machine: {platform.machine()} {os.cpu_count()}-core CPU VM ({platform.platform(terse=True)}), "
         f"torch {__import__('torch').__version__} CPU, one torch thread per scorer, run under `nice -n 10`.  \n"
         f"Started {started}; load average (1, 5, 15 min) at the start {load_start}, at the end {load_end} "

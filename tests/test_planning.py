@@ -468,3 +468,19 @@ def test_a_key_that_yaml_reads_as_a_number_is_refused_in_words():
 
     with pytest.raises(ConfigError, match=r"config key spaces: the key 201 is not text \(int\)"):
         check_config(load_overlay("spaces:\n  201: {sample: 5}\n"), SCHEMA_PATH)
+
+
+def test_search_batch_size_replaces_the_runs_batch_only_in_the_searches():
+    """`search.batch_size` (config/search_fast.yaml) sets B of the searches' scorer; the run's own
+    scoring keeps `scoring.batch_size`, and null (the default) inherits it."""
+    fast = plan({"search": {"batch_size": 16}})
+    assert fast.search_settings(resolution=32)["batch_size"] == 16
+    assert fast.search_settings(resolution=32)["resolution"] == 32
+    assert fast.settings("nb201")["batch_size"] == 8
+    assert plan().search_settings()["batch_size"] == 8
+
+
+@pytest.mark.parametrize("bad", [1, 0, -4, 2.5, "16", True])
+def test_search_batch_size_out_of_range_is_refused_naming_the_key(bad):
+    with pytest.raises(ConfigError, match=r"search\.batch_size"):
+        config({"search": {"batch_size": bad}})

@@ -14,6 +14,7 @@
     intrain evolve --space zennas --dataset imagenet --budget 450e6 --iterations T --log H5 --out-dir DIR
     intrain describe --space SPACE ARCH [--dataset D] [--json]
     intrain search-table --groundtruth [SPACE=]CSV --n N --out CSV MERGED.h5 ...
+    intrain search-regret --scores FULL.h5 --groundtruth CSV --out CSV
     intrain render-check HTML
     intrain inspect ARTIFACT [--arch INDEX]
     intrain export | import | convert | agreement ...        (intrain/interop/cli.py)

@@ -129,8 +129,19 @@ class Plan:
         return self.settings(self.study_space, batch_size=batch_size, seed=seed)
 
     def search_settings(self, **overrides: Any) -> dict[str, Any]:
-        """Settings of a search: the run's, scoring the search's one proxy."""
-        return self.settings(proxies=[self.search["proxy"]], **overrides)
+        """Settings of a search: the run's, scoring the search's one proxy (at ``search.batch_size``
+        when set).
+
+        Examples:
+            >>> cfg = {"results": "r", "spaces": {"nb201": {"enabled": True, "datasets": ["cifar10"], "sample": 7,
+            ...        "shard_size": 3}}, "scoring": {"batch_size": 64, "proxies": ["intrain"]}, "share_forward": True,
+            ...        "studies": {"enabled": False}, "imports": [],
+            ...        "search": {"enabled": False, "proxy": "intrain", "batch_size": 16}}
+            >>> Plan(cfg).search_settings(resolution=32)["batch_size"]
+            16
+        """
+        fixed = {"batch_size": self.search["batch_size"]} if self.search.get("batch_size") else {}
+        return self.settings(proxies=[self.search["proxy"]], **{**fixed, **overrides})
 
     def score_groups(self, space: str) -> tuple[tuple[str, ...], ...]:
         """The space's datasets, grouped into jobs that share one body forward (singletons otherwise)."""

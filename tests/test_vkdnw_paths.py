@@ -19,6 +19,7 @@ from torch import nn
 from intrain.core.records import ScoreSettings
 from intrain.engine import functional
 from intrain.proxies import load_all, vkdnw
+from intrain.proxies.base import PassContext
 from intrain.scoring.scorer import Scorer
 from intrain.spaces.nb201.encoding import all_cells
 
@@ -258,3 +259,192 @@ def test_reverse_path_bounds_samples_and_classes_by_the_budget(monkeypatch):
     assert sum(samples) == 5 and all(s * c <= 2 for s, c in zip(samples, classes))
     ref, _ = functional.loop_jacobian(model, x)
     assert _close(jac, ref)
+
+
+# --- issue 29: silent wrong values found against an independent float64 reference -----------------
+
+#: Jacobian entries vs the float64 reference, relative to the largest entry (float32 rounding).
+REF_REL = 1e-4
+
+
+class _Cosine(nn.Module):
+    """Cosine classifier: the head's weight is used through F.linear, never by calling the Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 5, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = nn.functional.relu(self.bn(self.c(x)), inplace=True).mean((2, 3))
+        return 10 * nn.functional.linear(nn.functional.normalize(h), nn.functional.normalize(self.fc.weight))
+
+
+class _DoubleUse(nn.Module):
+    """A Linear called once whose weight is also used functionally."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.a = nn.Linear(8, 8)
+        self.h = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = nn.functional.relu(self.c(x)).mean((2, 3))
+        return self.h(torch.tanh(self.a(h)) + nn.functional.linear(h, self.a.weight).sin())
+
+
+class _Hooked(nn.Module):
+    """A user forward hook doubles the conv's output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.h = nn.Linear(8, 5)
+        self.c.register_forward_hook(lambda m, i, o: 2.0 * o)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.h(nn.functional.relu(self.c(x)).mean((2, 3)))
+
+
+class _PreluHead(nn.Module):
+    """nn.PReLU between two Linears; batch 5 = 5 classes hides vmap's missing PReLU rule from a shape check."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(6, 8)
+        self.p = nn.PReLU()
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.p(self.a(x)))
+
+
+def _frozen_backbone() -> nn.Module:
+    m = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(8, 8, 3, stride=2, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 5),
+    )
+    for layer in list(m)[:5]:
+        for p in layer.parameters():
+            p.requires_grad_(False)  # only the head trains: no trainable tensor feeds the backbone
+    return m
+
+
+def _issue29_models() -> dict[str, tuple[nn.Module, torch.Tensor]]:
+    torch.manual_seed(1)
+    models = {
+        "cosine_head": (_Cosine(), torch.randn(6, 3, 8, 8)),
+        "double_use": (_DoubleUse(), torch.randn(6, 3, 8, 8)),
+        "user_hook_x2": (_Hooked(), torch.randn(6, 3, 8, 8)),
+        "prelu_batch_eq_classes": (_PreluHead(), torch.randn(5, 6)),
+        "frozen_backbone": (_frozen_backbone(), torch.randn(6, 3, 8, 8)),
+    }
+    for m, _ in models.values():
+        m.eval()
+        for bn in m.modules():
+            if isinstance(bn, nn.BatchNorm2d):  # non-trivial running statistics
+                assert bn.running_mean is not None and bn.running_var is not None
+                bn.running_mean.uniform_(-0.5, 0.5)
+                bn.running_var.uniform_(0.5, 2)
+    return models
+
+
+def _float64_reference(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """(B, K, T) d logits / d theta_t[0], float64, one sample at a time by autograd.functional.jacobian."""
+    import copy
+
+    from torch.func import functional_call
+
+    m = copy.deepcopy(model).double().eval()
+    named = dict(m.named_parameters())
+    rows = []
+    for b in range(x.shape[0]):
+        xb = x[b : b + 1].double()
+
+        def f(*ps: torch.Tensor, xb: torch.Tensor = xb) -> torch.Tensor:
+            return functional_call(m, dict(zip(named, ps)), (xb,))[0]
+
+        jac = torch.autograd.functional.jacobian(f, tuple(p.detach().clone() for p in named.values()))
+        rows.append(torch.stack([j.reshape(j.shape[0], -1)[:, 0] for j in jac], dim=-1))  # (K, T)
+    return torch.stack(rows)
+
+
+def _matches(jac: torch.Tensor, ref: torch.Tensor) -> bool:
+    return jac.shape == ref.shape and bool((jac.double() - ref).abs().max() <= REF_REL * ref.abs().max())
+
+
+ISSUE29 = ["cosine_head", "double_use", "user_hook_x2", "prelu_batch_eq_classes", "frozen_backbone"]
+
+
+@pytest.mark.parametrize("name", ISSUE29)
+@pytest.mark.parametrize("path", [None, *vkdnw.PATHS])
+def test_chosen_and_every_forced_path_equal_a_float64_reference(name, path, monkeypatch):
+    model, x = _issue29_models()[name]
+    ref = _float64_reference(model, x)
+    assert ref[..., :].abs().amax(dim=(0, 1)).min() > 0  # every column is really non-zero
+    frozen_before = [p.requires_grad for p in model.parameters()]
+    monkeypatch.setattr(vkdnw, "PATH", path)
+    try:
+        jac, _ = vkdnw.jacobian(model, x, ref.shape[1])
+    except RuntimeError as e:  # a forced path may refuse (the spot check or a missing rule), never be wrong
+        assert path is not None and "no path computes the Jacobian" in str(e)
+        return
+    finally:
+        assert [p.requires_grad for p in model.parameters()] == frozen_before  # the caller's model is restored
+    assert _matches(jac, ref), (path, float((jac.double() - ref).abs().max() / ref.abs().max()))
+
+
+@pytest.mark.parametrize("name", ["cosine_head", "double_use", "prelu_batch_eq_classes"])
+def test_spot_check_rejects_the_batched_paths_known_to_be_wrong(name):
+    model, x = _issue29_models()[name]
+    wrong = {"cosine_head": "fast", "double_use": "fast", "prelu_batch_eq_classes": "reverse"}[name]
+    jac, _ = vkdnw.PATHS[wrong](model, x, 5)  # the raw path runs but is silently wrong ...
+    assert not _matches(jac, _float64_reference(model, x))
+    with pytest.raises(functional.Unsupported, match="spot check"):  # ... and the guard says so
+        functional.spot_check(model, x, jac)
+
+
+def test_fast_path_sees_a_user_hook_that_rewrites_an_output():
+    model, x = _issue29_models()["user_hook_x2"]
+    jac, _ = vkdnw.PATHS["fast"](model, x, 5)
+    assert _matches(jac, _float64_reference(model, x))
+
+
+@pytest.mark.parametrize("path", [None, "fast", "loop"])
+def test_frozen_parameters_count_and_no_path_refuses_them(path, monkeypatch):
+    model, x = _issue29_models()["frozen_backbone"]
+    monkeypatch.setattr(vkdnw, "PATH", path)
+    jac, _ = vkdnw.jacobian(model, x, 5)  # the loop used to raise "does not require grad"
+    assert _matches(jac, _float64_reference(model, x))
+
+
+def test_vkdnw_pass_makes_every_parameter_of_its_copy_require_grad(monkeypatch):
+    seen: list[list[bool]] = []
+    real = vkdnw.jacobian
+
+    def spy(model, x, k):
+        seen.append([p.requires_grad for p in model.parameters()])
+        return real(model, x, k)
+
+    monkeypatch.setattr(vkdnw, "jacobian", spy)
+    model, x = _issue29_models()["frozen_backbone"]
+    ctx = PassContext(
+        build=lambda: _frozen_backbone(),
+        x=x,
+        y=torch.zeros(len(x), dtype=torch.long),
+        num_classes=5,
+        seed=0,
+        options={},
+        more=None,
+    )
+    vkdnw.vkdnw_pass(ctx)
+    assert seen == [[True] * len(list(model.parameters()))]

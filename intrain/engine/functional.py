@@ -41,6 +41,7 @@ __all__ = [
     "forward_jacobian",
     "loop_jacobian",
     "out_of_memory",
+    "spot_check",
 ]
 
 #: Bytes of derivative tensors the chunked paths keep in flight at once (tangents of the
@@ -183,7 +184,9 @@ def first_entry_jacobian(
         seen[m] = (inputs[0].detach(), out)
         return out.clone()
 
-    handles = [m.register_forward_hook(hook) for m in modules]
+    # prepend: read the module's own output before any user hook rewrites it (the rewrite then
+    # lies downstream of the tensor we differentiate and is counted by the backward)
+    handles = [m.register_forward_hook(hook, prepend=True) for m in modules]
     try:
         with torch.enable_grad():
             logits = model(x)
@@ -306,3 +309,41 @@ def loop_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torc
         rows.append(torch.stack(per_class))
         logits_rows.append(out.detach())
     return torch.stack(rows).detach(), torch.cat(logits_rows)
+
+
+#: `spot_check` tolerance: an entry may differ from plain autograd's by ``SPOT_RTOL * |ref| +
+#: SPOT_ATOL * max |ref row|`` (float32 rounding of differently ordered sums is ~1e-6 of the scale;
+#: the errors it guards against -- a missed weight use, a skipped hook, a wrong vmap rule -- are O(1)).
+SPOT_RTOL = 1e-3
+SPOT_ATOL = 1e-4
+
+
+def spot_check(model: nn.Module, x: torch.Tensor, jac: torch.Tensor) -> None:
+    """Raise `Unsupported` unless ``jac[0, k]`` for k in (0, K - 1) matches plain autograd of sample 0 alone.
+
+    The batched paths rest on assumptions a network can break silently (every weight used only
+    inside its module's own call, no hook rewriting an output, a correct vmap rule for every
+    op); one backward per checked class of one sample (eval mode: samples independent) catches
+    a broken assumption before it becomes a wrong score. The loop path is the reference.
+    """
+    params = list(model.parameters())
+    if not params or jac.numel() == 0:
+        return
+    with torch.enable_grad():
+        out = model(x[:1])
+    if out.dim() != 2 or out.shape[1] != jac.shape[1]:
+        raise Unsupported(f"spot check: logits of shape {tuple(out.shape)}")
+    k = out.shape[1]
+    classes = sorted({0, k - 1})
+    for i, c in enumerate(classes):
+        grads = torch.autograd.grad(out[0, c], params, retain_graph=i < len(classes) - 1, allow_unused=True)
+        ref = torch.stack([g.reshape(-1)[0] if g is not None else out.new_zeros(()) for g in grads]).detach()
+        got = jac[0, c].to(ref.dtype)
+        tol = SPOT_RTOL * ref.abs() + SPOT_ATOL * ref.abs().max()
+        bad = ((got - ref).abs() > tol) | ~torch.isfinite(got) & torch.isfinite(ref)
+        if bool(bad.any()):
+            t = int(bad.nonzero()[0, 0])
+            raise Unsupported(
+                f"spot check: d logit[0, {c}] / d theta_{t}[0] is {float(got[t]):.6g}, plain autograd gives "
+                f"{float(ref[t]):.6g} (a weight used outside its module, a rewriting hook or a wrong vmap rule)"
+            )

@@ -15,6 +15,7 @@ from intrain.engine.functional import (
     forward_jacobian,
     loop_jacobian,
     out_of_memory,
+    spot_check,
 )
 from intrain.proxies import formulas
 from intrain.proxies.base import (
@@ -64,6 +65,8 @@ def vkdnw_pass(ctx: PassContext) -> dict[str, Any]:
     model = ctx.build()
     kaiming_fanin_init(model, ctx.generator(41))
     model.eval()
+    for p in model.parameters():  # T counts frozen tensors too; this copy is ours (the user's model is untouched)
+        p.requires_grad_(True)
     jac, logits = jacobian(model, ctx.x, ctx.num_classes)
     fisher = formulas.categorical_fisher(jac, logits)
     if not torch.isfinite(fisher).all():  # eigvalsh would fail to converge, not describe the network
@@ -121,18 +124,31 @@ def jacobian(model: torch.nn.Module, x: torch.Tensor, num_classes: int) -> tuple
     """(B, K, T) d logits / d theta_t[0] and the logits, by the first path of `plan` that runs.
 
     A path that refuses the network (`Unsupported`, vmap or forward AD not implemented for a
-    module) hands over to the next; running out of memory is raised, never retried.
+    module) hands over to the next, and so does a batched path whose result fails `spot_check`
+    against plain autograd; running out of memory is raised, never retried. Every parameter
+    tensor counts (VKDNW's T), frozen or not: ``requires_grad`` is switched on for the call and
+    restored afterwards.
     """
-    num_tensors = sum(1 for _ in model.parameters())
-    errors = []
-    for name in plan(num_classes, num_tensors):
-        try:
-            return PATHS[name](model, x, num_classes)
-        except (Unsupported, RuntimeError, NotImplementedError, ValueError) as e:
-            if out_of_memory(e):
-                raise
-            errors.append(f"{name}: {type(e).__name__}: {e}")
-    raise RuntimeError("vkdnw: no path computes the Jacobian: " + " | ".join(errors))
+    params = list(model.parameters())
+    frozen = [p for p in params if not p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(True)
+    try:
+        errors = []
+        for name in plan(num_classes, len(params)):
+            try:
+                jac, logits = PATHS[name](model, x, num_classes)
+                if name != "loop":
+                    spot_check(model, x, jac)
+                return jac, logits
+            except (Unsupported, RuntimeError, NotImplementedError, ValueError) as e:
+                if out_of_memory(e):
+                    raise
+                errors.append(f"{name}: {type(e).__name__}: {e}")
+        raise RuntimeError("vkdnw: no path computes the Jacobian: " + " | ".join(errors))
+    finally:
+        for p in frozen:
+            p.requires_grad_(False)
 
 
 def _jacobian_func(model: torch.nn.Module, x: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -136,3 +136,115 @@ def test_a_partial_artifact_is_refused_before_any_search(tmp_path, caplog):
     assert main(argv) == 2
     assert f"lacks {len(ARCHS) - 3:,} architectures of the space" in caplog.text
     assert not (tmp_path / "r.csv").exists()
+
+
+def _small_artifact(tmp_path, dataset: str = "cifar10"):
+    """Three NB201 architectures scored on ``dataset`` (enough for every refusal that comes first)."""
+    from intrain.core.artifacts import write_shard
+
+    from .helpers import fake_record
+
+    records = []
+    for i, arch in enumerate(ARCHS[:3]):
+        rec = fake_record(i, [(2.0, 1.0, 16.0)], [(0.1, 1.0)])
+        rec.arch, rec.proxies = arch, {"intrain": {"score": float(i)}}
+        records.append(rec)
+    path = tmp_path / f"small-{dataset}.h5"
+    write_shard(path, records, {"space": "nb201", "dataset": dataset, "shard": 0, "n_shards": 1, "settings": {}})
+    return path
+
+
+def _refused(argv, caplog, *words):
+    """The command exits 2 with every one of ``words`` in its message and no traceback."""
+    caplog.clear()
+    assert main(argv) == 2
+    for w in words:
+        assert w in caplog.text, (w, caplog.text)
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--T", "0"], ["--T 0", "from 1 to --t-max"]),
+        (["--T", "-3"], ["--T -3"]),
+        (["--T", "41"], ["--T 41", "(40)"]),
+        (["--seeds", "40000"], ["--seeds 40000", "10,000"]),
+        (["--seeds", "0"], ["--seeds 0"]),
+        (["--t-max", "1000000000000"], ["--t-max 1000000000000", "100,000"]),
+        (["--n-boot", "-5"], ["--n-boot -5"]),
+    ],
+)
+def test_search_regret_refuses_counts_out_of_range_before_reading_anything(tmp_path, caplog, extra, words):
+    """--T 0 and --T -3 ran (a pick of row -1); 40,000 seeds built every permutation up front (a
+    numpy MemoryError). The artifact here does not even exist: the counts are refused first."""
+    out = tmp_path / "r.csv"
+    argv = ["search-regret", "--scores", str(tmp_path / "none.h5"), "--groundtruth", str(tmp_path / "none.csv")]
+    _refused([*argv, "--t-max", "40", *extra, "--out", str(out)], caplog, *words)
+    assert not out.exists()
+
+
+def test_search_regret_refuses_an_artifact_of_another_dataset_naming_both(tmp_path, caplog):
+    path = _small_artifact(tmp_path, "cifar100")
+    gt = tmp_path / "gt.csv"
+    pd.DataFrame(
+        {"arch_index": range(3), "arch": ARCHS[:3], "canonical": ARCHS[:3], "acc_cifar10": [1.0, 2, 3]}
+    ).to_csv(gt, index=False)
+    argv = ["search-regret", "--scores", str(path), "--groundtruth", str(gt), "--out", str(tmp_path / "r.csv")]
+    _refused(argv, caplog, "--scores", "'cifar100'", "'cifar10'")
+    assert "search.scores_from" not in caplog.text  # the command's own option is named
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_evolve_scores_from_refuses_an_artifact_of_another_dataset(tmp_path, caplog):
+    path = _small_artifact(tmp_path, "cifar10")
+    argv = ["evolve", "--space", "nb201", "--dataset", "cifar100", "--iterations", "5", "--no-progress"]
+    log = tmp_path / "l.h5"
+    argv += ["--out-dir", str(tmp_path / "out"), "--scores-from", str(path), "--log", str(log)]
+    _refused(argv, caplog, "'cifar10' scores", "dataset 'cifar100'")
+    assert not log.exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (
+            lambda gt: gt.assign(acc_cifar10=gt["acc_cifar10"].astype(object).where(gt.index != 7, "oops")),
+            ["acc_cifar10 is not a number in row 8", "'oops'"],
+        ),
+        (
+            lambda gt: pd.concat([gt, gt.iloc[[5]].assign(acc_cifar10=1.0)], ignore_index=True),
+            ["lists architecture", "more than once"],
+        ),
+    ],
+)
+def test_search_regret_refuses_a_broken_ground_truth_naming_the_cell(artifact, tmp_path, caplog, edit, words):
+    """A text accuracy was a ValueError traceback; a repeated architecture silently kept the last row."""
+    path, gt, _ = artifact
+    bad = tmp_path / "gt.csv"
+    edit(pd.read_csv(gt)).to_csv(bad, index=False)
+    argv = ["search-regret", "--scores", str(path), "--groundtruth", str(bad), "--seeds", "1", "--t-max", "5"]
+    _refused([*argv, "--out", str(tmp_path / "r.csv")], caplog, *words)
+    if "more than once" in words:
+        assert pd.read_csv(gt)["arch"].iloc[5] in caplog.text
+
+
+def test_an_artifact_without_finite_scores_is_refused_before_any_search(monkeypatch, artifact, tmp_path, caplog):
+    """The ceiling check ran after every search; now no search starts (evolve is never called)."""
+    import intrain.search.regret as regret
+
+    path, gt, _ = artifact
+    monkeypatch.setattr(RegretSpace, "load", classmethod(lambda cls, *a, **k: _space(lambda acc: acc * np.nan)))
+    monkeypatch.setattr(regret, "evolve", lambda *a, **k: pytest.fail("a search ran"))
+    argv = ["search-regret", "--scores", str(path), "--groundtruth", str(gt), "--seeds", "2", "--t-max", "5"]
+    _refused([*argv, "--out", str(tmp_path / "r.csv")], caplog, "no finite proxy score")
+
+
+def test_random_picks_are_built_per_seed_and_agree_with_the_whole_permutation():
+    space = _space(lambda acc: acc, seed=4)
+    for seed in (0, 9):
+        assert space.random_picks(seed, 50).tolist() == space.random_picks(seed)[:50].tolist()
+
+
+def test_best_so_far_picks_row_0_while_every_score_is_nan():
+    assert best_so_far(np.array([np.nan, np.nan, 1.0])).tolist() == [0, 0, 2]

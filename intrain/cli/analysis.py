@@ -86,16 +86,25 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_search_regret(args: argparse.Namespace) -> None:
     """What batching costs (`intrain.search.regret`): regret against T per round size b, paired by seed."""
-    from intrain.search.regret import DEFAULT_T, RegretSpace, paired_table, regret_runs, table_markdown
+    from intrain.search.regret import (
+        DEFAULT_T,
+        RegretSpace,
+        check_study_size,
+        paired_table,
+        regret_runs,
+        table_markdown,
+    )
 
     if 1 not in args.batches or min(args.batches) < 1:
         raise InputError(f"--batches {args.batches}: give round sizes >= 1 including 1 (differences are to b = 1)")
-    if args.seeds < 1 or args.t_max < 1:
-        raise InputError("--seeds and --t-max must be >= 1")
+    if args.n_boot < 0:
+        raise InputError(f"--n-boot {args.n_boot}: bootstrap resamples are >= 0 (0: no intervals)")
+    check_study_size(args.seeds, args.t_max, args.T or ())  # --T 0, --T -3, --T past --t-max: refused
     ts = sorted({t for t in (*DEFAULT_T, *(args.T or ())) if t <= args.t_max} | {args.t_max})
-    space = RegretSpace.load(args.scores, args.groundtruth, args.dataset, args.proxy, args.metric)
+    space = RegretSpace.load(args.scores, args.groundtruth, args.dataset, args.proxy, args.metric, option="--scores")
+    ceiling = space.ceiling()  # no finite score: refused before the searches, not after
     runs = regret_runs(space, sorted(set(args.batches)), args.seeds, ts, args.k)
-    table = paired_table(runs, space.ceiling(), n_boot=args.n_boot)
+    table = paired_table(runs, ceiling, n_boot=args.n_boot)
     write_csv(table, args.out)
     if args.runs:
         write_csv(runs, args.runs)

@@ -48,7 +48,8 @@ def cmd_evolve(args: argparse.Namespace) -> None:
         from intrain.search.lookup import LookupScore, artifact_identity, space_archs
 
         sha = artifact_identity(args.scores_from)  # its content, not its spelling, defines the search
-        lookup = LookupScore(args.scores_from, args.proxy, args.space, sha256=sha)
+        # scores of another dataset are no answer to this search: refused naming both
+        lookup = LookupScore(args.scores_from, args.proxy, args.space, sha256=sha, dataset=args.dataset)
         archs = space_archs(args.space)
         if archs is not None:
             lookup.check_covers(archs)  # once, up front: not when the first missing one is drawn

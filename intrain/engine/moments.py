@@ -64,7 +64,14 @@ def covariance_traces(acts: torch.Tensor, channel_dim: int = 1, row_side: bool |
     `GRAM_SIDE_CHANNELS` (a wide classifier head on a small batch), so memory and time grow
     with D, not D^2. Plain (rows, D) outputs below that keep the (D x D) side, whose float32
     rounding stored NB201/NB101 scores carry. ``row_side`` forces either path; both agree to
-    float32 rounding (tests/test_score_hostile.py).
+    float32 rounding (tests/test_score_hostile.py), and the row side holds for any magnitude
+    float32 can store (tests/test_moments_scale.py).
+
+    Limitation: the (D x D) and NCHW paths form the uncentred float32 product X^T X and subtract
+    the mean's outer product, so they lose precision when a channel's mean dwarfs its spread
+    (mean/std ~ 1e3 leaves few correct digits of its variance); normalised layers (BatchNorm,
+    LayerNorm outputs, the layers the stored scores come from) are unaffected. Centring first
+    would change every stored score's last bits, so it is left as it is.
 
     A contiguous NCHW map with at most H*W channels sums per-sample (C, HW) products (no
     transposed copy; the (N, C, C) products are no larger than the map); a wider one (a Zen-NAS
@@ -100,8 +107,14 @@ def covariance_traces(acts: torch.Tensor, channel_dim: int = 1, row_side: bool |
         if row_side:
             centred = rows - mean
             # (m, m): same nonzero spectrum as the covariance; a float32 product and float64
-            # reductions, as on the (D x D) side (a float64 product takes ~2x as long on one CPU thread)
-            outer = (centred @ centred.t()).double() / m
+            # reductions, as on the (D x D) side (a float64 product takes ~2x as long on one CPU thread).
+            # The map is first scaled by a power of two to max |x| in [0.5, 1) (exact: it moves the
+            # exponent only) so the float32 products neither overflow (|x| ~ 1e19) nor underflow
+            # (|x| ~ 1e-23); the scale comes back in float64. Still on the device, no host sync.
+            _, exponent = torch.frexp(centred.abs().amax())
+            scaled = torch.ldexp(centred, -exponent)
+            back = torch.ldexp(torch.ones((), dtype=torch.float64, device=rows.device), 2 * exponent)
+            outer = (scaled @ scaled.t()).double() * back / m
             dim = torch.tensor(float(d), dtype=torch.float64, device=rows.device)
             return torch.stack([torch.diagonal(outer).sum(), (outer * outer).sum(), dim])
         gram = rows.t() @ rows / m

@@ -24,30 +24,35 @@ from intrain.core.ranking import add_population_scores
 __all__ = ["LookupScore", "artifact_identity", "space_archs"]
 
 
-def _user_file(path: str, what: str) -> InputError:
+#: how the option is named where the user did not say (the config key); commands pass their flag
+DEFAULT_OPTION = "search.scores_from"
+
+
+def _user_file(path: str, what: str, option: str = DEFAULT_OPTION) -> InputError:
     # a user's file: say what is wrong with it, never advise deleting it
-    return InputError(f"search.scores_from {path} {what}; give a score artifact (intrain score / merge writes them)")
+    return InputError(f"{option} {path} {what}; give a score artifact (intrain score / merge writes them)")
 
 
-def artifact_identity(path: str | os.PathLike[str]) -> str:
+def artifact_identity(path: str | os.PathLike[str], option: str = DEFAULT_OPTION) -> str:
     """The sha256 that names an artifact's content: its sealed checksum (in its user block, verified
     here), else the sha256 of the whole file. A search log records it, not the path, so a file
     replaced under the same path is told apart and the same file spelled differently is not.
 
     Anything but a readable regular file (a directory, a FIFO that would block, a device) is
-    refused in words before it is opened for reading.
+    refused in words before it is opened for reading. ``option`` names the file in messages (the
+    command's flag, e.g. ``--scores-from``).
     """
     text = str(path)
     try:
         st = os.stat(path)
     except OSError as e:
-        raise _user_file(text, f"cannot be read ({e.strerror or e})") from None
+        raise _user_file(text, f"cannot be read ({e.strerror or e})", option) from None
     if not stat.S_ISREG(st.st_mode):
-        raise _user_file(text, "is not a regular file (a directory, FIFO or device)")
+        raise _user_file(text, "is not a regular file (a directory, FIFO or device)", option)
     try:
         problem = sealed.verify(path)
         if problem:
-            raise _user_file(text, f"is not a usable score artifact ({problem})")
+            raise _user_file(text, f"is not a usable score artifact ({problem})", option)
         with open(path, "rb") as f:
             head = f.read(sealed.USERBLOCK)
             if head.startswith(sealed.MAGIC):
@@ -57,7 +62,7 @@ def artifact_identity(path: str | os.PathLike[str]) -> str:
                 h.update(chunk)
             return h.hexdigest()
     except OSError as e:
-        raise _user_file(text, f"cannot be read ({e.strerror or e})") from None
+        raise _user_file(text, f"cannot be read ({e.strerror or e})", option) from None
 
 
 def _nb201_archs() -> Iterable[str]:
@@ -84,6 +89,10 @@ def space_archs(space: str) -> Iterable[str] | None:
 class LookupScore:
     """``score(arch)`` read from a score artifact's ``proxy`` column (picklable; loads on first use).
 
+    ``dataset``, when given, must be the artifact's (its ``dataset`` attribute): scores of CIFAR-100
+    are no answer to a search on CIFAR-10. ``option`` names the artifact in messages (the
+    command's flag: ``--scores-from``, ``--scores``; the config key by default).
+
     Examples:
         >>> import copy
         >>> score = copy.deepcopy(LookupScore("results/merged/nb201-cifar10.h5", "intrain", "nb201"))  # as a worker gets it
@@ -92,9 +101,16 @@ class LookupScore:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], proxy: str = "intrain", space: str | None = None, sha256: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        proxy: str = "intrain",
+        space: str | None = None,
+        sha256: str | None = None,
+        dataset: str | None = None,
+        option: str = DEFAULT_OPTION,
     ) -> None:
         self.path, self.proxy, self.space = str(path), proxy, space
+        self.dataset, self.option = dataset, option
         self.sha256 = sha256  # the artifact every process must read (artifact_identity), when given
         self._table: dict[str, float] | None = None
 
@@ -103,7 +119,7 @@ class LookupScore:
 
     def identity(self) -> str:
         """The artifact's sha256 (`artifact_identity`); checks it is a readable regular file."""
-        return artifact_identity(self.path)
+        return artifact_identity(self.path, self.option)
 
     def check_covers(self, archs: Iterable[str]) -> None:
         """Refuse, before any search work, an artifact that lacks architectures of the space."""
@@ -111,8 +127,8 @@ class LookupScore:
         missing = [a for a in archs if a not in table]
         if missing:
             raise InputError(
-                f"search.scores_from {self.path} lacks {len(missing):,} architectures of the space "
-                f"(e.g. {missing[0][:200]!r}); score the whole space into it or drop scores_from"
+                f"{self.option} {self.path} lacks {len(missing):,} architectures of the space "
+                f"(e.g. {missing[0][:200]!r}); score the whole space into it or drop {self.option}"
             )
 
     def table(self) -> dict[str, float]:
@@ -121,7 +137,7 @@ class LookupScore:
             sha = self.identity()  # a regular, readable file: a FIFO would block the reader, a directory is no artifact
             if self.sha256 is not None and sha != self.sha256:
                 raise InputError(
-                    f"search.scores_from {self.path} changed since the search started (sha256 {sha[:12]}..., "
+                    f"{self.option} {self.path} changed since the search started (sha256 {sha[:12]}..., "
                     f"expected {self.sha256[:12]}...); rerun the search with one artifact"
                 )
             try:
@@ -129,26 +145,31 @@ class LookupScore:
             except IntrainError:
                 raise
             except OSError as e:
-                raise _user_file(self.path, f"cannot be read ({e.strerror or e})") from None
+                raise _user_file(self.path, f"cannot be read ({e.strerror or e})", self.option) from None
         return self._table
 
     def _read(self) -> dict[str, float]:
         attrs = read_attrs(self.path)
         if self.space is not None and attrs.get("space") != self.space:
             raise InputError(
-                f"search.scores_from {self.path} holds space {attrs.get('space')!r} scores, the search is on {self.space!r}"
+                f"{self.option} {self.path} holds space {attrs.get('space')!r} scores, the search is on {self.space!r}"
+            )
+        if self.dataset is not None and attrs.get("dataset") != self.dataset:
+            raise InputError(
+                f"{self.option} {self.path} holds {attrs.get('dataset')!r} scores, the search is on dataset "
+                f"{self.dataset!r}; give an artifact of {self.dataset!r} or --dataset {attrs.get('dataset')!r}"
             )
         df = add_population_scores(read_scores(self.path), read_population_rules(self.path))
         if self.proxy not in df.columns:
             have = sorted(c for c in df.columns if c not in ("arch_index", "arch", "flags", "seconds", "loss"))
-            raise InputError(f"search.scores_from {self.path} has no {self.proxy!r} scores (it has {have[:20]})")
+            raise InputError(f"{self.option} {self.path} has no {self.proxy!r} scores (it has {have[:20]})")
         return dict(zip(df["arch"].astype(str), df[self.proxy].astype(float)))
 
     def __call__(self, arch: str) -> float:
         table = self.table()
         if arch not in table:
             raise InputError(
-                f"architecture {arch[:300]!r} is not in search.scores_from {self.path} "
-                f"({len(table):,} architectures); score the whole space into it or drop scores_from"
+                f"architecture {arch[:300]!r} is not in {self.option} {self.path} "
+                f"({len(table):,} architectures); score the whole space into it or drop {self.option}"
             )
         return table[arch]

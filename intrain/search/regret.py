@@ -34,16 +34,53 @@ from intrain.search.evolution import evolve
 from intrain.search.lookup import LookupScore, space_archs
 from intrain.search.problems import make_problem
 
-__all__ = ["DEFAULT_T", "RegretSpace", "best_so_far", "paired_table", "regret_runs", "table_markdown"]
+__all__ = [
+    "DEFAULT_T",
+    "MAX_SEEDS",
+    "MAX_T",
+    "RegretSpace",
+    "best_so_far",
+    "check_study_size",
+    "paired_table",
+    "regret_runs",
+    "table_markdown",
+]
 
 #: the T grid of the study (cut at the longest T asked for, which is always included)
 DEFAULT_T = (10, 25, 50, 100, 250, 500, 1000)
 #: the stream of a seed's random-search permutation (apart from the search's own streams [seed, t])
 _RANDOM_STREAM = 7_000_001
+#: the most seeds and the longest T a study runs: each (b, seed) is a search of T_max lookups and
+#: its rows are kept in memory (50 seeds x T = 1,000 is the paper's study)
+MAX_SEEDS = 10_000
+MAX_T = 100_000
+
+
+def check_study_size(seeds: int, t_max: int, ts: Sequence[int] = ()) -> None:
+    """Refuse, in words and before any work, a number of seeds or a T outside what a study runs.
+
+    Examples:
+        >>> check_study_size(50, 1000, [10, 1000])
+        >>> check_study_size(50, 1000, [0])
+        Traceback (most recent call last):
+        intrain.core.errors.InputError: --T 0: every T is an iteration count from 1 to --t-max (1000)
+    """
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise InputError(f"--seeds {seeds}: give 1 to {MAX_SEEDS:,} seeds")
+    if not 1 <= t_max <= MAX_T:
+        raise InputError(f"--t-max {t_max}: give 1 to {MAX_T:,} iterations")
+    for t in ts:
+        if not 1 <= t <= t_max:
+            raise InputError(f"--T {t}: every T is an iteration count from 1 to --t-max ({t_max})")
 
 
 def best_so_far(scores: np.ndarray) -> np.ndarray:
     """Index of the best score among rows ``0..t`` for every t (NaN never wins; earlier rows win ties).
+
+    While every score so far is NaN the index is 0: row 0 is the pick although it has no score (a
+    search that scored nothing returns its first architecture). `regret_runs` reports that pick's
+    ``proxy_score`` as NaN, so such a row is told apart; a study's artifact with no finite score at
+    all is refused before any search (`RegretSpace.ceiling`).
 
     Examples:
         >>> best_so_far(np.array([1.0, np.nan, 3.0, 3.0, 2.0])).tolist()
@@ -71,10 +108,18 @@ class RegretSpace:
 
     @classmethod
     def load(
-        cls, scores: str, groundtruth: str | Sequence[str], dataset: str, proxy: str = "intrain", metric: str = "test"
+        cls,
+        scores: str,
+        groundtruth: str | Sequence[str],
+        dataset: str,
+        proxy: str = "intrain",
+        metric: str = "test",
+        option: str = "--scores",
     ) -> RegretSpace:
-        """Read the artifact (``proxy`` column) and the ground truth's ``metric`` accuracy on ``dataset``;
-        an architecture of one that the other lacks is an error naming it."""
+        """Read the artifact (``proxy`` column, scored on ``dataset``) and the ground truth's ``metric``
+        accuracy on ``dataset``; an architecture of one that the other lacks, one listed twice in the
+        ground truth or an accuracy that is not a number is an error naming it. ``option`` names the
+        artifact in messages."""
         gt = GroundTruths.of(groundtruth).table("nb201")
         col = accuracy_column(dataset, metric)
         if col not in gt.columns:
@@ -83,10 +128,25 @@ class RegretSpace:
                 f"the ground truth has no {col} column (it has {have}); "
                 + ("validation accuracy needs the NB201 validation tables" if metric == "valid" else "check --dataset")
             )
-        lookup = LookupScore(scores, proxy, "nb201")
+        arch_col = gt["arch"].astype(str)
+        dup = arch_col[arch_col.duplicated()]
+        if len(dup):
+            raise InputError(
+                f"the ground truth lists architecture {dup.iloc[0][:200]!r} more than once ({len(dup)} repeated "
+                "rows); one accuracy per architecture"
+            )
+        values = pd.to_numeric(gt[col], errors="coerce")
+        bad = values.isna() & gt[col].notna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"the ground truth's {col} is not a number in row {i + 1} (architecture {arch_col.iloc[i][:200]!r}: "
+                f"{str(gt[col].iloc[i])[:50]!r}); {int(bad.sum())} such cells"
+            )
+        lookup = LookupScore(scores, proxy, "nb201", dataset=dataset, option=option)
         lookup.check_covers(space_archs("nb201") or ())  # a partial artifact: refused before any search
         table = lookup.table()
-        accuracy = dict(zip(gt["arch"].astype(str), gt[col].astype(float)))
+        accuracy = dict(zip(arch_col, values.astype(float)))
         missing = [a for a in table if a not in accuracy]
         if missing:
             raise InputError(f"architecture {missing[0][:200]!r} of {scores} is not in the ground truth")
@@ -108,29 +168,32 @@ class RegretSpace:
         top = finite & (self.score == self.score[finite].max())
         return self.best_accuracy - float(self.accuracy[top].mean()), int(top.sum())
 
-    def random_picks(self, seed: int) -> np.ndarray:
-        """Random search on ``seed``: the index (into `archs`) it returns after n evaluations, for every n."""
-        order = np.random.default_rng([seed, _RANDOM_STREAM]).permutation(len(self.archs))
+    def random_picks(self, seed: int, n: int | None = None) -> np.ndarray:
+        """Random search on ``seed``: the index (into `archs`) it returns after n evaluations, for every
+        n (up to ``n`` when given: the same first picks, since the permutation is the same)."""
+        order = np.random.default_rng([seed, _RANDOM_STREAM]).permutation(len(self.archs))[:n]
         return order[best_so_far(self.score[order])]
 
 
 def regret_runs(space: RegretSpace, batches: Sequence[int], seeds: int, ts: Sequence[int], k: int = 10) -> pd.DataFrame:
     """One row per (b, seed, T): the returned architecture, its accuracy, its regret, the distinct
     architectures evaluated, and the random search of as many evaluations on the same seed."""
+    t_max = max(ts)
+    check_study_size(seeds, t_max, ts)
     index = {a: i for i, a in enumerate(space.archs)}
     best = space.best_accuracy
-    t_max = max(ts)
-    random = {seed: space.random_picks(seed) for seed in range(seeds)}
     rows = []
     for b in batches:
         for seed in range(seeds):
+            # built per search, not for every seed up front: 10,000 seeds of 15,625 would be 1.25 GB
+            chance_of = space.random_picks(seed, t_max)
             h = evolve(make_problem("nb201", None), space.lookup, iterations=t_max, k=k, seed=seed, batch=b).history
             pick = best_so_far(h["score"].to_numpy(float))
             archs = h["arch"].astype(str).tolist()
             for t in ts:
                 arch = archs[pick[t - 1]]
                 distinct = len(set(archs[:t]))
-                chance = int(random[seed][distinct - 1])
+                chance = int(chance_of[distinct - 1])
                 rows.append(
                     {
                         "b": b,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -426,8 +427,9 @@ def test_non_finite_networks_give_nan_with_reasons_not_linalg_errors() -> None:
 
 def test_gradalign_ii_on_a_singular_gram_is_nan_not_batch_times_log_eps() -> None:
     torch.manual_seed(0)
-    one_logit = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))  # CE gradient is exactly 0
-    r = _score(one_logit, ["gradalign_ii", "intrain"], input_shape=(4,), num_classes=1)
+    one_logit = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    # two equal logits: softmax is exactly (1/2, 1/2), so the CE gradient is exactly 0
+    r = _score(one_logit, ["gradalign_ii", "intrain"], input_shape=(4,), output=lambda z: torch.cat([z, z], 1))
     assert math.isnan(r["gradalign_ii"]) and "singular" in r.reasons["gradalign_ii"]
     assert r.flags & Flag.UNDEFINED
 
@@ -717,7 +719,7 @@ def test_numpy_and_python_random_in_a_forward_are_seeded_and_the_caller_state_re
     random.setstate(py_before)
     _score(_NoisyForward(), ["snip"], input_shape=(4,))
     after_np, after_py = np.random.get_state(), random.getstate()
-    assert np.array_equal(after_np[1], np_before[1]) and after_np[2] == np_before[2]
+    assert np.array_equal(after_np[1], np_before[1]) and after_np[2] == np_before[2]  # type: ignore[index]
     assert after_py == py_before
 
 
@@ -734,7 +736,7 @@ class _Blocks(nn.Module):
 
 
 def _buggy_features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return model.nope(x)
+    return model.nope(x)  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(
@@ -808,3 +810,204 @@ def test_warnings_as_errors_do_not_change_a_score() -> None:
 def test_features_and_blocks_of_the_wrong_type_are_refused_by_name(kwargs: dict, words: str) -> None:
     with pytest.raises(InputError, match=words):
         _score(_Blocks(), ["naswot"], input_shape=(3, 8, 8), **kwargs)
+
+
+# issue 29, second attack ---------------------------------------------------------------------------
+
+
+class _Boom(nn.Module):
+    """A small CNN whose forward raises ``exc`` at its ``n``-th call (0: never), counted over all
+    of score()'s copies (a class attribute: ``copy.deepcopy`` does not copy it)."""
+
+    calls: ClassVar[list[int]] = [0]
+
+    def __init__(self, n: int, exc: BaseException | None) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)
+        )
+        self.n, self.exc = n, exc
+        _Boom.calls[0] = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls[0] += 1
+        if self.calls[0] == self.n and self.exc is not None:
+            raise self.exc
+        return self.net(x)
+
+
+_OOM = (
+    MemoryError(),
+    RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: 1234 bytes."),
+)
+
+
+@pytest.mark.parametrize("exc", _OOM, ids=["MemoryError", "cuda", "cpu_allocator"])
+def test_out_of_memory_in_any_forward_propagates_unchanged(exc: BaseException) -> None:
+    proxies = ["tenas", "gradalign_i", "synflow"]
+    _score(_Boom(0, None), proxies, input_shape=(3, 8, 8))
+    total = _Boom.calls[0]  # every forward of one score()
+    assert total > 3
+    for n in range(1, total + 1):  # the check forward, the probe, per-sample vmap, TE-NAS's side search, ...
+        with pytest.raises(type(exc)) as info:
+            _score(_Boom(n, exc), proxies, input_shape=(3, 8, 8))
+        assert info.value is exc or str(info.value) == str(exc), (n, info.value)
+
+
+@pytest.mark.parametrize("context", [torch.no_grad, torch.inference_mode])
+def test_score_under_no_grad_or_inference_mode_equals_the_plain_call(context) -> None:
+    plain = _score(_cnn(), ["intrain", "synflow", "grad_norm"], input_shape=(3, 8, 8))
+    with context():
+        inside = _score(_cnn(), ["intrain", "synflow", "grad_norm"], input_shape=(3, 8, 8))
+    assert plain.scores == inside.scores and not inside.reasons
+    assert torch.is_grad_enabled() and not torch.is_inference_mode_enabled()
+
+
+def test_inputs_made_under_inference_mode_are_scored() -> None:
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 3, 8, 8), torch.randint(0, 3, (8,))
+    plain = _score(_cnn(), ["intrain", "gradalign_i"], inputs=(x, y))
+    with torch.inference_mode():
+        xi, yi = x.clone(), y.clone()
+        inside = _score(_cnn(), ["intrain", "gradalign_i"], inputs=(xi, yi))
+    assert plain.scores == inside.scores and not inside.reasons
+
+
+class StochasticDepth(nn.Module):
+    """torchvision's ``StochasticDepth`` as it stores its rate (``.p``, no dropout module)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty((x.shape[0], 1, 1, 1)).bernoulli_(1 - self.p)
+        return x * keep / (1 - self.p)
+
+
+class _FunctionalDrop(nn.Module):
+    """A head applying ``F.dropout`` with a stored float rate (timm's ``drop_rate``, HF attention)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.drop_rate = p
+        self.attention_probs_dropout_prob = p
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.dropout(x, self.drop_rate, self.training)
+        return self.fc(nn.functional.dropout(x, self.attention_probs_dropout_prob, self.training))
+
+
+class _Attn(nn.Module):
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.emb = nn.Linear(6, 8)
+        self.attn = nn.MultiheadAttention(8, 2, dropout=p, batch_first=True)
+        self.act = nn.GELU()
+        self.head = _FunctionalDrop(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.emb(x)
+        h = h + self.attn(h, h, h)[0]
+        return self.head(self.act(h).mean(1))
+
+
+def _depth_net(p: float) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        StochasticDepth(p),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        _FunctionalDrop(p),
+    )
+
+
+def _attn_net(p: float) -> nn.Module:
+    torch.manual_seed(0)
+    return _Attn(p)
+
+
+@pytest.mark.parametrize(("make", "shape"), [(_depth_net, (3, 8, 8)), (_attn_net, (5, 6))], ids=["depth", "attention"])
+def test_stochastic_depth_and_float_dropout_rates_are_zeroed_in_the_copy_only(make, shape) -> None:
+    proxies = ["intrain", "grad_norm", "zico", "meco"]
+    model = make(0.5)
+    dropped = _score(model, proxies, input_shape=shape)
+    plain = _score(make(0.0), proxies, input_shape=shape)
+    assert dropped.scores == plain.scores
+    rates = [v for m in model.modules() for k, v in vars(m).items() if k == "p" or "drop" in k.lower()]
+    assert rates and all(v == 0.5 for v in rates if isinstance(v, float))  # the caller's model keeps its rates
+
+
+def test_tenas_without_an_activation_module_is_nan_with_a_reason_not_one_region() -> None:
+    class Functional(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c, self.fc = nn.Conv2d(3, 8, 3), nn.Linear(8, 10)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc(nn.functional.relu(self.c(x)).mean((2, 3)))
+
+    r = _score(Functional, ["tenas"], input_shape=(3, 8, 8))
+    assert math.isnan(r.components["tenas.linear_regions"]) and "F.relu" in r.reasons["tenas"]
+    assert r.flags & Flag.UNDEFINED
+
+
+def test_one_logit_head_is_refused_with_its_num_classes() -> None:
+    one = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 1))
+    with pytest.raises(InputError, match="num_classes=1"):
+        _score(one, ["intrain"], input_shape=(3, 8, 8))
+    with pytest.raises(InputError, match="num_classes=1"):
+        _score(one, ["intrain"], input_shape=(3, 8, 8), num_classes=1)
+
+
+def test_a_factory_that_raises_is_an_input_error_naming_it() -> None:
+    def broken_factory() -> nn.Module:
+        raise ValueError("config missing key 'depth'")
+
+    with pytest.raises(InputError, match="broken_factory raised ValueError: config missing key") as info:
+        _score(broken_factory, ["intrain"], input_shape=(3, 8, 8))
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_a_broadcast_scale_named_weight_is_not_an_unread_layer() -> None:
+    class GRN(nn.Module):  # ConvNeXt-V2's global response normalisation, channels last
+        def __init__(self, c: int, mix: bool) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.zeros(1, 1, 1, c))
+            self.bias = nn.Parameter(torch.zeros(1, 1, 1, c))
+            self.mix_weight = nn.Parameter(torch.eye(c)) if mix else None  # a real matrix, for contrast
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            gx = x.norm(p=2, dim=(1, 2), keepdim=True)
+            x = self.weight * x * gx / (gx.mean(-1, keepdim=True) + 1e-6) + self.bias + x
+            return x if self.mix_weight is None else x @ self.mix_weight
+
+    class Net(nn.Module):
+        def __init__(self, mix: bool) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.c, self.grn, self.fc = nn.Conv2d(3, 8, 3), GRN(8, mix), nn.Linear(8, 4)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h = self.grn(self.c(x).permute(0, 2, 3, 1))
+            return self.fc(h.mean((1, 2)))
+
+    r = _score(Net(False), ["grad_norm", "synflow"], input_shape=(3, 8, 8))
+    assert not r.coverage and not r.flags & Flag.PARTIAL
+    r = _score(Net(True), ["grad_norm"], input_shape=(3, 8, 8))
+    assert "GRN" in r.coverage["grad_norm"] and r.flags & Flag.PARTIAL
+
+
+def test_grasp_names_fused_attention_only_for_attention_ops() -> None:
+    torch.manual_seed(0)
+    hard = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Hardsigmoid(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    r = _score(hard, ["grasp"], input_shape=(3, 8, 8))
+    assert "hardsigmoid" in r.reasons["grasp"] and "second derivatives" in r.reasons["grasp"]
+    assert "attn_implementation" not in r.reasons["grasp"] and "fused" not in r.reasons["grasp"]

@@ -19,6 +19,7 @@ from torch import nn
 from intrain.core.errors import InputError
 from intrain.engine import counting
 from intrain.engine.counting import WEIGHTED, hooked
+from intrain.engine.functional import out_of_memory
 
 __all__ = [
     "COLLECTORS",
@@ -277,7 +278,7 @@ def _call_user(option: str, fn: Callable[..., Any], *args: Any) -> Any:
     except InputError:
         raise
     except Exception as e:
-        if isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and "memory" in str(e)):
+        if out_of_memory(e):
             raise
         name = getattr(fn, "__qualname__", type(fn).__name__)
         first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""

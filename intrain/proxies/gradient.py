@@ -137,10 +137,14 @@ def grasp_pass(ctx: PassContext) -> dict[str, Any]:
     except RuntimeError as err:
         if "derivative for" not in str(err) or "not implemented" not in str(err):
             raise
-        raise Undefined(
-            f"grasp needs second derivatives, and this network has an operation without one ({str(err)[:160]}); "
-            "for fused attention, build transformers models with attn_implementation='eager' or call "
+        advice = (
+            "; for fused attention, build transformers models with attn_implementation='eager' or call "
             "timm.layers.set_fused_attn(False)"
+            if "attention" in str(err)  # fused attention kernels (_scaled_dot_product_*_attention)
+            else ""
+        )
+        raise Undefined(
+            f"grasp needs second derivatives, and this network has an operation without one ({str(err)[:160]}){advice}"
         ) from None
     score = sum(float((-weights[k].detach() * h).sum()) for k, h in zip(used, hg) if h is not None)
     return {"score": score}

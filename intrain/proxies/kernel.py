@@ -11,6 +11,7 @@ from torch.func import functional_call, jacrev, vmap
 from intrain.core.flags import Flag
 from intrain.core.ranking import PopulationRule
 from intrain.engine.counting import is_nonlinearity
+from intrain.engine.functional import out_of_memory
 from intrain.engine.moments import samples_first
 from intrain.proxies import formulas
 from intrain.proxies.base import (
@@ -95,7 +96,9 @@ def per_sample_grams(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tupl
 
     try:
         jac = vmap(jacrev(outputs), in_dims=(None, 0, 0))(weights, x, y)
-    except Exception:  # a layer torch.func cannot batch (PReLU, GRU, full backward hooks, ...)
+    except Exception as e:  # a layer torch.func cannot batch (PReLU, GRU, full backward hooks, ...)
+        if out_of_memory(e):  # the machine's limit: the loop would need as much, and it is no fallback
+            raise
         jac = _per_sample_loop(model, list(weights), x, y)
     b = x.shape[0]
     ntk = torch.zeros(b, b, dtype=torch.float64, device=x.device)
@@ -205,7 +208,8 @@ def linear_regions_pass(ctx: PassContext) -> dict[str, Any]:
         raise Undefined(str(err)) from None
     # One channel broadcast to all: TE-NAS counts regions of a one-channel input (RandChannel(1)).
     x = torch.randn((n, 1, res, res), generator=ctx.generator(21)).expand(n, ctx.x.shape[1], res, res)
-    return {"regions": count_activation_patterns(model, x.contiguous().to(ctx.x.device))}
+    regions = count_activation_patterns(model, x.contiguous().to(ctx.x.device), undefined_without=True)
+    return {"regions": regions}
 
 
 def linear_region_side(model: nn.Module, x: torch.Tensor, side: int) -> int:
@@ -227,6 +231,8 @@ def linear_region_side(model: nn.Module, x: torch.Tensor, side: int) -> int:
                 ValueError,
                 AssertionError,
             ) as err:  # torch's shape errors; timm asserts its input size
+                if out_of_memory(err):  # the machine's limit, not a side the network refuses
+                    raise
                 last = err
     finally:
         model.train()
@@ -237,10 +243,14 @@ def linear_region_side(model: nn.Module, x: torch.Tensor, side: int) -> int:
     )
 
 
-def count_activation_patterns(model: nn.Module, x: torch.Tensor, spatial_only: bool = False) -> float:
+def count_activation_patterns(
+    model: nn.Module, x: torch.Tensor, spatial_only: bool = False, undefined_without: bool = False
+) -> float:
     """Distinct sign patterns of every nonlinearity's output over the inputs ``x`` (TE-NAS's
     linear regions; ReLU in the paper's networks, GELU/SiLU/Hardswish modules in others, read in
-    any layout with the samples first); 1 when the network has no (counted) nonlinearity.
+    any layout with the samples first); 1 when the network has no (counted) nonlinearity, or
+    [`Undefined`][intrain.proxies.base.Undefined] with ``undefined_without`` (a network whose
+    activations are functions, F.relu, is not linear: its regions are just not visible).
     ``spatial_only`` counts only those with 4-d outputs."""
     codes: list[torch.Tensor] = []
 
@@ -250,6 +260,11 @@ def count_activation_patterns(model: nn.Module, x: torch.Tensor, spatial_only: b
 
     with hooked([m for m in model.modules() if is_nonlinearity(m)], hook), torch.no_grad():
         model(x)
+    if not codes and undefined_without:
+        raise Undefined(
+            "tenas: linear_regions needs a nonlinearity module (ReLU, GELU, SiLU, Hardswish, ...) and none "
+            "ran; activations called as functions (F.relu) cannot be hooked, so there are no patterns to count"
+        )
     if not codes:
         return 1.0
     return float(torch.unique(torch.cat(codes, dim=1), dim=0).shape[0])

@@ -35,6 +35,7 @@ from intrain.core.errors import InputError
 from intrain.core.flags import Flag
 from intrain.core.ranking import PopulationRule
 from intrain.core.trainability import gradient_health, participation_ratio
+from intrain.engine.functional import out_of_memory
 from intrain.engine.passes import parametrized_weights
 from intrain.engine.probe import ProbeResult
 
@@ -176,16 +177,33 @@ def _logits_hook(output: OutputFn | None) -> Callable[[nn.Module, Any, Any], tor
     return hook
 
 
+def _zero_drop_rates(obj: object) -> None:
+    """Every float attribute of ``obj`` whose name holds "drop" (``drop_rate``, ``dropout``,
+    ``attention_dropout``, ``attention_probs_dropout_prob``, ``drop_path_prob``, ...) set to 0: rates
+    that a forward passes to ``F.dropout`` itself (timm heads, transformers attention,
+    ``nn.MultiheadAttention``) rather than through a dropout module."""
+    for name, value in list(vars(obj).items()):
+        if "drop" in name.lower() and isinstance(value, float) and not isinstance(value, bool):
+            setattr(obj, name, 0.0)
+
+
 @torch.no_grad()
 def _deterministic(net: nn.Module) -> nn.Module:
     """Dropout and drop-path rates set to 0 in a copy: the probe and passes run in train mode, where
-    they would make every pass (and Zen's two forwards) see another random sub-network."""
+    they would make every pass (and Zen's two forwards) see another random sub-network.
+
+    Dropout modules' ``p``, stochastic depth's ``p`` (torchvision ``StochasticDepth``), float rates
+    held by any module (`_zero_drop_rates`) and by a transformers module's ``config`` (read at
+    forward time by some attention implementations)."""
     for m in net.modules():
-        if isinstance(m, nn.modules.dropout._DropoutNd):
-            m.p = 0.0
-        for attr in ("drop_prob", "drop_path_prob"):  # timm / transformers DropPath
-            if isinstance(getattr(m, attr, None), float):
-                setattr(m, attr, 0.0)
+        if isinstance(m, nn.modules.dropout._DropoutNd) or (
+            isinstance(getattr(m, "p", None), float) and type(m).__name__ in ("StochasticDepth", "DropPath")
+        ):
+            setattr(m, "p", 0.0)  # noqa: B010 (mypy reads m.p as a submodule)
+        _zero_drop_rates(m)
+        config = getattr(m, "config", None)
+        if config is not None and hasattr(config, "to_dict"):  # a transformers PretrainedConfig
+            _zero_drop_rates(config)
     return net
 
 
@@ -229,12 +247,20 @@ def _factory(
             seed_generators(seed, device)  # inside score()'s fork of the RNGs: the caller's state is restored
             try:
                 net = model()
+            except InputError:
+                raise
             except TypeError as e:  # e.g. score(nn.Linear): a class whose constructor needs arguments
                 name = getattr(model, "__name__", type(model).__name__)
                 raise InputError(
                     f"score() calls a non-Module model as a zero-argument factory, and {name}() raised "
                     f"TypeError: {e}; pass an instance ({name}(...)) or a factory (lambda: {name}(...))"
                 ) from e
+            except Exception as e:  # a bug in the caller's factory, worded and chained
+                if out_of_memory(e):
+                    raise
+                name = getattr(model, "__qualname__", type(model).__name__)
+                first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
+                raise InputError(f"the model factory {name} raised {type(e).__name__}: {first}") from e
             if not isinstance(net, nn.Module):
                 raise InputError(f"the model factory returned {type(net).__name__}, not a torch.nn.Module")
             _check_eager(net, "model factory's network")
@@ -354,6 +380,8 @@ def _check_forward(
     except InputError:
         raise
     except Exception as e:  # the user's forward: any exception is reported, worded and chained
+        if out_of_memory(e):  # the machine's limit, not the input's or the network's fault
+            raise
         raise _forward_error(e, entered, x, given) from e
     finally:
         for h in handles:
@@ -464,7 +492,9 @@ def _batch(
             x = x.float()
     else:
         raise InputError("inputs must be None (Gaussian), a path to a CIFAR batch or .npz file, or a tuple (x, y)")
-    return x.to(device), y.to(device)
+    # tensors made under torch.inference_mode() cannot enter autograd: a plain copy can
+    x, y = x.to(device), y.to(device)
+    return (x.clone() if x.is_inference() else x), (y.clone() if y.is_inference() else y)
 
 
 def _input_shape(input_shape: Sequence[int] | None, x: torch.Tensor | None) -> tuple[int, ...]:
@@ -621,11 +651,19 @@ def score(
 
     # every RNG a forward may draw from (torch's CPU and device generators, numpy's, Python's) is
     # seeded inside and the caller's states restored after
-    with _seeded(seed, dev):
+    # the passes differentiate: a caller's torch.no_grad() or torch.inference_mode() is lifted inside
+    with torch.inference_mode(False), torch.enable_grad(), _seeded(seed, dev):
         check = user[0][:2] if user is not None else torch.zeros((2, *shape))
         if check.dtype.is_floating_point:
             check = check.float()
         num_classes = _check_forward(build, check.to(dev), num_classes, given=user is not None)
+        if num_classes < 2:
+            raise InputError(
+                f"score() needs a classifier with at least 2 logits (the cross-entropy loss and the "
+                f"per-class proxies compare classes); this model has num_classes={num_classes} (a "
+                "one-logit binary head): score it with a two-logit head (nn.Linear(..., 2)), or pass "
+                "output=lambda z: torch.cat([-z, z], 1) to read the one logit as two"
+            )
         x, y = _batch(inputs, batch_size, num_classes, shape, seed, dev)
         start = time.perf_counter()
         probe, values = evaluate(

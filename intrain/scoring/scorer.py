@@ -24,10 +24,10 @@ import torch
 from intrain.core.errors import InputError
 from intrain.core.flags import Flag
 from intrain.core.records import MORE_BATCH_SEED, ArchRecord, ScoreSettings
-from intrain.engine.counting import coverage_note
 from intrain.engine.device import resolve_device
+from intrain.engine.functional import out_of_memory
 from intrain.engine.inputs import describe_input, gaussian_batch, image_batch, is_natural, natural_batch, natural_names
-from intrain.engine.probe import ProbeResult, run_probe, run_probe_shared, unread_weights
+from intrain.engine.probe import ProbeResult, coverage_layers, run_probe, run_probe_shared, unread_weights
 from intrain.proxies import check_proxy_names, get_proxy
 from intrain.proxies.base import (
     COLLECTORS,
@@ -130,7 +130,7 @@ def _evaluate(
         notes = [
             note
             for note in (
-                coverage_note(model, proxy.layer_types),
+                coverage_layers(model, proxy.layer_types),
                 unread_weights(model, proxy.layer_types, proxy.reads_parametrized),
             )
             if note is not None
@@ -151,7 +151,7 @@ def _evaluate(
         except InputError:
             raise
         except Exception as e:
-            if not isolate or _out_of_memory(e):
+            if not isolate or out_of_memory(e):
                 raise
             failed[name] = _exception_line(e)
             probe.outputs[name] = Undefined(failed[name])
@@ -236,19 +236,9 @@ def _compute(
     except InputError:
         raise
     except Exception as e:
-        if not isolate or _out_of_memory(e):
+        if not isolate or out_of_memory(e):
             raise
         return _could_not(proxy, probe, _exception_line(e))
-
-
-def _out_of_memory(e: BaseException) -> bool:
-    """Running out of memory is the machine's limit, not the network's: it is raised (and becomes
-    ``Flag.OUT_OF_MEMORY`` in the workflow), never turned into a "could not be computed" NaN.
-    CUDA's, Python's, and torch's CPU allocator's ("DefaultCPUAllocator: not enough memory")."""
-    if isinstance(e, (torch.cuda.OutOfMemoryError, MemoryError)):
-        return True
-    text = str(e)
-    return isinstance(e, RuntimeError) and ("DefaultCPUAllocator" in text or "out of memory" in text)
 
 
 class Scorer:

@@ -934,7 +934,29 @@ def _attn_net(p: float) -> nn.Module:
     return _Attn(p)
 
 
-@pytest.mark.parametrize(("make", "shape"), [(_depth_net, (3, 8, 8)), (_attn_net, (5, 6))], ids=["depth", "attention"])
+class MyDrop(nn.Module):
+    """A user's own dropout module: its rate in ``p``, applied through ``F.dropout``."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.dropout(x, self.p, self.training)
+
+
+def _my_drop_net(p: float) -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), MyDrop(p), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3)
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [(_depth_net, (3, 8, 8)), (_attn_net, (5, 6)), (_my_drop_net, (3, 8, 8))],
+    ids=["depth", "attention", "own-dropout-class"],
+)
 def test_stochastic_depth_and_float_dropout_rates_are_zeroed_in_the_copy_only(make, shape) -> None:
     proxies = ["intrain", "grad_norm", "zico", "meco"]
     model = make(0.5)
@@ -1003,6 +1025,32 @@ def test_a_broadcast_scale_named_weight_is_not_an_unread_layer() -> None:
     assert not r.coverage and not r.flags & Flag.PARTIAL
     r = _score(Net(True), ["grad_norm"], input_shape=(3, 8, 8))
     assert "GRN" in r.coverage["grad_norm"] and r.flags & Flag.PARTIAL
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 1, 1), (8, 1, 1)], ids=["channels-first-grn", "layer-scale"])
+def test_per_channel_scales_in_any_broadcast_layout_are_not_unread_layers(shape) -> None:
+    class Scale(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(*shape))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * self.weight
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), Scale(), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
+    r = _score(net, ["grad_norm", "synflow"], input_shape=(3, 8, 8))
+    assert not r.coverage and not r.flags & Flag.PARTIAL
+
+
+@pytest.mark.parametrize("exc", [MemoryError(), RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")])
+def test_out_of_memory_in_the_output_reader_propagates_unchanged(exc: BaseException) -> None:
+    def reader(out: torch.Tensor) -> torch.Tensor:
+        raise exc
+
+    with pytest.raises(type(exc)) as info:
+        _score(_cnn(), ["grad_norm"], input_shape=(3, 8, 8), output=reader)
+    assert info.value is exc
 
 
 def test_grasp_names_fused_attention_only_for_attention_ops() -> None:

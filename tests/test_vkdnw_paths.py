@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from intrain.core.records import ScoreSettings
 from intrain.engine import functional
@@ -339,9 +340,46 @@ def _frozen_backbone() -> nn.Module:
     return m
 
 
+class _MiddleClasses(nn.Module):
+    """A conv weight also used outside its module, reaching only the middle logits (not class 0 or K-1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c, self.bn = nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8)
+        self.c2, self.h = nn.Conv2d(8, 8, 3, padding=1), nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = F.relu(self.bn(self.c(x)))
+        z = self.h(F.relu(self.c2(a)).mean((2, 3)))
+        extra = F.conv2d(a, self.c2.weight, padding=1).mean((1, 2, 3))
+        return z + extra[:, None] * torch.tensor([0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+class _LaterSamples(nn.Module):
+    """A weight used outside its module whose effect vanishes on sample 0 (a sign gate on the input)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c, self.c2, self.h = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1), nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = F.relu(self.c(x))
+        z = self.h(F.relu(self.c2(a)).mean((2, 3)))
+        gate = (x[:, 0, 0, 0] > 0).float()[:, None]
+        return z + gate * F.conv2d(a, self.c2.weight, padding=1).mean((2, 3))[:, :5]
+
+
+def _gated_input() -> torch.Tensor:
+    x = torch.randn(6, 3, 8, 8)
+    x[0, 0, 0, 0], x[1:, 0, 0, 0] = -1.0, 1.0
+    return x
+
+
 def _issue29_models() -> dict[str, tuple[nn.Module, torch.Tensor]]:
     torch.manual_seed(1)
     models = {
+        "middle_classes_only": (_MiddleClasses(), torch.randn(6, 3, 8, 8)),
+        "gate_not_sample0": (_LaterSamples(), _gated_input()),
         "cosine_head": (_Cosine(), torch.randn(6, 3, 8, 8)),
         "double_use": (_DoubleUse(), torch.randn(6, 3, 8, 8)),
         "user_hook_x2": (_Hooked(), torch.randn(6, 3, 8, 8)),
@@ -382,7 +420,15 @@ def _matches(jac: torch.Tensor, ref: torch.Tensor) -> bool:
     return jac.shape == ref.shape and bool((jac.double() - ref).abs().max() <= REF_REL * ref.abs().max())
 
 
-ISSUE29 = ["cosine_head", "double_use", "user_hook_x2", "prelu_batch_eq_classes", "frozen_backbone"]
+ISSUE29 = [
+    "cosine_head",
+    "double_use",
+    "user_hook_x2",
+    "prelu_batch_eq_classes",
+    "frozen_backbone",
+    "middle_classes_only",
+    "gate_not_sample0",
+]
 
 
 @pytest.mark.parametrize("name", ISSUE29)

@@ -319,31 +319,34 @@ SPOT_ATOL = 1e-4
 
 
 def spot_check(model: nn.Module, x: torch.Tensor, jac: torch.Tensor) -> None:
-    """Raise `Unsupported` unless ``jac[0, k]`` for k in (0, K - 1) matches plain autograd of sample 0 alone.
+    """Raise `Unsupported` unless ``jac[b, k]`` matches plain autograd of sample b alone, for the
+    first, middle and last sample and class (up to 9 entries of the Jacobian's rows).
 
     The batched paths rest on assumptions a network can break silently (every weight used only
     inside its module's own call, no hook rewriting an output, a correct vmap rule for every
-    op); one backward per checked class of one sample (eval mode: samples independent) catches
-    a broken assumption before it becomes a wrong score. The loop path is the reference.
+    op); one backward per checked (sample, class) (eval mode: samples independent) catches a broken
+    assumption before it becomes a wrong score. A break that shows only in unchecked rows still
+    passes: the check samples the Jacobian, it does not recompute it. The loop path is the reference.
     """
     params = list(model.parameters())
     if not params or jac.numel() == 0:
         return
-    with torch.enable_grad():
-        out = model(x[:1])
-    if out.dim() != 2 or out.shape[1] != jac.shape[1]:
-        raise Unsupported(f"spot check: logits of shape {tuple(out.shape)}")
-    k = out.shape[1]
-    classes = sorted({0, k - 1})
-    for i, c in enumerate(classes):
-        grads = torch.autograd.grad(out[0, c], params, retain_graph=i < len(classes) - 1, allow_unused=True)
-        ref = torch.stack([g.reshape(-1)[0] if g is not None else out.new_zeros(()) for g in grads]).detach()
-        got = jac[0, c].to(ref.dtype)
-        tol = SPOT_RTOL * ref.abs() + SPOT_ATOL * ref.abs().max()
-        bad = ((got - ref).abs() > tol) | ~torch.isfinite(got) & torch.isfinite(ref)
-        if bool(bad.any()):
-            t = int(bad.nonzero()[0, 0])
-            raise Unsupported(
-                f"spot check: d logit[0, {c}] / d theta_{t}[0] is {float(got[t]):.6g}, plain autograd gives "
-                f"{float(ref[t]):.6g} (a weight used outside its module, a rewriting hook or a wrong vmap rule)"
-            )
+    n, k = jac.shape[0], jac.shape[1]
+    for b in sorted({0, n // 2, n - 1}):
+        with torch.enable_grad():
+            out = model(x[b : b + 1])
+        if out.dim() != 2 or out.shape[1] != k:
+            raise Unsupported(f"spot check: logits of shape {tuple(out.shape)}")
+        classes = sorted({0, k // 2, k - 1})
+        for i, c in enumerate(classes):
+            grads = torch.autograd.grad(out[0, c], params, retain_graph=i < len(classes) - 1, allow_unused=True)
+            ref = torch.stack([g.reshape(-1)[0] if g is not None else out.new_zeros(()) for g in grads]).detach()
+            got = jac[b, c].to(ref.dtype)
+            tol = SPOT_RTOL * ref.abs() + SPOT_ATOL * ref.abs().max()
+            bad = ((got - ref).abs() > tol) | ~torch.isfinite(got) & torch.isfinite(ref)
+            if bool(bad.any()):
+                t = int(bad.nonzero()[0, 0])
+                raise Unsupported(
+                    f"spot check: d logit[{b}, {c}] / d theta_{t}[0] is {float(got[t]):.6g}, plain autograd gives "
+                    f"{float(ref[t]):.6g} (a weight used outside its module, a rewriting hook or a wrong vmap rule)"
+                )

@@ -100,14 +100,21 @@ def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.P
 
 def _is_matrix(p: torch.Tensor) -> bool:
     """A trainable tensor that acts as a weight matrix or kernel: at least 2-d and not a
-    per-sample broadcast (class tokens, position embeddings and layer scales start with a 1)."""
-    return p.requires_grad and p.dim() >= 2 and p.shape[0] > 1
+    per-sample broadcast (class tokens, position embeddings and layer scales start with a 1) nor a
+    per-channel scale (`_broadcast`: a (C, 1, 1) layer scale)."""
+    return p.requires_grad and p.dim() >= 2 and p.shape[0] > 1 and not _broadcast(p)
 
 
 def _broadcast(p: torch.Tensor) -> bool:
-    """A per-channel vector in a broadcast shape, (1, 1, 1, C) or (1, C): ConvNeXt-V2's GRN scale,
-    layer scales; an elementwise scale, not a weight matrix, even when it is called ``weight``."""
-    return p.dim() >= 2 and all(s == 1 for s in p.shape[:-1])
+    """A per-channel vector in a broadcast shape, one dimension above 1 at most: (1, 1, 1, C),
+    (1, C, 1, 1), (C, 1, 1) or (1, C) (ConvNeXt-V2's GRN scale channels-last or -first, layer
+    scales); an elementwise scale, not a weight matrix, even when it is called ``weight``.
+
+    Examples:
+        >>> [_broadcast(torch.zeros(s)) for s in [(1, 1, 1, 8), (1, 8, 1, 1), (8, 1, 1), (8, 8)]]
+        [True, True, True, False]
+    """
+    return p.dim() >= 2 and sum(s > 1 for s in p.shape) <= 1
 
 
 def _holds_weight(module: nn.Module) -> bool:

@@ -165,6 +165,8 @@ def _logits_hook(output: OutputFn | None) -> Callable[[nn.Module, Any, Any], tor
         try:
             got = output(out)
         except Exception as e:  # the caller's reader, not a layer of the model
+            if out_of_memory(e):
+                raise  # the machine ran out, not a fault of the reader
             detail = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
             raise InputError(
                 f"output= raised {type(e).__name__}: {detail} (on the forward's return value, "
@@ -192,12 +194,14 @@ def _deterministic(net: nn.Module) -> nn.Module:
     """Dropout and drop-path rates set to 0 in a copy: the probe and passes run in train mode, where
     they would make every pass (and Zen's two forwards) see another random sub-network.
 
-    Dropout modules' ``p``, stochastic depth's ``p`` (torchvision ``StochasticDepth``), float rates
+    Dropout modules' ``p``, a float ``p`` of any module whose class name holds "drop" (timm
+    ``DropPath``, a user's ``MyDropout``) and torchvision ``StochasticDepth``'s, float rates
     held by any module (`_zero_drop_rates`) and by a transformers module's ``config`` (read at
     forward time by some attention implementations)."""
     for m in net.modules():
         if isinstance(m, nn.modules.dropout._DropoutNd) or (
-            isinstance(getattr(m, "p", None), float) and type(m).__name__ in ("StochasticDepth", "DropPath")
+            isinstance(getattr(m, "p", None), float)
+            and ("drop" in type(m).__name__.lower() or type(m).__name__ == "StochasticDepth")
         ):
             setattr(m, "p", 0.0)  # noqa: B010 (mypy reads m.p as a submodule)
         _zero_drop_rates(m)

@@ -359,7 +359,8 @@ def test_report_tables_markdown_and_section():
 @pytest.mark.slow
 def test_overlay_dry_runs(tmp_path, mirror):
     """The overlay validates against the schema and plans its jobs without timm or torch work:
-    12 main shards of 10, and the sets' shards (size 12, zc 12, full224 4, five heavy sets 4 each, vkdnw 2)."""
+    12 main shards of 10, and the sets' shards (size 12, zc 12, full224 4, six heavy sets, VKDNW's
+    included, 4 each)."""
     import subprocess
     import sys
 
@@ -388,7 +389,7 @@ def test_overlay_dry_runs(tmp_path, mirror):
         for cells in (line.split() for line in proc.stdout.splitlines())
         if len(cells) == 2 and cells[1].isdigit()
     }
-    assert counts.get("score") == 12 and counts.get("score_set") == 12 + 12 + 4 + 5 * 4 + 2, counts
+    assert counts.get("score") == 12 and counts.get("score_set") == 12 + 12 + 4 + 6 * 4, counts
 
 
 # ---------------------------------------------------------------- token-layout extension, joined runs

@@ -31,8 +31,10 @@ __all__ = [
     "count_macs",
     "count_params",
     "coverage_note",
+    "holds_weight",
     "hooked",
     "hooked_forward",
+    "is_broadcast_scale",
     "is_nonlinearity",
     "unread_layers",
 ]
@@ -81,20 +83,39 @@ NONLINEARITIES: tuple[type[nn.Module], ...] = (
 _NONLINEARITY_NAMES = ("relu", "gelu", "silu", "swish", "mish", "elu")
 
 
-def unread_layers(model: nn.Module, types: tuple[type[nn.Module], ...]) -> tuple[int, dict[str, int]]:
-    """(how many weight-holding modules there are, {type name: count} of those not of ``types``).
+def is_broadcast_scale(p: torch.Tensor) -> bool:
+    """A per-channel vector in a broadcast shape, one dimension above 1 at most: (1, 1, 1, C),
+    (1, C, 1, 1), (C, 1, 1) or (1, C) (ConvNeXt-V2's GRN scale channels-last or -first, layer
+    scales); an elementwise scale, not a weight matrix, even when it is called ``weight``.
 
-    A weight-holding module has a parameter of its own whose name contains "weight" with at least
-    2 dimensions (a conv kernel, a weight matrix, an LSTM's ``weight_ih_l0``, an attention's
-    ``in_proj_weight``, an embedding table); norm scales (1-d) and class tokens do not count.
+    Examples:
+        >>> [is_broadcast_scale(torch.zeros(s)) for s in [(1, 1, 1, 8), (1, 8, 1, 1), (8, 1, 1), (8, 8)]]
+        [True, True, True, False]
+    """
+    return p.dim() >= 2 and sum(s > 1 for s in p.shape) <= 1
+
+
+def holds_weight(module: nn.Module) -> bool:
+    """A parameter of its own whose name contains "weight", with at least 2 dimensions (a conv
+    kernel, a weight matrix, an LSTM's ``weight_ih_l0``, an attention's ``in_proj_weight``, an
+    embedding table), that is not a broadcast scale (`is_broadcast_scale`); torch's own Linear,
+    conv and Embedding layers count whatever their shape (a one-output layer included). Norm
+    scales (1-d) and class tokens do not count."""
+    own = module.named_parameters(recurse=False)
+    if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd, nn.Embedding)):
+        return any("weight" in n and p.dim() >= 2 for n, p in own)
+    return any("weight" in n and p.dim() >= 2 and not is_broadcast_scale(p) for n, p in own)
+
+
+def unread_layers(model: nn.Module, types: tuple[type[nn.Module], ...]) -> tuple[int, dict[str, int]]:
+    """(how many weight-holding modules there are (`holds_weight`), {type name: count} of those
+    not of ``types``).
 
     Examples:
         >>> unread_layers(nn.Sequential(nn.Conv3d(1, 2, 3), nn.Linear(2, 2)), WEIGHTED)
         (2, {'Conv3d': 1})
     """
-    holders = [
-        m for m in model.modules() if any("weight" in n and p.dim() >= 2 for n, p in m.named_parameters(recurse=False))
-    ]
+    holders = [m for m in model.modules() if holds_weight(m)]
     unread: dict[str, int] = {}
     for m in holders:
         if not isinstance(m, types):

@@ -20,7 +20,14 @@ from torch import nn
 from intrain.core.errors import InputError
 from intrain.core.flags import Flag
 from intrain.core.trainability import COLLAPSE_TRACE
-from intrain.engine.counting import CHANNELS_FIRST, CHANNELS_LAST, channel_dim, is_nonlinearity
+from intrain.engine.counting import (
+    CHANNELS_FIRST,
+    CHANNELS_LAST,
+    channel_dim,
+    holds_weight,
+    is_broadcast_scale,
+    is_nonlinearity,
+)
 from intrain.engine.moments import covariance_traces, grad_moments
 from intrain.engine.passes import COLLECTORS, Collector, Undefined, parametrized_weights
 
@@ -101,54 +108,12 @@ def _selected_params(model: nn.Module, params: str) -> list[tuple[str, str, nn.P
 def _is_matrix(p: torch.Tensor) -> bool:
     """A trainable tensor that acts as a weight matrix or kernel: at least 2-d and not a
     per-sample broadcast (class tokens, position embeddings and layer scales start with a 1) nor a
-    per-channel scale (`_broadcast`: a (C, 1, 1) layer scale)."""
-    return p.requires_grad and p.dim() >= 2 and p.shape[0] > 1 and not _broadcast(p)
-
-
-def _broadcast(p: torch.Tensor) -> bool:
-    """A per-channel vector in a broadcast shape, one dimension above 1 at most: (1, 1, 1, C),
-    (1, C, 1, 1), (C, 1, 1) or (1, C) (ConvNeXt-V2's GRN scale channels-last or -first, layer
-    scales); an elementwise scale, not a weight matrix, even when it is called ``weight``.
-
-    Examples:
-        >>> [_broadcast(torch.zeros(s)) for s in [(1, 1, 1, 8), (1, 8, 1, 1), (8, 1, 1), (8, 8)]]
-        [True, True, True, False]
-    """
-    return p.dim() >= 2 and sum(s > 1 for s in p.shape) <= 1
-
-
-def _holds_weight(module: nn.Module) -> bool:
-    """A parameter of its own named like a weight with at least 2 dimensions that is not a
-    broadcast vector (`_broadcast`; torch's own layers count whatever their shape, a one-output
-    ``Linear`` or ``Conv2d`` included): `coverage_layers`'s layers."""
-    own = module.named_parameters(recurse=False)
-    if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd, nn.Embedding)):
-        return any("weight" in n and p.dim() >= 2 for n, p in own)
-    return any("weight" in n and p.dim() >= 2 and not _broadcast(p) for n, p in own)
-
-
-def coverage_layers(model: nn.Module, types: tuple[type[nn.Module], ...]) -> str | None:
-    """None when a proxy reading modules of ``types`` reads every weight-holding module; else what
-    it reads and what not (as ``coverage_note``), a module whose only weight is a broadcast scale
-    (GRN's (1, 1, 1, C)) not counted.
-
-    Examples:
-        >>> coverage_layers(nn.Sequential(nn.Conv3d(1, 2, 3), nn.Linear(2, 2)), (nn.Linear,))
-        'read 1 of 2 weight-holding layers; not read: Conv3d x1'
-    """
-    holders = [m for m in model.modules() if _holds_weight(m)]
-    unread: dict[str, int] = {}
-    for m in holders:
-        if not isinstance(m, types):
-            unread[type(m).__name__] = unread.get(type(m).__name__, 0) + 1
-    if not unread:
-        return None
-    missing = ", ".join(f"{k} x{v}" for k, v in sorted(unread.items()))
-    return f"read {len(holders) - sum(unread.values())} of {len(holders)} weight-holding layers; not read: {missing}"
+    per-channel scale (`is_broadcast_scale`: a (C, 1, 1) layer scale)."""
+    return p.requires_grad and p.dim() >= 2 and p.shape[0] > 1 and not is_broadcast_scale(p)
 
 
 def unread_weights(model: nn.Module, types: tuple[type, ...], reads_parametrized: bool = False) -> str | None:
-    """What a proxy reading modules of ``types`` misses beyond `coverage_layers`'s module count:
+    """What a proxy reading modules of ``types`` misses beyond `coverage_note`'s module count:
     weight-like trainable tensors whatever their name (``self.W``, an ``nn.ParameterList``) held
     by modules outside ``types``, and, unless ``reads_parametrized``, the layers of ``types``
     whose ``weight`` is computed from other tensors (`parametrized_weights`). None: nothing.
@@ -178,8 +143,8 @@ def unread_weights(model: nn.Module, types: tuple[type, ...], reads_parametrized
         if isinstance(module, types):
             continue
         own = list(module.named_parameters(recurse=False))
-        if _holds_weight(module):
-            continue  # a weight-holding module: already named by coverage_layers
+        if holds_weight(module):
+            continue  # a weight-holding module: already named by coverage_note
         for p_name, p in own:
             name = f"{mod_name}.{p_name}" if mod_name else p_name
             if _is_matrix(p) and name not in leaves:

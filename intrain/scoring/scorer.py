@@ -24,10 +24,11 @@ import torch
 from intrain.core.errors import InputError
 from intrain.core.flags import Flag
 from intrain.core.records import MORE_BATCH_SEED, ArchRecord, ScoreSettings
+from intrain.engine.counting import coverage_note
 from intrain.engine.device import resolve_device
 from intrain.engine.functional import out_of_memory
 from intrain.engine.inputs import describe_input, gaussian_batch, image_batch, is_natural, natural_batch, natural_names
-from intrain.engine.probe import ProbeResult, coverage_layers, run_probe, run_probe_shared, unread_weights
+from intrain.engine.probe import ProbeResult, run_probe, run_probe_shared, unread_weights
 from intrain.proxies import check_proxy_names, get_proxy
 from intrain.proxies.base import (
     COLLECTORS,
@@ -130,7 +131,7 @@ def _evaluate(
         notes = [
             note
             for note in (
-                coverage_layers(model, proxy.layer_types),
+                coverage_note(model, proxy.layer_types),
                 unread_weights(model, proxy.layer_types, proxy.reads_parametrized),
             )
             if note is not None

@@ -618,8 +618,12 @@ def test_protocol_sets_and_table_through_the_workflow(tmp_path, mirror):
     assert snip.intrain_minus_lo <= snip.intrain_minus <= snip.intrain_minus_hi
     # FLOPs (no dead edge is re-initialised; the unpruned count) and the published value of every row
     assert c10.loc[("flops", "reference"), "published"] == 0.623
-    assert "### nb201 / cifar10" in (results / "protocols.md").read_text()
-    assert "Protocols: uniform vs reference" in (results / "report" / "index.html").read_text()
+    md = (results / "protocols.md").read_text()
+    assert "### nb201 / cifar10" in md
+    # issue 31: the paper's ranking claims, one per reference row with a published value
+    assert "### Ranking claims, nb201" in md and "InTrain > snip" in md and "InTrain > synflow" in md
+    html = (results / "report" / "index.html").read_text()
+    assert "Protocols: uniform vs reference" in html and "Ranking claims of the paper" in html
 
 
 def test_a_sub_sampled_variant_shows_the_uniform_tau_on_its_own_rows():
@@ -657,6 +661,8 @@ def test_a_sub_sampled_variant_shows_the_uniform_tau_on_its_own_rows():
     )
     shown = display_rows(pd.DataFrame([row]))[0]["τ uniform [95% CI]"]
     assert shown == "0.526 [0.492, 0.559] (n = 1000; on these 50: 0.384)"
+    part = display_rows(pd.DataFrame([{**row, "n_uniform": 28, "n_paired": 20}]))[0]["τ uniform [95% CI]"]
+    assert part == "0.526 [0.492, 0.559] (n = 28; on the 20 both scored: 0.384)"
     same = display_rows(pd.DataFrame([{**row, "n_uniform": 50}]))[0]["τ uniform [95% CI]"]
     assert same == "0.526 [0.492, 0.559]"
 

@@ -206,7 +206,9 @@ def display_rows(table: pd.DataFrame) -> list[dict[str, str]]:
         tau_uniform = _ci(r.tau_uniform, r.tau_uniform_lo, r.tau_uniform_hi)
         if not uniform and pd.notna(r.n_uniform) and int(r.n_uniform) != int(r.n):
             # the uniform τ covers its whole sample; a sub-sampled variant is paired on its own rows
-            tau_uniform += f" (n = {int(r.n_uniform)}; on these {int(r.n)}: {r.tau_uniform_paired:.3f})"
+            paired = int(r.n_paired)  # fewer than n where the uniform run covers only part of the variant's
+            where = f"these {paired}" if paired == int(r.n) else f"the {paired} both scored"
+            tau_uniform += f" (n = {int(r.n_uniform)}; on {where}: {r.tau_uniform_paired:.3f})"
         cells = [
             r.proxy,
             r.variant,

@@ -58,6 +58,7 @@ def cmd_correlate(args: argparse.Namespace) -> None:
 
 
 def cmd_protocol_table(args: argparse.Namespace) -> None:
+    from intrain.analysis.claims import claims_markdown, ranking_claims
     from intrain.analysis.comparison import comparison_table, render_markdown
 
     table = comparison_table(args.scores, args.groundtruth, n_boot=args.n_boot, metric=args.metric)
@@ -68,6 +69,11 @@ def cmd_protocol_table(args: argparse.Namespace) -> None:
         )
     write_csv(table, args.out)
     text = render_markdown(table)
+    claims = ranking_claims(table)
+    if args.claims:
+        write_csv(claims, args.claims)
+    if not claims.empty:
+        text += "\n" + claims_markdown(claims)
     if args.markdown:
         from pathlib import Path
 
@@ -185,7 +191,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--metric", choices=["test", "valid"], default="test")
     p.add_argument("--out", required=True, help="the table as CSV")
-    p.add_argument("--markdown", default=None, help="also write it as Markdown here")
+    p.add_argument("--markdown", default=None, help="also write it as Markdown here (with the ranking claims)")
+    p.add_argument(
+        "--claims",
+        default=None,
+        help="also write the paper's ranking claims and their verdicts (intrain.analysis.claims) as CSV here",
+    )
     p.set_defaults(func=cmd_protocol_table)
 
     p = sub.add_parser("report", help="HTML report with tables and plots")

@@ -324,9 +324,12 @@ def _write_report(
         smoke = _smoke(smoke_note(key, table, config))
         if key in ("ablation", "topk"):
             table = with_copies(table, copies)
+        claims = None
         if key == "protocols" and not table.empty:  # each value with its CI in one cell
+            from intrain.analysis import claims as _claims
             from intrain.analysis.comparison import display_rows
 
+            claims = pd.DataFrame(_claims.display_rows(_claims.ranking_claims(table)))
             table = pd.DataFrame(display_rows(table))
         body = smoke + f"<p class='note'>{html_text(note)} Full precision in <a href='{key}.csv'>{key}.csv</a>.</p>"
         decided = ablation_verdict(table, JUDGE.min_n) if key == "ablation" else None
@@ -336,6 +339,17 @@ def _write_report(
         if key == "search_regret":  # the numbers a reader compares; every column stays in the CSV
             shown = table[[c for c in _REGRET_SHOWN if c in table.columns]]
         body += html_table(shown) if not table.empty else "<p class='note'>(no rows in this run)</p>"
+        if claims is not None and not claims.empty:
+            body += (
+                "<h3>Ranking claims of the paper</h3><p class='note'>"
+                + html_text(
+                    "Each claim is read off the published τ (InTrain's against the proxy's); the verdict is the "
+                    "paired CI of τ(InTrain) − τ(proxy under its reference protocol): holds / reversed where it "
+                    "excludes 0, undecided where it does not. † the proxy's published τ is from another paper."
+                )
+                + "</p>"
+                + html_table(claims)
+            )
         if key in figures and not table.empty:
             require_columns(table, path, _FIGURE_COLUMNS[key])
             png = out.parent / f"{key}.png"

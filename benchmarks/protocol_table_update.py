@@ -1,0 +1,88 @@
+"""Replace some proxies' rows of the committed protocol table with a newer run's, and re-render it.
+
+    .venv/bin/python benchmarks/protocol_table_update.py --base benchmarks/protocol_table.csv \
+        --new RESULTS/protocols.csv --proxies tenas grasp vkdnw az_nas \
+        --note "heavy rows: ..." --out benchmarks/protocol_table.csv --markdown benchmarks/protocol_table.md
+
+Why: the full protocol run (`config/protocols.yaml`) takes most of a day on the 2-core VM; the
+heavy proxies (TE-NAS, GraSP, VKDNW, AZ-NAS) were rerun on their own (`config/heavy_full.yaml`, on
+the same seeded sample, beside InTrain's scores of that sample) while the light proxies' rows stay
+those of the earlier run. Rows are replaced per (space, dataset, proxy) that the new run scores;
+each row keeps its own n; the Markdown header names both runs. The ranking-claims section
+(`intrain.analysis.claims`) is recomputed over the merged rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from intrain.analysis.claims import claims_markdown, ranking_claims
+from intrain.analysis.comparison import render_markdown
+
+KEYS = ["space", "dataset", "proxy"]
+
+
+def merge(base: pd.DataFrame, new: pd.DataFrame, proxies: list[str]) -> pd.DataFrame:
+    """``base`` with the rows of every (space, dataset, proxy) of ``proxies`` that ``new`` scores
+    replaced by ``new``'s, in ``base``'s (space, dataset) order and sorted by proxy within each.
+
+    Refused (SystemExit naming the problem; nothing is written): tables whose columns differ, a
+    repeated (space, dataset, proxy, variant) key in ``new``, a named proxy ``new`` has no row for,
+    and a replacement that would drop a variant the base had for that key (a partial new run
+    must not silently lose rows)."""
+    if list(new.columns) != list(base.columns):
+        extra = sorted(set(new.columns) - set(base.columns))
+        missing = sorted(set(base.columns) - set(new.columns))
+        raise SystemExit(f"the new table's columns differ from the base's (extra {extra}, missing {missing})")
+    rows = new[new["proxy"].isin(proxies)]
+    dup = rows[rows.duplicated([*KEYS, "variant"], keep=False)]
+    if not dup.empty:
+        raise SystemExit(f"the new table repeats keys: {sorted(set(map(tuple, dup[[*KEYS, 'variant']].values)))}")
+    absent = sorted(set(proxies) - set(rows["proxy"]))
+    if absent:
+        raise SystemExit(f"the new table has no rows for {', '.join(absent)}")
+    replaced = set(map(tuple, rows[KEYS].values))
+    for key in replaced:
+        had = set(base[(base[KEYS] == pd.Series(key, index=KEYS)).all(axis=1)]["variant"])
+        has = set(rows[(rows[KEYS] == pd.Series(key, index=KEYS)).all(axis=1)]["variant"])
+        if had - has:
+            raise SystemExit(f"{'/'.join(key)}: the new table lacks variant(s) {sorted(had - has)} that the base has")
+    kept = base[[tuple(k) not in replaced for k in base[KEYS].values]]
+    merged = pd.concat([kept, rows], ignore_index=True)
+    order = list(dict.fromkeys(zip(base["space"], base["dataset"])))
+    order += [k for k in dict.fromkeys(zip(rows["space"], rows["dataset"])) if k not in order]
+    rank = {k: i for i, k in enumerate(order)}
+    merged["_order"] = [rank[(s, d)] for s, d in zip(merged["space"], merged["dataset"])]
+    merged = merged.sort_values(["_order", "proxy", "variant"], kind="stable").drop(columns="_order")
+    return merged[base.columns].reset_index(drop=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", required=True, help="the committed table (CSV)")
+    ap.add_argument("--new", required=True, help="the newer run's `intrain protocol-table --out` CSV")
+    ap.add_argument("--proxies", nargs="+", required=True, help="the proxies whose rows the new run replaces")
+    ap.add_argument("--title", required=True, help="the Markdown heading")
+    ap.add_argument("--note", required=True, help="the paragraph under it: what each run was")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--markdown", required=True)
+    ap.add_argument("--claims", default=None, help="also the ranking claims as CSV")
+    args = ap.parse_args()
+    table = merge(pd.read_csv(args.base), pd.read_csv(args.new), args.proxies)
+    claims = ranking_claims(table)  # everything is built before any file is written
+    text = f"# {args.title}\n\n{args.note}\n\n" + render_markdown(table) + "\n" + claims_markdown(claims)
+    table.to_csv(args.out, index=False)
+    if args.claims:
+        claims.to_csv(args.claims, index=False)
+    Path(args.markdown).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

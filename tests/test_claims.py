@@ -1,0 +1,185 @@
+"""Issue 31: the paper's ranking claims read off a protocol table, and the table's partial update."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+
+import pandas as pd
+import pytest
+
+from intrain.analysis.claims import claims_markdown, ranking_claims, verdict
+
+from .conftest import REPO
+
+
+def _row(
+    proxy: str, dataset: str, lo: float, hi: float, variant: str = "reference", space: str = "nb201", tau: float = 0.6
+) -> dict:
+    return dict(
+        space=space,
+        dataset=dataset,
+        proxy=proxy,
+        variant=variant,
+        tau=tau,
+        tau_lo=tau - 0.05,
+        tau_hi=tau + 0.05,
+        n_vs_intrain=200,
+        intrain_minus=(lo + hi) / 2,
+        intrain_minus_lo=lo,
+        intrain_minus_hi=hi,
+    )
+
+
+@pytest.mark.parametrize(
+    ("claim", "lo", "hi", "expected"),
+    [
+        (+1, 0.01, 0.2, "holds"),
+        (+1, -0.2, -0.01, "reversed"),
+        (-1, -0.2, -0.01, "holds"),
+        (-1, 0.01, 0.2, "reversed"),
+        (+1, -0.01, 0.2, "undecided"),
+        (-1, 0.0, 0.2, "undecided"),  # a CI that touches 0 does not exclude it
+        (+1, math.nan, math.nan, "no CI"),
+    ],
+)
+def test_verdict_reads_the_side_of_zero_the_interval_is_on(claim, lo, hi, expected):
+    assert verdict(claim, lo, hi) == expected
+
+
+def test_the_claim_follows_the_published_numbers_and_only_reference_rows_test_it():
+    """AZ-NAS's published τ is above InTrain's on CIFAR-10 (0.712 > 0.669) and below it on
+    ImageNet16-120 (0.673 < 0.675): the claimed side flips, and the same negative CI holds the
+    first claim and reverses the second. Uniform/relu rows, InTrain's own and a proxy without a
+    published value give no claim."""
+    table = pd.DataFrame(
+        [
+            _row("az_nas", "cifar10", -0.12, -0.02),
+            _row("az_nas", "ImageNet16-120", -0.12, -0.02),
+            _row("vkdnw", "cifar100", -0.01, 0.08),
+            _row("zico", "cifar10", 0.05, 0.1, variant="uniform"),
+            _row("intrain", "cifar10", 0.0, 0.0, variant="relu"),
+            _row("meco", "cifar10", 0.05, 0.1),  # published as a Spearman ρ only: no Kendall claim
+            _row("nonexistent_proxy", "cifar10", 0.05, 0.1),
+        ]
+    )
+    claims = ranking_claims(table)
+    claims = claims[claims.proxy != "strongest single-index"].set_index(["proxy", "dataset"])
+    assert claims.loc[("az_nas", "cifar10"), "claim"] == "az_nas > InTrain"
+    assert claims.loc[("az_nas", "cifar10"), "verdict"] == "holds"
+    assert claims.loc[("az_nas", "ImageNet16-120"), "claim"] == "InTrain > az_nas"
+    assert claims.loc[("az_nas", "ImageNet16-120"), "verdict"] == "reversed"
+    assert claims.loc[("vkdnw", "cifar100"), "verdict"] == "undecided"
+    assert claims.loc[("vkdnw", "cifar100"), "published_proxy"] == 0.634
+    assert ("zico", "cifar10") not in claims.index and ("intrain", "cifar10") not in claims.index
+    assert ("nonexistent_proxy", "cifar10") not in claims.index and ("meco", "cifar10") not in claims.index
+
+
+def test_markdown_marks_numbers_from_other_papers_and_counts_verdicts():
+    table = pd.DataFrame(
+        [_row("zico", "cifar10", 0.05, 0.1), _row("grasp", "cifar10", -0.3, 0.2), _row("zico", "cifar100", -0.2, -0.1)]
+    )
+    text = claims_markdown(ranking_claims(table))
+    lines = text.splitlines()
+    assert lines[0] == "### Ranking claims, nb201"
+    assert lines[2] == "| proxy | cifar10 | cifar100 |"
+    grasp = next(line for line in lines if line.startswith("| grasp"))
+    zico = next(line for line in lines if line.startswith("| zico"))
+    assert grasp.startswith("| grasp † |") and "**undecided**" in grasp and grasp.endswith("| – |")
+    assert zico.startswith("| zico |") and "**holds** (+0.075 [+0.050, +0.100], n = 200)" in zico
+    assert "**reversed**" in zico
+    assert "Pairwise verdicts: " in text and "1 holds" in text and "1 reversed" in text and "1 undecided" in text
+    assert lines[-1].endswith("in this table.")  # the legend: protocols, † and –
+
+
+def test_strongest_single_index_row_names_what_decides_it():
+    """The paper's "strongest single-index proxy" claim, per dataset: reversed by any single-index
+    proxy ahead with a CI excluding 0 (MeCo_opt, no published τ, no pairwise claim), undecided
+    while one is not separated, holds when all are behind; AZ-NAS and TE-NAS (ensembles) do not count."""
+    table = pd.DataFrame(
+        [
+            _row("zico", "cifar10", 0.05, 0.1),
+            _row("meco_opt", "cifar10", -0.11, -0.07),
+            _row("az_nas", "cifar100", -0.3, -0.1),
+            _row("zico", "cifar100", 0.05, 0.1),
+            _row("swap", "cifar100", -0.04, 0.08, variant="uniform"),
+            _row("zico", "ImageNet16-120", 0.05, 0.1),
+            _row("tenas", "ImageNet16-120", -0.3, -0.1),
+        ]
+    )
+    claims = ranking_claims(table)
+    top = claims[claims.proxy == "strongest single-index"].set_index("dataset")
+    assert top.loc["cifar10", "verdict"] == "reversed" and top.loc["cifar10", "blocking"] == "meco_opt@reference"
+    assert top.loc["cifar100", "verdict"] == "undecided" and top.loc["cifar100", "blocking"] == "swap"
+    assert top.loc["ImageNet16-120", "verdict"] == "holds" and top.loc["ImageNet16-120", "blocking"] == ""
+    assert "meco_opt" not in set(claims.proxy)  # no published τ: no pairwise claim
+    text = claims_markdown(claims)
+    assert text.splitlines()[-3].startswith("| strongest single-index | **reversed**; ahead of InTrain: meco_opt")
+
+
+def test_holm_and_an_unreproduced_proxy_are_shown_beside_the_verdict():
+    """A barely excluding CI among many strong ones loses its verdict after Holm; a proxy whose
+    published τ lies outside its own CI here is named with both numbers."""
+    strong = [_row("zico", d, 0.05, 0.1) for d in ("cifar10", "cifar100", "ImageNet16-120")]
+    weak = [_row("synflow", d, 0.002, 0.2) for d in ("cifar10", "cifar100")]  # p ~ 0.045 each
+    low = _row("jacov", "cifar100", 0.05, 0.15, tau=0.55)  # published 0.639, CI [0.50, 0.60]
+    claims = ranking_claims(pd.DataFrame([*strong, *weak, low])).set_index(["proxy", "dataset"])
+    assert claims.loc[("synflow", "cifar10"), "verdict"] == "holds"
+    assert claims.loc[("synflow", "cifar10"), "verdict_holm"] == "undecided"
+    assert claims.loc[("zico", "cifar10"), "verdict_holm"] == "holds"
+    assert not claims.loc[("jacov", "cifar100"), "reproduced"] and claims.loc[("zico", "cifar10"), "reproduced"]
+    text = claims_markdown(claims.reset_index())
+    assert "Holm: undecided" in text and "jacov τ 0.550 here, published 0.639 (outside its CI)" in text
+
+
+def test_intrain_not_scored_gives_no_ci_not_a_crash_and_repeated_keys_are_refused():
+    row = {**_row("zico", "cifar10", 0.0, 0.0), "n_vs_intrain": float("nan")}
+    row.update(intrain_minus=float("nan"), intrain_minus_lo=float("nan"), intrain_minus_hi=float("nan"))
+    claims = ranking_claims(pd.DataFrame([row]))
+    assert list(claims.verdict) == ["no CI"]
+    assert "n = –" in claims_markdown(claims)
+    with pytest.raises(ValueError, match="repeated .* nb201/cifar10/zico@reference"):
+        ranking_claims(pd.DataFrame([_row("zico", "cifar10", 0.05, 0.1), _row("zico", "cifar10", 0.0, 0.2)]))
+
+
+def test_partial_update_replaces_only_the_named_proxies_rows():
+    spec = importlib.util.spec_from_file_location("ptu", REPO / "benchmarks" / "protocol_table_update.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    base = pd.DataFrame(
+        [
+            {**_row("zico", "cifar10", 0.05, 0.1), "n": 1000},
+            {**_row("tenas", "cifar10", 0.0, 0.2), "n": 100},
+            {**_row("zico", "cifar100", 0.05, 0.1), "n": 300},
+        ]
+    )
+    new = pd.DataFrame(
+        [
+            {**_row("tenas", "cifar10", 0.05, 0.2), "n": 200},
+            {**_row("tenas", "ImageNet16-120", 0.05, 0.2), "n": 200},
+            {**_row("zico", "cifar10", 0.5, 0.6), "n": 7},  # not named: the base's row stays
+        ]
+    )
+    merged = mod.merge(base, new, ["tenas"])
+    assert list(zip(merged.dataset, merged.proxy, merged.n)) == [
+        ("cifar10", "tenas", 200),
+        ("cifar10", "zico", 1000),
+        ("cifar100", "zico", 300),
+        ("ImageNet16-120", "tenas", 200),
+    ]
+    with pytest.raises(SystemExit, match="no rows for grasp"):
+        mod.merge(base, new, ["tenas", "grasp"])
+    # a new run of zico on CIFAR-10 only replaces that row and keeps zico's CIFAR-100 row
+    only = mod.merge(base, new, ["zico"])
+    assert list(zip(only.dataset, only.proxy, only.n)) == [
+        ("cifar10", "tenas", 100),
+        ("cifar10", "zico", 7),
+        ("cifar100", "zico", 300),
+    ]
+    with pytest.raises(SystemExit, match="repeats keys"):
+        mod.merge(base, pd.concat([new, new]), ["tenas"])
+    with pytest.raises(SystemExit, match="lacks variant"):
+        mod.merge(base, new.assign(variant="uniform"), ["tenas"])
+    with pytest.raises(SystemExit, match="columns differ"):
+        mod.merge(base, new.drop(columns="intrain_minus"), ["tenas"])

@@ -15,6 +15,7 @@ each row keeps its own n; the Markdown header names both runs. The ranking-claim
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from pathlib import Path
 
@@ -28,18 +29,29 @@ from intrain.analysis.comparison import render_markdown
 KEYS = ["space", "dataset", "proxy"]
 
 
-def merge(base: pd.DataFrame, new: pd.DataFrame, proxies: list[str]) -> pd.DataFrame:
+def merge(base: pd.DataFrame, new: pd.DataFrame, proxies: list[str], allow_new: bool = False) -> pd.DataFrame:
     """``base`` with the rows of every (space, dataset, proxy) of ``proxies`` that ``new`` scores
     replaced by ``new``'s, in ``base``'s (space, dataset) order and sorted by proxy within each.
 
-    Refused (SystemExit naming the problem; nothing is written): tables whose columns differ, a
-    repeated (space, dataset, proxy, variant) key in ``new``, a named proxy ``new`` has no row for,
-    and a replacement that would drop a variant the base had for that key (a partial new run
-    must not silently lose rows)."""
-    if list(new.columns) != list(base.columns):
+    Refused (SystemExit naming the problem; nothing is written): tables whose columns differ (the
+    same columns in another order are reordered), a row without its space, dataset, proxy or
+    variant, a repeated (space, dataset, proxy, variant) key in ``new``, a named proxy ``new`` has
+    no row for, a replacement that would drop a variant the base had for that key (a partial new
+    run must not silently lose rows), a (space, dataset) or proxy the base does not have unless
+    ``allow_new`` (a misspelt name would otherwise add a second section beside the row it meant to
+    replace), and an InTrain row of ``new`` whose τ differs from the base's (its InTrain − proxy
+    cells would then be paired with another InTrain than the rest of the table)."""
+    if set(new.columns) != set(base.columns):
         extra = sorted(set(new.columns) - set(base.columns))
         missing = sorted(set(base.columns) - set(new.columns))
         raise SystemExit(f"the new table's columns differ from the base's (extra {extra}, missing {missing})")
+    new = new[list(base.columns)]
+    for name, table in (("base", base), ("new", new)):
+        blank = table[KEYS + ["variant"]].isna().any(axis=1)
+        if blank.any():
+            raise SystemExit(
+                f"the {name} table's row {int(blank.to_numpy().argmax()) + 1} has no space, dataset, proxy or variant"
+            )
     rows = new[new["proxy"].isin(proxies)]
     dup = rows[rows.duplicated([*KEYS, "variant"], keep=False)]
     if not dup.empty:
@@ -47,6 +59,9 @@ def merge(base: pd.DataFrame, new: pd.DataFrame, proxies: list[str]) -> pd.DataF
     absent = sorted(set(proxies) - set(rows["proxy"]))
     if absent:
         raise SystemExit(f"the new table has no rows for {', '.join(absent)}")
+    if not allow_new:
+        _refuse_unknown(base, rows)
+    _check_intrain(base, new, rows)
     replaced = set(map(tuple, rows[KEYS].values))
     for key in replaced:
         had = set(base[(base[KEYS] == pd.Series(key, index=KEYS)).all(axis=1)]["variant"])
@@ -63,6 +78,48 @@ def merge(base: pd.DataFrame, new: pd.DataFrame, proxies: list[str]) -> pd.DataF
     return merged[base.columns].reset_index(drop=True)
 
 
+def _refuse_unknown(base: pd.DataFrame, rows: pd.DataFrame) -> None:
+    """A (space, dataset) or proxy of the new rows that the base lacks, with the base's nearest name."""
+    known = set(zip(base["space"], base["dataset"]))
+    for space, dataset in dict.fromkeys(zip(rows["space"], rows["dataset"])):
+        if (space, dataset) not in known:
+            near = difflib.get_close_matches(f"{space}/{dataset}", [f"{s}/{d}" for s, d in known], n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise SystemExit(
+                f"the new table's {space}/{dataset} is not in the base{hint}: pass --allow-new to add a dataset"
+            )
+    names = set(base["proxy"])
+    for proxy in dict.fromkeys(rows["proxy"]):
+        if proxy not in names:
+            near = difflib.get_close_matches(proxy, sorted(names), n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            raise SystemExit(f"the new table's proxy {proxy!r} is not in the base{hint}: pass --allow-new to add it")
+
+
+def _check_intrain(base: pd.DataFrame, new: pd.DataFrame, rows: pd.DataFrame) -> None:
+    """The new run's InTrain (its rows' uniform τ over the same n) must be the base's, where both
+    tables have an InTrain row for a (space, dataset) the new rows touch; where the new table has
+    none, say that its InTrain − proxy cells could not be checked."""
+    cols = ["n_uniform", "tau_uniform"]
+    for space, dataset in dict.fromkeys(zip(rows["space"], rows["dataset"])):
+        theirs, ours = (
+            t[(t["space"] == space) & (t["dataset"] == dataset) & (t["proxy"] == "intrain")] for t in (new, base)
+        )
+        if theirs.empty or ours.empty:
+            print(
+                f"note: {space}/{dataset}: no InTrain row in both tables; the new InTrain − proxy cells are taken as they are",
+                file=sys.stderr,
+            )
+            continue
+        a, b = theirs.iloc[0][cols].astype(float), ours.iloc[0][cols].astype(float)
+        if not (a["n_uniform"] == b["n_uniform"] and abs(a["tau_uniform"] - b["tau_uniform"]) <= 1e-9):
+            raise SystemExit(
+                f"{space}/{dataset}: the new table's InTrain (τ {a['tau_uniform']:.4f}, n {a['n_uniform']:.0f}) is not the "
+                f"base's (τ {b['tau_uniform']:.4f}, n {b['n_uniform']:.0f}): its InTrain − proxy cells would pair "
+                "another InTrain than the rest of the table"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True, help="the committed table (CSV)")
@@ -73,10 +130,13 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--markdown", required=True)
     ap.add_argument("--claims", default=None, help="also the ranking claims as CSV")
+    ap.add_argument(
+        "--allow-new", action="store_true", help="accept a (space, dataset) or proxy the base does not have yet"
+    )
     args = ap.parse_args()
-    table = merge(pd.read_csv(args.base), pd.read_csv(args.new), args.proxies)
+    table = merge(pd.read_csv(args.base), pd.read_csv(args.new), args.proxies, allow_new=args.allow_new)
     claims = ranking_claims(table)  # everything is built before any file is written
-    text = f"# {args.title}\n\n{args.note}\n\n" + render_markdown(table) + "\n" + claims_markdown(claims)
+    text = f"# {args.title}\n\n{args.note}\n\n" + render_markdown(table) + "\n" + claims_markdown(claims, table)
     table.to_csv(args.out, index=False)
     if args.claims:
         claims.to_csv(args.claims, index=False)

@@ -8,7 +8,9 @@ import math
 import pandas as pd
 import pytest
 
-from intrain.analysis.claims import claims_markdown, ranking_claims, verdict
+from intrain.analysis.claims import MIN_N, claims_markdown, ranking_claims, verdict
+from intrain.analysis.report.verdicts import JUDGE
+from intrain.core.errors import InputError
 
 from .conftest import REPO
 
@@ -88,7 +90,8 @@ def test_markdown_marks_numbers_from_other_papers_and_counts_verdicts():
     assert grasp.startswith("| grasp † |") and "**undecided**" in grasp and grasp.endswith("| – |")
     assert zico.startswith("| zico |") and "**holds** (+0.075 [+0.050, +0.100], n = 200)" in zico
     assert "**reversed**" in zico
-    assert "Pairwise verdicts: " in text and "1 holds" in text and "1 reversed" in text and "1 undecided" in text
+    assert "Pairwise verdicts, the paper's own comparisons (2): 1 holds, 1 reversed" in text
+    assert "implied by other papers' numbers † (1): 1 undecided" in text
     assert lines[-1].endswith("in this table.")  # the legend: protocols, † and –
 
 
@@ -137,16 +140,21 @@ def test_intrain_not_scored_gives_no_ci_not_a_crash_and_repeated_keys_are_refuse
     row.update(intrain_minus=float("nan"), intrain_minus_lo=float("nan"), intrain_minus_hi=float("nan"))
     claims = ranking_claims(pd.DataFrame([row]))
     assert list(claims.verdict) == ["no CI"]
-    assert "n = –" in claims_markdown(claims)
-    with pytest.raises(ValueError, match="repeated .* nb201/cifar10/zico@reference"):
+    assert "(no CI: InTrain not scored on these networks)" in claims_markdown(claims)
+    with pytest.raises(InputError, match="repeated .* nb201/cifar10/zico@reference"):
         ranking_claims(pd.DataFrame([_row("zico", "cifar10", 0.05, 0.1), _row("zico", "cifar10", 0.0, 0.2)]))
 
 
-def test_partial_update_replaces_only_the_named_proxies_rows():
+def _update_module():
     spec = importlib.util.spec_from_file_location("ptu", REPO / "benchmarks" / "protocol_table_update.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def test_partial_update_replaces_only_the_named_proxies_rows():
+    mod = _update_module()
     base = pd.DataFrame(
         [
             {**_row("zico", "cifar10", 0.05, 0.1), "n": 1000},
@@ -161,7 +169,9 @@ def test_partial_update_replaces_only_the_named_proxies_rows():
             {**_row("zico", "cifar10", 0.5, 0.6), "n": 7},  # not named: the base's row stays
         ]
     )
-    merged = mod.merge(base, new, ["tenas"])
+    with pytest.raises(SystemExit, match="ImageNet16-120 is not in the base.*--allow-new"):
+        mod.merge(base, new, ["tenas"])
+    merged = mod.merge(base, new, ["tenas"], allow_new=True)
     assert list(zip(merged.dataset, merged.proxy, merged.n)) == [
         ("cifar10", "tenas", 200),
         ("cifar10", "zico", 1000),
@@ -178,8 +188,121 @@ def test_partial_update_replaces_only_the_named_proxies_rows():
         ("cifar100", "zico", 300),
     ]
     with pytest.raises(SystemExit, match="repeats keys"):
-        mod.merge(base, pd.concat([new, new]), ["tenas"])
+        mod.merge(base, pd.concat([new, new]), ["tenas"], allow_new=True)
     with pytest.raises(SystemExit, match="lacks variant"):
-        mod.merge(base, new.assign(variant="uniform"), ["tenas"])
+        mod.merge(base, new.assign(variant="uniform"), ["tenas"], allow_new=True)
     with pytest.raises(SystemExit, match="columns differ"):
         mod.merge(base, new.drop(columns="intrain_minus"), ["tenas"])
+
+
+def test_holm_runs_per_space_and_agrees_with_the_interval_for_a_single_comparison():
+    """A space's Holm verdicts do not move when another space's comparisons join the table, and a
+    lone comparison whose (asymmetric) CI excludes 0 keeps its verdict after the correction: the
+    p-value is read off the half of the interval on the side of 0."""
+    nb201 = [_row("zico", d, 0.02, 0.1) for d in ("cifar10", "cifar100")] + [_row("synflow", "cifar10", 0.001, 0.3)]
+    nb101 = [_row(p, "cifar10", 0.3, 0.6, space="nb101") for p in ("zico", "zen", "flops", "params", "synflow")]
+    alone = ranking_claims(pd.DataFrame(nb201))
+    both = ranking_claims(pd.DataFrame(nb201 + nb101))
+    pick = ["proxy", "dataset", "p_holm", "verdict_holm"]
+    pd.testing.assert_frame_equal(
+        alone[alone.space == "nb201"][pick].reset_index(drop=True),
+        both[both.space == "nb201"][pick].reset_index(drop=True),
+    )
+    lone = ranking_claims(pd.DataFrame([{**_row("zico", "cifar10", 0.001, 0.2), "intrain_minus": 0.01}]))
+    assert lone.loc[0, "verdict"] == "holds" and lone.loc[0, "verdict_holm"] == "holds"
+    assert lone.loc[0, "p_approx"] < 0.05
+
+
+def test_too_few_networks_decide_nothing_and_block_the_strongest_row():
+    assert JUDGE.min_n == MIN_N  # the claims and the report's headline share one threshold
+    few = {**_row("zico", "cifar10", 0.3, 0.4), "n_vs_intrain": MIN_N - 1}
+    claims = ranking_claims(pd.DataFrame([few, _row("synflow", "cifar10", 0.05, 0.1)]))
+    by = claims.set_index("proxy")
+    assert by.loc["zico", "verdict"] == "too few" and by.loc["zico", "verdict_holm"] == "too few"
+    assert math.isnan(by.loc["zico", "p_holm"]) and by.loc["synflow", "verdict"] == "holds"
+    top = by.loc["strongest single-index"]
+    assert top["verdict"] == "undecided" and top["blocking"] == "zico@reference"
+    assert "1 too few" in claims_markdown(claims)
+
+
+def test_a_rival_without_a_ci_is_not_counted_as_beaten():
+    """A missing upper bound once made the rival count as behind InTrain (the strongest row read
+    'holds'); now it is 'no CI' pairwise and keeps the strongest row undecided."""
+    table = pd.DataFrame(
+        [_row("zico", "cifar10", 0.05, 0.1), {**_row("synflow", "cifar10", 0.05, 0.1), "intrain_minus_hi": math.nan}]
+    )
+    by = ranking_claims(table).set_index("proxy")
+    assert by.loc["synflow", "verdict"] == "no CI"
+    assert by.loc["strongest single-index", "verdict"] == "undecided"
+    assert by.loc["strongest single-index", "blocking"] == "synflow@reference"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.drop(columns=["intrain_minus_lo", "tau_lo"]), "lacks column.*tau_lo.*intrain_minus_lo"),
+        (lambda t: t.drop(columns=["variant"]), "lacks column.*variant"),
+        (lambda t: t.assign(tau_lo="–"), "column 'tau_lo' holds a non-numeric value '–'"),
+        (lambda t: t.assign(intrain_minus_lo=0.2, intrain_minus_hi=0.1), "InTrain − proxy interval .* runs backwards"),
+        (lambda t: t.assign(tau_lo=0.9), "τ interval .* runs backwards"),
+        (lambda t: t.assign(dataset=None), "row 1 has no dataset"),
+    ],
+)
+def test_malformed_tables_are_refused_with_the_problem_named(change, message):
+    table = pd.DataFrame([_row("zico", "cifar10", 0.05, 0.1), _row("synflow", "cifar10", -0.1, 0.1)])
+    with pytest.raises(InputError, match=message):
+        ranking_claims(change(table))
+
+
+def test_names_without_a_published_value_say_so_and_missing_cis_are_not_called_outside():
+    upper = ranking_claims(pd.DataFrame([_row("zico", "CIFAR10", 0.05, 0.1)]))
+    text = claims_markdown(upper)
+    assert "No pairwise comparison" in text and "CIFAR10" in text and "Pairwise verdicts: ;" not in text
+    bare = ranking_claims(pd.DataFrame([{**_row("zico", "cifar10", 0.05, 0.1), "tau_lo": math.nan}]))
+    assert bare.loc[0, "reproduced"] is None
+    assert "outside its CI" not in claims_markdown(bare)
+    assert list(ranking_claims(pd.DataFrame()).columns)[:3] == ["space", "dataset", "proxy"]
+
+
+def test_intrain_missing_its_own_published_value_is_flagged():
+    """The claims compare the proxies with this reproduction of InTrain; where InTrain's own τ here
+    misses the paper's (NB101: 0.31 against 0.56 on the mirrored cells), the Markdown says so."""
+    own = {
+        **_row("intrain", "cifar10", math.nan, math.nan, variant="relu", space="nb101"),
+        "tau_uniform": 0.306,
+        "tau_uniform_lo": 0.014,
+        "tau_uniform_hi": 0.558,
+        "n_vs_intrain": math.nan,
+    }
+    zico = {**_row("zico", "cifar10", -0.1, 0.2, space="nb101"), "tau_uniform": 0.3, "tau_uniform_lo": 0.2}
+    table = pd.DataFrame([own, {**zico, "tau_uniform_hi": 0.4}])
+    claims = ranking_claims(table)
+    assert claims.loc[0, "intrain_reproduced"] is False
+    text = claims_markdown(claims, table)
+    assert "InTrain's own τ here misses its published value** (cifar10 τ 0.306 [0.014, 0.558] against 0.560" in text
+
+
+def test_partial_update_refuses_misspelt_names_another_intrain_and_blank_keys():
+    mod = _update_module()
+    extra = dict(n=200, n_uniform=1000, tau_uniform=0.68)
+    base = pd.DataFrame(
+        [
+            {**_row("az_nas", "ImageNet16-120", -0.1, 0.0), **extra},
+            {**_row("intrain", "ImageNet16-120", math.nan, math.nan, variant="relu"), **extra},
+        ]
+    )
+    typo = pd.DataFrame([{**_row("az_nas", "imagenet16-120", -0.1, 0.1), **extra}])
+    with pytest.raises(
+        SystemExit, match="nb201/imagenet16-120 is not in the base \\(did you mean nb201/ImageNet16-120"
+    ):
+        mod.merge(base, typo, ["az_nas"])
+    with pytest.raises(SystemExit, match="proxy 'az-nas' is not in the base \\(did you mean az_nas"):
+        mod.merge(base, typo.assign(dataset="ImageNet16-120", proxy="az-nas"), ["az-nas"])
+    other = pd.concat([typo.assign(dataset="ImageNet16-120"), base.iloc[[1]].assign(tau_uniform=0.61)])
+    with pytest.raises(SystemExit, match="InTrain \\(τ 0.6100, n 1000\\) is not the base's"):
+        mod.merge(base, other, ["az_nas"])
+    with pytest.raises(SystemExit, match="has no space, dataset, proxy or variant"):
+        mod.merge(base, typo.assign(dataset=None), ["az_nas"])
+    same = pd.concat([typo.assign(dataset="ImageNet16-120"), base.iloc[[1]]])[list(reversed(base.columns))]
+    merged = mod.merge(base, same, ["az_nas"])  # the same columns in another order are fine
+    assert merged.loc[merged.proxy == "az_nas", "intrain_minus_hi"].item() == 0.1

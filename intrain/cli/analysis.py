@@ -73,7 +73,7 @@ def cmd_protocol_table(args: argparse.Namespace) -> None:
     if args.claims:
         write_csv(claims, args.claims)
     if not claims.empty:
-        text += "\n" + claims_markdown(claims)
+        text += "\n" + claims_markdown(claims, table)
     if args.markdown:
         from pathlib import Path
 

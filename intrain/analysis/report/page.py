@@ -343,9 +343,15 @@ def _write_report(
             body += (
                 "<h3>Ranking claims of the paper</h3><p class='note'>"
                 + html_text(
-                    "Each claim is read off the published τ (InTrain's against the proxy's); the verdict is the "
-                    "paired CI of τ(InTrain) − τ(proxy under its reference protocol): holds / reversed where it "
-                    "excludes 0, undecided where it does not. † the proxy's published τ is from another paper."
+                    "Each comparison is read off the published τ (InTrain's against the proxy's); the verdict is "
+                    "the paired CI of τ(InTrain under the uniform protocol) − τ(proxy under its reference protocol): "
+                    "holds / reversed where it excludes 0, undecided where it does not, too few below "
+                    f"{_claims.MIN_N} networks. † the proxy's published τ is from another paper than InTrain's, "
+                    "which makes no pairwise comparison with it (the numbers imply one). 'After Holm': the verdict "
+                    "after Holm's correction over the space's comparisons, with p read off each CI (an "
+                    "approximation). The note names a proxy, or InTrain, whose published τ lies outside its own "
+                    "CI here. The strongest single-index row covers the table's rows only (ensembles AZ-NAS and "
+                    "TE-NAS excluded)."
                 )
                 + "</p>"
                 + html_table(claims)

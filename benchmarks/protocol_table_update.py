@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from intrain.analysis.claims import claims_markdown, ranking_claims
 from intrain.analysis.comparison import render_markdown
+from intrain.core.errors import InputError
 
 KEYS = ["space", "dataset", "proxy"]
 
@@ -97,19 +98,17 @@ def _refuse_unknown(base: pd.DataFrame, rows: pd.DataFrame) -> None:
 
 
 def _check_intrain(base: pd.DataFrame, new: pd.DataFrame, rows: pd.DataFrame) -> None:
-    """The new run's InTrain (its rows' uniform τ over the same n) must be the base's, where both
-    tables have an InTrain row for a (space, dataset) the new rows touch; where the new table has
-    none, say that its InTrain − proxy cells could not be checked."""
+    """The new run's InTrain must be the base's: where both tables have an InTrain row for a
+    (space, dataset) the new rows touch, its uniform τ over the same n; and for every replaced row
+    that covers the same networks as the base's row (the same n, paired with InTrain on all of
+    them), InTrain's τ on those networks (τ + InTrain − proxy) must be the same, which checks the
+    pairing even when the new run has no InTrain row (a heavy-proxy rerun never has one)."""
     cols = ["n_uniform", "tau_uniform"]
     for space, dataset in dict.fromkeys(zip(rows["space"], rows["dataset"])):
         theirs, ours = (
             t[(t["space"] == space) & (t["dataset"] == dataset) & (t["proxy"] == "intrain")] for t in (new, base)
         )
         if theirs.empty or ours.empty:
-            print(
-                f"note: {space}/{dataset}: no InTrain row in both tables; the new InTrain − proxy cells are taken as they are",
-                file=sys.stderr,
-            )
             continue
         a, b = theirs.iloc[0][cols].astype(float), ours.iloc[0][cols].astype(float)
         if not (a["n_uniform"] == b["n_uniform"] and abs(a["tau_uniform"] - b["tau_uniform"]) <= 1e-9):
@@ -118,6 +117,28 @@ def _check_intrain(base: pd.DataFrame, new: pd.DataFrame, rows: pd.DataFrame) ->
                 f"base's (τ {b['tau_uniform']:.4f}, n {b['n_uniform']:.0f}): its InTrain − proxy cells would pair "
                 "another InTrain than the rest of the table"
             )
+    unchecked = []
+    for r in rows.to_dict("records"):
+        old = base[(base[[*KEYS, "variant"]] == pd.Series({k: r[k] for k in [*KEYS, "variant"]})).all(axis=1)]
+        if old.empty:
+            continue
+        o = old.iloc[0].to_dict()
+        if not (r["n"] == r["n_vs_intrain"] == o["n"] == o["n_vs_intrain"]):
+            unchecked.append(f"{r['space']}/{r['dataset']}/{r['proxy']}@{r['variant']}")
+            continue
+        mine, before = r["tau"] + r["intrain_minus"], o["tau"] + o["intrain_minus"]
+        if abs(mine - before) > 1e-9:
+            raise SystemExit(
+                f"{r['space']}/{r['dataset']}/{r['proxy']}@{r['variant']}: InTrain's τ on its {r['n']:.0f} networks is "
+                f"{mine:.4f} in the new table and {before:.4f} in the base: the new run's InTrain (or its sample) "
+                "is not the base's"
+            )
+    if unchecked:
+        print(
+            "note: another n than the base's row, so InTrain's pairing could not be checked for "
+            + ", ".join(unchecked),
+            file=sys.stderr,
+        )
 
 
 def main() -> None:
@@ -135,7 +156,10 @@ def main() -> None:
     )
     args = ap.parse_args()
     table = merge(pd.read_csv(args.base), pd.read_csv(args.new), args.proxies, allow_new=args.allow_new)
-    claims = ranking_claims(table)  # everything is built before any file is written
+    try:
+        claims = ranking_claims(table)  # everything is built before any file is written
+    except InputError as e:
+        raise SystemExit(f"the merged table: {e}") from None
     text = f"# {args.title}\n\n{args.note}\n\n" + render_markdown(table) + "\n" + claims_markdown(claims, table)
     table.to_csv(args.out, index=False)
     if args.claims:

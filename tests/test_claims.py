@@ -8,7 +8,7 @@ import math
 import pandas as pd
 import pytest
 
-from intrain.analysis.claims import MIN_N, claims_markdown, ranking_claims, verdict
+from intrain.analysis.claims import MIN_N, claims_markdown, display_rows, ranking_claims, verdict
 from intrain.analysis.report.verdicts import JUDGE
 from intrain.core.errors import InputError
 
@@ -303,6 +303,43 @@ def test_partial_update_refuses_misspelt_names_another_intrain_and_blank_keys():
         mod.merge(base, other, ["az_nas"])
     with pytest.raises(SystemExit, match="has no space, dataset, proxy or variant"):
         mod.merge(base, typo.assign(dataset=None), ["az_nas"])
-    same = pd.concat([typo.assign(dataset="ImageNet16-120"), base.iloc[[1]]])[list(reversed(base.columns))]
+    rerun = typo.assign(dataset="ImageNet16-120", tau=0.55)  # InTrain's τ on the 200: 0.55 + 0.0, as in the base
+    same = pd.concat([rerun, base.iloc[[1]]])[list(reversed(base.columns))]
     merged = mod.merge(base, same, ["az_nas"])  # the same columns in another order are fine
     assert merged.loc[merged.proxy == "az_nas", "intrain_minus_hi"].item() == 0.1
+    # a heavy rerun has no InTrain row: the pairing is checked through τ + (InTrain − proxy) on the same n
+    assert mod.merge(base, rerun, ["az_nas"]).loc[0, "tau"] == 0.55
+    with pytest.raises(SystemExit, match="InTrain's τ on its 200 networks is 0.6000 in the new table and 0.5500"):
+        mod.merge(base, rerun.assign(tau=0.6), ["az_nas"])
+    mod.merge(base, rerun.assign(tau=0.6, n=150, n_vs_intrain=150), ["az_nas"])  # another n: a note, not a refusal
+
+
+def test_an_unpaired_rival_blocks_the_strongest_row_and_the_strongest_rival_is_named_so():
+    """A rival InTrain was not paired with at all (no n, no CI) once dropped out of the strongest
+    row, which then read 'holds'; the row's number is the rival furthest ahead of InTrain."""
+    bare = {**_row("synflow", "cifar10", 0.05, 0.1), "n_vs_intrain": math.nan}
+    bare.update(intrain_minus=math.nan, intrain_minus_lo=math.nan, intrain_minus_hi=math.nan)
+    by = ranking_claims(pd.DataFrame([_row("zico", "cifar10", 0.05, 0.1), bare])).set_index("proxy")
+    top = by.loc["strongest single-index"]
+    assert top["verdict"] == "undecided" and top["blocking"] == "synflow@reference"
+    ahead = ranking_claims(pd.DataFrame([_row("zico", "cifar10", -0.2, -0.1), _row("snip", "cifar10", -0.1, -0.02)]))
+    rows = display_rows(ahead)
+    top_row = next(r for r in rows if r["claim"].startswith("InTrain is the strongest"))
+    assert top_row["τ(InTrain) − τ(proxy), paired [95% CI]"] == "-0.150 [-0.200, -0.100] (the strongest rival)"
+    assert top_row["note"] == "ahead of InTrain: zico@reference, snip@reference"
+    nothing = ranking_claims(pd.DataFrame([bare]))
+    assert list(nothing.proxy) == ["synflow"] and list(nothing.verdict) == ["no CI"]  # and no strongest row
+
+
+def test_degenerate_intervals_are_refused_or_read_as_the_interval_says():
+    with pytest.raises(InputError, match="zero width at \\+0.333: not a bootstrap interval"):
+        ranking_claims(pd.DataFrame([{**_row("zico", "cifar10", 0.333, 0.333), "intrain_minus": 0.333}]))
+    with pytest.raises(InputError, match="infinite value"):
+        ranking_claims(pd.DataFrame([_row("zico", "cifar10", 0.05, math.inf)]))
+    same = ranking_claims(pd.DataFrame([{**_row("flops", "cifar10", 0.0, 0.0), "intrain_minus": 0.0}]))
+    assert same.loc[0, "verdict"] == "undecided" and same.loc[0, "p_approx"] == 1.0  # one ranking, twice
+    # a percentile interval that does not contain its estimate: p follows the interval, not the gap
+    skew = ranking_claims(pd.DataFrame([{**_row("zico", "cifar10", 0.06, 0.1), "intrain_minus": 0.05}]))
+    assert skew.loc[0, "verdict"] == "holds" and skew.loc[0, "verdict_holm"] == "holds"
+    text = claims_markdown(ranking_claims(pd.DataFrame([_row("meco", "cifar10", 0.05, 0.1)])))
+    assert "No pairwise comparison" in text and "0 tested" not in text

@@ -8,7 +8,7 @@ where it is lower (AZ-NAS on the CIFARs); a tie in the published numbers makes n
 (its explicit comparisons), ``implied`` where the proxy's number comes from another paper
 (``source``; † in the Markdown): the InTrain paper does not compare itself with P there, the
 published numbers do. Proxies without a published τ (MeCo, SWAP) make no pairwise comparison;
-they enter the ``strongest`` row.
+they enter the ``strongest`` row where the table has rows for them.
 
 The evidence is the table's paired bootstrap CI of τ(InTrain) − τ(P) over the architectures both
 scored (`intrain.analysis.comparison`), with InTrain under the uniform protocol (this project's
@@ -28,7 +28,9 @@ Holm's correction over the pairwise comparisons of the same space (one family pe
 space's verdicts do not change with the other spaces a table holds). Its p-values are read off
 the CI, not the bootstrap draws (the table keeps only the interval): the half of the interval on
 the side of 0 taken as a normal 95 % half-width, so that a single comparison is significant
-exactly when its CI excludes 0. That is an approximation for a percentile bootstrap.
+exactly when its CI excludes 0; an estimate on or beyond the end nearer 0, which a percentile
+interval allows, gives p 0 or 1 as the interval does). That is an approximation for a percentile
+bootstrap.
 
 One row per (space, dataset) tests "InTrain is the strongest single-index proxy" against the
 table's rows: every proxy except InTrain itself and the `ENSEMBLES`, under every variant the
@@ -40,8 +42,9 @@ that row's rivals, "reversed" needs a rival ahead whose adjusted p is below 0.05
 no correction (InTrain must beat every rival, an intersection-union test).
 
 Torch-free; reads the comparison table only. Malformed tables (missing columns, non-numeric
-values, an interval whose lower end is above its upper end, repeated keys) are refused with an
-`InputError` naming the problem.
+values, an infinite value, an interval whose lower end is above its upper end or one of zero
+width away from 0, a row without its key, repeated keys) are refused with an `InputError` naming
+the problem.
 
 Examples:
     >>> verdict(claim=+1, lo=0.01, hi=0.09)
@@ -115,11 +118,12 @@ def _p_value(est: float, lo: float, hi: float) -> float:
     normal half-width (so p < 0.05 exactly when the CI excludes 0); NaN without a usable CI."""
     if any(math.isnan(v) for v in (est, lo, hi)):
         return math.nan
-    if est == 0:
-        return 1.0
+    excludes = lo > 0 or hi < 0
     half = est - lo if est > 0 else hi - est
-    if half <= 0:  # the estimate at or beyond the interval's end: nothing to read a width from
-        return math.nan
+    if est == 0 or half <= 0:
+        # the estimate at 0, or on or beyond the interval's end nearer 0 (a percentile interval
+        # need not contain it): no width to read, so p only says what the interval says
+        return 0.0 if excludes else 1.0
     return math.erfc(abs(est) / (half / _Z95) / math.sqrt(2))
 
 
@@ -183,6 +187,17 @@ tau_hi, n_vs_intrain, intrain_minus, intrain_minus_lo, intrain_minus_hi (is it a
                 f"the protocol table's {name} interval of {_key(r)} runs backwards ({lo} {r[lo]:.3f} > {hi} "
                 f"{r[hi]:.3f}): {int(inverted.sum())} row(s) like it"
             )
+    lo, hi = out["intrain_minus_lo"], out["intrain_minus_hi"]
+    if np.isinf(out[_NUMERIC].to_numpy()).any():
+        r = out[np.isinf(out[_NUMERIC].to_numpy()).any(axis=1)].iloc[0]
+        raise InputError(f"the protocol table's row {_key(r)} holds an infinite value")
+    flat = (lo == hi) & (lo != 0)
+    if flat.any():
+        r = out[flat].iloc[0]
+        raise InputError(
+            f"the protocol table's InTrain − proxy interval of {_key(r)} has zero width at {r['intrain_minus_lo']:+.3f}: "
+            "not a bootstrap interval (was it computed with --n-boot 0 or 1?)"
+        )
     dup = out[out.duplicated(_KEYS, keep=False)]
     if not dup.empty:
         raise InputError(
@@ -315,11 +330,10 @@ def _strongest(table: pd.DataFrame) -> pd.DataFrame:
     A rival without a CI (InTrain not scored on its networks) or on fewer than `MIN_N` networks
     cannot be beaten or lose: it keeps the row from "holds" and is named in ``blocking``."""
     rows = []
-    paired = table["n_vs_intrain"].notna() | table["intrain_minus_lo"].notna()
-    for (space, dataset), part in table[paired].groupby(["space", "dataset"], sort=False):
+    for (space, dataset), part in table.groupby(["space", "dataset"], sort=False):
         rivals = part[~part["proxy"].isin({SUBJECT, *ENSEMBLES})]
-        if rivals.empty:
-            continue
+        if not (rivals["n_vs_intrain"].notna() | rivals["intrain_minus_lo"].notna()).any():
+            continue  # InTrain paired with none of them (not scored here): nothing to test
         labels = pd.Series(
             [f"{p}@{v}" if v != "uniform" else p for p, v in zip(rivals["proxy"], rivals["variant"])],
             index=rivals.index,
@@ -371,7 +385,7 @@ def _ci_text(r: pd.Series) -> str:
 def _cell(r: pd.Series) -> str:
     if r["proxy"] == STRONGEST:
         who = {"reversed": "ahead of InTrain", "undecided": "not separated from InTrain"}.get(r["verdict"], "")
-        tail = f"; {who}: {r['blocking']}" if who else f"; closest: {r['intrain_minus']:+.3f}"
+        tail = f"; {who}: {r['blocking']}" if who else f"; strongest rival: {r['intrain_minus']:+.3f}"
         if pd.isna(r["intrain_minus"]):
             tail += " (no rival with a CI)"
         holm_note = f"; Holm: {r['verdict_holm']}" if r["verdict_holm"] != r["verdict"] else ""
@@ -433,6 +447,9 @@ def claims_markdown(claims: pd.DataFrame, table: pd.DataFrame | None = None) -> 
             )
             summary = f"Pairwise verdicts, {summary}."
         missed = _missed_lines(space, pair, own)
+        if pair.empty:
+            out += ["", summary + missed, ""]
+            continue
         out += [
             "",
             summary
@@ -472,7 +489,8 @@ def display_rows(claims: pd.DataFrame) -> list[dict[str, str]]:
     for _, r in claims.iterrows():
         strongest = r["proxy"] == STRONGEST
         if strongest:
-            note = r["blocking"]
+            who = {"reversed": "ahead of InTrain: ", "undecided": "not separated from InTrain: "}
+            note = who.get(r["verdict"], "") + r["blocking"]
         elif r["reproduced"] is False:
             note = f"published τ {r['published_proxy']:.3f} outside this τ's CI"
         else:
@@ -489,7 +507,7 @@ def display_rows(claims: pd.DataFrame) -> list[dict[str, str]]:
                     "no CI"
                     if pd.isna(r["intrain_minus_lo"])
                     else f"{r['intrain_minus']:+.3f} [{r['intrain_minus_lo']:+.3f}, {r['intrain_minus_hi']:+.3f}]"
-                    + (" (closest rival)" if strongest else "")
+                    + (" (the strongest rival)" if strongest else "")
                 ),
                 "verdict": r["verdict"],
                 "after Holm": r["verdict_holm"],

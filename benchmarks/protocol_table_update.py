@@ -97,24 +97,31 @@ def _refuse_unknown(base: pd.DataFrame, rows: pd.DataFrame) -> None:
             raise SystemExit(f"the new table's proxy {proxy!r} is not in the base{hint}: pass --allow-new to add it")
 
 
+def _intrain_uniform(table: pd.DataFrame, space: str, dataset: str) -> tuple[float, float] | None:
+    """InTrain's uniform-protocol (τ, n) in ``table``: its ``uniform`` row's τ where there is one (a
+    run without InTrain variants), else the ``tau_uniform`` beside a variant (the relu row)."""
+    own = table[(table["space"] == space) & (table["dataset"] == dataset) & (table["proxy"] == "intrain")]
+    for r in own.to_dict("records"):
+        tau, n = (r["tau"], r["n"]) if r["variant"] == "uniform" else (r["tau_uniform"], r["n_uniform"])
+        if pd.notna(tau) and pd.notna(n):
+            return float(tau), float(n)
+    return None
+
+
 def _check_intrain(base: pd.DataFrame, new: pd.DataFrame, rows: pd.DataFrame) -> None:
     """The new run's InTrain must be the base's: where both tables have an InTrain row for a
     (space, dataset) the new rows touch, its uniform τ over the same n; and for every replaced row
     that covers the same networks as the base's row (the same n, paired with InTrain on all of
     them), InTrain's τ on those networks (τ + InTrain − proxy) must be the same, which checks the
     pairing even when the new run has no InTrain row (a heavy-proxy rerun never has one)."""
-    cols = ["n_uniform", "tau_uniform"]
     for space, dataset in dict.fromkeys(zip(rows["space"], rows["dataset"])):
-        theirs, ours = (
-            t[(t["space"] == space) & (t["dataset"] == dataset) & (t["proxy"] == "intrain")] for t in (new, base)
-        )
-        if theirs.empty or ours.empty:
+        theirs, ours = (_intrain_uniform(t, space, dataset) for t in (new, base))
+        if theirs is None or ours is None:
             continue
-        a, b = theirs.iloc[0][cols].astype(float), ours.iloc[0][cols].astype(float)
-        if not (a["n_uniform"] == b["n_uniform"] and abs(a["tau_uniform"] - b["tau_uniform"]) <= 1e-9):
+        if not (theirs[1] == ours[1] and abs(theirs[0] - ours[0]) <= 1e-9):
             raise SystemExit(
-                f"{space}/{dataset}: the new table's InTrain (τ {a['tau_uniform']:.4f}, n {a['n_uniform']:.0f}) is not the "
-                f"base's (τ {b['tau_uniform']:.4f}, n {b['n_uniform']:.0f}): its InTrain − proxy cells would pair "
+                f"{space}/{dataset}: the new table's InTrain (τ {theirs[0]:.4f}, n {theirs[1]:.0f}) is not the "
+                f"base's (τ {ours[0]:.4f}, n {ours[1]:.0f}): its InTrain − proxy cells would pair "
                 "another InTrain than the rest of the table"
             )
     unchecked = []

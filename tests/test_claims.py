@@ -343,3 +343,29 @@ def test_degenerate_intervals_are_refused_or_read_as_the_interval_says():
     assert skew.loc[0, "verdict"] == "holds" and skew.loc[0, "verdict_holm"] == "holds"
     text = claims_markdown(ranking_claims(pd.DataFrame([_row("meco", "cifar10", 0.05, 0.1)])))
     assert "No pairwise comparison" in text and "0 tested" not in text
+
+
+def test_intrain_read_from_its_uniform_row_when_the_run_has_no_intrain_variant():
+    """A heavy-proxy rerun's table holds InTrain as a `uniform` row (τ in ``tau``, no
+    ``tau_uniform``); the base's holds it beside its relu variant. Both are InTrain's uniform τ:
+    the update's InTrain check and the claims' flag read either (found merging the real rerun)."""
+    mod = _update_module()
+    extra = dict(n=200, n_uniform=1000, tau_uniform=0.671)
+    base = pd.DataFrame(
+        [
+            {**_row("az_nas", "ImageNet16-120", -0.1, 0.0), **extra},
+            {**_row("intrain", "ImageNet16-120", math.nan, math.nan, variant="relu"), **extra},
+        ]
+    )
+    own = {**_row("intrain", "ImageNet16-120", math.nan, math.nan, variant="uniform", tau=0.671), "n": 1000}
+    own.update(tau_lo=0.645, tau_hi=0.697, n_uniform=math.nan, tau_uniform=math.nan, n_vs_intrain=math.nan)
+    rerun = pd.DataFrame([{**_row("az_nas", "ImageNet16-120", -0.1, 0.0), **extra}, own])
+    assert len(mod.merge(base, rerun, ["az_nas"])) == 2
+    with pytest.raises(SystemExit, match=r"InTrain \(τ 0.6500, n 1000\) is not the base's \(τ 0.6710"):
+        mod.merge(base, rerun.assign(tau=[0.6, 0.65]), ["az_nas"])
+    missed = pd.DataFrame([{**own, "space": "nb101", "dataset": "cifar10", "tau": 0.3, "tau_lo": 0.1, "tau_hi": 0.5}])
+    zico = pd.DataFrame([_row("zico", "cifar10", -0.1, 0.2, space="nb101")])
+    table = pd.concat([missed, zico], ignore_index=True)
+    claims = ranking_claims(table)
+    assert claims.loc[claims.proxy == "zico", "intrain_reproduced"].item() is False
+    assert "cifar10 τ 0.300 [0.100, 0.500] against 0.560 published" in claims_markdown(claims, table)

@@ -212,14 +212,22 @@ def _key(r: pd.Series) -> str:
 
 
 def _intrain_own(table: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """InTrain's own τ under the uniform protocol [CI] per (space, dataset), from its rows."""
-    if not {"tau_uniform", "tau_uniform_lo", "tau_uniform_hi"} <= set(table.columns):
-        return {}
-    own = table[(table["proxy"] == SUBJECT) & table["tau_uniform"].notna()]
-    return {
-        (r.space, r.dataset): (float(r.tau_uniform), float(r.tau_uniform_lo), float(r.tau_uniform_hi))
-        for r in own.itertuples(index=False)
-    }
+    """InTrain's own τ under the uniform protocol [CI] per (space, dataset), from its rows: the
+    ``tau`` of its ``uniform`` row where the table has one (a run without InTrain variants), else
+    the ``tau_uniform`` beside a variant (the relu row)."""
+    own: dict[tuple[str, str], tuple[float, float, float]] = {}
+    rows = table[table["proxy"] == SUBJECT]
+    has_uniform_cols = {"tau_uniform", "tau_uniform_lo", "tau_uniform_hi"} <= set(table.columns)
+    for r in rows.to_dict("records"):
+        if r["variant"] == "uniform":
+            value = (r["tau"], r["tau_lo"], r["tau_hi"])
+        elif has_uniform_cols:
+            value = (r["tau_uniform"], r["tau_uniform_lo"], r["tau_uniform_hi"])
+        else:
+            continue
+        if not any(pd.isna(v) for v in value):
+            own.setdefault((r["space"], r["dataset"]), tuple(float(v) for v in value))  # type: ignore[arg-type]
+    return own
 
 
 def _within(value: float | None, lo: float, hi: float) -> bool | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intrain.analysis.claims import claims_markdown, ranking_claims
+from intrain.analysis.claims import claims_markdown, intrain_uniform_tau, ranking_claims
 from intrain.analysis.comparison import render_markdown
 from intrain.core.errors import InputError
 
@@ -63,12 +64,12 @@ def merge(base: pd.DataFrame, new: pd.DataFrame, proxies: list[str], allow_new: 
     if not allow_new:
         _refuse_unknown(base, rows)
     _check_intrain(base, new, rows)
+    had = base.groupby(KEYS)["variant"].agg(set)
+    for key, has in rows.groupby(KEYS)["variant"].agg(set).items():
+        lost = had.get(key, set()) - has
+        if lost:
+            raise SystemExit(f"{'/'.join(key)}: the new table lacks variant(s) {sorted(lost)} that the base has")
     replaced = set(map(tuple, rows[KEYS].values))
-    for key in replaced:
-        had = set(base[(base[KEYS] == pd.Series(key, index=KEYS)).all(axis=1)]["variant"])
-        has = set(rows[(rows[KEYS] == pd.Series(key, index=KEYS)).all(axis=1)]["variant"])
-        if had - has:
-            raise SystemExit(f"{'/'.join(key)}: the new table lacks variant(s) {sorted(had - has)} that the base has")
     kept = base[[tuple(k) not in replaced for k in base[KEYS].values]]
     merged = pd.concat([kept, rows], ignore_index=True)
     order = list(dict.fromkeys(zip(base["space"], base["dataset"])))
@@ -97,39 +98,29 @@ def _refuse_unknown(base: pd.DataFrame, rows: pd.DataFrame) -> None:
             raise SystemExit(f"the new table's proxy {proxy!r} is not in the base{hint}: pass --allow-new to add it")
 
 
-def _intrain_uniform(table: pd.DataFrame, space: str, dataset: str) -> tuple[float, float] | None:
-    """InTrain's uniform-protocol (τ, n) in ``table``: its ``uniform`` row's τ where there is one (a
-    run without InTrain variants), else the ``tau_uniform`` beside a variant (the relu row)."""
-    own = table[(table["space"] == space) & (table["dataset"] == dataset) & (table["proxy"] == "intrain")]
-    for r in own.to_dict("records"):
-        tau, n = (r["tau"], r["n"]) if r["variant"] == "uniform" else (r["tau_uniform"], r["n_uniform"])
-        if pd.notna(tau) and pd.notna(n):
-            return float(tau), float(n)
-    return None
-
-
 def _check_intrain(base: pd.DataFrame, new: pd.DataFrame, rows: pd.DataFrame) -> None:
     """The new run's InTrain must be the base's: where both tables have an InTrain row for a
     (space, dataset) the new rows touch, its uniform τ over the same n; and for every replaced row
     that covers the same networks as the base's row (the same n, paired with InTrain on all of
     them), InTrain's τ on those networks (τ + InTrain − proxy) must be the same, which checks the
     pairing even when the new run has no InTrain row (a heavy-proxy rerun never has one)."""
-    for space, dataset in dict.fromkeys(zip(rows["space"], rows["dataset"])):
-        theirs, ours = (_intrain_uniform(t, space, dataset) for t in (new, base))
-        if theirs is None or ours is None:
+    own_new, own_base = intrain_uniform_tau(new), intrain_uniform_tau(base)
+    for key in dict.fromkeys(zip(rows["space"], rows["dataset"])):
+        theirs, ours = own_new.get(key), own_base.get(key)
+        if theirs is None or ours is None or math.isnan(theirs[3]) or math.isnan(ours[3]):
             continue
-        if not (theirs[1] == ours[1] and abs(theirs[0] - ours[0]) <= 1e-9):
+        if not (theirs[3] == ours[3] and abs(theirs[0] - ours[0]) <= 1e-9):
             raise SystemExit(
-                f"{space}/{dataset}: the new table's InTrain (τ {theirs[0]:.4f}, n {theirs[1]:.0f}) is not the "
-                f"base's (τ {ours[0]:.4f}, n {ours[1]:.0f}): its InTrain − proxy cells would pair "
+                f"{'/'.join(key)}: the new table's InTrain (τ {theirs[0]:.4f}, n {theirs[3]:.0f}) is not the "
+                f"base's (τ {ours[0]:.4f}, n {ours[3]:.0f}): its InTrain − proxy cells would pair "
                 "another InTrain than the rest of the table"
             )
+    before_rows = {tuple(r[k] for k in [*KEYS, "variant"]): r for r in base.to_dict("records")}
     unchecked = []
     for r in rows.to_dict("records"):
-        old = base[(base[[*KEYS, "variant"]] == pd.Series({k: r[k] for k in [*KEYS, "variant"]})).all(axis=1)]
-        if old.empty:
+        o = before_rows.get(tuple(r[k] for k in [*KEYS, "variant"]))
+        if o is None:
             continue
-        o = old.iloc[0].to_dict()
         if not (r["n"] == r["n_vs_intrain"] == o["n"] == o["n_vs_intrain"]):
             unchecked.append(f"{r['space']}/{r['dataset']}/{r['proxy']}@{r['variant']}")
             continue

@@ -72,6 +72,7 @@ __all__ = [
     "claims_markdown",
     "display_rows",
     "holm",
+    "intrain_uniform_tau",
     "ranking_claims",
     "validate",
     "verdict",
@@ -211,23 +212,29 @@ def _key(r: pd.Series) -> str:
     return f"{r['space']}/{r['dataset']}/{r['proxy']}@{r['variant']}"
 
 
-def _intrain_own(table: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float, float]]:
-    """InTrain's own τ under the uniform protocol [CI] per (space, dataset), from its rows: the
-    ``tau`` of its ``uniform`` row where the table has one (a run without InTrain variants), else
-    the ``tau_uniform`` beside a variant (the relu row)."""
-    own: dict[tuple[str, str], tuple[float, float, float]] = {}
-    rows = table[table["proxy"] == SUBJECT]
-    has_uniform_cols = {"tau_uniform", "tau_uniform_lo", "tau_uniform_hi"} <= set(table.columns)
-    for r in rows.to_dict("records"):
-        if r["variant"] == "uniform":
-            value = (r["tau"], r["tau_lo"], r["tau_hi"])
-        elif has_uniform_cols:
-            value = (r["tau_uniform"], r["tau_uniform_lo"], r["tau_uniform_hi"])
-        else:
-            continue
-        if not any(pd.isna(v) for v in value):
-            own.setdefault((r["space"], r["dataset"]), tuple(float(v) for v in value))  # type: ignore[arg-type]
+def intrain_uniform_tau(table: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float, float, float]]:
+    """InTrain's own τ under the uniform protocol per (space, dataset), as (τ, lo, hi, n): the
+    ``tau`` of its ``uniform`` row where the table has one (a run without InTrain variants, such as
+    a heavy-proxy rerun), else the ``tau_uniform`` beside a variant (the relu row); the first such
+    row with a τ. The one reader of it for the claims and for merging tables.
+
+    Examples:
+        >>> t = pd.DataFrame([dict(space="nb201", dataset="cifar10", proxy="intrain", variant="uniform",
+        ...     tau=0.68, tau_lo=0.65, tau_hi=0.70, n=1000)])
+        >>> intrain_uniform_tau(t)
+        {('nb201', 'cifar10'): (0.68, 0.65, 0.7, 1000.0)}
+    """
+    own: dict[tuple[str, str], tuple[float, float, float, float]] = {}
+    for r in table[table["proxy"] == SUBJECT].to_dict("records"):
+        cols = ("tau", "tau_lo", "tau_hi", "n") if r["variant"] == "uniform" else _UNIFORM_OF_VARIANT
+        tau, lo, hi, n = (float(r.get(c, math.nan)) for c in cols)
+        if not math.isnan(tau):
+            own.setdefault((r["space"], r["dataset"]), (tau, lo, hi, n))
     return own
+
+
+#: Where a variant row keeps the uniform protocol's τ, its CI and its n.
+_UNIFORM_OF_VARIANT = ("tau_uniform", "tau_uniform_lo", "tau_uniform_hi", "n_uniform")
 
 
 def _within(value: float | None, lo: float, hi: float) -> bool | None:
@@ -250,7 +257,7 @@ def ranking_claims(table: pd.DataFrame) -> pd.DataFrame:
         {'proxy': 'zico', 'claim': 'InTrain > zico', 'kind': 'paper', 'verdict': 'holds'}
     """
     table = validate(table)
-    own = _intrain_own(table)
+    own = intrain_uniform_tau(table)
     rows = []
     for r in table.to_dict("records"):
         if r["proxy"] == SUBJECT or r["variant"] != VARIANT:
@@ -418,7 +425,7 @@ def claims_markdown(claims: pd.DataFrame, table: pd.DataFrame | None = None) -> 
     it the verdict counts per kind and, where InTrain's own τ here misses its published value, that.
     ``table`` (the protocol table the claims came from) adds InTrain's own τ to that line."""
     out = []
-    own = _intrain_own(validate(table)) if table is not None else {}
+    own = intrain_uniform_tau(validate(table)) if table is not None else {}
     for space, part in claims.groupby("space", sort=False):
         datasets = list(dict.fromkeys(part["dataset"]))
         out += [
@@ -472,12 +479,12 @@ def claims_markdown(claims: pd.DataFrame, table: pd.DataFrame | None = None) -> 
     return "\n".join(out)
 
 
-def _missed_lines(space: str, pair: pd.DataFrame, own: dict[tuple[str, str], tuple[float, float, float]]) -> str:
+def _missed_lines(space: str, pair: pd.DataFrame, own: dict[tuple[str, str], tuple[float, float, float, float]]) -> str:
     """A sentence naming the datasets where InTrain's own τ here misses its published value."""
     missed = []
-    for (sp, dataset), (tau, lo, hi) in own.items():
+    for (sp, dataset), (tau, lo, hi, _) in own.items():
         ours = published(sp, "kendall", SUBJECT, dataset)
-        if sp == space and ours is not None and not lo <= ours <= hi:
+        if sp == space and _within(ours, lo, hi) is False:
             missed.append(f"{dataset} τ {tau:.3f} [{lo:.3f}, {hi:.3f}] against {ours:.3f} published")
     if not missed:
         rows = pair[pair["intrain_reproduced"] == False]  # noqa: E712 (a column of True/False/None)
